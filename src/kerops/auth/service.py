@@ -1,0 +1,58 @@
+"""Account sign-up and password login."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.auth.passwords import validate_password
+from kerops.core.enums import SubscriptionPlan, UserRole
+from kerops.core.errors import Conflict, Unauthorized
+from kerops.core.state import AppState
+from kerops.core.types import utcnow, uuid7
+from kerops.users.models import User
+
+
+def normalise_email(email: str) -> str:
+    """Emails are compared and stored lower-cased."""
+    return email.strip().lower()
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The user with this email, if any."""
+    return (
+        await session.execute(select(User).where(func.lower(User.email) == normalise_email(email)))
+    ).scalar_one_or_none()
+
+
+async def register_client_owner(
+    session: AsyncSession, state: AppState, *, email: str, password: str, full_name: str
+) -> User:
+    """Create a client account (its owner) on the free plan."""
+    email = normalise_email(email)
+    validate_password(password, email)
+    if await find_user_by_email(session, email) is not None:
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    user_id = uuid7()
+    user = User(
+        id=user_id,
+        email=email,
+        full_name=full_name,
+        password_hash=state.security.hash_password(password),
+        role=UserRole.client_owner,
+        client_id=user_id,
+        plan=SubscriptionPlan.free,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def authenticate(session: AsyncSession, state: AppState, email: str, password: str) -> User:
+    """Check email and password; the same 401 whatever was wrong."""
+    user = await find_user_by_email(session, email)
+    ok = state.security.verify_password(password, user.password_hash if user else None)
+    if user is None or not ok or not user.is_active:
+        raise Unauthorized("Incorrect email or password.", code="invalid_credentials")
+    user.last_login_at = utcnow()
+    return user

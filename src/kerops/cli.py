@@ -1,0 +1,134 @@
+"""The ``kerops`` command: serve, db upgrade|downgrade|current, demo, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from kerops.config import Settings, get_settings
+
+
+def _print(msg: str) -> None:
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Apply pending migrations, optionally load the demo data, serve the API."""
+    import uvicorn
+
+    from kerops.core.migrate import upgrade
+    from kerops.demo import DEMO_LOGINS, DEMO_PASSWORD, run_demo
+    from kerops.main import create_app
+
+    settings = get_settings()
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    upgrade(settings)
+    if args.demo:
+        added = asyncio.run(run_demo(settings))
+        _print("Demo data loaded." if added else "Demo data already present; nothing added.")
+    base = f"http://{settings.host}:{settings.port}"
+    _print(f"KER Ops is starting at {base}")
+    _print(f"  API docs (Swagger UI): {base}/docs")
+    _print(f"  Health:                {base}/api/v1/health")
+    if args.demo:
+        _print(f"  Demo logins (password '{DEMO_PASSWORD}'):")
+        for login in DEMO_LOGINS:
+            _print(f"    {login.email:<26} {login.role}")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """Migrate the database (upgrade, downgrade, current)."""
+    from alembic import command
+
+    from kerops.core.migrate import alembic_config, downgrade, upgrade
+
+    settings = get_settings()
+    if args.action == "upgrade":
+        upgrade(settings, args.revision or "head")
+    elif args.action == "downgrade":
+        downgrade(settings, args.revision or "-1")
+    else:
+        command.current(alembic_config(settings), verbose=False)
+    return 0
+
+
+def cmd_demo(_args: argparse.Namespace) -> int:
+    """Load the demo data (migrating first); a second run adds nothing."""
+    from kerops.core.migrate import upgrade
+    from kerops.demo import run_demo
+
+    settings = get_settings()
+    upgrade(settings)
+    added = asyncio.run(run_demo(settings))
+    _print("Demo data loaded." if added else "Demo data already present; nothing added.")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    """Create a platform staff (super admin) account."""
+    from kerops.core.migrate import upgrade
+    from kerops.users.admin import create_admin
+
+    settings: Settings = get_settings()
+    upgrade(settings)
+    password = args.password or getpass.getpass("Password: ")
+    try:
+        asyncio.run(
+            create_admin(settings, email=args.email, password=password, full_name=args.name)
+        )
+    except ValueError as exc:
+        _print(f"error: {exc}")
+        return 2
+    _print(f"Platform admin {args.email} created.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``kerops`` command."""
+    parser = argparse.ArgumentParser(prog="kerops", description="KER Ops backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate and serve the API")
+    serve.add_argument("--demo", action="store_true", help="load demo data first (idempotent)")
+    serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?", default=None)
+    db.set_defaults(func=cmd_db)
+
+    demo = sub.add_parser("demo", help="load demo data")
+    demo.set_defaults(func=cmd_demo)
+
+    admin = sub.add_parser("create-admin", help="create a platform admin")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Platform admin")
+    admin.add_argument("--password", default=None, help="prompted for when omitted")
+    admin.set_defaults(func=cmd_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kerops`` console command."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Settings: one pydantic-settings object, environment prefix KEROPS_."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service; read from the environment (prefix ``KEROPS_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KEROPS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./kerops-data")
+    database_url: str | None = None
+    secret_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    jwt_issuer: str = "kerops"
+    jwt_audience: str = "kerops-api"
+
+    argon2_memory_kib: int = 19456
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+
+    otp_ttl_minutes: int = 5
+    otp_max_attempts: int = 5
+    otp_length: int = 6
+    invite_ttl_hours: int = 72
+
+    rate_limit_storage_url: str = "memory://"
+    login_rate_limit: str = "10/minute"
+    login_ip_rate_limit: str = "50/minute"
+    otp_rate_limit: str = "5/minute"
+    otp_ip_rate_limit: str = "30/minute"
+    public_rate_limit: str = "60/minute"
+
+    email_backend: Literal["console", "smtp"] = "console"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "KER Ops <no-reply@kerops.local>"
+
+    pagination_default_limit: int = Field(default=50, ge=1)
+    pagination_max_limit: int = Field(default=200, ge=1)
+
+    sso_allow_insecure_http: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The async SQLAlchemy URL: the configured one, or a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'kerops.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the configured database is SQLite."""
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        """Public base URL used in links sent to people (invitations, SSO callbacks)."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def resolved_secret_key(self) -> str:
+        """The signing secret: configured, or generated once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def normalise_database_url(url: str) -> str:
+    """Pick the async driver for a plain ``postgresql://`` or ``sqlite://`` URL."""
+    for prefix in (
+        "postgresql://",
+        "postgres://",
+        "postgresql+psycopg://",
+        "postgresql+psycopg2://",
+    ):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own and pass them to ``create_app``)."""
+    return Settings()

@@ -1,0 +1,191 @@
+"""Access scoping: the ONE place that decides which rows a principal may read or change.
+
+Every repository builds its queries through :func:`scoped` (or loads single objects through
+:func:`get_scoped`), so an object outside the caller's reach is simply not found (404) and never
+appears in a list. Rules are keyed by model; a model without a rule is visible to platform staff
+only, so forgetting to add a rule fails closed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.audit.models import AuditLog
+from kerops.auth.models import ApiKey, IdentityProvider
+from kerops.core.enums import LocalRole, UserRole
+from kerops.core.errors import Forbidden, NotFound
+from kerops.core.models import Base
+from kerops.core.principal import Principal
+from kerops.system.models import AppVersion, PlanLimit, Setting
+from kerops.tenancy.models import LocalArea, Locale, LocalMember
+from kerops.users.models import User, Vendor
+
+Action = Literal["read", "write"]
+M = TypeVar("M", bound=Base)
+Rule = Callable[[Principal, Action], ColumnElement[bool]]
+
+_RULES: dict[type[Base], Rule] = {}
+
+
+def rule(*models: type[Base]) -> Callable[[Rule], Rule]:
+    """Register the scoping rule of one or more models."""
+
+    def register(fn: Rule) -> Rule:
+        for model in models:
+            _RULES[model] = fn
+        return fn
+
+    return register
+
+
+def member_locale_ids(principal: Principal, roles: tuple[LocalRole, ...] | None = None) -> Any:
+    """Subquery of the locales where the principal is a member (optionally with given roles)."""
+    stmt = select(LocalMember.locale_id).where(LocalMember.user_id == principal.user_id)
+    if roles:
+        stmt = stmt.where(LocalMember.role.in_(roles))
+    return stmt.scalar_subquery()
+
+
+def _locale_predicate(locale_col: Any, client_col: Any, p: Principal, action: Action) -> Any:
+    if p.client_id is None:
+        return false()
+    same_client = client_col == p.client_id
+    if p.is_client_owner:
+        return same_client
+    roles = (LocalRole.manager,) if action == "write" else None
+    return same_client & locale_col.in_(member_locale_ids(p, roles))
+
+
+@rule(Locale)
+def _locales(p: Principal, action: Action) -> ColumnElement[bool]:
+    return _locale_predicate(Locale.id, Locale.client_id, p, action)  # type: ignore[no-any-return]
+
+
+@rule(LocalArea)
+def _local_areas(p: Principal, action: Action) -> ColumnElement[bool]:
+    return _locale_predicate(LocalArea.locale_id, LocalArea.client_id, p, action)  # type: ignore[no-any-return]
+
+
+@rule(LocalMember)
+def _local_members(p: Principal, action: Action) -> ColumnElement[bool]:
+    return _locale_predicate(LocalMember.locale_id, LocalMember.client_id, p, action)  # type: ignore[no-any-return]
+
+
+@rule(User)
+def _users(p: Principal, action: Action) -> ColumnElement[bool]:
+    own = User.id == p.user_id
+    if p.is_client_owner:
+        return or_(own, User.client_id == p.client_id)
+    if p.role is UserRole.vendor_admin and p.vendor_id is not None:
+        return or_(own, User.vendor_id == p.vendor_id)
+    if action == "read" and p.client_id is not None:
+        # Members see the people who share one of their locales (to pick assignees, etc.).
+        shared = select(LocalMember.user_id).where(
+            LocalMember.locale_id.in_(member_locale_ids(p)),
+        )
+        return or_(own, (User.client_id == p.client_id) & User.id.in_(shared.scalar_subquery()))
+    return own
+
+
+@rule(Vendor)
+def _vendors(p: Principal, action: Action) -> ColumnElement[bool]:
+    own_vendor = Vendor.id == p.vendor_id if p.vendor_id is not None else false()
+    own_client = Vendor.client_id == p.client_id if p.client_id is not None else false()
+    if action == "write":
+        if p.is_client_owner:
+            return own_client
+        if p.role is UserRole.vendor_admin:
+            return own_vendor
+        return false()
+    return or_(Vendor.client_id.is_(None), own_client, own_vendor)
+
+
+@rule(ApiKey)
+def _api_keys(p: Principal, action: Action) -> ColumnElement[bool]:
+    return ApiKey.user_id == p.user_id
+
+
+@rule(IdentityProvider)
+def _identity_providers(p: Principal, action: Action) -> ColumnElement[bool]:
+    if p.is_client_owner:
+        return IdentityProvider.client_id == p.client_id
+    if p.role is UserRole.vendor_admin and p.vendor_id is not None:
+        return IdentityProvider.vendor_id == p.vendor_id
+    return false()
+
+
+@rule(AuditLog)
+def _audit_logs(p: Principal, action: Action) -> ColumnElement[bool]:
+    if action == "read" and p.is_client_owner:
+        return AuditLog.client_id == p.client_id
+    return false()
+
+
+@rule(AppVersion, PlanLimit)
+def _public_catalogue(p: Principal, action: Action) -> ColumnElement[bool]:
+    return true() if action == "read" else false()
+
+
+@rule(Setting)
+def _platform_only(p: Principal, action: Action) -> ColumnElement[bool]:
+    return false()
+
+
+def predicate(model: type[Base], principal: Principal, action: Action = "read") -> Any:
+    """The WHERE clause limiting ``model`` to what ``principal`` may ``action``."""
+    if principal.is_staff:
+        return true()
+    fn = _RULES.get(model)
+    return fn(principal, action) if fn else false()
+
+
+def scoped(
+    stmt: Select[Any], model: type[Base], principal: Principal, action: Action = "read"
+) -> Select[Any]:
+    """Limit a SELECT over ``model`` to the rows ``principal`` may ``action``."""
+    return stmt.where(predicate(model, principal, action))
+
+
+async def get_scoped(
+    session: AsyncSession,
+    model: type[M],
+    object_id: uuid.UUID,
+    principal: Principal,
+    action: Action = "read",
+    *,
+    for_update: bool = False,
+) -> M:
+    """Load one object the principal may ``action``, or raise 404 (never telling why)."""
+    stmt = scoped(select(model), model, principal, action).where(model.id == object_id)  # type: ignore[attr-defined]
+    if for_update:
+        stmt = stmt.with_for_update()
+    obj: M | None = (await session.execute(stmt)).scalar_one_or_none()
+    if obj is None:
+        raise NotFound(f"{model.__tablename__.rstrip('s').replace('_', ' ')} not found")
+    return obj
+
+
+async def can(
+    session: AsyncSession,
+    model: type[Base],
+    object_id: uuid.UUID,
+    principal: Principal,
+    action: Action = "read",
+) -> bool:
+    """Whether the principal may ``action`` the object (used to re-check after a write)."""
+    stmt = scoped(select(model.id), model, principal, action).where(model.id == object_id)  # type: ignore[attr-defined]
+    return (await session.execute(stmt)).first() is not None
+
+
+async def ensure_still_in_scope(
+    session: AsyncSession, obj: Base, principal: Principal, action: Action = "write"
+) -> None:
+    """After a write, refuse it if it moved the object out of the caller's reach."""
+    await session.flush()
+    if not await can(session, type(obj), obj.id, principal, action):  # type: ignore[attr-defined]
+        raise Forbidden("this change would move the object out of your reach")

@@ -1,0 +1,119 @@
+"""Audit capture: every flushed insert, update and delete is written to ``audit_logs``.
+
+It hooks the ORM's ``after_flush``, so a change is logged in the same transaction as the change
+itself and a rolled-back request leaves neither. Columns a model lists in ``__audit_exclude__``
+(password and key hashes, encrypted secrets) are never written.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session, UOWTransaction
+
+from kerops.core.models import Base
+from kerops.core.principal import AuditContext
+from kerops.core.types import utcnow, uuid7
+
+AUDIT_CONTEXT_KEY = "kerops_audit"
+REDACTED = "[redacted]"
+
+
+def set_audit_context(session: Session, context: AuditContext) -> None:
+    """Attach who/where to a session; every change flushed by it is attributed to that."""
+    session.info[AUDIT_CONTEXT_KEY] = context
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def _snapshot(obj: Base, *, changed_only: bool) -> dict[str, dict[str, Any]]:
+    state = inspect(obj)
+    exclude = type(obj).__audit_exclude__
+    changes: dict[str, dict[str, Any]] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in ("created_at", "updated_at"):
+            continue
+        history = state.attrs[key].history
+        if changed_only and not history.has_changes():
+            continue
+        before = history.deleted[0] if history.deleted else None
+        after = history.added[0] if history.added else (history.unchanged or [None])[0]
+        if changed_only and _plain(before) == _plain(after):
+            continue
+        if key in exclude:
+            changes[key] = {"before": REDACTED if before else None, "after": REDACTED}
+        else:
+            changes[key] = {"before": _plain(before), "after": _plain(after)}
+    return changes
+
+
+def _scope_of(obj: Any) -> tuple[Any, Any]:
+    client_id = getattr(obj, "client_id", None)
+    table = getattr(obj, "__tablename__", "")
+    locale_id = obj.id if table == "locales" else getattr(obj, "locale_id", None)
+    return client_id, locale_id
+
+
+def _row(obj: Base, action: str, changes: dict[str, Any], ctx: AuditContext) -> dict[str, Any]:
+    client_id, locale_id = _scope_of(obj)
+    return {
+        "id": uuid7(),
+        "occurred_at": utcnow(),
+        "actor_user_id": ctx.actor_user_id,
+        "actor_api_key_id": ctx.actor_api_key_id,
+        "action": action,
+        "table_name": obj.__tablename__,
+        "record_id": str(getattr(obj, "id", "")),
+        "changes": changes,
+        "client_id": client_id,
+        "locale_id": locale_id,
+        "request_id": ctx.request_id,
+        "ip_address": ctx.ip_address,
+    }
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit_rows(session: Session, _flush_context: UOWTransaction) -> None:
+    from kerops.audit.models import AuditLog
+
+    ctx: AuditContext = session.info.get(AUDIT_CONTEXT_KEY) or AuditContext(request_id="system")
+    rows: list[dict[str, Any]] = []
+    for obj in session.new:
+        if isinstance(obj, Base) and type(obj).__audited__:
+            rows.append(_row(obj, "create", _snapshot(obj, changed_only=False), ctx))
+    for obj in session.dirty:
+        if isinstance(obj, Base) and type(obj).__audited__ and session.is_modified(obj):
+            changes = _snapshot(obj, changed_only=True)
+            if changes:
+                rows.append(_row(obj, "update", changes, ctx))
+    for obj in session.deleted:
+        if isinstance(obj, Base) and type(obj).__audited__:
+            before = {
+                k: {"before": v["after"] if v["before"] is None else v["before"], "after": None}
+                for k, v in _snapshot(obj, changed_only=False).items()
+            }
+            rows.append(_row(obj, "delete", before, ctx))
+    if rows:
+        session.connection().execute(insert(AuditLog), rows)

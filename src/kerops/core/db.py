@@ -1,0 +1,85 @@
+"""Engine, sessions and the unit of work: one transaction per request, committed or rolled back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from kerops.config import Settings
+
+READ_ONLY_OPTION = "kerops_read_only"
+
+
+def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
+    """Create the async engine; SQLite gets WAL, busy timeout, foreign keys, BEGIN IMMEDIATE."""
+    url = settings.resolved_database_url
+    kwargs: dict[str, Any] = {}
+    if null_pool:
+        kwargs["poolclass"] = NullPool
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if not null_pool:
+        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (below) instead of the driver's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the lock up front, so a read never has to upgrade (aiosqlite#251).
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The engine and the two session factories (read-only and read-write) of one app."""
+
+    def __init__(self, settings: Settings, *, null_pool: bool = False) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings, null_pool=null_pool)
+        self.read_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self.read_sessions = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, autoflush=True
+        )
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    async def session_scope(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """Yield a session in a transaction: commit when the block ends, roll back on error."""
+        factory = self.read_sessions if read_only else self.sessions
+        async with factory() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise

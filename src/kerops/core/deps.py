@@ -1,0 +1,196 @@
+"""FastAPI dependencies: the request's unit of work and the authenticated principal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.auth.models import ApiKey, RefreshToken
+from kerops.core.audit import set_audit_context
+from kerops.core.errors import AppError, Forbidden, Unauthorized
+from kerops.core.principal import AuditContext, Principal
+from kerops.core.security import TokenError, hash_token
+from kerops.core.state import AppState
+from kerops.core.types import utcnow
+from kerops.users.models import User
+
+API_KEY_PREFIX = "kro_"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def get_state(request: Request) -> AppState:
+    """The app's shared services."""
+    state: AppState = request.app.state.kerops
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_session(request: Request, state: StateDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    read_only = request.method in READ_METHODS
+    factory = state.db.read_sessions if read_only else state.db.sessions
+    async with factory() as session:
+        set_audit_context(
+            session.sync_session,
+            AuditContext(
+                request_id=getattr(request.state, "request_id", None),
+                ip_address=request.client.host if request.client else None,
+            ),
+        )
+        try:
+            yield session
+            await session.commit()
+        except AppError as exc:
+            if exc.keep_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address (the direct peer; proxies are configured at the edge)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _principal_of(user: User, **extra: object) -> Principal:
+    return Principal(
+        user_id=user.id,
+        role=user.role,
+        client_id=user.client_id,
+        vendor_id=user.vendor_id,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def _from_api_key(
+    state: AppState, session: AsyncSession, key: str, *, read_only: bool
+) -> Principal:
+    row = (
+        await session.execute(
+            select(ApiKey, User)
+            .join(User, User.id == ApiKey.user_id)
+            .where(ApiKey.key_hash == hash_token(key))
+        )
+    ).first()
+    now = utcnow()
+    if row is None:
+        raise Unauthorized("Invalid API key.")
+    api_key, user = row
+    if api_key.revoked_at is not None:
+        raise Unauthorized("This API key has been revoked.")
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise Unauthorized("This API key has expired.")
+    if not user.is_active:
+        raise Unauthorized("The owner of this API key is deactivated.")
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        # At most once a minute per key and without an audit entry of its own; a read-only
+        # request writes it in its own short transaction.
+        touch = update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now)
+        if read_only:
+            async with state.db.sessions() as writer:
+                await writer.execute(touch)
+                await writer.commit()
+        else:
+            await session.execute(touch)
+    return _principal_of(user, api_key_id=api_key.id, scopes=frozenset(api_key.scopes))
+
+
+async def _from_jwt(state: AppState, session: AsyncSession, token: str) -> Principal:
+    try:
+        claims = state.security.decode_jwt(token, typ="access")
+        user_id = uuid.UUID(claims["sub"])
+        session_id = uuid.UUID(claims["sid"]) if claims.get("sid") else None
+    except (TokenError, ValueError, KeyError) as exc:
+        raise Unauthorized("Invalid or expired access token.") from exc
+    revoked = (
+        exists()
+        .where(RefreshToken.family_id == session_id, RefreshToken.revoked_at.is_not(None))
+        .correlate(None)
+    )
+    row = (await session.execute(select(User, revoked).where(User.id == user_id))).first()
+    if row is None or not row[0].is_active:
+        raise Unauthorized("Invalid or expired access token.")
+    if session_id is not None and row[1]:
+        raise Unauthorized("This session has been logged out.")
+    return _principal_of(row[0], session_id=session_id)
+
+
+async def get_optional_principal(
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal | None:
+    """The caller if credentials were given (a bad credential is still a 401)."""
+    read_only = request.method in READ_METHODS
+    if api_key:
+        principal = await _from_api_key(state, session, api_key, read_only=read_only)
+    elif bearer and bearer.startswith(API_KEY_PREFIX):
+        principal = await _from_api_key(state, session, bearer, read_only=read_only)
+    elif bearer:
+        principal = await _from_jwt(state, session, bearer)
+    else:
+        return None
+    if principal.scopes is not None:
+        needed = "read" if request.method in READ_METHODS else "write"
+        if not principal.has_scope(needed):
+            raise Forbidden(f"This API key lacks the '{needed}' scope.", code="insufficient_scope")
+    ctx = session.sync_session.info.get("kerops_audit")
+    if ctx is not None:
+        ctx.actor_user_id = principal.user_id
+        ctx.actor_api_key_id = principal.api_key_id
+    request.state.principal = principal
+    return principal
+
+
+async def get_principal(
+    principal: Annotated[Principal | None, Depends(get_optional_principal)],
+) -> Principal:
+    """The authenticated caller, or 401."""
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+async def require_staff(principal: PrincipalDep) -> Principal:
+    """Platform staff only (403 for everyone else)."""
+    if not principal.is_staff:
+        raise Forbidden("Platform staff only.")
+    return principal
+
+
+StaffDep = Annotated[Principal, Depends(require_staff)]
+
+
+def require_scope(scope: str):  # type: ignore[no-untyped-def]
+    """A dependency demanding an extra API-key scope (e.g. ``admin``) on top of read/write."""
+
+    async def dependency(principal: PrincipalDep) -> Principal:
+        if not principal.has_scope(scope):
+            raise Forbidden(f"This API key lacks the '{scope}' scope.", code="insufficient_scope")
+        return principal
+
+    return dependency

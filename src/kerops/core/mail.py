@@ -1,0 +1,88 @@
+"""Outgoing messages (email, SMS) behind one sender interface.
+
+Console/outbox by default, SMTP by setting.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Protocol
+
+import anyio
+import structlog
+
+from kerops.config import Settings
+
+log = structlog.get_logger("kerops.mail")
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message handed to a sender."""
+
+    channel: str  # "email" or "sms"
+    to: str
+    subject: str
+    body: str
+
+
+class Sender(Protocol):
+    """Delivers messages to people."""
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Deliver one message."""
+
+
+@dataclass
+class OutboxSender:
+    """Keeps messages in memory and logs them: the default, and readable by tests."""
+
+    outbox: list[OutgoingMessage] = field(default_factory=list)
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Record and log the message."""
+        self.outbox.append(message)
+        log.info("message_sent", channel=message.channel, to=message.to, subject=message.subject)
+
+    def last_to(self, to: str) -> OutgoingMessage | None:
+        """The newest message sent to ``to``."""
+        for message in reversed(self.outbox):
+            if message.to == to:
+                return message
+        return None
+
+
+class SmtpSender:
+    """Sends email through SMTP; SMS falls back to the outbox (no SMS gateway configured)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.fallback = OutboxSender()
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Send email by SMTP in a worker thread."""
+        if message.channel != "email":
+            await self.fallback.send(message)
+            return
+        await anyio.to_thread.run_sync(self._send_sync, message)
+
+    def _send_sync(self, message: OutgoingMessage) -> None:
+        s = self.settings
+        email = EmailMessage()
+        email["From"] = s.smtp_from
+        email["To"] = message.to
+        email["Subject"] = message.subject
+        email.set_content(message.body)
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=15) as smtp:
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_username:
+                smtp.login(s.smtp_username, s.smtp_password or "")
+            smtp.send_message(email)
+
+
+def create_sender(settings: Settings) -> Sender:
+    """The sender the settings ask for."""
+    return SmtpSender(settings) if settings.email_backend == "smtp" else OutboxSender()

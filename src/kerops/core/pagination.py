@@ -1,0 +1,148 @@
+"""Keyset pagination: every list is ``{"items": [...], "next_cursor": ...}``, cursor opaque."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from kerops.config import get_settings
+from kerops.core.errors import Unprocessable, field_error
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next one."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    """The paging part of a list request."""
+
+    limit: int
+    cursor: str | None
+    sort: str | None
+
+
+def page_params(
+    limit: Annotated[
+        int | None, Query(ge=1, description="Page size (capped by the server)")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=512, description="Opaque cursor")] = None,
+    sort: Annotated[
+        str | None,
+        Query(max_length=64, pattern=r"^-?[a-z_]+$", description="Field, '-' for descending"),
+    ] = None,
+) -> PageParams:
+    """Read ``limit``, ``cursor`` and ``sort`` from the query string."""
+    settings = get_settings()
+    size = min(limit or settings.pagination_default_limit, settings.pagination_max_limit)
+    return PageParams(limit=size, cursor=cursor, sort=sort)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def _decode(column: InstrumentedAttribute[Any], value: Any) -> Any:
+    python_type = column.type.python_type
+    if value is None:
+        return None
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is uuid.UUID:
+        return uuid.UUID(value)
+    if python_type in (int, float) and not isinstance(value, int | float):
+        raise ValueError("bad number")
+    return value
+
+
+def _bad_cursor() -> Unprocessable:
+    return Unprocessable(
+        "The cursor is not valid for this list and sort.",
+        errors=[field_error(("query", "cursor"), "invalid cursor", "cursor_invalid")],
+    )
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    params: PageParams,
+    *,
+    sort_fields: Mapping[str, InstrumentedAttribute[Any]],
+    id_column: InstrumentedAttribute[Any],
+    default_sort: str = "id",
+    scalars: bool = True,
+) -> tuple[Sequence[Any], str | None]:
+    """Run ``stmt`` for one keyset page: a whitelisted sort field, then id; one query."""
+    sort = params.sort or default_sort
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    if name not in sort_fields:
+        raise Unprocessable(
+            f"Cannot sort by '{name}'. Allowed: {', '.join(sorted(sort_fields))}.",
+            errors=[field_error(("query", "sort"), f"unknown sort field '{name}'", "sort_invalid")],
+        )
+    column = sort_fields[name]
+    same_as_id = column is id_column
+    if params.cursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(params.cursor.encode() + b"=="))
+            if raw.get("s") != sort:
+                raise _bad_cursor()
+            last_id = uuid.UUID(raw["i"])
+            last_value = _decode(column, raw.get("v")) if not same_as_id else last_id
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+            raise _bad_cursor() from exc
+        if same_as_id:
+            stmt = stmt.where(id_column < last_id if descending else id_column > last_id)
+        elif descending:
+            stmt = stmt.where(
+                or_(column < last_value, and_(column == last_value, id_column < last_id))
+            )
+        else:
+            stmt = stmt.where(
+                or_(column > last_value, and_(column == last_value, id_column > last_id))
+            )
+    order = [column.desc() if descending else column.asc()]
+    if not same_as_id:
+        order.append(id_column.desc() if descending else id_column.asc())
+    stmt = stmt.order_by(*order).limit(params.limit + 1)
+    result = await session.execute(stmt)
+    rows = list(result.scalars().all() if scalars else result.all())
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        last = rows[-1]
+        obj = last if scalars else last[0]
+        payload = {
+            "s": sort,
+            "i": str(obj.id),
+            "v": None if same_as_id else _encode(getattr(obj, column.key)),
+        }
+        next_cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    return rows, next_cursor

@@ -1,0 +1,22 @@
+"""Process-wide services of one app instance, kept on ``app.state.kerops``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kerops.config import Settings
+from kerops.core.db import Database
+from kerops.core.mail import Sender
+from kerops.core.ratelimit import RateLimiter
+from kerops.core.security import Security
+
+
+@dataclass
+class AppState:
+    """Everything a request may need besides its session."""
+
+    settings: Settings
+    db: Database
+    security: Security
+    limiter: RateLimiter
+    sender: Sender

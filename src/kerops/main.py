@@ -1,0 +1,78 @@
+"""The app factory: routers, middleware, error handlers and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from kerops import __version__
+from kerops.config import Settings, get_settings
+from kerops.core.db import Database
+from kerops.core.errors import install_error_handlers
+from kerops.core.logging import RequestContextMiddleware, configure_logging
+from kerops.core.mail import create_sender
+from kerops.core.ratelimit import RateLimiter
+from kerops.core.security import Security
+from kerops.core.state import AppState
+
+API_PREFIX = "/api/v1"
+
+
+def build_state(settings: Settings) -> AppState:
+    """Create the shared services of one app instance."""
+    return AppState(
+        settings=settings,
+        db=Database(settings),
+        security=Security(settings),
+        limiter=RateLimiter(settings.rate_limit_storage_url),
+        sender=create_sender(settings),
+    )
+
+
+def api_router() -> APIRouter:
+    """Every module's router under ``/api/v1``."""
+    from kerops.api import routers
+
+    router = APIRouter(prefix=API_PREFIX)
+    for module_router in routers():
+        router.include_router(module_router)
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the FastAPI app for the given settings (defaults: from the environment)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    state = build_state(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await state.db.dispose()
+
+    app = FastAPI(
+        title="KER Ops API",
+        version=__version__,
+        description=(
+            "Multi-tenant facility-maintenance and field-service backend. "
+            "Authenticate with **Authorize** (email + password) or an API key (`X-API-Key`)."
+        ),
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.kerops = state
+    install_error_handlers(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=state.security.session_secret,
+        session_cookie="kerops_sso",
+        max_age=600,
+        same_site="lax",
+        https_only=settings.environment == "production",
+    )
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(api_router())
+    return app

@@ -1,0 +1,77 @@
+"""Alembic environment: async engine, batch mode for SQLite, portable type rendering."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from kerops.config import Settings, get_settings
+from kerops.core.db import create_engine
+from kerops.core.registry import Base
+from kerops.core.types import StrEnum, UTCDateTime
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, StrEnum):
+        return f"sa.String(length={obj.impl.length})"  # type: ignore[attr-defined]
+    return False
+
+
+def _settings() -> Settings:
+    settings: Settings | None = config.attributes.get("settings")
+    return settings or get_settings()
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=_render_item,
+        transaction_per_migration=True,
+    )
+
+
+def _run_sync(connection: Connection) -> None:
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async() -> None:
+    engine = create_engine(_settings(), null_pool=True)
+    async with engine.connect() as connection:
+        await connection.run_sync(_run_sync)
+        await connection.commit()
+    await engine.dispose()
+
+
+def run_migrations_offline() -> None:
+    """Emit SQL without a database (``alembic upgrade --sql``)."""
+    context.configure(
+        url=_settings().resolved_database_url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        render_item=_render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if context.is_offline_mode():
+    run_migrations_offline()
+elif connection is not None:
+    _run_sync(connection)
+else:
+    asyncio.run(_run_async())

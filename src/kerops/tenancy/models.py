@@ -1,0 +1,71 @@
+"""Tenancy: locales (premises), their areas (nested) and their members."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kerops.core.enums import LocalRole
+from kerops.core.models import Base, IdMixin, TimestampMixin
+from kerops.core.types import StrEnum
+
+
+class Locale(IdMixin, TimestampMixin, Base):
+    """A premises of a client (shop, branch, plant); ``client_id`` is its owner."""
+
+    __tablename__ = "locales"
+    __table_args__ = (UniqueConstraint("client_id", "code"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(Text, default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    region: Mapped[str] = mapped_column(String(120), default="")
+    country: Mapped[str] = mapped_column(String(2), default="CL")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Santiago")
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class LocalArea(IdMixin, TimestampMixin, Base):
+    """A floor, zone or room of a locale; areas nest (no cycles)."""
+
+    __tablename__ = "local_areas"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    locale_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("locales.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("local_areas.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="zone")
+    code: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class LocalMember(IdMixin, TimestampMixin, Base):
+    """A user's role in one locale."""
+
+    __tablename__ = "local_members"
+    __table_args__ = (UniqueConstraint("locale_id", "user_id"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    locale_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("locales.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[LocalRole] = mapped_column(StrEnum(LocalRole))

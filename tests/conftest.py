@@ -1,0 +1,134 @@
+"""Test fixtures: real databases built by running the migrations, one fresh database per test.
+
+SQLite (default): the migrated file is copied for each test. PostgreSQL (set
+``KEROPS_TEST_DATABASE_URL=postgresql://user@host:port/db``): a template database is migrated once
+per run and each test gets ``CREATE DATABASE ... TEMPLATE`` of it, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from fastapi.testclient import TestClient
+
+from kerops.config import Settings, normalise_database_url
+from kerops.core.migrate import upgrade
+from kerops.main import create_app
+
+PG_URL = os.environ.get("KEROPS_TEST_DATABASE_URL", "")
+USE_PG = PG_URL.startswith("postgres")
+TEST_SECRET = "test-secret-key-not-for-production-0123456789"
+
+
+def _pg_url(dbname: str) -> str:
+    parts = urlsplit(PG_URL)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+def _pg_admin(sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def make_settings(data_dir: Path, database_url: str | None, **overrides: Any) -> Settings:
+    """Settings for one test app."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "log_json": True,
+        "log_level": "WARNING",
+        "public_base_url": "http://testserver",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head once per run: a SQLite file or a PostgreSQL template name."""
+    if USE_PG:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        name = f"kerops_tpl_{worker}_{uuid.uuid4().hex[:8]}"
+        _pg_admin(f'CREATE DATABASE "{name}"')
+        upgrade(
+            make_settings(tmp_path_factory.mktemp("tpl"), normalise_database_url(_pg_url(name)))
+        )
+        yield name
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        folder = tmp_path_factory.mktemp("tpl")
+        upgrade(make_settings(folder, None))
+        yield str(folder / "kerops.sqlite3")
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str | None]:
+    """A fresh migrated database for one test."""
+    if USE_PG:
+        name = f"kerops_t_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        yield normalise_database_url(_pg_url(name))
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        shutil.copy(template_database, tmp_path / "kerops.sqlite3")
+        yield None
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings of the app under test."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, database_url: str | None, settings_overrides: dict[str, Any]
+) -> Settings:
+    """Settings of the app under test."""
+    return make_settings(tmp_path, database_url, **settings_overrides)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A test client of a fresh app on a fresh database."""
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def run(client: TestClient) -> Callable[..., Any]:
+    """Run ``async fn(session)`` in the app's event loop, in a committed transaction."""
+    from kerops.core.audit import set_audit_context
+    from kerops.core.principal import AuditContext
+
+    state = client.app.state.kerops  # type: ignore[attr-defined]
+
+    def runner(fn: Callable[..., Any]) -> Any:
+        async def wrapped() -> Any:
+            async with state.db.sessions() as session:
+                set_audit_context(session.sync_session, AuditContext(request_id="test"))
+                result = await fn(session)
+                await session.commit()
+                return result
+
+        return client.portal.call(wrapped)  # type: ignore[union-attr]
+
+    return runner
