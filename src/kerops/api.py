@@ -7,7 +7,26 @@ from fastapi import APIRouter
 
 def routers() -> list[APIRouter]:
     """Every router of the API, in documentation order."""
+    from kerops.audit.router import router as audit_router
+    from kerops.auth.api_keys_router import router as api_keys_router
+    from kerops.auth.otp_router import router as otp_router
     from kerops.auth.router import router as auth_router
+    from kerops.auth.sso_router import router as sso_router
     from kerops.system.health import router as health_router
+    from kerops.system.router import router as system_router
+    from kerops.tenancy.router import router as tenancy_router
+    from kerops.users.router import router as users_router
+    from kerops.users.vendors_router import router as vendors_router
 
-    return [health_router, auth_router]
+    return [
+        health_router,
+        auth_router,
+        otp_router,
+        sso_router,
+        api_keys_router,
+        users_router,
+        vendors_router,
+        tenancy_router,
+        system_router,
+        audit_router,
+    ]

@@ -1,0 +1,7 @@
+"""Routes under /users."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/users", tags=["users"])

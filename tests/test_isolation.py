@@ -1,0 +1,135 @@
+"""Every route of the app, called by users of another client, answers 403/404 and leaks nothing."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.audit.models import AuditLog
+from tests.fixtures.factories import Runner
+from tests.isolation import Case, World, build_world
+
+TESTS_DIR = Path(__file__).parent
+
+
+def _collect() -> tuple[dict[tuple[str, str], Case], dict[tuple[str, str], str]]:
+    cases: dict[tuple[str, str], Case] = {}
+    public: dict[tuple[str, str], str] = {}
+    for path in sorted(TESTS_DIR.rglob("isolation_cases*.py")):
+        module_name = ".".join(path.relative_to(TESTS_DIR.parent).with_suffix("").parts)
+        module = importlib.import_module(module_name)
+        for key, case in getattr(module, "CASES", {}).items():
+            assert key not in cases, f"{key} has two isolation cases"
+            cases[key] = case
+        public.update(getattr(module, "PUBLIC", {}))
+    return cases, public
+
+
+CASES, PUBLIC = _collect()
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    schema = client.app.openapi()  # type: ignore[attr-defined]
+    routes = []
+    for path, operations in schema["paths"].items():
+        for method in operations:
+            if method.upper() in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
+                routes.append((method.upper(), path))
+    return sorted(routes)
+
+
+def _hidden_api_routes(client: TestClient) -> list[str]:
+    """API routes left out of the OpenAPI schema (they would escape this test)."""
+    hidden = []
+    for route in client.app.router.routes:  # type: ignore[attr-defined]
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is None:
+            continue
+        for ctx in contexts():
+            r = getattr(ctx, "route", ctx)
+            path = getattr(r, "path", "") or getattr(ctx, "path", "")
+            if path.startswith("/api/") and getattr(r, "include_in_schema", True) is False:
+                hidden.append(path)
+    return hidden
+
+
+def _fill(path: str, params: dict[str, Any]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in params, f"{path}: the isolation case gives no value for {{{name}}}"
+        return str(params[name])
+
+    return re.sub(r"\{([a-zA-Z_]+)\}", sub, path)
+
+
+def _call(world: World, method: str, path: str, case: Case, headers: dict[str, str]) -> Any:
+    url = _fill(path, case.params(world))
+    kwargs: dict[str, Any] = {"headers": headers}
+    if case.query is not None:
+        kwargs["params"] = case.query(world)
+    if case.body is not None and method in {"POST", "PUT", "PATCH", "DELETE"}:
+        kwargs["json"] = case.body(world)
+    return world.client.request(method, url, **kwargs)
+
+
+def test_every_route_has_an_isolation_case(client: TestClient) -> None:
+    routes = _routes(client)
+    missing = [r for r in routes if r not in CASES and r not in PUBLIC]
+    assert not missing, f"routes without an isolation case: {missing}"
+    stale = [r for r in list(CASES) + list(PUBLIC) if r not in routes]
+    assert not stale, f"isolation cases for routes that do not exist: {stale}"
+    assert not _hidden_api_routes(client), "API routes must be in the OpenAPI schema"
+
+
+def test_every_non_public_route_requires_credentials(client: TestClient, run: Runner) -> None:
+    world = build_world(client, run)
+    for method, path in _routes(client):
+        if (method, path) in PUBLIC:
+            continue
+        response = _call(world, method, path, CASES[(method, path)], headers={})
+        assert response.status_code == 401, (method, path, response.status_code, response.text)
+
+
+def _audit_count(run: Runner, client_id: Any) -> int:
+    async def count(session: AsyncSession) -> int:
+        stmt = select(func.count()).select_from(AuditLog).where(AuditLog.client_id == client_id)
+        return int((await session.execute(stmt)).scalar_one())
+
+    return int(run(count))
+
+
+@pytest.mark.parametrize(
+    "outsider", ["b_owner", "b_manager", "b_requester", "b_technician", "x_vendor_admin"]
+)
+def test_outsiders_cannot_reach_client_a(client: TestClient, run: Runner, outsider: str) -> None:
+    world = build_world(client, run)
+    account = world.outsiders[outsider]
+    failures = []
+    for method, path in _routes(client):
+        case = CASES.get((method, path))
+        if case is None:
+            continue
+        before = _audit_count(run, world.a_owner.client_id)
+        response = _call(world, method, path, case, headers=account.headers)
+        status = response.status_code
+        text = response.text
+        leaked = [i for i in world.a_ids if i in text]
+        if case.kind == "list":
+            ok = status in (200, 403, 404) and not leaked
+        else:
+            ok = status in case.expect and not leaked
+        if ok and status >= 400:
+            ok = response.headers["content-type"].startswith("application/problem+json")
+        after = _audit_count(run, world.a_owner.client_id)
+        if after != before:
+            ok = False
+        if not ok:
+            failures.append((method, path, status, leaked, text[:200]))
+    assert not failures, "\n".join(map(str, failures))
