@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -78,17 +79,27 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield str(folder / "kerops.sqlite3")
 
 
-@pytest.fixture
-def database_url(template_database: str, tmp_path: Path) -> Iterator[str | None]:
-    """A fresh migrated database for one test."""
+@contextmanager
+def fresh_database(template_database: str, data_dir: Path) -> Iterator[str | None]:
+    """A fresh migrated database: its URL (PostgreSQL), or None for the SQLite file in data_dir."""
     if USE_PG:
         name = f"kerops_t_{uuid.uuid4().hex[:12]}"
         _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-        yield normalise_database_url(_pg_url(name))
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        try:
+            yield normalise_database_url(_pg_url(name))
+        finally:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
-        shutil.copy(template_database, tmp_path / "kerops.sqlite3")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(template_database, data_dir / "kerops.sqlite3")
         yield None
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str | None]:
+    """A fresh migrated database for one test."""
+    with fresh_database(template_database, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -116,6 +127,11 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def run(client: TestClient) -> Callable[..., Any]:
     """Run ``async fn(session)`` in the app's event loop, in a committed transaction."""
+    return run_in_app(client)
+
+
+def run_in_app(client: TestClient) -> Callable[..., Any]:
+    """A runner of ``async fn(session)`` in ``client``'s app loop, in a committed transaction."""
     from kerops.core.audit import set_audit_context
     from kerops.core.principal import AuditContext
 

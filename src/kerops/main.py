@@ -14,6 +14,7 @@ from kerops.core.db import Database
 from kerops.core.errors import install_error_handlers
 from kerops.core.logging import RequestContextMiddleware, configure_logging
 from kerops.core.mail import create_sender
+from kerops.core.openapi import install_openapi
 from kerops.core.ratelimit import RateLimiter
 from kerops.core.security import Security
 from kerops.core.state import AppState
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.kerops = state
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(
         SessionMiddleware,
         secret_key=state.security.session_secret,

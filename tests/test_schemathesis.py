@@ -1,0 +1,106 @@
+"""Property-based run of the whole OpenAPI schema (schemathesis) against a live server.
+
+Every operation is called with generated valid and invalid data, authenticated as a client owner
+whose client has a locale, an area and members, and as platform staff. No response may be a 5xx,
+and every response must match the schema (status code, content type, body).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.checks import not_a_server_error
+
+from kerops.core.enums import LocalRole, UserRole
+from kerops.main import create_app
+from tests.conftest import fresh_database, make_settings
+from tests.fixtures.live_server import serve
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture(scope="module")
+def live(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A served app over a fresh database with a populated client, and tokens to call it with."""
+    from fastapi.testclient import TestClient
+
+    from tests.fixtures.factories import add_member, make_area, make_locale, make_user, register_owner
+
+    data_dir: Path = tmp_path_factory.mktemp("schemathesis")
+    with fresh_database(template_database, data_dir) as url:
+        settings_ = make_settings(
+            data_dir,
+            url,
+            login_rate_limit="100000/minute",
+            login_ip_rate_limit="100000/minute",
+            otp_rate_limit="100000/minute",
+            otp_ip_rate_limit="100000/minute",
+            public_rate_limit="100000/minute",
+        )
+        # Seed through an in-process client first, then serve the same database over HTTP.
+        seed_app = create_app(settings_)
+        with TestClient(seed_app) as client:
+            from tests.conftest import run_in_app
+
+            run = run_in_app(client)
+            owner = register_owner(client)
+            assert owner.client_id is not None
+            locale = make_locale(run, owner.client_id)
+            make_area(run, owner.client_id, locale)
+            manager = make_user(client, run, role=UserRole.client_member, client_id=owner.client_id)
+            add_member(run, owner.client_id, locale, manager.id, LocalRole.manager)
+            staff = make_user(client, run, role=UserRole.super_admin)
+        app = create_app(settings_)
+        with serve(app) as base_url:
+            yield {"base_url": base_url, "owner": owner, "staff": staff, "app": app}
+
+
+def _openapi() -> dict[str, Any]:
+    """The app's own OpenAPI document (static: it does not depend on the database)."""
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(make_settings(Path(folder), None))
+        document: dict[str, Any] = app.openapi()
+        return document
+
+
+schema = schemathesis.openapi.from_dict(_openapi())
+
+
+@schema.parametrize()
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_api_as_client_owner(case: Any, live: dict[str, Any]) -> None:
+    response = case.call(base_url=live["base_url"], headers=live["owner"].headers)
+    case.validate_response(response, checks=CHECKS)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_api_as_platform_staff(case: Any, live: dict[str, Any]) -> None:
+    response = case.call(base_url=live["base_url"], headers=live["staff"].headers)
+    case.validate_response(response, checks=CHECKS)
