@@ -148,3 +148,35 @@ def run_in_app(client: TestClient) -> Callable[..., Any]:
         return client.portal.call(wrapped)  # type: ignore[union-attr]
 
     return runner
+
+
+class QueryCounter:
+    """Counts SQL statements the app sends while active (for per-endpoint query budgets)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.active = False
+
+    def __enter__(self) -> QueryCounter:
+        self.count = 0
+        self.active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.active = False
+
+
+@pytest.fixture
+def queries(client: TestClient) -> QueryCounter:
+    """``with queries as q: ...; q.count`` counts the statements of the app's engine."""
+    from sqlalchemy import event
+
+    counter = QueryCounter()
+    engine = client.app.state.kerops.db.engine.sync_engine  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_args: Any) -> None:
+        if counter.active:
+            counter.count += 1
+
+    return counter

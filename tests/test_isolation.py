@@ -45,19 +45,19 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
     return sorted(routes)
 
 
-def _hidden_api_routes(client: TestClient) -> list[str]:
-    """API routes left out of the OpenAPI schema (they would escape this test)."""
-    hidden = []
+def _served_api_routes(client: TestClient) -> set[tuple[str, str, bool]]:
+    """Every (method, path, in_schema) the router actually serves under /api/."""
+    served = set()
     for route in client.app.router.routes:  # type: ignore[attr-defined]
         contexts = getattr(route, "effective_route_contexts", None)
         if contexts is None:
             continue
         for ctx in contexts():
-            r = getattr(ctx, "route", ctx)
-            path = getattr(r, "path", "") or getattr(ctx, "path", "")
-            if path.startswith("/api/") and getattr(r, "include_in_schema", True) is False:
-                hidden.append(path)
-    return hidden
+            if ctx.path.startswith("/api/"):
+                for method in ctx.methods or ():
+                    if method != "HEAD":
+                        served.add((method, ctx.path, bool(ctx.include_in_schema)))
+    return served
 
 
 def _fill(path: str, params: dict[str, Any]) -> str:
@@ -85,7 +85,10 @@ def test_every_route_has_an_isolation_case(client: TestClient) -> None:
     assert not missing, f"routes without an isolation case: {missing}"
     stale = [r for r in list(CASES) + list(PUBLIC) if r not in routes]
     assert not stale, f"isolation cases for routes that do not exist: {stale}"
-    assert not _hidden_api_routes(client), "API routes must be in the OpenAPI schema"
+    served = _served_api_routes(client)
+    hidden = [(m, p) for m, p, in_schema in served if not in_schema]
+    assert not hidden, f"API routes must be in the OpenAPI schema: {hidden}"
+    assert {(m, p) for m, p, _ in served} == set(routes), "schema and router disagree"
 
 
 def test_every_non_public_route_requires_credentials(client: TestClient, run: Runner) -> None:
