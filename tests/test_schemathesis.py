@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
-from schemathesis.checks import not_a_server_error
 
 from kerops.core.enums import LocalRole, UserRole
 from kerops.main import create_app
@@ -36,11 +36,19 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def live(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def live(
+    template_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """A served app over a fresh database with a populated client, and tokens to call it with."""
     from fastapi.testclient import TestClient
 
-    from tests.fixtures.factories import add_member, make_area, make_locale, make_user, register_owner
+    from tests.fixtures.factories import (
+        add_member,
+        make_area,
+        make_locale,
+        make_user,
+        register_owner,
+    )
 
     data_dir: Path = tmp_path_factory.mktemp("schemathesis")
     with fresh_database(template_database, data_dir) as url:
