@@ -132,3 +132,24 @@ def test_refresh_token_is_not_an_access_token(client: TestClient) -> None:
     owner = register_owner(client)
     headers = {"Authorization": f"Bearer {owner.tokens['refresh_token']}"}
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_outsider_logout_with_someones_refresh_token_does_not_end_their_session(
+    client: TestClient,
+) -> None:
+    victim = register_owner(client)
+    outsider = register_owner(client)
+    response = client.post(
+        "/api/v1/auth/logout",
+        json={"refresh_token": victim.tokens["refresh_token"]},
+        headers=outsider.headers,
+    )
+    assert response.status_code in (204, 401)
+    # the victim's session is untouched: access and refresh tokens still work
+    assert client.get("/api/v1/auth/me", headers=victim.headers).status_code == 200
+    refreshed = client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": victim.tokens["refresh_token"]}
+    )
+    assert refreshed.status_code == 200
+    # and the outsider's own session was not ended either
+    assert client.get("/api/v1/auth/me", headers=outsider.headers).status_code == 200

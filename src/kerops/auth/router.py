@@ -15,7 +15,7 @@ from kerops.auth.schemas import (
     RegisterRequest,
     TokenPair,
 )
-from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
+from kerops.core.deps import CurrentUserDep, PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.errors import Unauthorized
 from kerops.core.state import AppState
 from kerops.users.models import User
@@ -86,9 +86,6 @@ async def logout(body: LogoutRequest, principal: PrincipalDep, session: SessionD
 
 
 @router.get("/me", response_model=UserRead)
-async def me(principal: PrincipalDep, session: SessionDep) -> User:
+async def me(user: CurrentUserDep) -> User:
     """The authenticated user."""
-    user = await session.get(User, principal.user_id)
-    if user is None:
-        raise Unauthorized()
     return user

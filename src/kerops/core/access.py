@@ -57,6 +57,9 @@ def _locale_predicate(locale_col: Any, client_col: Any, p: Principal, action: Ac
     same_client = client_col == p.client_id
     if p.is_client_owner:
         return same_client
+    if p.role is not UserRole.client_member:
+        # Technicians and vendor admins reach a locale only through work assigned to them.
+        return false()
     roles = (LocalRole.manager,) if action == "write" else None
     return same_client & locale_col.in_(member_locale_ids(p, roles))
 
@@ -80,6 +83,14 @@ def _local_members(p: Principal, action: Action) -> ColumnElement[bool]:
 def _users(p: Principal, action: Action) -> ColumnElement[bool]:
     own = User.id == p.user_id
     if p.is_client_owner:
+        if action == "read":
+            # Owners also see the people of their private contractors (managed by the vendor).
+            private_vendors = select(Vendor.id).where(Vendor.client_id == p.client_id)
+            return or_(
+                own,
+                User.client_id == p.client_id,
+                User.vendor_id.in_(private_vendors.scalar_subquery()),
+            )
         return or_(own, User.client_id == p.client_id)
     if p.role is UserRole.vendor_admin and p.vendor_id is not None:
         return or_(own, User.vendor_id == p.vendor_id)
@@ -112,7 +123,9 @@ def _api_keys(p: Principal, action: Action) -> ColumnElement[bool]:
 
 @rule(IdentityProvider)
 def _identity_providers(p: Principal, action: Action) -> ColumnElement[bool]:
-    if p.is_client_owner:
+    # Administrators only: a client owner those of the client, a vendor admin those of the vendor.
+    # Platform providers (neither id set) are staff's alone; a null id must never match them.
+    if p.is_client_owner and p.client_id is not None:
         return IdentityProvider.client_id == p.client_id
     if p.role is UserRole.vendor_admin and p.vendor_id is not None:
         return IdentityProvider.vendor_id == p.vendor_id
@@ -121,7 +134,8 @@ def _identity_providers(p: Principal, action: Action) -> ColumnElement[bool]:
 
 @rule(AuditLog)
 def _audit_logs(p: Principal, action: Action) -> ColumnElement[bool]:
-    if action == "read" and p.is_client_owner:
+    # Read only (the log is append-only); a client owner reads the rows of their own client.
+    if action == "read" and p.is_client_owner and p.client_id is not None:
         return AuditLog.client_id == p.client_id
     return false()
 

@@ -32,7 +32,8 @@ def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine
         _configure_sqlite(engine)
         return engine
     if not null_pool:
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # No pre-ping (it costs a round trip per request); stale connections are recycled instead.
+        kwargs.update(pool_size=10, max_overflow=10, pool_recycle=1800)
     return create_async_engine(url, **kwargs)
 
 

@@ -27,7 +27,7 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     """The app's shared services."""
     state: AppState = request.app.state.kerops
     return state
@@ -82,7 +82,7 @@ def _principal_of(user: User, **extra: object) -> Principal:
 
 async def _from_api_key(
     state: AppState, session: AsyncSession, key: str, *, read_only: bool
-) -> Principal:
+) -> tuple[User, Principal]:
     row = (
         await session.execute(
             select(ApiKey, User)
@@ -110,10 +110,10 @@ async def _from_api_key(
                 await writer.commit()
         else:
             await session.execute(touch)
-    return _principal_of(user, api_key_id=api_key.id, scopes=frozenset(api_key.scopes))
+    return user, _principal_of(user, api_key_id=api_key.id, scopes=frozenset(api_key.scopes))
 
 
-async def _from_jwt(state: AppState, session: AsyncSession, token: str) -> Principal:
+async def _from_jwt(state: AppState, session: AsyncSession, token: str) -> tuple[User, Principal]:
     try:
         claims = state.security.decode_jwt(token, typ="access")
         user_id = uuid.UUID(claims["sub"])
@@ -130,7 +130,7 @@ async def _from_jwt(state: AppState, session: AsyncSession, token: str) -> Princ
         raise Unauthorized("Invalid or expired access token.")
     if session_id is not None and row[1]:
         raise Unauthorized("This session has been logged out.")
-    return _principal_of(row[0], session_id=session_id)
+    return row[0], _principal_of(row[0], session_id=session_id)
 
 
 async def get_optional_principal(
@@ -143,11 +143,11 @@ async def get_optional_principal(
     """The caller if credentials were given (a bad credential is still a 401)."""
     read_only = request.method in READ_METHODS
     if api_key:
-        principal = await _from_api_key(state, session, api_key, read_only=read_only)
+        user, principal = await _from_api_key(state, session, api_key, read_only=read_only)
     elif bearer and bearer.startswith(API_KEY_PREFIX):
-        principal = await _from_api_key(state, session, bearer, read_only=read_only)
+        user, principal = await _from_api_key(state, session, bearer, read_only=read_only)
     elif bearer:
-        principal = await _from_jwt(state, session, bearer)
+        user, principal = await _from_jwt(state, session, bearer)
     else:
         return None
     if principal.scopes is not None:
@@ -159,6 +159,7 @@ async def get_optional_principal(
         ctx.actor_user_id = principal.user_id
         ctx.actor_api_key_id = principal.api_key_id
     request.state.principal = principal
+    request.state.user = user
     return principal
 
 
@@ -172,6 +173,15 @@ async def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_current_user(request: Request, principal: PrincipalDep) -> User:
+    """The authenticated user's row, as loaded while authenticating (no second query)."""
+    user: User = request.state.user
+    return user
+
+
+CurrentUserDep = Annotated[User, Depends(get_current_user)]
 OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
 
 

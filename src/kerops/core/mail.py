@@ -86,3 +86,15 @@ class SmtpSender:
 def create_sender(settings: Settings) -> Sender:
     """The sender the settings ask for."""
     return SmtpSender(settings) if settings.email_backend == "smtp" else OutboxSender()
+
+
+async def deliver(sender: Sender, message: OutgoingMessage) -> None:
+    """Send a message, logging (not raising) a failure.
+
+    Routes schedule it as a background task: it runs after the response, hence after the
+    request's transaction committed, and never for a request that failed.
+    """
+    try:
+        await sender.send(message)
+    except Exception:
+        log.exception("message_delivery_failed", channel=message.channel, to=message.to)

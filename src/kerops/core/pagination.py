@@ -39,7 +39,7 @@ class PageParams:
     sort: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[
         int | None, Query(ge=1, description="Page size (capped by the server)")
     ] = None,

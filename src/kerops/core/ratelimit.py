@@ -17,11 +17,14 @@ class RateLimiter:
 
     def __init__(self, storage_url: str) -> None:
         url = storage_url
+        options: dict[str, str] = {}
         if url.startswith(("redis://", "rediss://")):
             url = "async+" + url
+            # The async Redis storage defaults to coredis; use redis-py, the declared dependency.
+            options["implementation"] = "redispy"
         elif url.startswith("memory://"):
             url = "async+memory://"
-        self.storage = storage_from_string(url)
+        self.storage = storage_from_string(url, **options)
         self.limiter = MovingWindowRateLimiter(self.storage)
 
     async def hit(self, limit: str, namespace: str, key: str) -> None:

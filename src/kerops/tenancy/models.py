@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import LocalRole
@@ -16,7 +16,11 @@ class Locale(IdMixin, TimestampMixin, Base):
     """A premises of a client (shop, branch, plant); ``client_id`` is its owner."""
 
     __tablename__ = "locales"
-    __table_args__ = (UniqueConstraint("client_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("client_id", "code"),
+        # Serves the default list order (by name, then id) within a client.
+        Index("ix_locales_client_id_name_id", "client_id", "name", "id"),
+    )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True

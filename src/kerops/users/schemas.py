@@ -3,10 +3,51 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from datetime import datetime
+from functools import cache
+from typing import Annotated, Any, Literal
 
-from kerops.core.enums import SubscriptionPlan, UserRole
-from kerops.core.schemas import ReadModel
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator
+
+from kerops.core.enums import LocalRole, SubscriptionPlan, UserRole
+from kerops.core.schemas import InputModel, Name, Phone, ReadModel, ShortText
+from kerops.users.rut import normalise_rut
+
+Language = Literal["es-CL", "en"]
+#: The technician skills of the seed (``TechnicianSkill``).
+Skill = Literal["electricity", "hvac", "plumbing", "general", "iot_install"]
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _known_timezone(value: str) -> str:
+    if value not in _timezones():
+        raise ValueError(f"unknown timezone '{value}' (use an IANA name such as America/Santiago)")
+    return value
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_timezone)]
+Rut = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=16),
+    AfterValidator(normalise_rut),
+    Field(description="Chilean tax id with its check digit, e.g. 76.086.428-5"),
+]
+Skills = Annotated[list[Skill], Field(max_length=5), AfterValidator(_unique)]
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("may be left out but not null")
+    return value
 
 
 class UserRead(ReadModel):
@@ -26,5 +67,91 @@ class UserRead(ReadModel):
     timezone: str
     email_verified_at: datetime | None
     last_login_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserUpdate(InputModel):
+    """Profile fields (anyone, on their own account) and the role (managers, on others)."""
+
+    full_name: Name | None = None
+    phone: Phone | None = Field(default=None, description="Unique; null clears it")
+    language: Language | None = None
+    timezone: Timezone | None = None
+    skills: Skills | None = None
+    role: UserRole | None = None
+
+    _not_null = field_validator("full_name", "language", "timezone", "skills", "role")(_refuse_null)
+
+
+class UserInvite(InputModel):
+    """Invite a person by email; they choose their password when accepting."""
+
+    email: EmailStr
+    full_name: Name
+    role: UserRole
+    client_id: uuid.UUID | None = Field(
+        default=None, description="Staff: the client to invite into (owners: their own)"
+    )
+    vendor_id: uuid.UUID | None = Field(
+        default=None, description="The vendor to invite into (vendor admins: their own)"
+    )
+    locale_id: uuid.UUID | None = Field(
+        default=None, description="Optionally make the person a member of this locale"
+    )
+    local_role: LocalRole | None = Field(
+        default=None, description="Their role in that locale (default: viewer)"
+    )
+
+
+class InvitationAccept(InputModel):
+    """The invitation token from the link, the chosen password and optionally a corrected name."""
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    full_name: Name | None = None
+
+
+class VendorCreate(InputModel):
+    """A contractor company: platform-wide (staff) or private to one client."""
+
+    name: Name
+    rut: Rut
+    client_id: uuid.UUID | None = Field(
+        default=None, description="The client owning this private vendor (staff); owners: theirs"
+    )
+    contact_name: Annotated[str, StringConstraints(max_length=200)] = ""
+    contact_email: EmailStr | None = None
+    contact_phone: Phone | None = None
+    address: ShortText = ""
+    is_active: bool = True
+
+
+class VendorUpdate(InputModel):
+    """Fields of a vendor to change; the owning client never changes."""
+
+    name: Name | None = None
+    rut: Rut | None = None
+    contact_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    contact_email: EmailStr | None = None
+    contact_phone: Phone | None = None
+    address: ShortText | None = None
+    is_active: bool | None = None
+
+    _not_null = field_validator("name", "rut", "contact_name", "address", "is_active")(_refuse_null)
+
+
+class VendorRead(ReadModel):
+    """A vendor."""
+
+    id: uuid.UUID
+    client_id: uuid.UUID | None
+    name: str
+    rut: str
+    contact_name: str
+    contact_email: str | None
+    contact_phone: str | None
+    address: str
+    is_active: bool
     created_at: datetime
     updated_at: datetime

@@ -1,7 +1,88 @@
-"""Routes under /vendors."""
+"""Routes under /vendors: the contractor directory, private vendors and their people."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core.enums import UserRole
+from kerops.core.pagination import Page, PageDep
+from kerops.users import vendors as service
+from kerops.users.models import Vendor
+from kerops.users.schemas import UserRead, VendorCreate, VendorRead, VendorUpdate
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
+
+Search = Annotated[str | None, Query(min_length=1, max_length=100)]
+
+
+@router.post("", response_model=VendorRead, status_code=status.HTTP_201_CREATED)
+async def create_vendor(body: VendorCreate, principal: PrincipalDep, session: SessionDep) -> Vendor:
+    """Register a vendor: platform-wide (staff) or private to a client (its owner, or staff)."""
+    return await service.create_vendor(session, principal=principal, data=body)
+
+
+@router.get("", response_model=Page[VendorRead])
+async def list_vendors(
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageDep,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, description="Name or RUT")] = None,
+    is_active: bool | None = None,
+    client_id: uuid.UUID | None = None,
+) -> Page[VendorRead]:
+    """The platform vendor directory plus your own vendors; sort by name or created_at."""
+    rows, cursor = await service.list_vendors(
+        session, principal=principal, params=page, q=q, is_active=is_active, client_id=client_id
+    )
+    return Page[VendorRead](
+        items=[VendorRead.model_validate(row) for row in rows], next_cursor=cursor
+    )
+
+
+@router.get("/{vendor_id}", response_model=VendorRead)
+async def get_vendor(vendor_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Vendor:
+    """One vendor."""
+    return await service.get_vendor(session, principal=principal, vendor_id=vendor_id)
+
+
+@router.patch("/{vendor_id}", response_model=VendorRead)
+async def update_vendor(
+    vendor_id: uuid.UUID, body: VendorUpdate, principal: PrincipalDep, session: SessionDep
+) -> Vendor:
+    """Change a vendor (staff, the owning client's owner, or the vendor's own admin)."""
+    return await service.update_vendor(
+        session, principal=principal, vendor_id=vendor_id, changes=body
+    )
+
+
+@router.delete("/{vendor_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_vendor(vendor_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> None:
+    """Delete a vendor without users (409 while it still has some)."""
+    await service.delete_vendor(session, principal=principal, vendor_id=vendor_id)
+
+
+@router.get("/{vendor_id}/members", response_model=Page[UserRead])
+async def list_vendor_members(
+    vendor_id: uuid.UUID,
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageDep,
+    role: UserRole | None = None,
+    is_active: bool | None = None,
+    q: Search = None,
+) -> Page[UserRead]:
+    """The people of a vendor (staff, the vendor's admins, the owning client's owner)."""
+    rows, cursor = await service.list_members(
+        session,
+        principal=principal,
+        vendor_id=vendor_id,
+        params=page,
+        role=role,
+        is_active=is_active,
+        q=q,
+    )
+    return Page[UserRead](items=[UserRead.model_validate(row) for row in rows], next_cursor=cursor)

@@ -1,0 +1,112 @@
+"""API keys for integrations: shown once, stored as a hash, scoped, expiring, revocable."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.auth.models import ApiKey
+from kerops.core.access import get_scoped, scoped
+from kerops.core.deps import API_KEY_PREFIX
+from kerops.core.errors import Conflict, Forbidden
+from kerops.core.pagination import PageParams, paginate
+from kerops.core.principal import Principal
+from kerops.core.security import hash_token, random_token
+from kerops.core.types import utcnow
+
+PREFIX_CHARS = 8
+_ALPHABET = string.ascii_letters + string.digits
+_SORT_FIELDS = {"created_at": ApiKey.created_at, "name": ApiKey.name, "id": ApiKey.id}
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh key and its visible prefix: ``kro_XXXXXXXX_<secret>`` and ``kro_XXXXXXXX``."""
+    prefix = API_KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(PREFIX_CHARS))
+    return f"{prefix}_{random_token(32)}", prefix
+
+
+async def create_api_key(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    name: str,
+    scopes: Sequence[str],
+    expires_at: datetime | None,
+) -> tuple[ApiKey, str]:
+    """Create a key of the caller; returns it with its secret (never stored in clear)."""
+    if principal.scopes is not None and not set(scopes) <= principal.scopes:
+        # A key may mint keys, but never one with rights it does not hold itself.
+        raise Forbidden(
+            "An API key cannot create a key with scopes it does not have.",
+            code="insufficient_scope",
+        )
+    for _ in range(5):
+        key, prefix = new_key()
+        taken = await session.scalar(select(exists().where(ApiKey.prefix == prefix)))
+        if not taken:
+            break
+    else:  # pragma: no cover - 62**8 prefixes make this practically impossible
+        raise Conflict("Could not allocate a key prefix; try again.")
+    api_key = ApiKey(
+        user_id=principal.user_id,
+        client_id=principal.client_id,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_token(key),
+        scopes=list(scopes),
+        expires_at=expires_at,
+    )
+    session.add(api_key)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent create drew the same prefix
+        raise Conflict("Could not allocate a key prefix; try again.") from exc
+    return api_key, key
+
+
+async def list_api_keys(
+    session: AsyncSession,
+    principal: Principal,
+    params: PageParams,
+    *,
+    user_id: uuid.UUID | None = None,
+    active: bool | None = None,
+) -> tuple[Sequence[ApiKey], str | None]:
+    """One page of keys: the caller's own, or (staff) those of ``user_id``."""
+    stmt = scoped(select(ApiKey), ApiKey, principal).where(
+        ApiKey.user_id == (user_id or principal.user_id)
+    )
+    if active is not None:
+        now = utcnow()
+        usable = ApiKey.revoked_at.is_(None) & (
+            ApiKey.expires_at.is_(None) | (ApiKey.expires_at > now)
+        )
+        stmt = stmt.where(usable if active else ~usable)
+    return await paginate(
+        session,
+        stmt,
+        params,
+        sort_fields=_SORT_FIELDS,
+        id_column=ApiKey.id,
+        default_sort="-created_at",
+    )
+
+
+async def get_api_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    """One key within the caller's reach, or 404."""
+    return await get_scoped(session, ApiKey, key_id, principal)
+
+
+async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> None:
+    """Revoke a key (kept for the record); revoking twice changes nothing."""
+    api_key = await get_scoped(session, ApiKey, key_id, principal, "write", for_update=True)
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+        await session.flush()

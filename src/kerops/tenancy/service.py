@@ -1,0 +1,497 @@
+"""Rules of locales, their area trees and their members."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.core import access
+from kerops.core.enums import LocalRole, UserRole
+from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.limits import enforce_plan_limit
+from kerops.core.models import Base
+from kerops.core.pagination import PageParams, paginate
+from kerops.core.principal import Principal
+from kerops.tenancy import repository
+from kerops.tenancy.models import LocalArea, Locale, LocalMember
+from kerops.tenancy.schemas import (
+    AreaCreate,
+    AreaKind,
+    AreaUpdate,
+    LocaleCreate,
+    LocaleUpdate,
+    MemberCreate,
+    MemberRead,
+    MemberUpdate,
+    MemberUser,
+)
+from kerops.users.models import User
+
+M = TypeVar("M", bound=Base)
+
+LOCALE_SORTS = {"name": Locale.name, "created_at": Locale.created_at}
+AREA_SORTS = {"name": LocalArea.name, "created_at": LocalArea.created_at}
+MEMBER_SORTS = {"created_at": LocalMember.created_at, "role": LocalMember.role}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+async def get_for_write(
+    session: AsyncSession,
+    model: type[M],
+    object_id: uuid.UUID,
+    principal: Principal,
+    *,
+    for_update: bool = False,
+) -> M:
+    """Load an object to change: 404 when the caller cannot see it, 403 when they only read it."""
+    try:
+        return await access.get_scoped(
+            session, model, object_id, principal, "write", for_update=for_update
+        )
+    except NotFound:
+        if await access.can(session, model, object_id, principal, "read"):
+            raise Forbidden("You may read this but not change it.") from None
+        raise
+
+
+async def _flush_or_conflict(session: AsyncSession, detail: str, code: str) -> None:
+    """Flush; a unique constraint lost to a concurrent request becomes a 409."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(detail, code=code) from exc
+
+
+def _search(q: str, *columns: Any) -> Any:
+    return or_(*(column.icontains(q, autoescape=True) for column in columns))
+
+
+# --- locales -------------------------------------------------------------------------------------
+
+
+async def _client_for_new_locale(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID | None
+) -> uuid.UUID:
+    if not (principal.is_staff or principal.is_client_owner):
+        raise Forbidden("Only the client's owner or platform staff can create locales.")
+    if client_id is None:
+        if principal.is_staff:
+            raise Unprocessable(
+                "Platform staff must say which client the locale belongs to.",
+                errors=[field_error(("body", "client_id"), "required for platform staff")],
+            )
+        assert principal.client_id is not None
+        return principal.client_id
+    owner = await access.get_scoped(session, User, client_id, principal)
+    if owner.role is not UserRole.client_owner or owner.client_id != owner.id:
+        raise Unprocessable(
+            "client_id must be the id of a client (its owner account).",
+            errors=[field_error(("body", "client_id"), "not a client")],
+        )
+    return owner.id
+
+
+async def _ensure_code_free(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    code: str | None,
+    *,
+    exclude_id: uuid.UUID | None = None,
+) -> None:
+    if code is None:
+        return
+    stmt = select(Locale.id).where(Locale.client_id == client_id, Locale.code == code)
+    if exclude_id is not None:
+        stmt = stmt.where(Locale.id != exclude_id)
+    if (await session.execute(stmt.limit(1))).first() is not None:
+        raise Conflict(f"This client already has a locale with code '{code}'.", code="code_taken")
+
+
+async def create_locale(
+    session: AsyncSession, *, principal: Principal, data: LocaleCreate
+) -> Locale:
+    """Create a locale of the caller's client (staff: of the client named), within the plan."""
+    client_id = await _client_for_new_locale(session, principal, data.client_id)
+    await enforce_plan_limit(session, client_id=client_id, resource="locales")
+    await _ensure_code_free(session, client_id, data.code)
+    locale = Locale(client_id=client_id, **data.model_dump(exclude={"client_id"}))
+    session.add(locale)
+    await _flush_or_conflict(
+        session, "This client already has a locale with that code.", "code_taken"
+    )
+    return locale
+
+
+async def list_locales(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    params: PageParams,
+    q: str | None = None,
+    city: str | None = None,
+    region: str | None = None,
+    is_active: bool | None = None,
+) -> tuple[Sequence[Locale], str | None]:
+    """One page of the locales the caller can see."""
+    stmt = access.scoped(select(Locale), Locale, principal)
+    if q:
+        stmt = stmt.where(_search(q, Locale.name, Locale.code, Locale.city))
+    if city is not None:
+        stmt = stmt.where(func.lower(Locale.city) == city.lower())
+    if region is not None:
+        stmt = stmt.where(func.lower(Locale.region) == region.lower())
+    if is_active is not None:
+        stmt = stmt.where(Locale.is_active.is_(is_active))
+    return await paginate(
+        session, stmt, params, sort_fields=LOCALE_SORTS, id_column=Locale.id, default_sort="name"
+    )
+
+
+async def get_locale(
+    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID
+) -> Locale:
+    """One locale the caller can see."""
+    return await access.get_scoped(session, Locale, locale_id, principal)
+
+
+async def update_locale(
+    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, data: LocaleUpdate
+) -> Locale:
+    """Change a locale (its owner, staff or one of its managers)."""
+    locale = await get_for_write(session, Locale, locale_id, principal)
+    changes = data.model_dump(exclude_unset=True)
+    if "code" in changes and changes["code"] != locale.code:
+        await _ensure_code_free(session, locale.client_id, changes["code"], exclude_id=locale.id)
+    for key, value in changes.items():
+        setattr(locale, key, value)
+    await _flush_or_conflict(
+        session, "This client already has a locale with that code.", "code_taken"
+    )
+    await access.ensure_still_in_scope(session, locale, principal)
+    return locale
+
+
+async def delete_locale(
+    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID
+) -> None:
+    """Delete an empty locale (owner or staff); one with areas or members is deactivated instead."""
+    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    if not (principal.is_staff or principal.is_client_owner):
+        raise Forbidden("Only the client's owner or platform staff can delete a locale.")
+    has_areas = exists().where(LocalArea.locale_id == locale.id)
+    has_members = exists().where(LocalMember.locale_id == locale.id)
+    areas, members = (await session.execute(select(has_areas, has_members))).one()
+    if areas or members:
+        raise Conflict(
+            "This locale still has areas or members; remove them first, "
+            "or deactivate it with is_active=false.",
+            code="locale_not_empty",
+        )
+    await session.delete(locale)
+    await session.flush()
+
+
+# --- areas ---------------------------------------------------------------------------------------
+
+
+def _tree_error(msg: str, type_: str) -> Unprocessable:
+    return Unprocessable(msg, errors=[field_error(("body", "parent_id"), msg, type_)])
+
+
+async def _parent_in(
+    session: AsyncSession, principal: Principal, locale: Locale, parent_id: uuid.UUID
+) -> LocalArea:
+    parent = await access.get_scoped(session, LocalArea, parent_id, principal)
+    if parent.locale_id != locale.id:
+        raise _tree_error("The parent must be an area of the same locale.", "parent_other_locale")
+    return parent
+
+
+async def _check_depth(session: AsyncSession, parent_id: uuid.UUID, height: int) -> list[uuid.UUID]:
+    ancestors = await repository.ancestor_ids(session, parent_id)
+    if len(ancestors) + 1 + height > repository.MAX_AREA_DEPTH:
+        raise _tree_error(
+            f"Areas nest at most {repository.MAX_AREA_DEPTH} levels deep.", "area_too_deep"
+        )
+    return ancestors
+
+
+async def _area_of(
+    session: AsyncSession,
+    principal: Principal,
+    locale_id: uuid.UUID,
+    area_id: uuid.UUID,
+    action: access.Action = "read",
+) -> LocalArea:
+    area = await access.get_scoped(session, LocalArea, area_id, principal, action)
+    if area.locale_id != locale_id:
+        raise NotFound("local area not found")
+    return area
+
+
+async def create_area(
+    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, data: AreaCreate
+) -> LocalArea:
+    """Add an area to a locale, at the top level or under another of its areas."""
+    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    if data.parent_id is not None:
+        parent = await _parent_in(session, principal, locale, data.parent_id)
+        await _check_depth(session, parent.id, 0)
+    area = LocalArea(
+        client_id=locale.client_id,
+        locale_id=locale.id,
+        parent_id=data.parent_id,
+        name=data.name,
+        kind=data.kind.value,
+        code=data.code,
+        description=data.description,
+    )
+    session.add(area)
+    await session.flush()
+    return area
+
+
+async def list_areas(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    locale_id: uuid.UUID,
+    params: PageParams,
+    parent_id: uuid.UUID | None = None,
+    root: bool | None = None,
+    kind: AreaKind | None = None,
+    q: str | None = None,
+) -> tuple[Sequence[LocalArea], str | None]:
+    """One page of a locale's areas."""
+    await access.get_scoped(session, Locale, locale_id, principal)
+    stmt = access.scoped(select(LocalArea), LocalArea, principal).where(
+        LocalArea.locale_id == locale_id
+    )
+    if parent_id is not None:
+        stmt = stmt.where(LocalArea.parent_id == parent_id)
+    if root is not None:
+        stmt = stmt.where(
+            LocalArea.parent_id.is_(None) if root else LocalArea.parent_id.is_not(None)
+        )
+    if kind is not None:
+        stmt = stmt.where(LocalArea.kind == kind.value)
+    if q:
+        stmt = stmt.where(_search(q, LocalArea.name, LocalArea.code))
+    return await paginate(
+        session, stmt, params, sort_fields=AREA_SORTS, id_column=LocalArea.id, default_sort="name"
+    )
+
+
+async def get_area(
+    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, area_id: uuid.UUID
+) -> LocalArea:
+    """One area of a locale the caller can see."""
+    return await _area_of(session, principal, locale_id, area_id)
+
+
+async def update_area(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    locale_id: uuid.UUID,
+    area_id: uuid.UUID,
+    data: AreaUpdate,
+) -> LocalArea:
+    """Change an area; moving it (``parent_id``) never creates a cycle nor passes the depth cap."""
+    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    area = await _area_of(session, principal, locale.id, area_id, "write")
+    changes = data.model_dump(exclude_unset=True)
+    new_parent = changes.get("parent_id")
+    if new_parent is not None and new_parent != area.parent_id:
+        if new_parent == area.id:
+            raise _tree_error("An area cannot be its own parent.", "area_cycle")
+        parent = await _parent_in(session, principal, locale, new_parent)
+        height = await repository.subtree_height(session, area.id)
+        ancestors = await repository.ancestor_ids(session, parent.id)
+        if area.id in ancestors:
+            raise _tree_error("An area cannot move under one of its own sub-areas.", "area_cycle")
+        await _check_depth(session, parent.id, height)
+    if "kind" in changes:
+        changes["kind"] = AreaKind(changes["kind"]).value
+    for key, value in changes.items():
+        setattr(area, key, value)
+    await session.flush()
+    await access.ensure_still_in_scope(session, area, principal)
+    return area
+
+
+async def delete_area(
+    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, area_id: uuid.UUID
+) -> None:
+    """Delete an area without sub-areas."""
+    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    area = await _area_of(session, principal, locale.id, area_id, "write")
+    has_children = exists().where(LocalArea.parent_id == area.id)
+    if (await session.execute(select(has_children))).scalar():
+        raise Conflict(
+            "This area still has sub-areas; move or delete them first.", code="area_has_children"
+        )
+    await session.delete(area)
+    await session.flush()
+
+
+# --- members -------------------------------------------------------------------------------------
+
+
+def member_read(member: LocalMember, user: User) -> MemberRead:
+    """A membership with its user summary."""
+    return MemberRead(
+        id=member.id,
+        client_id=member.client_id,
+        locale_id=member.locale_id,
+        user_id=member.user_id,
+        role=member.role,
+        user=MemberUser.model_validate(user),
+        created_at=member.created_at,
+        updated_at=member.updated_at,
+    )
+
+
+def _members_with_users(principal: Principal, action: access.Action = "read") -> Any:
+    """Memberships the principal may ``action``, joined to their users."""
+    return (
+        select(LocalMember, User)
+        .join(User, User.id == LocalMember.user_id)
+        .where(access.predicate(LocalMember, principal, action))
+    )
+
+
+async def _member_of(
+    session: AsyncSession,
+    principal: Principal,
+    locale_id: uuid.UUID,
+    member_id: uuid.UUID,
+    action: access.Action = "read",
+) -> tuple[LocalMember, User]:
+    stmt = _members_with_users(principal, action).where(
+        LocalMember.id == member_id, LocalMember.locale_id == locale_id
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NotFound("local member not found")
+    return row[0], row[1]
+
+
+async def add_member(
+    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, data: MemberCreate
+) -> MemberRead:
+    """Give a user of the locale's client a role in the locale."""
+    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    # The locale is within the caller's write reach; its client bounds whom they may add.
+    user = (
+        await session.execute(
+            select(User).where(User.id == data.user_id, User.client_id == locale.client_id)
+        )
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound("user not found")
+    if user.role is UserRole.client_owner:
+        raise Unprocessable(
+            "The client's owner reaches every locale and needs no membership.",
+            errors=[field_error(("body", "user_id"), "the client's owner", "member_is_owner")],
+        )
+    if user.role is not UserRole.client_member:
+        raise Unprocessable(
+            "Only client members take locale roles; technicians reach locales through "
+            "the work assigned to them.",
+            errors=[field_error(("body", "user_id"), "not a client member", "member_role_invalid")],
+        )
+    taken = select(LocalMember.id).where(
+        LocalMember.locale_id == locale.id, LocalMember.user_id == user.id
+    )
+    if (await session.execute(taken)).first() is not None:
+        raise Conflict("This user is already a member of the locale.", code="already_member")
+    member = LocalMember(
+        client_id=locale.client_id, locale_id=locale.id, user_id=user.id, role=data.role
+    )
+    session.add(member)
+    await _flush_or_conflict(
+        session, "This user is already a member of the locale.", "already_member"
+    )
+    return member_read(member, user)
+
+
+async def list_members(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    locale_id: uuid.UUID,
+    params: PageParams,
+    role: LocalRole | None = None,
+    q: str | None = None,
+) -> tuple[list[MemberRead], str | None]:
+    """One page of a locale's members with their user summaries (one query)."""
+    await access.get_scoped(session, Locale, locale_id, principal)
+    stmt = _members_with_users(principal).where(LocalMember.locale_id == locale_id)
+    if role is not None:
+        stmt = stmt.where(LocalMember.role == role)
+    if q:
+        stmt = stmt.where(_search(q, User.email, User.full_name))
+    rows, cursor = await paginate(
+        session,
+        stmt,
+        params,
+        sort_fields=MEMBER_SORTS,
+        id_column=LocalMember.id,
+        default_sort="created_at",
+        scalars=False,
+    )
+    return [member_read(member, user) for member, user in rows], cursor
+
+
+async def get_member(
+    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, member_id: uuid.UUID
+) -> MemberRead:
+    """One membership of a locale the caller can see."""
+    return member_read(*await _member_of(session, principal, locale_id, member_id))
+
+
+async def _member_for_write(
+    session: AsyncSession, principal: Principal, locale_id: uuid.UUID, member_id: uuid.UUID
+) -> tuple[LocalMember, User]:
+    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    member, user = await _member_of(session, principal, locale.id, member_id, "write")
+    if member.user_id == principal.user_id:
+        raise Forbidden(
+            "You cannot change your own membership; ask the owner or another manager.",
+            code="own_membership",
+        )
+    return member, user
+
+
+async def update_member(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    locale_id: uuid.UUID,
+    member_id: uuid.UUID,
+    data: MemberUpdate,
+) -> MemberRead:
+    """Change a member's role (owner, staff or a manager of the locale; never one's own)."""
+    member, user = await _member_for_write(session, principal, locale_id, member_id)
+    for key, value in data.model_dump(exclude_unset=True).items():
+        setattr(member, key, value)
+    await session.flush()
+    await access.ensure_still_in_scope(session, member, principal)
+    return member_read(member, user)
+
+
+async def remove_member(
+    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, member_id: uuid.UUID
+) -> None:
+    """Remove a member from a locale (owner, staff or a manager of the locale; never oneself)."""
+    member, _user = await _member_for_write(session, principal, locale_id, member_id)
+    await session.delete(member)
+    await session.flush()

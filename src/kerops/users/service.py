@@ -1,0 +1,399 @@
+"""Users: lists, profiles and roles, activation, and invitations by email."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from kerops.auth import tokens
+from kerops.auth.models import OtpCode, RefreshToken
+from kerops.auth.passwords import validate_password
+from kerops.auth.schemas import TokenPair
+from kerops.auth.service import find_user_by_email, normalise_email
+from kerops.core.access import get_scoped, scoped
+from kerops.core.enums import LocalRole, UserRole
+from kerops.core.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unprocessable,
+    field_error,
+)
+from kerops.core.limits import enforce_plan_limit
+from kerops.core.mail import OutgoingMessage
+from kerops.core.pagination import PageParams, paginate
+from kerops.core.principal import Principal
+from kerops.core.security import hash_token, random_token
+from kerops.core.state import AppState
+from kerops.core.types import utcnow, uuid7
+from kerops.tenancy.models import Locale, LocalMember
+from kerops.users.models import User, Vendor
+from kerops.users.schemas import UserInvite, UserUpdate
+
+INVITE_PURPOSE = "invite"
+
+USER_SORT_FIELDS: dict[str, InstrumentedAttribute[Any]] = {
+    "created_at": User.created_at,
+    "email": User.email,
+    "full_name": User.full_name,
+}
+
+#: Roles each kind of manager may hand out (and take away); staff may set any role.
+CLIENT_OWNER_ROLES = frozenset({UserRole.client_member, UserRole.technician})
+VENDOR_ADMIN_ROLES = frozenset({UserRole.technician, UserRole.vendor_admin})
+CLIENT_ROLES = frozenset({UserRole.client_owner, UserRole.client_member})
+
+
+def _names(roles: frozenset[UserRole]) -> str:
+    return ", ".join(sorted(r.value for r in roles))
+
+
+def _contains(column: InstrumentedAttribute[str], text: str) -> ColumnElement[bool]:
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def filter_users(
+    stmt: Select[tuple[User]],
+    *,
+    role: UserRole | None = None,
+    is_active: bool | None = None,
+    vendor_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    q: str | None = None,
+) -> Select[tuple[User]]:
+    """Apply the list filters of users to a (scoped) query."""
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if is_active is not None:
+        stmt = stmt.where(User.is_active.is_(is_active))
+    if vendor_id is not None:
+        stmt = stmt.where(User.vendor_id == vendor_id)
+    if client_id is not None:
+        stmt = stmt.where(User.client_id == client_id)
+    if q:
+        stmt = stmt.where(or_(_contains(User.email, q), _contains(User.full_name, q)))
+    return stmt
+
+
+async def list_users(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    params: PageParams,
+    role: UserRole | None = None,
+    is_active: bool | None = None,
+    vendor_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    q: str | None = None,
+) -> tuple[Sequence[User], str | None]:
+    """One page of the users the caller may see."""
+    stmt = filter_users(
+        scoped(select(User), User, principal),
+        role=role,
+        is_active=is_active,
+        vendor_id=vendor_id,
+        client_id=client_id,
+        q=q,
+    )
+    return await paginate(
+        session,
+        stmt,
+        params,
+        sort_fields=USER_SORT_FIELDS,
+        id_column=User.id,
+        default_sort="created_at",
+    )
+
+
+async def get_user(session: AsyncSession, *, principal: Principal, user_id: uuid.UUID) -> User:
+    """One user the caller may see (404 otherwise)."""
+    return await get_scoped(session, User, user_id, principal)
+
+
+async def get_client_account(
+    session: AsyncSession, *, principal: Principal, client_id: uuid.UUID
+) -> User:
+    """The owner account that stands for a client (its id is the client's id), or 404."""
+    if not principal.is_staff and client_id != principal.client_id:
+        raise NotFound("client not found")
+    account = await session.get(User, client_id)
+    if account is None or account.client_id != account.id:
+        raise NotFound("client not found")
+    return account
+
+
+def _check_role_fits(user: User, role: UserRole) -> None:
+    """A role must match the user's affiliation (a client's roles need a client, etc.)."""
+    if role in CLIENT_ROLES and user.client_id is None:
+        problem = f"the role {role.value} needs a user of a client"
+    elif role is UserRole.vendor_admin and user.vendor_id is None:
+        problem = "the role vendor_admin needs a user of a vendor"
+    else:
+        return
+    raise Unprocessable(problem, errors=[field_error(("body", "role"), problem)])
+
+
+def _check_role_change(principal: Principal, user: User, role: UserRole) -> None:
+    """Refuse a role change the caller may not make (own role, higher roles, misfits)."""
+    if user.id == principal.user_id:
+        raise Forbidden("You cannot change your own role.", code="own_role_change")
+    if principal.is_staff:
+        if user.id == user.client_id:
+            raise Conflict(
+                "The account owner of a client keeps the client_owner role.",
+                code="account_owner_role",
+            )
+        _check_role_fits(user, role)
+        return
+    if principal.is_client_owner:
+        allowed = CLIENT_OWNER_ROLES
+    elif principal.role is UserRole.vendor_admin:
+        allowed = VENDOR_ADMIN_ROLES
+    else:
+        raise Forbidden("You may not change roles.", code="role_not_allowed")
+    if role not in allowed or user.role not in allowed:
+        raise Forbidden(
+            f"You may only move people between the roles {_names(allowed)}.",
+            code="role_not_allowed",
+        )
+
+
+async def _ensure_phone_free(session: AsyncSession, phone: str, user_id: uuid.UUID) -> None:
+    taken = await session.execute(select(User.id).where(User.phone == phone, User.id != user_id))
+    if taken.first() is not None:
+        raise Conflict("Another account already uses this phone number.", code="phone_taken")
+
+
+async def update_user(
+    session: AsyncSession, *, principal: Principal, user_id: uuid.UUID, changes: UserUpdate
+) -> User:
+    """Change profile fields and, for managers, the role of a user in their reach."""
+    user = await get_scoped(session, User, user_id, principal, "write")
+    values = changes.model_dump(exclude_unset=True)
+    role = values.pop("role", None)
+    if role is not None and role != user.role:
+        _check_role_change(principal, user, role)
+        user.role = role
+    phone = values.get("phone")
+    if phone is not None and phone != user.phone:
+        await _ensure_phone_free(session, phone, user.id)
+    for key, value in values.items():
+        setattr(user, key, value)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent request took the phone number meanwhile
+        raise Conflict(
+            "Another account already uses this phone number.", code="phone_taken"
+        ) from exc
+    return user
+
+
+async def set_active(
+    session: AsyncSession, *, principal: Principal, user_id: uuid.UUID, active: bool
+) -> User:
+    """Activate or deactivate a user; deactivation ends every login session of theirs."""
+    user = await get_scoped(session, User, user_id, principal, "write", for_update=True)
+    if user.id == principal.user_id:
+        if not active:
+            raise Forbidden("You cannot deactivate your own account.", code="self_deactivation")
+        return user
+    if user.id == user.client_id and not principal.is_staff:
+        raise Forbidden("Only platform staff can (de)activate a client's account owner.")
+    user.is_active = active
+    if not active:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    await session.flush()
+    return user
+
+
+async def _invite_target(
+    session: AsyncSession, *, principal: Principal, invite: UserInvite
+) -> tuple[uuid.UUID | None, Vendor | None, frozenset[UserRole] | None]:
+    """The client or vendor the invitation is into, and the roles the caller may give there.
+
+    ``None`` for the roles means any role (staff).
+    """
+    if invite.client_id is not None and invite.vendor_id is not None:
+        problem = "give either client_id or vendor_id, not both"
+        raise Unprocessable(problem, errors=[field_error(("body", "vendor_id"), problem)])
+    vendor: Vendor | None = None
+    if invite.vendor_id is not None:
+        vendor = await get_scoped(
+            session, Vendor, invite.vendor_id, principal, "write", for_update=True
+        )
+    elif principal.role is UserRole.vendor_admin:
+        if principal.vendor_id is None or invite.client_id is not None:
+            raise NotFound("client not found")
+        vendor = await get_scoped(
+            session, Vendor, principal.vendor_id, principal, "write", for_update=True
+        )
+    if vendor is not None:
+        if not vendor.is_active:
+            raise Conflict("This vendor is inactive.", code="vendor_inactive")
+        return None, vendor, None if principal.is_staff else VENDOR_ADMIN_ROLES
+    client_id = invite.client_id
+    if client_id is None and not principal.is_staff:
+        client_id = principal.client_id
+    if client_id is not None:
+        await get_client_account(session, principal=principal, client_id=client_id)
+    return client_id, None, None if principal.is_staff else CLIENT_OWNER_ROLES
+
+
+def _check_invite_role(role: UserRole, client_id: uuid.UUID | None, vendor: Vendor | None) -> None:
+    """The invited role must fit where the person goes (a vendor, a client, or the platform)."""
+    if vendor is not None:
+        allowed = VENDOR_ADMIN_ROLES
+    elif client_id is not None:
+        allowed = frozenset({*CLIENT_ROLES, UserRole.technician})
+    else:
+        # No client and no vendor: platform staff, KER's own technicians, or a new client.
+        allowed = frozenset({UserRole.super_admin, UserRole.technician, UserRole.client_owner})
+    if role not in allowed:
+        problem = f"into this place the role must be one of {_names(allowed)}"
+        raise Unprocessable(problem, errors=[field_error(("body", "role"), problem)])
+
+
+async def invite_user(
+    session: AsyncSession, state: AppState, *, principal: Principal, invite: UserInvite
+) -> tuple[User, OutgoingMessage]:
+    """Create a user without a password, and the email with a one-time link to set one."""
+    if not (
+        principal.is_staff or principal.is_client_owner or principal.role is UserRole.vendor_admin
+    ):
+        raise Forbidden("Only client owners, vendor admins and staff can invite people.")
+    locale: Locale | None = None
+    if invite.locale_id is not None:
+        locale = await get_scoped(session, Locale, invite.locale_id, principal, "write")
+    elif invite.local_role is not None:
+        problem = "local_role needs a locale_id"
+        raise Unprocessable(problem, errors=[field_error(("body", "local_role"), problem)])
+
+    client_id, vendor, allowed = await _invite_target(session, principal=principal, invite=invite)
+    if allowed is not None and invite.role not in allowed:
+        raise Forbidden(
+            f"You may only invite people with the roles {_names(allowed)}.",
+            code="role_not_allowed",
+        )
+    _check_invite_role(invite.role, client_id, vendor)
+    if locale is not None and locale.client_id != client_id:
+        problem = "the locale must belong to the client the person joins"
+        raise Unprocessable(problem, errors=[field_error(("body", "locale_id"), problem)])
+
+    email = normalise_email(invite.email)
+    if await find_user_by_email(session, email) is not None:
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    if client_id is not None:
+        await enforce_plan_limit(session, client_id=client_id, resource="users")
+
+    user_id = uuid7()
+    if invite.role is UserRole.client_owner and client_id is None:
+        client_id = user_id  # staff opening a new client account
+    user = User(
+        id=user_id,
+        email=email,
+        full_name=invite.full_name,
+        password_hash=None,
+        role=invite.role,
+        client_id=client_id,
+        vendor_id=vendor.id if vendor is not None else None,
+        invited_by_id=principal.user_id,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same email invited by a concurrent request
+        raise Conflict("An account with this email already exists.", code="email_taken") from exc
+    if locale is not None:
+        session.add(
+            LocalMember(
+                client_id=locale.client_id,
+                locale_id=locale.id,
+                user_id=user.id,
+                role=invite.local_role or LocalRole.viewer,
+            )
+        )
+    token = random_token()
+    session.add(
+        OtpCode(
+            user_id=user.id,
+            purpose=INVITE_PURPOSE,
+            channel="email",
+            destination=email,
+            code_hash=hash_token(token),
+            max_attempts=1,
+            expires_at=utcnow() + timedelta(hours=state.settings.invite_ttl_hours),
+        )
+    )
+    await session.flush()
+    link = f"{state.settings.base_url}/accept-invite?token={token}"
+    message = OutgoingMessage(
+        channel="email",
+        to=email,
+        subject="You are invited to KER Ops",
+        body=(
+            f"Hello {invite.full_name},\n\n"
+            f"You have been invited to KER Ops. Choose your password here:\n{link}\n\n"
+            f"The link works once and expires in {state.settings.invite_ttl_hours} hours."
+        ),
+    )
+    return user, message
+
+
+def _invitation_error(detail: str, code: str) -> AppError:
+    return AppError(detail, code=code)
+
+
+async def accept_invitation(
+    session: AsyncSession,
+    state: AppState,
+    *,
+    token: str,
+    password: str,
+    full_name: str | None = None,
+) -> TokenPair:
+    """Set the invited user's password, spend the invitation and log them in."""
+    row = (
+        await session.execute(
+            select(OtpCode, User)
+            .join(User, User.id == OtpCode.user_id)
+            .where(OtpCode.code_hash == hash_token(token), OtpCode.purpose == INVITE_PURPOSE)
+        )
+    ).first()
+    if row is None:
+        raise _invitation_error("This invitation link is not valid.", "invitation_invalid")
+    code, user = row
+    now = utcnow()
+    if code.consumed_at is not None:
+        raise _invitation_error("This invitation has already been used.", "invitation_used")
+    if code.expires_at <= now:
+        raise _invitation_error(
+            "This invitation has expired; ask for a new one.", "invitation_expired"
+        )
+    if not user.is_active:
+        raise _invitation_error("This account is deactivated.", "account_inactive")
+    validate_password(password, user.email)
+    spent = await session.execute(
+        update(OtpCode)
+        .where(OtpCode.id == code.id, OtpCode.consumed_at.is_(None))
+        .values(consumed_at=now, attempts=OtpCode.attempts + 1)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise _invitation_error("This invitation has already been used.", "invitation_used")
+    user.password_hash = state.security.hash_password(password)
+    user.email_verified_at = now
+    user.last_login_at = now
+    if full_name:
+        user.full_name = full_name
+    return await tokens.issue_tokens(session, state, user)
