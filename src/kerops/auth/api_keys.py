@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.auth.models import ApiKey
 from kerops.core.access import get_scoped, scoped
+from kerops.core.db import flush_or_conflict
 from kerops.core.deps import API_KEY_PREFIX
 from kerops.core.errors import Conflict, Forbidden
 from kerops.core.pagination import PageParams, paginate
@@ -64,10 +64,7 @@ async def create_api_key(
         expires_at=expires_at,
     )
     session.add(api_key)
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent create drew the same prefix
-        raise Conflict("Could not allocate a key prefix; try again.") from exc
+    await flush_or_conflict(session, "Could not allocate a key prefix; try again.")
     return api_key, key
 
 

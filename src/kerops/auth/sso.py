@@ -32,6 +32,7 @@ from kerops.auth.models import IdentityProvider
 from kerops.auth.sso_schemas import IdentityProviderCreate, IdentityProviderUpdate
 from kerops.config import Settings
 from kerops.core.access import ensure_still_in_scope, get_scoped, scoped
+from kerops.core.db import flush_or_conflict
 from kerops.core.enums import UserRole
 from kerops.core.errors import (
     AppError,
@@ -237,10 +238,9 @@ async def create_provider(
         is_active=data.is_active,
     )
     session.add(provider)
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent create took the slug
-        raise Conflict(f"The slug '{data.slug}' is already in use.", code="slug_taken") from exc
+    await flush_or_conflict(
+        session, f"The slug '{data.slug}' is already in use.", code="slug_taken"
+    )
     await ensure_still_in_scope(session, provider, principal)
     return provider
 
@@ -304,10 +304,7 @@ async def update_provider(
         setattr(provider, name, value)
     if secret is not None:
         provider.client_secret_encrypted = state.security.encrypt(secret.get_secret_value())
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent change took the slug
-        raise Conflict("The slug is already in use.", code="slug_taken") from exc
+    await flush_or_conflict(session, "The slug is already in use.", code="slug_taken")
     await ensure_still_in_scope(session, provider, principal)
     return provider
 

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from kerops.auth.models import IdentityProvider
-from kerops.core.schemas import InputModel, ReadModel
+from kerops.core.schemas import InputModel, ReadModel, refuse_null
 from kerops.main import API_PREFIX
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -136,10 +136,7 @@ class IdentityProviderUpdate(InputModel):
     @field_validator("*", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        # Omitted fields keep their value; an explicit null is refused (no column is nullable).
-        if value is None:
-            raise ValueError("may be omitted but not null")
-        return value
+        return refuse_null(value)  # no column of a provider is nullable
 
 
 class IdentityProviderRead(ReadModel):

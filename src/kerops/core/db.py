@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from kerops.config import Settings
+from kerops.core.errors import Conflict
 
 READ_ONLY_OPTION = "kerops_read_only"
 
@@ -84,3 +86,11 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+
+async def flush_or_conflict(session: AsyncSession, detail: str, *, code: str = "conflict") -> None:
+    """Flush; a constraint lost to a concurrent request (unique key, reference) becomes a 409."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(detail, code=code) from exc

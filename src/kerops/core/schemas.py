@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -25,3 +25,10 @@ LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Phone = Annotated[
     str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-]{6,20}$", strip_whitespace=True)
 ]
+
+
+def refuse_null(value: Any) -> Any:
+    """For updates: an omitted field keeps its value, an explicit ``null`` is refused."""
+    if value is None:
+        raise ValueError("may be left out but not null")
+    return value

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from kerops.core.enums import SubscriptionPlan
-from kerops.core.schemas import InputModel, LongText, ReadModel
+from kerops.core.schemas import InputModel, LongText, ReadModel, refuse_null
 from kerops.system import semver
 
 SETTING_KEY_PATTERN = r"^[a-z][a-z0-9_.\-]{1,119}$"
@@ -191,9 +191,7 @@ class AppVersionUpdate(InputModel):
     @field_validator("*", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null; leave the field out to keep it")
-        return value
+        return refuse_null(value)
 
 
 class AppVersionRead(ReadModel):

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
+from kerops.core.db import flush_or_conflict
 from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
 from kerops.core.pagination import PageParams, paginate
@@ -79,10 +79,7 @@ async def put_setting(
     setting.value_type = data.value_type
     setting.value = data.value
     setting.description = data.description
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent request created the same key
-        raise Conflict("This setting was created concurrently; retry.") from exc
+    await flush_or_conflict(session, "This setting was created concurrently; retry.")
     return setting, created
 
 
@@ -225,12 +222,9 @@ async def update_app_version(
 
 
 async def _flush_release(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent request published the same version
-        raise Conflict(
-            "This version of the platform already exists.", code="app_version_exists"
-        ) from exc
+    await flush_or_conflict(
+        session, "This version of the platform already exists.", code="app_version_exists"
+    )
 
 
 async def delete_app_version(

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from kerops.core.enums import LocalRole, UserRole
-from kerops.core.schemas import InputModel, ReadModel
+from kerops.core.schemas import InputModel, ReadModel, refuse_null
 
 DEFAULT_COUNTRY = "CL"
 DEFAULT_TIMEZONE = "America/Santiago"
@@ -78,13 +78,6 @@ class AreaKind(enum.StrEnum):
     other = "other"
 
 
-def _refuse_null(value: Any) -> Any:
-    """Refuse an explicit ``null`` for a field whose column cannot be null."""
-    if value is None:
-        raise ValueError("may not be null")
-    return value
-
-
 def _check_geo_pair(model: Any) -> None:
     given = {"latitude", "longitude"} & model.model_fields_set
     if len(given) == 1 or (model.latitude is None) != (model.longitude is None):
@@ -132,7 +125,7 @@ class LocaleUpdate(InputModel):
     @field_validator("name", "address", "city", "region", "country", "timezone", "is_active")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        return _refuse_null(value)
+        return refuse_null(value)
 
     @model_validator(mode="after")
     def _geo_pair(self) -> Self:
@@ -184,7 +177,7 @@ class AreaUpdate(InputModel):
     @field_validator("name", "kind", "description")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        return _refuse_null(value)
+        return refuse_null(value)
 
 
 class AreaRead(ReadModel):
@@ -220,7 +213,7 @@ class MemberUpdate(InputModel):
     @field_validator("role")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        return _refuse_null(value)
+        return refuse_null(value)
 
 
 class MemberUser(ReadModel):

@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
+from kerops.core.db import flush_or_conflict
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.filtering import text_search
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.models import Base
 from kerops.core.pagination import PageParams, paginate
@@ -59,18 +60,6 @@ async def get_for_write(
         if await access.can(session, model, object_id, principal, "read"):
             raise Forbidden("You may read this but not change it.") from None
         raise
-
-
-async def _flush_or_conflict(session: AsyncSession, detail: str, code: str) -> None:
-    """Flush; a unique constraint lost to a concurrent request becomes a 409."""
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(detail, code=code) from exc
-
-
-def _search(q: str, *columns: Any) -> Any:
-    return or_(*(column.icontains(q, autoescape=True) for column in columns))
 
 
 # --- locales -------------------------------------------------------------------------------------
@@ -123,8 +112,8 @@ async def create_locale(
     await _ensure_code_free(session, client_id, data.code)
     locale = Locale(client_id=client_id, **data.model_dump(exclude={"client_id"}))
     session.add(locale)
-    await _flush_or_conflict(
-        session, "This client already has a locale with that code.", "code_taken"
+    await flush_or_conflict(
+        session, "This client already has a locale with that code.", code="code_taken"
     )
     return locale
 
@@ -142,7 +131,7 @@ async def list_locales(
     """One page of the locales the caller can see."""
     stmt = access.scoped(select(Locale), Locale, principal)
     if q:
-        stmt = stmt.where(_search(q, Locale.name, Locale.code, Locale.city))
+        stmt = stmt.where(text_search(q, Locale.name, Locale.code, Locale.city))
     if city is not None:
         stmt = stmt.where(func.lower(Locale.city) == city.lower())
     if region is not None:
@@ -171,8 +160,8 @@ async def update_locale(
         await _ensure_code_free(session, locale.client_id, changes["code"], exclude_id=locale.id)
     for key, value in changes.items():
         setattr(locale, key, value)
-    await _flush_or_conflict(
-        session, "This client already has a locale with that code.", "code_taken"
+    await flush_or_conflict(
+        session, "This client already has a locale with that code.", code="code_taken"
     )
     await access.ensure_still_in_scope(session, locale, principal)
     return locale
@@ -283,7 +272,7 @@ async def list_areas(
     if kind is not None:
         stmt = stmt.where(LocalArea.kind == kind.value)
     if q:
-        stmt = stmt.where(_search(q, LocalArea.name, LocalArea.code))
+        stmt = stmt.where(text_search(q, LocalArea.name, LocalArea.code))
     return await paginate(
         session, stmt, params, sort_fields=AREA_SORTS, id_column=LocalArea.id, default_sort="name"
     )
@@ -417,8 +406,8 @@ async def add_member(
         client_id=locale.client_id, locale_id=locale.id, user_id=user.id, role=data.role
     )
     session.add(member)
-    await _flush_or_conflict(
-        session, "This user is already a member of the locale.", "already_member"
+    await flush_or_conflict(
+        session, "This user is already a member of the locale.", code="already_member"
     )
     return member_read(member, user)
 
@@ -438,7 +427,7 @@ async def list_members(
     if role is not None:
         stmt = stmt.where(LocalMember.role == role)
     if q:
-        stmt = stmt.where(_search(q, User.email, User.full_name))
+        stmt = stmt.where(text_search(q, User.email, User.full_name))
     rows, cursor = await paginate(
         session,
         stmt,

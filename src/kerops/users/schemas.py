@@ -6,12 +6,12 @@ import uuid
 import zoneinfo
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator
 
 from kerops.core.enums import LocalRole, SubscriptionPlan, UserRole
-from kerops.core.schemas import InputModel, Name, Phone, ReadModel, ShortText
+from kerops.core.schemas import InputModel, Name, Phone, ReadModel, ShortText, refuse_null
 from kerops.users.rut import normalise_rut
 
 Language = Literal["es-CL", "en"]
@@ -42,12 +42,6 @@ Rut = Annotated[
     Field(description="Chilean tax id with its check digit, e.g. 76.086.428-5"),
 ]
 Skills = Annotated[list[Skill], Field(max_length=5), AfterValidator(_unique)]
-
-
-def _refuse_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("may be left out but not null")
-    return value
 
 
 class UserRead(ReadModel):
@@ -81,7 +75,7 @@ class UserUpdate(InputModel):
     skills: Skills | None = None
     role: UserRole | None = None
 
-    _not_null = field_validator("full_name", "language", "timezone", "skills", "role")(_refuse_null)
+    _not_null = field_validator("full_name", "language", "timezone", "skills", "role")(refuse_null)
 
 
 class UserInvite(InputModel):
@@ -138,7 +132,7 @@ class VendorUpdate(InputModel):
     address: ShortText | None = None
     is_active: bool | None = None
 
-    _not_null = field_validator("name", "rut", "contact_name", "address", "is_active")(_refuse_null)
+    _not_null = field_validator("name", "rut", "contact_name", "address", "is_active")(refuse_null)
 
 
 class VendorRead(ReadModel):

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -18,6 +17,7 @@ from kerops.auth.passwords import validate_password
 from kerops.auth.schemas import TokenPair
 from kerops.auth.service import find_user_by_email, normalise_email
 from kerops.core.access import get_scoped, scoped
+from kerops.core.db import flush_or_conflict
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import (
     AppError,
@@ -27,6 +27,7 @@ from kerops.core.errors import (
     Unprocessable,
     field_error,
 )
+from kerops.core.filtering import text_search
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.mail import OutgoingMessage
 from kerops.core.pagination import PageParams, paginate
@@ -56,10 +57,6 @@ def _names(roles: frozenset[UserRole]) -> str:
     return ", ".join(sorted(r.value for r in roles))
 
 
-def _contains(column: InstrumentedAttribute[str], text: str) -> ColumnElement[bool]:
-    return func.lower(column).contains(text.lower(), autoescape=True)
-
-
 def filter_users(
     stmt: Select[tuple[User]],
     *,
@@ -79,7 +76,7 @@ def filter_users(
     if client_id is not None:
         stmt = stmt.where(User.client_id == client_id)
     if q:
-        stmt = stmt.where(or_(_contains(User.email, q), _contains(User.full_name, q)))
+        stmt = stmt.where(text_search(q, User.email, User.full_name))
     return stmt
 
 
@@ -187,12 +184,9 @@ async def update_user(
         await _ensure_phone_free(session, phone, user.id)
     for key, value in values.items():
         setattr(user, key, value)
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent request took the phone number meanwhile
-        raise Conflict(
-            "Another account already uses this phone number.", code="phone_taken"
-        ) from exc
+    await flush_or_conflict(
+        session, "Another account already uses this phone number.", code="phone_taken"
+    )
     return user
 
 
@@ -311,10 +305,9 @@ async def invite_user(
         invited_by_id=principal.user_id,
     )
     session.add(user)
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # the same email invited by a concurrent request
-        raise Conflict("An account with this email already exists.", code="email_taken") from exc
+    await flush_or_conflict(
+        session, "An account with this email already exists.", code="email_taken"
+    )
     if locale is not None:
         session.add(
             LocalMember(

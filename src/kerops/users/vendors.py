@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kerops.core.access import can, ensure_still_in_scope, get_scoped, scoped
+from kerops.core.db import flush_or_conflict
 from kerops.core.enums import UserRole
 from kerops.core.errors import Conflict, Forbidden
+from kerops.core.filtering import text_search
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.users import service as user_service
@@ -54,10 +55,8 @@ async def _ensure_rut_free(
 
 
 async def _flush(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent request registered the same RUT
-        raise _rut_taken_error() from exc
+    error = _rut_taken_error()  # a concurrent request registered the same RUT
+    await flush_or_conflict(session, error.detail, code=error.code)
 
 
 async def create_vendor(
@@ -90,13 +89,11 @@ async def list_vendors(
     """One page of the vendors the caller may see: the platform directory and their own."""
     stmt = scoped(select(Vendor), Vendor, principal)
     if q:
-        text = q.lower()
+        # A RUT is stored without dots, so "76.086" finds "76086428-5".
         stmt = stmt.where(
             or_(
-                func.lower(Vendor.name).contains(text, autoescape=True),
-                func.lower(func.replace(Vendor.rut, ".", "")).contains(
-                    text.replace(".", ""), autoescape=True
-                ),
+                text_search(q, Vendor.name),
+                text_search(q.replace(".", ""), Vendor.rut),
             )
         )
     if is_active is not None:
@@ -155,13 +152,11 @@ async def delete_vendor(
             users=users,
         )
     await session.delete(vendor)
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # other records still point at this vendor
-        raise Conflict(
-            "Other records still refer to this vendor; deactivate it instead.",
-            code="vendor_in_use",
-        ) from exc
+    await flush_or_conflict(  # other records still point at this vendor
+        session,
+        "Other records still refer to this vendor; deactivate it instead.",
+        code="vendor_in_use",
+    )
 
 
 async def list_members(
