@@ -23,7 +23,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content)
         self.messages.append(
             {
