@@ -98,9 +98,86 @@ def fresh_database(template_database: str, data_dir: Path) -> Iterator[str | Non
         yield None
 
 
+class PgWorkDatabase:
+    """One migrated PostgreSQL database per test worker, emptied back to its migrated state.
+
+    Creating a database per test costs far more on PostgreSQL than emptying one: after each test
+    every table is emptied and the rows the migrations seed (plan limits) are put back.
+    """
+
+    def __init__(self, template: str) -> None:
+        self.name = f"kerops_w_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
+        self.tables: list[str] = []
+        self.seeded: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+        asyncio.run(self._snapshot())
+
+    @property
+    def url(self) -> str:
+        return normalise_database_url(_pg_url(self.name))
+
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(_pg_url(self.name).replace("+asyncpg", ""))
+
+    async def _snapshot(self) -> None:
+        conn = await self._connect()
+        try:
+            rows = await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+            self.tables = [r["tablename"] for r in rows]
+            for table in self.tables:
+                records = await conn.fetch(f'SELECT * FROM "{table}"')
+                if records:
+                    self.seeded[table] = (list(records[0].keys()), [tuple(r) for r in records])
+        finally:
+            await conn.close()
+
+    async def _reset(self) -> None:
+        conn = await self._connect()
+        try:
+            # DELETE beats TRUNCATE on tiny tables; the replica role skips the foreign-key and
+            # append-only triggers for this connection only.
+            await conn.execute("SET lock_timeout = '10s'; SET session_replication_role = replica")
+            async with conn.transaction():
+                await conn.execute("; ".join(f'DELETE FROM "{t}"' for t in self.tables))
+                for table, (columns, records) in self.seeded.items():
+                    await conn.copy_records_to_table(table, records=records, columns=columns)
+        finally:
+            await conn.close()
+
+    def reset(self) -> None:
+        """Empty every table and restore the seeded rows."""
+        asyncio.run(self._reset())
+
+    def drop(self) -> None:
+        """Remove the database."""
+        _pg_admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_work_database(template_database: str) -> Iterator[PgWorkDatabase | None]:
+    """The worker's PostgreSQL database (None on SQLite)."""
+    if not USE_PG:
+        yield None
+        return
+    work = PgWorkDatabase(template_database)
+    yield work
+    work.drop()
+
+
 @pytest.fixture
-def database_url(template_database: str, tmp_path: Path) -> Iterator[str | None]:
-    """A fresh migrated database for one test."""
+def database_url(
+    template_database: str, pg_work_database: PgWorkDatabase | None, tmp_path: Path
+) -> Iterator[str | None]:
+    """A migrated database in its just-migrated state, for one test."""
+    if pg_work_database is not None:
+        try:
+            yield pg_work_database.url
+        finally:
+            pg_work_database.reset()
+        return
     with fresh_database(template_database, tmp_path) as url:
         yield url
 
