@@ -12,18 +12,31 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan, AssetStatusChange
 from kerops.audit.models import AuditLog
 from kerops.auth.models import ApiKey, IdentityProvider
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import Forbidden, NotFound
 from kerops.core.models import Base
 from kerops.core.principal import Principal
+from kerops.inventory.models import Product
+from kerops.iot.models import IoTDevice
+from kerops.operations.models import (
+    ServiceTicket,
+    TicketAttachment,
+    TicketComment,
+    TicketHistory,
+    TicketTask,
+    Workflow,
+    WorkflowStep,
+)
 from kerops.system.models import AppVersion, PlanLimit, Setting
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
 from kerops.users.models import User, Vendor
+from kerops.workforce.models import TechnicianCertification, TechnicianShift
 
 Action = Literal["read", "write"]
 M = TypeVar("M", bound=Base)
@@ -203,3 +216,140 @@ async def ensure_still_in_scope(
     await session.flush()
     if not await can(session, type(obj), obj.id, principal, action):  # type: ignore[attr-defined]
         raise Forbidden("this change would move the object out of your reach")
+
+
+# --- Step 2: assets, operations, workforce -------------------------------------------------------
+
+
+def assigned_ticket_ids(p: Principal) -> Any:
+    """Subquery of the tickets a technician or vendor admin reaches through assigned work."""
+    if p.role is UserRole.technician:
+        return select(ServiceTicket.id).where(ServiceTicket.technician_id == p.user_id)
+    if p.role is UserRole.vendor_admin and p.vendor_id is not None:
+        return select(ServiceTicket.id).where(ServiceTicket.vendor_id == p.vendor_id)
+    return None
+
+
+def _through_assigned_work(p: Principal, column: Any, ticket_column: Any) -> Any:
+    """Rows a technician/vendor admin reads because an assigned ticket points at them."""
+    tickets = assigned_ticket_ids(p)
+    if tickets is None:
+        return false()
+    pointed = select(ticket_column).where(ServiceTicket.id.in_(tickets.scalar_subquery()))
+    return column.in_(pointed.scalar_subquery())
+
+
+@rule(Asset)
+def _assets(p: Principal, action: Action) -> ColumnElement[bool]:
+    own = _locale_predicate(Asset.locale_id, Asset.client_id, p, action)
+    if action == "read":
+        return or_(own, _through_assigned_work(p, Asset.id, ServiceTicket.asset_id))
+    return own  # type: ignore[no-any-return]
+
+
+def _locale_rule(model: Any) -> Rule:
+    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
+        return _locale_predicate(model.locale_id, model.client_id, p, action)  # type: ignore[no-any-return]
+
+    return fn
+
+
+_RULES.update(
+    {
+        model: _locale_rule(model)
+        for model in (AssetBOM, AssetMaintenancePlan, IoTDevice, AssetStatusChange)
+    }
+)
+
+
+@rule(Product)
+def _products(p: Principal, action: Action) -> ColumnElement[bool]:
+    own = Product.client_id == p.client_id if p.client_id is not None else false()
+    if action == "write":
+        return own if p.is_client_owner else false()
+    return or_(Product.client_id.is_(None), own)
+
+
+def _client_rule(model: Any) -> Rule:
+    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
+        if p.client_id is None:
+            return false()
+        if action == "write" and not p.is_client_owner:
+            return false()
+        return model.client_id == p.client_id  # type: ignore[no-any-return]
+
+    return fn
+
+
+_RULES.update({model: _client_rule(model) for model in (Workflow, WorkflowStep)})
+
+
+def ticket_predicate(p: Principal, action: Action) -> Any:
+    """Which tickets the principal may read or change."""
+    if p.is_staff:
+        return true()
+    assigned = assigned_ticket_ids(p)
+    if assigned is not None:
+        return ServiceTicket.id.in_(assigned.scalar_subquery())
+    if p.client_id is None:
+        return false()
+    same_client = ServiceTicket.client_id == p.client_id
+    if p.is_client_owner:
+        return same_client
+    if p.role is not UserRole.client_member:
+        return false()
+    if action == "write":
+        return same_client & ServiceTicket.locale_id.in_(member_locale_ids(p, (LocalRole.manager,)))
+    readers = (LocalRole.manager, LocalRole.viewer)
+    own_requests = (ServiceTicket.requester_id == p.user_id) & ServiceTicket.locale_id.in_(
+        member_locale_ids(p, (LocalRole.requester,))
+    )
+    return same_client & or_(
+        ServiceTicket.locale_id.in_(member_locale_ids(p, readers)), own_requests
+    )
+
+
+@rule(ServiceTicket)
+def _tickets(p: Principal, action: Action) -> ColumnElement[bool]:
+    return ticket_predicate(p, action)  # type: ignore[no-any-return]
+
+
+def _ticket_child_rule(model: Any) -> Rule:
+    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
+        # Details of a ticket follow the ticket; anyone who may read it may add to it.
+        tickets = select(ServiceTicket.id).where(ticket_predicate(p, "read"))
+        return model.ticket_id.in_(tickets.scalar_subquery())  # type: ignore[no-any-return]
+
+    return fn
+
+
+_RULES.update(
+    {
+        model: _ticket_child_rule(model)
+        for model in (TicketTask, TicketComment, TicketAttachment, TicketHistory)
+    }
+)
+
+
+def _workforce_rule(model: Any) -> Rule:
+    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
+        own = model.technician_id == p.user_id
+        if p.is_client_owner:
+            return or_(own, model.client_id == p.client_id)  # type: ignore[no-any-return]
+        if p.role is UserRole.vendor_admin and p.vendor_id is not None:
+            return or_(own, model.vendor_id == p.vendor_id)  # type: ignore[no-any-return]
+        if p.role is UserRole.technician:
+            return own if action == "read" else false()  # type: ignore[no-any-return]
+        if action == "read" and p.client_id is not None and p.role is UserRole.client_member:
+            # Site managers plan work: they read the client's own technicians' schedules.
+            managers = member_locale_ids(p, (LocalRole.manager,))
+            is_manager = exists().where(LocalMember.locale_id.in_(managers))
+            return (model.client_id == p.client_id) & is_manager  # type: ignore[no-any-return]
+        return false()
+
+    return fn
+
+
+_RULES.update(
+    {model: _workforce_rule(model) for model in (TechnicianShift, TechnicianCertification)}
+)

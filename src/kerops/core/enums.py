@@ -30,3 +30,68 @@ class LocalRole(enum.StrEnum):
     manager = "manager"  # full rights within the locale
     requester = "requester"  # raises and follows own tickets
     viewer = "viewer"  # reads
+
+
+class AssetStatus(enum.StrEnum):
+    """Where an asset stands (seed Step 2)."""
+
+    operational = "operational"
+    maintenance = "maintenance"
+    down = "down"
+    in_storage = "in_storage"
+    disposed = "disposed"
+
+
+class ProductCategory(enum.StrEnum):
+    """Catalogue categories (seed Step 2)."""
+
+    hardware_kit = "hardware_kit"
+    sensor_unit = "sensor_unit"
+    setup_fee = "setup_fee"
+    consulting_hour = "consulting_hour"
+    spare_part = "spare_part"
+
+
+class TicketStatus(enum.StrEnum):
+    """The 12 states of a service ticket's field-service lifecycle (open → completed)."""
+
+    open = "open"  # raised, nobody assigned yet
+    assigned = "assigned"  # a technician (and vendor) is assigned
+    accepted = "accepted"  # the technician accepted the job
+    en_route = "en_route"  # travelling to the site
+    in_progress = "in_progress"  # work started on site
+    on_hold = "on_hold"  # paused (site closed, access denied...); SLA clock paused
+    waiting_parts = "waiting_parts"  # paused until parts arrive; SLA clock paused
+    waiting_approval = "waiting_approval"  # a quote or extra work awaits the client; clock paused
+    resolved = "resolved"  # the technician says it is fixed
+    completed = "completed"  # the client confirmed; closed
+    cancelled = "cancelled"  # withdrawn; closed
+    reopened = "reopened"  # the fix did not hold; back to work
+
+
+class TicketPriority(enum.StrEnum):
+    """Ticket priorities (seed Step 2)."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class TechnicianSkill(enum.StrEnum):
+    """Technician trades (seed Step 2)."""
+
+    electricity = "electricity"
+    hvac = "hvac"
+    plumbing = "plumbing"
+    general = "general"
+    iot_install = "iot_install"
+
+
+class ShiftType(enum.StrEnum):
+    """Kinds of technician shift (seed Step 2)."""
+
+    working = "working"
+    day_off = "day_off"
+    sick_leave = "sick_leave"
+    vacation = "vacation"

@@ -1,0 +1,228 @@
+"""Operations: workflows (allowed status moves) and service tickets with their details."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kerops.core.enums import TicketPriority, TicketStatus
+from kerops.core.models import Base, IdMixin, TimestampMixin
+from kerops.core.types import StrEnum, utcnow
+
+
+class Workflow(IdMixin, TimestampMixin, Base):
+    """A client's set of allowed ticket status transitions; one is the client's default."""
+
+    __tablename__ = "workflows"
+    __table_args__ = (UniqueConstraint("client_id", "name"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_default: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class WorkflowStep(IdMixin, TimestampMixin, Base):
+    """One allowed move ``from_status → to_status``: who may take it and what it requires."""
+
+    __tablename__ = "workflow_steps"
+    __table_args__ = (UniqueConstraint("workflow_id", "from_status", "to_status"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workflows.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[TicketStatus] = mapped_column(StrEnum(TicketStatus))
+    to_status: Mapped[TicketStatus] = mapped_column(StrEnum(TicketStatus))
+    #: Actor kinds allowed: owner, manager, requester, technician, vendor_admin, staff.
+    allowed_roles: Mapped[list[str]] = mapped_column(default=list)
+    requires_comment: Mapped[bool] = mapped_column(default=False)
+    requires_photo: Mapped[bool] = mapped_column(default=False)
+    requires_all_tasks_done: Mapped[bool] = mapped_column(default=False)
+    requires_signature: Mapped[bool] = mapped_column(default=False)
+    requires_valid_licence: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class TicketCounter(Base):
+    """The last ticket number handed out per client (bumped atomically: never duplicated)."""
+
+    __tablename__ = "ticket_counters"
+    __audited__ = False
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class ServiceTicket(IdMixin, TimestampMixin, Base):
+    """A service ticket: what is wrong where, who works it, its SLA, diagnosis and costs."""
+
+    __tablename__ = "service_tickets"
+    __table_args__ = (
+        UniqueConstraint("client_id", "number"),
+        Index("ix_service_tickets_client_id_status_id", "client_id", "status", "id"),
+        Index("ix_service_tickets_client_id_locale_id_id", "client_id", "locale_id", "id"),
+        Index("ix_service_tickets_technician_id_status", "technician_id", "status"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
+    area_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("local_areas.id", ondelete="SET NULL")
+    )
+    asset_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("assets.id", ondelete="SET NULL"), index=True
+    )
+    requester_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    technician_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    vendor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("vendors.id", ondelete="SET NULL"), index=True
+    )
+    workflow_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("workflows.id", ondelete="SET NULL")
+    )
+    maintenance_plan_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("asset_maintenance_plans.id", ondelete="SET NULL")
+    )
+    priority: Mapped[TicketPriority] = mapped_column(
+        StrEnum(TicketPriority), default=TicketPriority.medium
+    )
+    status: Mapped[TicketStatus] = mapped_column(StrEnum(TicketStatus), default=TicketStatus.open)
+    required_skill: Mapped[str | None] = mapped_column(String(32))
+    required_certification: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16), default="manual")  # manual|scan|plan|sensor
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    reporter_contact: Mapped[str | None] = mapped_column(String(200))
+    planned_at: Mapped[datetime | None]
+    sla_response_due_at: Mapped[datetime | None]
+    sla_resolution_due_at: Mapped[datetime | None]
+    sla_response_breached: Mapped[bool] = mapped_column(default=False)
+    sla_resolution_breached: Mapped[bool] = mapped_column(default=False)
+    responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    ai_cause: Mapped[str | None] = mapped_column(Text)
+    ai_skill: Mapped[str | None] = mapped_column(String(32))
+    ai_parts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    ai_confidence: Mapped[float | None]
+    ai_similar_ticket_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    ai_diagnosed_at: Mapped[datetime | None]
+    labour_cost_minor: Mapped[int] = mapped_column(default=0)
+    parts_cost_minor: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="CLP")
+
+
+class TicketHistory(IdMixin, Base):
+    """One status move of a ticket, with who made it, when and why."""
+
+    __tablename__ = "ticket_history"
+    __table_args__ = (Index("ix_ticket_history_ticket_id_created_at", "ticket_id", "created_at"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("service_tickets.id", ondelete="CASCADE")
+    )
+    from_status: Mapped[TicketStatus | None] = mapped_column(StrEnum(TicketStatus))
+    to_status: Mapped[TicketStatus] = mapped_column(StrEnum(TicketStatus))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketComment(IdMixin, TimestampMixin, Base):
+    """A comment on a ticket."""
+
+    __tablename__ = "ticket_comments"
+    __table_args__ = (Index("ix_ticket_comments_ticket_id_created_at", "ticket_id", "created_at"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("service_tickets.id", ondelete="CASCADE")
+    )
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class TicketTask(IdMixin, TimestampMixin, Base):
+    """A checklist item of a ticket: a check, a number within limits, a text or pass/fail."""
+
+    __tablename__ = "ticket_tasks"
+    __table_args__ = (Index("ix_ticket_tasks_ticket_id_position", "ticket_id", "position"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("service_tickets.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    label: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16), default="check")  # check|number|text|pass_fail
+    min_value: Mapped[float | None]
+    max_value: Mapped[float | None]
+    value_number: Mapped[float | None]
+    value_text: Mapped[str | None] = mapped_column(Text)
+    passed: Mapped[bool | None]
+    is_done: Mapped[bool] = mapped_column(default=False)
+    completed_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    completed_at: Mapped[datetime | None]
+    follow_up_ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("service_tickets.id", ondelete="SET NULL")
+    )
+
+
+class TicketAttachment(IdMixin, Base):
+    """A photo, video or document uploaded to a ticket (stored under a server-chosen key)."""
+
+    __tablename__ = "ticket_attachments"
+    __table_args__ = (
+        Index("ix_ticket_attachments_ticket_id_created_at", "ticket_id", "created_at"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("service_tickets.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # photo | video | document | signature
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    uploaded_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
