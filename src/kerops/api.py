@@ -7,16 +7,22 @@ from fastapi import APIRouter
 
 def routers() -> list[APIRouter]:
     """Every router of the API, in documentation order."""
+    from kerops.assets.plans_router import router as asset_plans_router
+    from kerops.assets.router import router as assets_router
     from kerops.audit.router import router as audit_router
     from kerops.auth.api_keys_router import router as api_keys_router
     from kerops.auth.otp_router import router as otp_router
     from kerops.auth.router import router as auth_router
     from kerops.auth.sso_router import router as sso_router
+    from kerops.inventory.router import router as products_router
+    from kerops.iot.router import router as iot_router
+    from kerops.operations.router import tickets_router, workflows_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
     from kerops.tenancy.router import router as tenancy_router
     from kerops.users.router import router as users_router
     from kerops.users.vendors_router import router as vendors_router
+    from kerops.workforce.router import router as workforce_router
 
     return [
         health_router,
@@ -29,4 +35,11 @@ def routers() -> list[APIRouter]:
         tenancy_router,
         system_router,
         audit_router,
+        asset_plans_router,
+        workforce_router,
+        workflows_router,
+        tickets_router,
+        products_router,
+        assets_router,
+        iot_router,
     ]

@@ -10,6 +10,7 @@ from kerops.core.enums import SubscriptionPlan, UserRole
 from kerops.core.errors import Conflict, Unauthorized
 from kerops.core.state import AppState
 from kerops.core.types import utcnow, uuid7
+from kerops.operations.workflows import ensure_default_workflow
 from kerops.users.models import User
 
 
@@ -28,7 +29,7 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
 async def register_client_owner(
     session: AsyncSession, state: AppState, *, email: str, password: str, full_name: str
 ) -> User:
-    """Create a client account (its owner) on the free plan."""
+    """Create a client account (its owner) on the free plan, with its default workflow."""
     email = normalise_email(email)
     validate_password(password, email)
     if await find_user_by_email(session, email) is not None:
@@ -45,6 +46,7 @@ async def register_client_owner(
     )
     session.add(user)
     await session.flush()
+    await ensure_default_workflow(session, user.id)
     return user
 
 

@@ -331,21 +331,51 @@ _RULES.update(
 )
 
 
+def workforce_predicate(
+    p: Principal,
+    action: Action,
+    *,
+    technician: Any,
+    client: Any,
+    vendor: Any,
+    technician_writes: bool = False,
+) -> Any:
+    """Whose workforce records the principal reaches, over the given technician/client/vendor
+    columns: an owner their client's technicians, a vendor admin their vendor's, a technician
+    their own (writing only where ``technician_writes``), a site manager reads the client's."""
+    if p.is_staff:
+        return true()
+    own = technician == p.user_id
+    if p.is_client_owner and p.client_id is not None:
+        return client == p.client_id
+    if p.role is UserRole.vendor_admin and p.vendor_id is not None:
+        return vendor == p.vendor_id
+    if p.role is UserRole.technician:
+        return own if action == "read" or technician_writes else false()
+    if action == "read" and p.client_id is not None and p.role is UserRole.client_member:
+        # Site managers plan work: they read the client's own technicians' schedules.
+        is_manager = exists().where(
+            LocalMember.user_id == p.user_id,
+            LocalMember.client_id == p.client_id,
+            LocalMember.role == LocalRole.manager,
+        )
+        return (client == p.client_id) & is_manager
+    return false()
+
+
 def _workforce_rule(model: Any) -> Rule:
+    # A technician may record (and correct, while unverified) their own certifications.
+    technician_writes = model is TechnicianCertification
+
     def fn(p: Principal, action: Action) -> ColumnElement[bool]:
-        own = model.technician_id == p.user_id
-        if p.is_client_owner:
-            return or_(own, model.client_id == p.client_id)  # type: ignore[no-any-return]
-        if p.role is UserRole.vendor_admin and p.vendor_id is not None:
-            return or_(own, model.vendor_id == p.vendor_id)  # type: ignore[no-any-return]
-        if p.role is UserRole.technician:
-            return own if action == "read" else false()  # type: ignore[no-any-return]
-        if action == "read" and p.client_id is not None and p.role is UserRole.client_member:
-            # Site managers plan work: they read the client's own technicians' schedules.
-            managers = member_locale_ids(p, (LocalRole.manager,))
-            is_manager = exists().where(LocalMember.locale_id.in_(managers))
-            return (model.client_id == p.client_id) & is_manager  # type: ignore[no-any-return]
-        return false()
+        return workforce_predicate(  # type: ignore[no-any-return]
+            p,
+            action,
+            technician=model.technician_id,
+            client=model.client_id,
+            vendor=model.vendor_id,
+            technician_writes=technician_writes,
+        )
 
     return fn
 

@@ -9,7 +9,9 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kerops.assets.models import Asset
 from kerops.core.errors import PlanLimitExceeded
+from kerops.iot.models import IoTDevice
 from kerops.system.models import PlanLimit
 from kerops.tenancy.models import Locale
 from kerops.users.models import User
@@ -39,6 +41,18 @@ async def _count_locales(session: AsyncSession, client_id: uuid.UUID) -> int:
 @counter("users")
 async def _count_users(session: AsyncSession, client_id: uuid.UUID) -> int:
     stmt = select(func.count()).select_from(User).where(User.client_id == client_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+@counter("assets")
+async def _count_assets(session: AsyncSession, client_id: uuid.UUID) -> int:
+    stmt = select(func.count()).select_from(Asset).where(Asset.client_id == client_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+@counter("iot_devices")
+async def _count_iot_devices(session: AsyncSession, client_id: uuid.UUID) -> int:
+    stmt = select(func.count()).select_from(IoTDevice).where(IoTDevice.client_id == client_id)
     return int((await session.execute(stmt)).scalar_one())
 
 

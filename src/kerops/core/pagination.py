@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -59,7 +59,7 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # datetime included
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -74,6 +74,8 @@ def _decode(column: InstrumentedAttribute[Any], value: Any) -> Any:
         return None
     if python_type is datetime:
         return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value)
     if python_type is uuid.UUID:
         return uuid.UUID(value)
     if python_type in (int, float) and not isinstance(value, int | float):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import ProductCategory
@@ -29,7 +29,7 @@ class Product(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     unit: Mapped[str] = mapped_column(String(16), default="unit")
-    price_minor: Mapped[int] = mapped_column(default=0)
-    cost_minor: Mapped[int] = mapped_column(default=0)
+    price_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="CLP")
     is_active: Mapped[bool] = mapped_column(default=True)

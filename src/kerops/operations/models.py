@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import TicketPriority, TicketStatus
@@ -128,8 +128,8 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
     ai_confidence: Mapped[float | None]
     ai_similar_ticket_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     ai_diagnosed_at: Mapped[datetime | None]
-    labour_cost_minor: Mapped[int] = mapped_column(default=0)
-    parts_cost_minor: Mapped[int] = mapped_column(default=0)
+    labour_cost_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    parts_cost_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="CLP")
 
 

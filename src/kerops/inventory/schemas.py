@@ -1,0 +1,94 @@
+"""Schemas of the product catalogue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
+
+from kerops.core.enums import ProductCategory
+from kerops.core.schemas import InputModel, ReadModel, refuse_null
+from kerops.tenancy.schemas import Description, Text200
+
+#: Money columns are 64-bit; amounts stay within what JSON clients read exactly (2**53).
+MAX_MINOR = 9_007_199_254_740_991
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,63}$")]
+Unit = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=16, strip_whitespace=True),
+    AfterValidator(_no_nul),
+]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Minor = Annotated[int, Field(ge=0, le=MAX_MINOR)]
+
+
+class ProductCreate(InputModel):
+    """A new catalogue item; ``client_id`` only for platform staff (none: KER's catalogue)."""
+
+    client_id: uuid.UUID | None = None
+    category: ProductCategory
+    sku: Sku
+    name: Text200
+    description: Description = ""
+    unit: Unit = "unit"
+    price_minor: Minor = 0
+    cost_minor: Minor = 0
+    currency: Currency = "CLP"
+    is_active: bool = True
+
+
+class ProductUpdate(InputModel):
+    """Changes to a product (only the fields given are changed)."""
+
+    category: ProductCategory | None = None
+    sku: Sku | None = None
+    name: Text200 | None = None
+    description: Description | None = None
+    unit: Unit | None = None
+    price_minor: Minor | None = None
+    cost_minor: Minor | None = None
+    currency: Currency | None = None
+    is_active: bool | None = None
+
+    @field_validator(
+        "category",
+        "sku",
+        "name",
+        "description",
+        "unit",
+        "price_minor",
+        "cost_minor",
+        "currency",
+        "is_active",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        return refuse_null(value)
+
+
+class ProductRead(ReadModel):
+    """A catalogue item; ``client_id`` null for KER's platform catalogue."""
+
+    id: uuid.UUID
+    client_id: uuid.UUID | None
+    category: ProductCategory
+    sku: str
+    name: str
+    description: str
+    unit: str
+    price_minor: int
+    cost_minor: int
+    currency: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime

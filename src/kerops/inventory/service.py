@@ -1,0 +1,131 @@
+"""Rules of the product catalogue: KER's platform items and each client's own."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.assets.models import AssetBOM
+from kerops.core import access
+from kerops.core.db import flush_or_conflict
+from kerops.core.enums import ProductCategory, UserRole
+from kerops.core.errors import Conflict, Forbidden, NotFound
+from kerops.core.filtering import text_search
+from kerops.core.pagination import PageParams, paginate
+from kerops.core.principal import Principal
+from kerops.inventory.models import Product
+from kerops.inventory.schemas import ProductCreate, ProductUpdate
+from kerops.tenancy import service as tenancy_service
+from kerops.users.models import User
+
+PRODUCT_SORTS = {"name": Product.name, "sku": Product.sku, "created_at": Product.created_at}
+SKU_TAKEN = "This catalogue already has a product with that SKU."
+
+
+async def _owner_for_new_product(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    if principal.is_staff:
+        if client_id is None:
+            return None
+        owner = await session.get(User, client_id)
+        if owner is None or owner.role is not UserRole.client_owner or owner.client_id != owner.id:
+            raise NotFound("client not found")
+        return owner.id
+    if not principal.is_client_owner or principal.client_id is None:
+        raise Forbidden("Only the client's owner or platform staff can add products.")
+    if client_id is not None and client_id != principal.client_id:
+        raise NotFound("client not found")
+    return principal.client_id
+
+
+async def _ensure_sku_free(
+    session: AsyncSession,
+    client_id: uuid.UUID | None,
+    sku: str,
+    *,
+    exclude_id: uuid.UUID | None = None,
+) -> None:
+    owner = Product.client_id.is_(None) if client_id is None else Product.client_id == client_id
+    stmt = select(Product.id).where(owner, Product.sku == sku)
+    if exclude_id is not None:
+        stmt = stmt.where(Product.id != exclude_id)
+    if (await session.execute(stmt.limit(1))).first() is not None:
+        raise Conflict(SKU_TAKEN, code="sku_taken")
+
+
+async def create_product(
+    session: AsyncSession, *, principal: Principal, data: ProductCreate
+) -> Product:
+    """Add a product to the caller's catalogue (staff: the platform's or a named client's)."""
+    client_id = await _owner_for_new_product(session, principal, data.client_id)
+    await _ensure_sku_free(session, client_id, data.sku)
+    product = Product(client_id=client_id, **data.model_dump(exclude={"client_id"}))
+    session.add(product)
+    await flush_or_conflict(session, SKU_TAKEN, code="sku_taken")
+    return product
+
+
+async def list_products(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    params: PageParams,
+    category: ProductCategory | None = None,
+    is_active: bool | None = None,
+    q: str | None = None,
+) -> tuple[Sequence[Product], str | None]:
+    """One page of the products the caller can see (platform catalogue and own)."""
+    stmt = access.scoped(select(Product), Product, principal)
+    if category is not None:
+        stmt = stmt.where(Product.category == category)
+    if is_active is not None:
+        stmt = stmt.where(Product.is_active.is_(is_active))
+    if q:
+        stmt = stmt.where(text_search(q, Product.sku, Product.name))
+    return await paginate(
+        session, stmt, params, sort_fields=PRODUCT_SORTS, id_column=Product.id, default_sort="name"
+    )
+
+
+async def get_product(
+    session: AsyncSession, *, principal: Principal, product_id: uuid.UUID
+) -> Product:
+    """One product the caller can see."""
+    return await access.get_scoped(session, Product, product_id, principal)
+
+
+async def update_product(
+    session: AsyncSession, *, principal: Principal, product_id: uuid.UUID, data: ProductUpdate
+) -> Product:
+    """Change a product of the caller's catalogue."""
+    product = await tenancy_service.get_for_write(session, Product, product_id, principal)
+    changes = data.model_dump(exclude_unset=True)
+    if "sku" in changes and changes["sku"] != product.sku:
+        await _ensure_sku_free(session, product.client_id, changes["sku"], exclude_id=product.id)
+    for key, value in changes.items():
+        setattr(product, key, value)
+    await flush_or_conflict(session, SKU_TAKEN, code="sku_taken")
+    await access.ensure_still_in_scope(session, product, principal)
+    return product
+
+
+async def delete_product(
+    session: AsyncSession, *, principal: Principal, product_id: uuid.UUID
+) -> None:
+    """Delete a product no parts list uses."""
+    product = await tenancy_service.get_for_write(
+        session, Product, product_id, principal, for_update=True
+    )
+    used = exists().where(AssetBOM.product_id == product.id)
+    if (await session.execute(select(used))).scalar():
+        raise Conflict(
+            "Assets list this product as a part; remove it from their parts lists first, "
+            "or deactivate it with is_active=false.",
+            code="product_in_use",
+        )
+    await session.delete(product)
+    await flush_or_conflict(session, "Assets list this product as a part.", code="product_in_use")

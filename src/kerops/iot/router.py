@@ -1,0 +1,88 @@
+"""IoT devices attached to assets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core.pagination import Page, PageDep
+from kerops.iot import service
+from kerops.iot.models import IoTDevice
+from kerops.iot.schemas import (
+    DeviceCreate,
+    DeviceRead,
+    DeviceStatus,
+    DeviceUpdate,
+    DeviceWithCredential,
+)
+
+router = APIRouter(tags=["iot"])
+
+TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
+DEVICE = "/iot-devices/{device_id}"
+
+
+@router.post(
+    "/iot-devices", response_model=DeviceWithCredential, status_code=status.HTTP_201_CREATED
+)
+async def create_device(
+    body: DeviceCreate, principal: PrincipalDep, session: SessionDep
+) -> DeviceWithCredential:
+    """Attach a device to an asset; the response carries its credential, shown only this once."""
+    return await service.create_device(session, principal=principal, data=body)
+
+
+@router.get("/iot-devices", response_model=Page[DeviceRead])
+async def list_devices(
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageDep,
+    asset_id: uuid.UUID | None = None,
+    locale_id: uuid.UUID | None = None,
+    status: DeviceStatus | None = None,
+    q: TextFilter = None,
+) -> dict[str, object]:
+    """The devices the caller can see (sort: name, created_at, serial_number)."""
+    items, cursor = await service.list_devices(
+        session,
+        principal=principal,
+        params=page,
+        asset_id=asset_id,
+        locale_id=locale_id,
+        status=status,
+        q=q,
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@router.get(DEVICE, response_model=DeviceRead)
+async def get_device(
+    device_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
+) -> IoTDevice:
+    """One device (never its credential)."""
+    return await service.get_device(session, principal=principal, device_id=device_id)
+
+
+@router.patch(DEVICE, response_model=DeviceRead)
+async def update_device(
+    device_id: uuid.UUID, body: DeviceUpdate, principal: PrincipalDep, session: SessionDep
+) -> IoTDevice:
+    """Change a device or move it to another asset."""
+    return await service.update_device(session, principal=principal, device_id=device_id, data=body)
+
+
+@router.delete(DEVICE, status_code=status.HTTP_204_NO_CONTENT)
+async def delete_device(device_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> None:
+    """Remove a device."""
+    await service.delete_device(session, principal=principal, device_id=device_id)
+
+
+@router.post(f"{DEVICE}/rotate-credential", response_model=DeviceWithCredential)
+async def rotate_credential(
+    device_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
+) -> DeviceWithCredential:
+    """Issue a new device credential (shown this once); the old one stops working."""
+    return await service.rotate_credential(session, principal=principal, device_id=device_id)

@@ -1,0 +1,587 @@
+"""Rules of service tickets: numbering, SLA deadlines, the transition engine, history, comments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.assets.models import Asset
+from kerops.core import access
+from kerops.core.enums import LocalRole, TicketPriority, TicketStatus, UserRole
+from kerops.core.errors import Conflict, Forbidden, Unprocessable, field_error
+from kerops.core.filtering import text_search
+from kerops.core.pagination import PageParams, paginate
+from kerops.core.principal import Principal
+from kerops.core.types import utcnow
+from kerops.operations import workflows
+from kerops.operations.models import (
+    ServiceTicket,
+    TicketAttachment,
+    TicketComment,
+    TicketCounter,
+    TicketHistory,
+    TicketTask,
+    WorkflowStep,
+)
+from kerops.operations.schemas import StepRole, TicketCreate, TicketUpdate, TransitionCreate
+from kerops.tenancy.models import LocalArea, Locale, LocalMember
+from kerops.tenancy.service import get_for_write
+from kerops.workforce.models import TechnicianCertification
+
+#: Default SLA policy: (response, resolution) hours after creation, per priority. Business-hours
+#: policies per client come later; this is the fallback documented in docs/tickets.md.
+DEFAULT_SLA_HOURS: dict[TicketPriority, tuple[int, int]] = {
+    TicketPriority.critical: (1, 4),
+    TicketPriority.high: (4, 24),
+    TicketPriority.medium: (8, 72),
+    TicketPriority.low: (24, 168),
+}
+
+#: States in which a ticket no longer counts as overdue.
+CLOSED_STATES = (TicketStatus.resolved, TicketStatus.completed, TicketStatus.cancelled)
+#: The first move out of these into ``RESPONSE_STATES`` stamps ``responded_at``.
+WAITING_STATES = (TicketStatus.open, TicketStatus.assigned)
+RESPONSE_STATES = (TicketStatus.accepted, TicketStatus.en_route, TicketStatus.in_progress)
+
+PRIORITY_RANK = {
+    TicketPriority.low.value: 1,
+    TicketPriority.medium.value: 2,
+    TicketPriority.high.value: 3,
+    TicketPriority.critical.value: 4,
+}
+TICKET_SORTS = {
+    "created_at": ServiceTicket.created_at,
+    "number": ServiceTicket.number,
+    "sla_resolution_due_at": ServiceTicket.sla_resolution_due_at,
+}
+ALL_TICKET_SORTS = sorted([*TICKET_SORTS, "priority"])
+HISTORY_SORTS = {"created_at": TicketHistory.created_at}
+COMMENT_SORTS = {"created_at": TicketComment.created_at}
+
+_NUMBER_QUERY = re.compile(r"^(?:[Tt]-?)?0*(\d{1,9})$")
+
+
+def sla_deadlines(priority: TicketPriority, start: datetime) -> tuple[datetime, datetime]:
+    """Response and resolution deadlines of a ticket raised at ``start``."""
+    response, resolution = DEFAULT_SLA_HOURS[priority]
+    return start + timedelta(hours=response), start + timedelta(hours=resolution)
+
+
+# --- numbering -----------------------------------------------------------------------------------
+
+
+async def next_ticket_number(session: AsyncSession, client_id: uuid.UUID) -> int:
+    """Hand out the client's next ticket number (atomic: never twice, also under concurrency)."""
+    bump = (
+        update(TicketCounter)
+        .where(TicketCounter.client_id == client_id)
+        .values(last_number=TicketCounter.last_number + 1)
+        .returning(TicketCounter.last_number)
+        .execution_options(synchronize_session=False)
+    )
+    for _ in range(3):
+        number = (await session.execute(bump)).scalar_one_or_none()
+        if number is not None:
+            return int(number)
+        try:
+            # The client's first ticket: create the counter; a concurrent first ticket may win.
+            async with session.begin_nested():
+                await session.execute(
+                    insert(TicketCounter).values(client_id=client_id, last_number=1)
+                )
+            return 1
+        except IntegrityError:
+            continue
+    raise Conflict("Could not number the ticket; try again.", code="numbering_conflict")
+
+
+# --- who is calling, as seen from a ticket -------------------------------------------------------
+
+
+async def _locale_roles(
+    session: AsyncSession, principal: Principal, locale_id: uuid.UUID
+) -> set[LocalRole]:
+    if principal.role is not UserRole.client_member:
+        return set()
+    stmt = select(LocalMember.role).where(
+        LocalMember.user_id == principal.user_id, LocalMember.locale_id == locale_id
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def actor_kinds(
+    session: AsyncSession, principal: Principal, ticket: ServiceTicket
+) -> set[StepRole]:
+    """Every capacity in which the principal acts on this ticket (a workflow step names them)."""
+    kinds: set[StepRole] = set()
+    if principal.is_staff:
+        kinds.add(StepRole.staff)
+    if principal.is_client_owner and principal.client_id == ticket.client_id:
+        kinds.add(StepRole.owner)
+    if principal.client_id == ticket.client_id and LocalRole.manager in await _locale_roles(
+        session, principal, ticket.locale_id
+    ):
+        kinds.add(StepRole.manager)
+    if ticket.requester_id is not None and ticket.requester_id == principal.user_id:
+        kinds.add(StepRole.requester)
+    if ticket.technician_id is not None and ticket.technician_id == principal.user_id:
+        kinds.add(StepRole.technician)
+    if (
+        principal.role is UserRole.vendor_admin
+        and principal.vendor_id is not None
+        and ticket.vendor_id == principal.vendor_id
+    ):
+        kinds.add(StepRole.vendor_admin)
+    return kinds
+
+
+# --- create, read, change ------------------------------------------------------------------------
+
+
+async def _area_in(
+    session: AsyncSession, principal: Principal, locale_id: uuid.UUID, area_id: uuid.UUID
+) -> LocalArea:
+    area = await access.get_scoped(session, LocalArea, area_id, principal)
+    if area.locale_id != locale_id:
+        raise Unprocessable(
+            "The area must belong to the ticket's locale.",
+            errors=[
+                field_error(("body", "area_id"), "area of another locale", "area_other_locale")
+            ],
+        )
+    return area
+
+
+async def _asset_in(
+    session: AsyncSession, principal: Principal, locale_id: uuid.UUID, asset_id: uuid.UUID
+) -> Asset:
+    asset = await access.get_scoped(session, Asset, asset_id, principal)
+    if asset.locale_id != locale_id:
+        raise Unprocessable(
+            "The asset must be in the ticket's locale.",
+            errors=[
+                field_error(("body", "asset_id"), "asset of another locale", "asset_other_locale")
+            ],
+        )
+    return asset
+
+
+async def create_ticket(
+    session: AsyncSession, *, principal: Principal, data: TicketCreate
+) -> ServiceTicket:
+    """Raise a ticket: numbered, on the client's default workflow, with SLA deadlines."""
+    locale = await access.get_scoped(session, Locale, data.locale_id, principal)
+    if not (principal.is_staff or principal.is_client_owner):
+        roles = await _locale_roles(session, principal, locale.id)
+        if not roles & {LocalRole.manager, LocalRole.requester}:
+            raise Forbidden("Only the locale's managers and requesters can raise tickets here.")
+    if data.area_id is not None:
+        await _area_in(session, principal, locale.id, data.area_id)
+    if data.asset_id is not None:
+        await _asset_in(session, principal, locale.id, data.asset_id)
+    workflow = await workflows.ensure_default_workflow(session, locale.client_id)
+    number = await next_ticket_number(session, locale.client_id)
+    now = utcnow()
+    response_due, resolution_due = sla_deadlines(data.priority, now)
+    ticket = ServiceTicket(
+        client_id=locale.client_id,
+        number=number,
+        title=data.title,
+        description=data.description,
+        locale_id=locale.id,
+        area_id=data.area_id,
+        asset_id=data.asset_id,
+        requester_id=principal.user_id,
+        workflow_id=workflow.id,
+        priority=data.priority,
+        status=TicketStatus.open,
+        required_skill=data.required_skill.value if data.required_skill else None,
+        required_certification=data.required_certification,
+        source="manual",
+        planned_at=data.planned_at,
+        sla_response_due_at=response_due,
+        sla_resolution_due_at=resolution_due,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    session.add(
+        TicketHistory(
+            client_id=ticket.client_id,
+            locale_id=ticket.locale_id,
+            ticket_id=ticket.id,
+            from_status=None,
+            to_status=TicketStatus.open,
+            actor_id=principal.user_id,
+            comment="",
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return ticket
+
+
+def _number_of(q: str) -> int | None:
+    match = _NUMBER_QUERY.match(q.strip())
+    return int(match.group(1)) if match else None
+
+
+async def list_tickets(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    params: PageParams,
+    status: Sequence[TicketStatus] | None = None,
+    priority: TicketPriority | None = None,
+    locale_id: uuid.UUID | None = None,
+    asset_id: uuid.UUID | None = None,
+    technician_id: uuid.UUID | None = None,
+    requester_id: uuid.UUID | None = None,
+    vendor_id: uuid.UUID | None = None,
+    overdue: bool | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    q: str | None = None,
+) -> tuple[Sequence[ServiceTicket], str | None]:
+    """One page of the tickets the caller can see, filtered and sorted."""
+    stmt = access.scoped(select(ServiceTicket), ServiceTicket, principal)
+    if status:
+        stmt = stmt.where(ServiceTicket.status.in_(list(dict.fromkeys(status))))
+    if priority is not None:
+        stmt = stmt.where(ServiceTicket.priority == priority)
+    for column, value in (
+        (ServiceTicket.locale_id, locale_id),
+        (ServiceTicket.asset_id, asset_id),
+        (ServiceTicket.technician_id, technician_id),
+        (ServiceTicket.requester_id, requester_id),
+        (ServiceTicket.vendor_id, vendor_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if overdue is not None:
+        late = and_(
+            ServiceTicket.sla_resolution_due_at < utcnow(),
+            ServiceTicket.status.not_in(CLOSED_STATES),
+        )
+        stmt = stmt.where(late if overdue else ~late)
+    if created_from is not None:
+        stmt = stmt.where(ServiceTicket.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(ServiceTicket.created_at < created_to)
+    if q:
+        search = text_search(q, ServiceTicket.title, ServiceTicket.description)
+        number = _number_of(q)
+        stmt = stmt.where(or_(search, ServiceTicket.number == number) if number else search)
+    if (params.sort or "").lstrip("-") == "priority":
+        return await _paginate_by_priority(session, stmt, params)
+    if (params.sort or "-created_at").lstrip("-") not in TICKET_SORTS:
+        raise Unprocessable(
+            f"Cannot sort by '{(params.sort or '').lstrip('-')}'. "
+            f"Allowed: {', '.join(ALL_TICKET_SORTS)}.",
+            errors=[field_error(("query", "sort"), "unknown sort field", "sort_invalid")],
+        )
+    return await paginate(
+        session,
+        stmt,
+        params,
+        sort_fields=TICKET_SORTS,
+        id_column=ServiceTicket.id,
+        default_sort="-created_at",
+    )
+
+
+def _bad_cursor() -> Unprocessable:
+    return Unprocessable(
+        "The cursor is not valid for this list and sort.",
+        errors=[field_error(("query", "cursor"), "invalid cursor", "cursor_invalid")],
+    )
+
+
+async def _paginate_by_priority(
+    session: AsyncSession, stmt: Select[Any], params: PageParams
+) -> tuple[Sequence[ServiceTicket], str | None]:
+    """Keyset pages ordered by severity (low < medium < high < critical), then id."""
+    assert params.sort is not None
+    descending = params.sort.startswith("-")
+    rank = case(PRIORITY_RANK, value=ServiceTicket.priority, else_=0)
+    if params.cursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(params.cursor.encode() + b"=="))
+            if raw.get("s") != params.sort or not isinstance(raw.get("v"), int):
+                raise _bad_cursor()
+            last_id, last_rank = uuid.UUID(raw["i"]), int(raw["v"])
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+            raise _bad_cursor() from exc
+        if descending:
+            stmt = stmt.where(
+                or_(rank < last_rank, and_(rank == last_rank, ServiceTicket.id < last_id))
+            )
+        else:
+            stmt = stmt.where(
+                or_(rank > last_rank, and_(rank == last_rank, ServiceTicket.id > last_id))
+            )
+    order = (rank.desc(), ServiceTicket.id.desc()) if descending else (rank.asc(), ServiceTicket.id)
+    rows = list((await session.execute(stmt.order_by(*order).limit(params.limit + 1))).scalars())
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        last = rows[-1]
+        payload = {"s": params.sort, "i": str(last.id), "v": PRIORITY_RANK[last.priority.value]}
+        next_cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    return rows, next_cursor
+
+
+async def get_ticket(
+    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID
+) -> ServiceTicket:
+    """One ticket the caller can see."""
+    return await access.get_scoped(session, ServiceTicket, ticket_id, principal)
+
+
+async def update_ticket(
+    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, data: TicketUpdate
+) -> ServiceTicket:
+    """Change a ticket's details (the client's owner or a manager of its locale; not status)."""
+    ticket = await get_for_write(session, ServiceTicket, ticket_id, principal, for_update=True)
+    kinds = await actor_kinds(session, principal, ticket)
+    if not kinds & {StepRole.staff, StepRole.owner, StepRole.manager}:
+        raise Forbidden("Only the client's owner or a manager of the locale can change a ticket.")
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("area_id") is not None:
+        await _area_in(session, principal, ticket.locale_id, changes["area_id"])
+    if changes.get("asset_id") is not None:
+        await _asset_in(session, principal, ticket.locale_id, changes["asset_id"])
+    for key, value in changes.items():
+        setattr(ticket, key, value)
+    if "priority" in changes:
+        ticket.sla_response_due_at, ticket.sla_resolution_due_at = sla_deadlines(
+            ticket.priority, ticket.created_at
+        )
+    await session.flush()
+    await access.ensure_still_in_scope(session, ticket, principal)
+    return ticket
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+
+async def _requirement_errors(
+    session: AsyncSession, ticket: ServiceTicket, step: WorkflowStep, comment: str
+) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    if step.requires_comment and not comment:
+        errors.append(
+            field_error(("body", "comment"), "this move requires a comment", "comment_required")
+        )
+    if step.requires_all_tasks_done:
+        open_tasks = (
+            await session.execute(
+                select(TicketTask.label)
+                .where(TicketTask.ticket_id == ticket.id, TicketTask.is_done.is_(False))
+                .order_by(TicketTask.position, TicketTask.id)
+            )
+        ).scalars()
+        labels = list(open_tasks)
+        if labels:
+            errors.append(
+                field_error(
+                    ("body", "to_status"),
+                    "tasks still open: " + "; ".join(labels),
+                    "tasks_not_done",
+                )
+            )
+    for needed, kind in ((step.requires_photo, "photo"), (step.requires_signature, "signature")):
+        if needed:
+            has = exists().where(
+                TicketAttachment.ticket_id == ticket.id, TicketAttachment.kind == kind
+            )
+            if not (await session.execute(select(has))).scalar():
+                errors.append(
+                    field_error(
+                        ("body", "to_status"),
+                        f"this move requires a {kind} attachment",
+                        f"{kind}_required",
+                    )
+                )
+    if step.requires_valid_licence:
+        problem = await _licence_problem(session, ticket, utcnow().date())
+        if problem:
+            errors.append(field_error(("body", "to_status"), problem, "licence_required"))
+    return errors
+
+
+async def _licence_problem(session: AsyncSession, ticket: ServiceTicket, today: date) -> str | None:
+    needed = ticket.required_certification or ticket.required_skill
+    if needed is None:
+        return None
+    if ticket.technician_id is None:
+        return f"this move requires an assigned technician holding a valid '{needed}' licence"
+    valid = exists().where(
+        TechnicianCertification.technician_id == ticket.technician_id,
+        TechnicianCertification.cert_type == needed,
+        or_(
+            TechnicianCertification.expires_date.is_(None),
+            TechnicianCertification.expires_date >= today,
+        ),
+    )
+    if (await session.execute(select(valid))).scalar():
+        return None
+    return f"the assigned technician holds no valid '{needed}' licence"
+
+
+async def transition(
+    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, data: TransitionCreate
+) -> ServiceTicket:
+    """Move a ticket along its workflow: the step must exist, the caller take it, its needs met."""
+    ticket = await access.get_scoped(session, ServiceTicket, ticket_id, principal)
+    current = ticket.status
+    if ticket.workflow_id is not None:
+        workflow_id = ticket.workflow_id
+    else:
+        workflow_id = (await workflows.ensure_default_workflow(session, ticket.client_id)).id
+    steps = await workflows.steps_from(session, workflow_id, current)
+    kinds = {k.value for k in await actor_kinds(session, principal, ticket)}
+    step = next((s for s in steps if s.to_status == data.to_status), None)
+    if step is None:
+        allowed = list(
+            dict.fromkeys(s.to_status.value for s in steps if kinds & set(s.allowed_roles))
+        )
+        raise Conflict(
+            f"A ticket cannot move from {current} to {data.to_status} in its workflow.",
+            code="transition_not_allowed",
+            allowed=allowed,
+        )
+    if not kinds & set(step.allowed_roles):
+        raise Forbidden(
+            f"You may not move this ticket from {current} to {data.to_status}.",
+            code="transition_forbidden",
+        )
+    comment = data.comment or ""
+    errors = await _requirement_errors(session, ticket, step, comment)
+    if errors:
+        raise Unprocessable(
+            "This move's requirements are not met; see errors.",
+            code="transition_requirements",
+            errors=errors,
+        )
+    now = utcnow()
+    # Claim the move: a concurrent transition of the same ticket finds another status and loses.
+    claimed = await session.execute(
+        update(ServiceTicket)
+        .where(ServiceTicket.id == ticket.id, ServiceTicket.status == current)
+        .values(status=data.to_status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            "The ticket changed status meanwhile; reload it and try again.",
+            code="status_changed",
+        )
+    # The same values through the ORM, so the audit log records the move.
+    ticket.status = data.to_status
+    ticket.updated_at = now
+    if (
+        ticket.responded_at is None
+        and current in WAITING_STATES
+        and data.to_status in RESPONSE_STATES
+    ):
+        ticket.responded_at = now
+    if data.to_status is TicketStatus.resolved:
+        ticket.resolved_at = now
+    elif data.to_status is TicketStatus.completed:
+        ticket.completed_at = now
+    elif data.to_status is TicketStatus.cancelled:
+        ticket.cancelled_at = now
+    session.add(
+        TicketHistory(
+            client_id=ticket.client_id,
+            locale_id=ticket.locale_id,
+            ticket_id=ticket.id,
+            from_status=current,
+            to_status=data.to_status,
+            actor_id=principal.user_id,
+            comment=comment,
+            created_at=now,
+        )
+    )
+    if comment:
+        session.add(
+            TicketComment(
+                client_id=ticket.client_id,
+                locale_id=ticket.locale_id,
+                ticket_id=ticket.id,
+                author_id=principal.user_id,
+                body=comment,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    await session.flush()
+    return ticket
+
+
+async def list_history(
+    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, params: PageParams
+) -> tuple[Sequence[TicketHistory], str | None]:
+    """One page of a ticket's status moves, oldest first."""
+    await access.get_scoped(session, ServiceTicket, ticket_id, principal)
+    stmt = access.scoped(select(TicketHistory), TicketHistory, principal).where(
+        TicketHistory.ticket_id == ticket_id
+    )
+    return await paginate(
+        session,
+        stmt,
+        params,
+        sort_fields=HISTORY_SORTS,
+        id_column=TicketHistory.id,
+        default_sort="created_at",
+    )
+
+
+# --- comments ------------------------------------------------------------------------------------
+
+
+async def add_comment(
+    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, body: str
+) -> TicketComment:
+    """Comment on a ticket (anyone who can read it)."""
+    ticket = await access.get_scoped(session, ServiceTicket, ticket_id, principal)
+    comment = TicketComment(
+        client_id=ticket.client_id,
+        locale_id=ticket.locale_id,
+        ticket_id=ticket.id,
+        author_id=principal.user_id,
+        body=body,
+    )
+    session.add(comment)
+    await session.flush()
+    return comment
+
+
+async def list_comments(
+    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, params: PageParams
+) -> tuple[Sequence[TicketComment], str | None]:
+    """One page of a ticket's comments, oldest first."""
+    await access.get_scoped(session, ServiceTicket, ticket_id, principal)
+    stmt = access.scoped(select(TicketComment), TicketComment, principal).where(
+        TicketComment.ticket_id == ticket_id
+    )
+    return await paginate(
+        session,
+        stmt,
+        params,
+        sort_fields=COMMENT_SORTS,
+        id_column=TicketComment.id,
+        default_sort="created_at",
+    )
