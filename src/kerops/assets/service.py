@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan, AssetStatusChange
@@ -21,7 +21,7 @@ from kerops.assets.schemas import (
     DowntimeRead,
     ScanRead,
 )
-from kerops.core import access
+from kerops.core import access, trees
 from kerops.core.db import flush_or_conflict
 from kerops.core.enums import AssetStatus, TicketStatus
 from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
@@ -56,36 +56,12 @@ DUPLICATE_PART = "This product is already in the asset's parts list; change its 
 
 async def ancestor_ids(session: AsyncSession, asset_id: uuid.UUID) -> list[uuid.UUID]:
     """The asset and its ancestors, nearest first (the walk stops past ``MAX_ASSET_DEPTH``)."""
-    start = (
-        select(Asset.id, Asset.parent_id, literal(1).label("depth"))
-        .where(Asset.id == asset_id)
-        .cte("asset_ancestors", recursive=True)
-    )
-    step = (
-        select(Asset.id, Asset.parent_id, (start.c.depth + 1).label("depth"))
-        .join(start, Asset.id == start.c.parent_id)
-        .where(start.c.depth <= MAX_ASSET_DEPTH)
-    )
-    tree = start.union_all(step)
-    rows = await session.execute(select(tree.c.id).order_by(tree.c.depth))
-    return list(rows.scalars().all())
+    return await trees.ancestor_ids(session, Asset, asset_id, max_depth=MAX_ASSET_DEPTH)
 
 
 async def subtree_height(session: AsyncSession, asset_id: uuid.UUID) -> int:
     """How many levels hang below the asset (0 for a leaf; the walk stops past the cap)."""
-    start = (
-        select(Asset.id, literal(0).label("level"))
-        .where(Asset.id == asset_id)
-        .cte("asset_descendants", recursive=True)
-    )
-    step = (
-        select(Asset.id, (start.c.level + 1).label("level"))
-        .join(start, Asset.parent_id == start.c.id)
-        .where(start.c.level <= MAX_ASSET_DEPTH)
-    )
-    tree = start.union_all(step)
-    height = (await session.execute(select(func.max(tree.c.level)))).scalar_one()
-    return int(height or 0)
+    return await trees.subtree_height(session, Asset, asset_id, max_depth=MAX_ASSET_DEPTH)
 
 
 def _invalid(field: str, msg: str, type_: str) -> Unprocessable:
