@@ -33,7 +33,6 @@ from kerops.core.types import utcnow
 from kerops.inventory.models import Product
 from kerops.iot.models import IoTDevice
 from kerops.operations.models import ServiceTicket
-from kerops.tenancy import service as tenancy_service
 from kerops.tenancy.models import LocalArea, Locale
 
 #: The deepest an asset may sit in its tree (a top-level asset is at depth 1).
@@ -122,7 +121,7 @@ def _status_change(
 
 async def create_asset(session: AsyncSession, *, principal: Principal, data: AssetCreate) -> Asset:
     """Create an asset in a locale the caller manages, within the client's plan."""
-    locale = await tenancy_service.get_for_write(session, Locale, data.locale_id, principal)
+    locale = await access.get_for_write(session, Locale, data.locale_id, principal)
     if data.area_id is not None:
         await _check_area(session, principal, locale.id, data.area_id)
     if data.parent_id is not None:
@@ -189,15 +188,13 @@ async def update_asset(
     session: AsyncSession, *, principal: Principal, asset_id: uuid.UUID, data: AssetUpdate
 ) -> Asset:
     """Change, move (area and parent reset unless given) or re-parent an asset; log status."""
-    asset = await tenancy_service.get_for_write(
-        session, Asset, asset_id, principal, for_update=True
-    )
+    asset = await access.get_for_write(session, Asset, asset_id, principal, for_update=True)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     reason: str = changes.pop("status_reason", None) or ""
     locale_id: uuid.UUID = changes.get("locale_id", asset.locale_id)
     moving = locale_id != asset.locale_id
     if moving:
-        await tenancy_service.get_for_write(session, Locale, locale_id, principal)
+        await access.get_for_write(session, Locale, locale_id, principal)
         has_parts = exists().where(Asset.parent_id == asset.id)
         if (await session.execute(select(has_parts))).scalar():
             raise Conflict(
@@ -233,9 +230,7 @@ async def update_asset(
 
 async def delete_asset(session: AsyncSession, *, principal: Principal, asset_id: uuid.UUID) -> None:
     """Delete an asset with its parts list, devices and history; its children become top-level."""
-    asset = await tenancy_service.get_for_write(
-        session, Asset, asset_id, principal, for_update=True
-    )
+    asset = await access.get_for_write(session, Asset, asset_id, principal, for_update=True)
     await session.delete(asset)
     await session.flush()
 
@@ -374,9 +369,7 @@ async def add_bom_line(
     session: AsyncSession, *, principal: Principal, asset_id: uuid.UUID, data: BomLineCreate
 ) -> BomLineRead:
     """Add a product (KER's or the asset's client's) to an asset's parts list."""
-    asset = await tenancy_service.get_for_write(
-        session, Asset, asset_id, principal, for_update=True
-    )
+    asset = await access.get_for_write(session, Asset, asset_id, principal, for_update=True)
     product = await access.get_scoped(session, Product, data.product_id, principal)
     if product.client_id is not None and product.client_id != asset.client_id:
         raise NotFound("product not found")
@@ -399,9 +392,7 @@ async def add_bom_line(
 async def _line_for_write(
     session: AsyncSession, principal: Principal, asset_id: uuid.UUID, line_id: uuid.UUID
 ) -> tuple[AssetBOM, Product]:
-    asset = await tenancy_service.get_for_write(
-        session, Asset, asset_id, principal, for_update=True
-    )
+    asset = await access.get_for_write(session, Asset, asset_id, principal, for_update=True)
     row = (
         await session.execute(
             select(AssetBOM, Product)

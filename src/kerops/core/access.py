@@ -197,6 +197,25 @@ async def get_scoped(
     return obj
 
 
+async def get_for_write(
+    session: AsyncSession,
+    model: type[M],
+    object_id: uuid.UUID,
+    principal: Principal,
+    *,
+    for_update: bool = False,
+) -> M:
+    """Load an object to change: 404 when the caller cannot see it, 403 when they only read it."""
+    try:
+        return await get_scoped(
+            session, model, object_id, principal, "write", for_update=for_update
+        )
+    except NotFound:
+        if await can(session, model, object_id, principal, "read"):
+            raise Forbidden("You may read this but not change it.") from None
+        raise
+
+
 async def can(
     session: AsyncSession,
     model: type[Base],

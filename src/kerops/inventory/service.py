@@ -18,7 +18,6 @@ from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.inventory.models import Product
 from kerops.inventory.schemas import ProductCreate, ProductUpdate
-from kerops.tenancy import service as tenancy_service
 from kerops.users.models import User
 
 PRODUCT_SORTS = {"name": Product.name, "sku": Product.sku, "created_at": Product.created_at}
@@ -102,7 +101,7 @@ async def update_product(
     session: AsyncSession, *, principal: Principal, product_id: uuid.UUID, data: ProductUpdate
 ) -> Product:
     """Change a product of the caller's catalogue."""
-    product = await tenancy_service.get_for_write(session, Product, product_id, principal)
+    product = await access.get_for_write(session, Product, product_id, principal)
     changes = data.model_dump(exclude_unset=True)
     if "sku" in changes and changes["sku"] != product.sku:
         await _ensure_sku_free(session, product.client_id, changes["sku"], exclude_id=product.id)
@@ -117,9 +116,7 @@ async def delete_product(
     session: AsyncSession, *, principal: Principal, product_id: uuid.UUID
 ) -> None:
     """Delete a product no parts list uses."""
-    product = await tenancy_service.get_for_write(
-        session, Product, product_id, principal, for_update=True
-    )
+    product = await access.get_for_write(session, Product, product_id, principal, for_update=True)
     used = exists().where(AssetBOM.product_id == product.id)
     if (await session.execute(select(used))).scalar():
         raise Conflict(

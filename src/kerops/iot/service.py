@@ -21,7 +21,6 @@ from kerops.core.principal import Principal
 from kerops.core.security import hash_token, random_token
 from kerops.iot.models import IoTDevice
 from kerops.iot.schemas import DeviceCreate, DeviceStatus, DeviceUpdate, DeviceWithCredential
-from kerops.tenancy import service as tenancy_service
 
 CREDENTIAL_PREFIX = "kdv_"
 PREFIX_CHARS = 8
@@ -81,7 +80,7 @@ async def create_device(
     session: AsyncSession, *, principal: Principal, data: DeviceCreate
 ) -> DeviceWithCredential:
     """Attach a device to an asset the caller manages; its credential is returned this once."""
-    asset = await tenancy_service.get_for_write(session, Asset, data.asset_id, principal)
+    asset = await access.get_for_write(session, Asset, data.asset_id, principal)
     await enforce_plan_limit(session, client_id=asset.client_id, resource="iot_devices")
     await _ensure_serial_free(session, asset.client_id, data.serial_number)
     device = IoTDevice(
@@ -134,9 +133,7 @@ async def update_device(
     session: AsyncSession, *, principal: Principal, device_id: uuid.UUID, data: DeviceUpdate
 ) -> IoTDevice:
     """Change a device; moving it to another asset moves it to that asset's locale."""
-    device = await tenancy_service.get_for_write(
-        session, IoTDevice, device_id, principal, for_update=True
-    )
+    device = await access.get_for_write(session, IoTDevice, device_id, principal, for_update=True)
     changes = data.model_dump(exclude_unset=True)
     low = changes.get("min_threshold", device.min_threshold)
     high = changes.get("max_threshold", device.max_threshold)
@@ -146,7 +143,7 @@ async def update_device(
             errors=[field_error(("body", "min_threshold"), "greater than max_threshold")],
         )
     if "asset_id" in changes and changes["asset_id"] != device.asset_id:
-        asset = await tenancy_service.get_for_write(session, Asset, changes["asset_id"], principal)
+        asset = await access.get_for_write(session, Asset, changes["asset_id"], principal)
         if asset.client_id != device.client_id:
             # Staff only (others cannot reach another client's asset): devices stay with a client.
             raise Unprocessable(
@@ -171,9 +168,7 @@ async def rotate_credential(
     session: AsyncSession, *, principal: Principal, device_id: uuid.UUID
 ) -> DeviceWithCredential:
     """Issue a new credential (returned this once); the old one stops working at once."""
-    device = await tenancy_service.get_for_write(
-        session, IoTDevice, device_id, principal, for_update=True
-    )
+    device = await access.get_for_write(session, IoTDevice, device_id, principal, for_update=True)
     credential = await _issue_credential(session, device)
     await flush_or_conflict(session, "Could not allocate a credential prefix; try again.")
     return _with_credential(device, credential)
@@ -183,8 +178,6 @@ async def delete_device(
     session: AsyncSession, *, principal: Principal, device_id: uuid.UUID
 ) -> None:
     """Remove a device."""
-    device = await tenancy_service.get_for_write(
-        session, IoTDevice, device_id, principal, for_update=True
-    )
+    device = await access.get_for_write(session, IoTDevice, device_id, principal, for_update=True)
     await session.delete(device)
     await session.flush()

@@ -35,7 +35,6 @@ from kerops.operations.models import (
 )
 from kerops.operations.schemas import StepRole, TicketCreate, TicketUpdate, TransitionCreate
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
-from kerops.tenancy.service import get_for_write
 from kerops.workforce.models import TechnicianCertification
 
 #: Default SLA policy: (response, resolution) hours after creation, per priority. Business-hours
@@ -353,7 +352,9 @@ async def update_ticket(
     session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, data: TicketUpdate
 ) -> ServiceTicket:
     """Change a ticket's details (the client's owner or a manager of its locale; not status)."""
-    ticket = await get_for_write(session, ServiceTicket, ticket_id, principal, for_update=True)
+    ticket = await access.get_for_write(
+        session, ServiceTicket, ticket_id, principal, for_update=True
+    )
     kinds = await actor_kinds(session, principal, ticket)
     if not kinds & {StepRole.staff, StepRole.owner, StepRole.manager}:
         raise Forbidden("Only the client's owner or a manager of the locale can change a ticket.")

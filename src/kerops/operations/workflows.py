@@ -25,7 +25,6 @@ from kerops.operations.schemas import (
     WorkflowCreate,
     WorkflowUpdate,
 )
-from kerops.tenancy.service import get_for_write
 from kerops.users.models import User
 
 WORKFLOW_SORTS = {"name": Workflow.name, "created_at": Workflow.created_at}
@@ -252,7 +251,9 @@ async def update_workflow(
     session: AsyncSession, *, principal: Principal, workflow_id: uuid.UUID, data: WorkflowUpdate
 ) -> Workflow:
     """Change a workflow; ``is_default: true`` unsets the client's previous default."""
-    workflow = await get_for_write(session, Workflow, workflow_id, principal, for_update=True)
+    workflow = await access.get_for_write(
+        session, Workflow, workflow_id, principal, for_update=True
+    )
     changes = data.model_dump(exclude_unset=True)
     if changes.get("is_default") is False and workflow.is_default:
         raise Unprocessable(
@@ -274,7 +275,9 @@ async def delete_workflow(
     session: AsyncSession, *, principal: Principal, workflow_id: uuid.UUID
 ) -> None:
     """Delete a workflow that no ticket uses and that is not the client's default."""
-    workflow = await get_for_write(session, Workflow, workflow_id, principal, for_update=True)
+    workflow = await access.get_for_write(
+        session, Workflow, workflow_id, principal, for_update=True
+    )
     if workflow.is_default:
         raise Conflict(
             "This is the client's default workflow; make another one the default first.",
@@ -319,7 +322,7 @@ async def _step_of(
     action: access.Action = "read",
 ) -> WorkflowStep:
     if action == "write":
-        step = await get_for_write(session, WorkflowStep, step_id, principal)
+        step = await access.get_for_write(session, WorkflowStep, step_id, principal)
     else:
         step = await access.get_scoped(session, WorkflowStep, step_id, principal)
     if step.workflow_id != workflow_id:
@@ -331,7 +334,9 @@ async def create_step(
     session: AsyncSession, *, principal: Principal, workflow_id: uuid.UUID, data: StepCreate
 ) -> WorkflowStep:
     """Add an allowed move to a workflow (one step per move)."""
-    workflow = await get_for_write(session, Workflow, workflow_id, principal, for_update=True)
+    workflow = await access.get_for_write(
+        session, Workflow, workflow_id, principal, for_update=True
+    )
     await _ensure_move_free(session, workflow.id, data.from_status, data.to_status)
     values = data.model_dump()
     values["allowed_roles"] = [role.value for role in data.allowed_roles]
@@ -385,7 +390,9 @@ async def update_step(
     data: StepUpdate,
 ) -> WorkflowStep:
     """Change a step; the move stays unique within its workflow and never loops on itself."""
-    workflow = await get_for_write(session, Workflow, workflow_id, principal, for_update=True)
+    workflow = await access.get_for_write(
+        session, Workflow, workflow_id, principal, for_update=True
+    )
     step = await _step_of(session, principal, workflow.id, step_id, "write")
     changes = data.model_dump(exclude_unset=True)
     from_status = changes.get("from_status", step.from_status)
@@ -409,7 +416,9 @@ async def delete_step(
     session: AsyncSession, *, principal: Principal, workflow_id: uuid.UUID, step_id: uuid.UUID
 ) -> None:
     """Remove a move from a workflow."""
-    workflow = await get_for_write(session, Workflow, workflow_id, principal, for_update=True)
+    workflow = await access.get_for_write(
+        session, Workflow, workflow_id, principal, for_update=True
+    )
     step = await _step_of(session, principal, workflow.id, step_id, "write")
     await session.delete(step)
     await session.flush()

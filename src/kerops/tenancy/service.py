@@ -43,25 +43,6 @@ MEMBER_SORTS = {"created_at": LocalMember.created_at, "role": LocalMember.role}
 # --- helpers -------------------------------------------------------------------------------------
 
 
-async def get_for_write(
-    session: AsyncSession,
-    model: type[M],
-    object_id: uuid.UUID,
-    principal: Principal,
-    *,
-    for_update: bool = False,
-) -> M:
-    """Load an object to change: 404 when the caller cannot see it, 403 when they only read it."""
-    try:
-        return await access.get_scoped(
-            session, model, object_id, principal, "write", for_update=for_update
-        )
-    except NotFound:
-        if await access.can(session, model, object_id, principal, "read"):
-            raise Forbidden("You may read this but not change it.") from None
-        raise
-
-
 # --- locales -------------------------------------------------------------------------------------
 
 
@@ -154,7 +135,7 @@ async def update_locale(
     session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, data: LocaleUpdate
 ) -> Locale:
     """Change a locale (its owner, staff or one of its managers)."""
-    locale = await get_for_write(session, Locale, locale_id, principal)
+    locale = await access.get_for_write(session, Locale, locale_id, principal)
     changes = data.model_dump(exclude_unset=True)
     if "code" in changes and changes["code"] != locale.code:
         await _ensure_code_free(session, locale.client_id, changes["code"], exclude_id=locale.id)
@@ -171,7 +152,7 @@ async def delete_locale(
     session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID
 ) -> None:
     """Delete an empty locale (owner or staff); one with areas or members is deactivated instead."""
-    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    locale = await access.get_for_write(session, Locale, locale_id, principal, for_update=True)
     if not (principal.is_staff or principal.is_client_owner):
         raise Forbidden("Only the client's owner or platform staff can delete a locale.")
     has_areas = exists().where(LocalArea.locale_id == locale.id)
@@ -229,7 +210,7 @@ async def create_area(
     session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, data: AreaCreate
 ) -> LocalArea:
     """Add an area to a locale, at the top level or under another of its areas."""
-    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    locale = await access.get_for_write(session, Locale, locale_id, principal, for_update=True)
     if data.parent_id is not None:
         parent = await _parent_in(session, principal, locale, data.parent_id)
         await _check_depth(session, parent.id, 0)
@@ -294,7 +275,7 @@ async def update_area(
     data: AreaUpdate,
 ) -> LocalArea:
     """Change an area; moving it (``parent_id``) never creates a cycle nor passes the depth cap."""
-    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    locale = await access.get_for_write(session, Locale, locale_id, principal, for_update=True)
     area = await _area_of(session, principal, locale.id, area_id, "write")
     changes = data.model_dump(exclude_unset=True)
     new_parent = changes.get("parent_id")
@@ -320,7 +301,7 @@ async def delete_area(
     session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, area_id: uuid.UUID
 ) -> None:
     """Delete an area without sub-areas."""
-    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    locale = await access.get_for_write(session, Locale, locale_id, principal, for_update=True)
     area = await _area_of(session, principal, locale.id, area_id, "write")
     has_children = exists().where(LocalArea.parent_id == area.id)
     if (await session.execute(select(has_children))).scalar():
@@ -377,7 +358,7 @@ async def add_member(
     session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, data: MemberCreate
 ) -> MemberRead:
     """Give a user of the locale's client a role in the locale."""
-    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    locale = await access.get_for_write(session, Locale, locale_id, principal, for_update=True)
     # The locale is within the caller's write reach; its client bounds whom they may add.
     user = (
         await session.execute(
@@ -450,7 +431,7 @@ async def get_member(
 async def _member_for_write(
     session: AsyncSession, principal: Principal, locale_id: uuid.UUID, member_id: uuid.UUID
 ) -> tuple[LocalMember, User]:
-    locale = await get_for_write(session, Locale, locale_id, principal, for_update=True)
+    locale = await access.get_for_write(session, Locale, locale_id, principal, for_update=True)
     member, user = await _member_of(session, principal, locale.id, member_id, "write")
     if member.user_id == principal.user_id:
         raise Forbidden(

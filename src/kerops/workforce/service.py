@@ -101,18 +101,6 @@ async def _technician(
     return user
 
 
-async def _for_write(
-    session: AsyncSession, model: type[M], object_id: uuid.UUID, principal: Principal
-) -> M:
-    """Load an object to change: 404 when the caller cannot see it, 403 when they only read it."""
-    try:
-        return await access.get_scoped(session, model, object_id, principal, "write")
-    except NotFound:
-        if await access.can(session, model, object_id, principal, "read"):
-            raise Forbidden("You may read this but not change it.") from None
-        raise
-
-
 # --- shifts --------------------------------------------------------------------------------------
 
 
@@ -216,7 +204,7 @@ async def update_shift(
     session: AsyncSession, *, principal: Principal, shift_id: uuid.UUID, data: ShiftUpdate
 ) -> TechnicianShift:
     """Change a shift's type, times or notes (still no overlap within its category)."""
-    shift = await _for_write(session, TechnicianShift, shift_id, principal)
+    shift = await access.get_for_write(session, TechnicianShift, shift_id, principal)
     changes = data.model_dump(exclude_unset=True)
     if {"shift_type", "starts_at", "ends_at"} & changes.keys():
         await _technician(session, principal, shift.technician_id, loc=("path", "shift_id"))
@@ -242,7 +230,7 @@ async def update_shift(
 
 async def delete_shift(session: AsyncSession, *, principal: Principal, shift_id: uuid.UUID) -> None:
     """Delete a shift."""
-    shift = await _for_write(session, TechnicianShift, shift_id, principal)
+    shift = await access.get_for_write(session, TechnicianShift, shift_id, principal)
     await session.delete(shift)
     await session.flush()
 
@@ -440,7 +428,7 @@ async def update_certification(
     data: CertificationUpdate,
 ) -> TechnicianCertification:
     """Change a licence; a change of its data clears the verification."""
-    cert = await _for_write(session, TechnicianCertification, certification_id, principal)
+    cert = await access.get_for_write(session, TechnicianCertification, certification_id, principal)
     _refuse_technician_on_verified(principal, cert)
     changes = data.model_dump(exclude_unset=True)
     issued = changes.get("issued_date", cert.issued_date)
@@ -478,7 +466,7 @@ async def delete_certification(
     session: AsyncSession, *, principal: Principal, certification_id: uuid.UUID
 ) -> None:
     """Delete a licence (a technician only their own unverified ones)."""
-    cert = await _for_write(session, TechnicianCertification, certification_id, principal)
+    cert = await access.get_for_write(session, TechnicianCertification, certification_id, principal)
     _refuse_technician_on_verified(principal, cert)
     await session.delete(cert)
     await session.flush()
@@ -488,7 +476,7 @@ async def verify_certification(
     session: AsyncSession, *, principal: Principal, certification_id: uuid.UUID
 ) -> TechnicianCertification:
     """Mark a licence as checked (owner, vendor admin or staff; never the technician's own)."""
-    cert = await _for_write(session, TechnicianCertification, certification_id, principal)
+    cert = await access.get_for_write(session, TechnicianCertification, certification_id, principal)
     if not _is_manager(principal) or cert.technician_id == principal.user_id:
         raise Forbidden(
             "A licence is verified by the technician's owner, vendor admin or platform staff.",
