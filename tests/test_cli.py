@@ -46,10 +46,16 @@ def test_demo_is_idempotent(data_dir: Path, capsys: pytest.CaptureFixture[str]) 
     assert cli.main(["demo"]) == 0
     users = _query(data_dir, "SELECT count(*) FROM users")[0][0]
     locales = _query(data_dir, "SELECT count(*) FROM locales")[0][0]
+    assets = _query(data_dir, "SELECT count(*) FROM assets")[0][0]
+    tickets = _query(data_dir, "SELECT count(*) FROM service_tickets")[0][0]
     assert users >= 6 and locales == 2
+    assert assets >= 20 and tickets >= 8
+    assert _query(data_dir, "SELECT last_number FROM ticket_counters") == [(tickets,)]
     assert cli.main(["demo"]) == 0
     assert _query(data_dir, "SELECT count(*) FROM users")[0][0] == users
     assert _query(data_dir, "SELECT count(*) FROM locales")[0][0] == locales
+    assert _query(data_dir, "SELECT count(*) FROM assets")[0][0] == assets
+    assert _query(data_dir, "SELECT count(*) FROM service_tickets")[0][0] == tickets
     assert "already present" in capsys.readouterr().out
 
 

@@ -16,7 +16,9 @@ def routers() -> list[APIRouter]:
     from kerops.auth.sso_router import router as sso_router
     from kerops.inventory.router import router as products_router
     from kerops.iot.router import router as iot_router
+    from kerops.operations.assignment_router import router as ticket_assignment_router
     from kerops.operations.router import tickets_router, workflows_router
+    from kerops.operations.tasks_router import router as ticket_tasks_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
     from kerops.tenancy.router import router as tenancy_router
@@ -39,6 +41,8 @@ def routers() -> list[APIRouter]:
         workforce_router,
         workflows_router,
         tickets_router,
+        ticket_assignment_router,
+        ticket_tasks_router,
         products_router,
         assets_router,
         iot_router,

@@ -78,4 +78,9 @@ PUBLIC = {
         "the unguessable QR code is the credential; it shows only the asset's and locale's "
         "names and a count of open tickets, and is rate-limited per client address"
     ),
+    ("POST", f"{P}/scan/{{code}}"): public(
+        "anyone on site reports a fault on the scanned asset; the unguessable QR code is the "
+        "credential, the answer holds only the new ticket's code and a message, and it is "
+        "rate-limited per client address"
+    ),
 }

@@ -19,6 +19,8 @@ from kerops.assets.schemas import (
     BomLineUpdate,
     DowntimeRead,
     ScanRead,
+    ScanReportCreate,
+    ScanReportRead,
     StatusChangeRead,
 )
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
@@ -142,6 +144,21 @@ async def scan(
     """Public: what a scanned QR code shows (asset and locale names, open tickets); no login."""
     await state.limiter.hit(state.settings.public_rate_limit, "asset-scan", client_ip(request))
     return await service.scan(session, code=code)
+
+
+@router.post("/scan/{code}", response_model=ScanReportRead, status_code=status.HTTP_201_CREATED)
+async def report_fault(
+    request: Request,
+    body: ScanReportCreate,
+    state: StateDep,
+    session: SessionDep,
+    code: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
+) -> ScanReportRead:
+    """Public: anyone on site reports a fault on the scanned asset (a ticket); no login."""
+    await state.limiter.hit(
+        state.settings.public_rate_limit, "asset-scan-report", client_ip(request)
+    )
+    return await service.report_fault(session, code=code, data=body)
 
 
 # --- parts list ----------------------------------------------------------------------------------

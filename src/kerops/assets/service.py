@@ -20,6 +20,8 @@ from kerops.assets.schemas import (
     BomLineUpdate,
     DowntimeRead,
     ScanRead,
+    ScanReportCreate,
+    ScanReportRead,
 )
 from kerops.core import access, trees
 from kerops.core.db import flush_or_conflict
@@ -32,7 +34,9 @@ from kerops.core.principal import Principal
 from kerops.core.types import utcnow
 from kerops.inventory.models import Product
 from kerops.iot.models import IoTDevice
+from kerops.operations import tickets as tickets_service
 from kerops.operations.models import ServiceTicket
+from kerops.operations.schemas import ticket_code
 from kerops.tenancy.models import LocalArea, Locale
 
 #: The deepest an asset may sit in its tree (a top-level asset is at depth 1).
@@ -323,6 +327,26 @@ async def scan(session: AsyncSession, *, code: str) -> ScanRead:
     if row is None:
         raise NotFound("asset not found")
     return ScanRead(asset_name=row[0], locale_name=row[1], open_tickets=int(row[2]))
+
+
+async def report_fault(
+    session: AsyncSession, *, code: str, data: ScanReportCreate
+) -> ScanReportRead:
+    """A fault reported from a QR code's public page: a ticket on its asset, answered by code."""
+    asset = (await session.execute(select(Asset).where(Asset.qr_code == code))).scalar_one_or_none()
+    if asset is None:
+        raise NotFound("asset not found")
+    ticket = await tickets_service.create_scan_report_ticket(
+        session,
+        asset=asset,
+        reporter_name=data.reporter_name,
+        reporter_contact=data.reporter_contact,
+        description=data.description,
+    )
+    return ScanReportRead(
+        ticket_number_code=ticket_code(ticket.number),
+        message="Thank you: your report was received and the maintenance team was notified.",
+    )
 
 
 # --- parts list ----------------------------------------------------------------------------------

@@ -231,6 +231,58 @@ async def create_ticket(
     return ticket
 
 
+async def create_scan_report_ticket(
+    session: AsyncSession,
+    *,
+    asset: Asset,
+    reporter_name: str,
+    reporter_contact: str,
+    description: str,
+) -> ServiceTicket:
+    """Raise a ticket for the system from a public scan report (no requester), like any other."""
+    workflow = await workflows.ensure_default_workflow(session, asset.client_id)
+    number = await next_ticket_number(session, asset.client_id)
+    now = utcnow()
+    priority = TicketPriority.medium
+    response_due, resolution_due = sla_deadlines(priority, now)
+    ticket = ServiceTicket(
+        client_id=asset.client_id,
+        number=number,
+        title=f"Fault reported at {asset.name}"[:200],
+        description=description,
+        locale_id=asset.locale_id,
+        area_id=asset.area_id,
+        asset_id=asset.id,
+        requester_id=None,
+        workflow_id=workflow.id,
+        priority=priority,
+        status=TicketStatus.open,
+        source="scan",
+        reporter_name=reporter_name,
+        reporter_contact=reporter_contact,
+        sla_response_due_at=response_due,
+        sla_resolution_due_at=resolution_due,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    session.add(
+        TicketHistory(
+            client_id=ticket.client_id,
+            locale_id=ticket.locale_id,
+            ticket_id=ticket.id,
+            from_status=None,
+            to_status=TicketStatus.open,
+            actor_id=None,
+            comment="",
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return ticket
+
+
 def _number_of(q: str) -> int | None:
     match = _NUMBER_QUERY.match(q.strip())
     return int(match.group(1)) if match else None
