@@ -92,7 +92,7 @@ schema = schemathesis.openapi.from_dict(_openapi())
 
 @schema.parametrize()
 @settings(
-    max_examples=12,
+    max_examples=5,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
@@ -104,7 +104,7 @@ def test_api_as_client_owner(case: Any, live: dict[str, Any]) -> None:
 
 @schema.parametrize()
 @settings(
-    max_examples=6,
+    max_examples=3,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
