@@ -18,6 +18,7 @@ def routers() -> list[APIRouter]:
     from kerops.iot.router import router as iot_router
     from kerops.operations.assignment_router import router as ticket_assignment_router
     from kerops.operations.router import tickets_router, workflows_router
+    from kerops.operations.sla_router import router as sla_router
     from kerops.operations.tasks_router import router as ticket_tasks_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
@@ -40,6 +41,7 @@ def routers() -> list[APIRouter]:
         asset_plans_router,
         workforce_router,
         workflows_router,
+        sla_router,
         tickets_router,
         ticket_assignment_router,
         ticket_tasks_router,

@@ -33,9 +33,9 @@ from kerops.core.types import utcnow, uuid7
 from kerops.inventory.models import Product
 from kerops.iot import service as iot_service
 from kerops.iot.models import IoTDevice
+from kerops.operations import sla, workflows
 from kerops.operations import tickets as tickets_service
-from kerops.operations import workflows
-from kerops.operations.models import ServiceTicket, TicketHistory
+from kerops.operations.models import ServiceTicket, SlaPolicy, TicketHistory
 from kerops.system.models import AppVersion
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
 from kerops.users.models import User, Vendor
@@ -759,6 +759,15 @@ _PATHS: dict[TicketStatus, list[tuple[TicketStatus, str]]] = {
 }
 
 
+#: The demo client's SLA: (response, resolution) minutes per priority.
+DEMO_SLA_TARGETS: dict[TicketPriority, tuple[int, int]] = {
+    TicketPriority.critical: (30, 4 * 60),
+    TicketPriority.high: (2 * 60, 12 * 60),
+    TicketPriority.medium: (8 * 60, 48 * 60),
+    TicketPriority.low: (24 * 60, 120 * 60),
+}
+
+
 async def _demo_tickets(
     session: AsyncSession,
     client_id: uuid.UUID,
@@ -769,11 +778,22 @@ async def _demo_tickets(
     now: datetime,
 ) -> None:
     workflow = await workflows.ensure_default_workflow(session, client_id)
+    policy = SlaPolicy(
+        client_id=client_id,
+        name="Retail stores",
+        targets={
+            priority.value: {"response_minutes": response, "resolution_minutes": resolution}
+            for priority, (response, resolution) in DEMO_SLA_TARGETS.items()
+        },
+        warning_percent=75,
+    )
+    session.add(policy)
+    await session.flush()
     actors = {"manager": manager.id, "tech": tech.id}
     for asset_name, title, priority, status, days_ago in DEMO_TICKETS:
         asset = assets[asset_name]
         created = now - timedelta(days=days_ago, hours=3)
-        response_due, resolution_due = tickets_service.sla_deadlines(priority, created)
+        due = sla.deadlines_from(policy, priority, created)
         path = _PATHS[status]
         ticket = ServiceTicket(
             client_id=client_id,
@@ -789,8 +809,9 @@ async def _demo_tickets(
             priority=priority,
             status=status,
             source="manual",
-            sla_response_due_at=response_due,
-            sla_resolution_due_at=resolution_due,
+            sla_policy_id=due.policy_id,
+            sla_response_due_at=due.response_due_at,
+            sla_resolution_due_at=due.resolution_due_at,
             created_at=created,
             updated_at=created,
         )

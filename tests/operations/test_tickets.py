@@ -262,3 +262,35 @@ def test_comments(client: TestClient, run: Runner) -> None:
         str(team.viewer.id),
         str(team.manager.id),
     ]
+
+
+def test_costs_are_recorded_by_owner_and_managers(client: TestClient, run: Runner) -> None:
+    team = make_team(client, run)
+    ticket = create_ticket(client, team.requester, team.locale1)
+    assert (ticket["labour_cost_minor"], ticket["parts_cost_minor"]) == (0, 0)
+    assert ticket["currency"] == "CLP" and ticket["total_cost_minor"] == 0
+    url = f"{API}/tickets/{ticket['id']}"
+    costs = {"labour_cost_minor": 45_000, "parts_cost_minor": 129_990}
+    changed = client.patch(url, json=costs, headers=team.manager.headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["total_cost_minor"] == 174_990
+    in_usd = client.patch(url, json={"currency": "USD"}, headers=team.owner.headers)
+    assert in_usd.json()["currency"] == "USD"
+    for bad in (
+        {"labour_cost_minor": -1},
+        {"parts_cost_minor": 2**63},
+        {"parts_cost_minor": 1.5},
+        {"labour_cost_minor": None},
+        {"currency": "usd"},
+        {"currency": "PESOS"},
+    ):
+        response = client.patch(url, json=bad, headers=team.owner.headers)
+        assert response.status_code == 422, bad
+    refused = client.patch(url, json={"labour_cost_minor": 1}, headers=team.requester.headers)
+    assert refused.status_code == 403
+    final = client.get(url, headers=team.owner.headers).json()
+    assert (final["labour_cost_minor"], final["parts_cost_minor"], final["currency"]) == (
+        45_000,
+        129_990,
+        "USD",
+    )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from kerops.core.enums import LocalRole, UserRole
+from tests.fixtures.assets import make_asset, make_ticket
 from tests.fixtures.factories import Account, Runner, add_member, make_area, make_user, make_vendor
+from tests.fixtures.operations import set_ticket
 from tests.fixtures.tenancy import API, make_team, staff
 
 LOCALES = f"{API}/locales"
@@ -107,6 +109,47 @@ def test_technicians_and_vendor_admins_see_no_locales(client: TestClient, run: R
             f"{LOCALES}/{team.locale1}", json={"name": "X"}, headers=account.headers
         )
         assert response.status_code == 404
+
+
+def test_assigned_work_shows_its_premises_and_areas(client: TestClient, run: Runner) -> None:
+    """A technician (or the vendor's admin) sent to a ticket reads its locale, the ticket's area
+    and its asset's area — nothing else of the client, and nothing to change."""
+    team = make_team(client, run)
+    cid = team.client_id
+    vendor = make_vendor(run, cid)
+    technician = make_user(client, run, role=UserRole.technician, vendor_id=vendor)
+    vendor_admin = make_user(client, run, role=UserRole.vendor_admin, vendor_id=vendor)
+    ticket_area = make_area(run, cid, team.locale1, "Cocina")
+    asset_area = make_area(run, cid, team.locale1, "Sala de máquinas")
+    other_area = make_area(run, cid, team.locale1, "Bodega")
+    asset = make_asset(run, cid, team.locale1, area_id=asset_area)
+    ticket = make_ticket(run, cid, team.locale1, asset, technician_id=technician.id)
+    set_ticket(run, ticket, area_id=ticket_area, vendor_id=vendor)
+    areas_url = f"{LOCALES}/{team.locale1}/areas"
+    for account in (technician, vendor_admin):
+        assert _listed(client, account) == {str(team.locale1)}
+        assert client.get(f"{LOCALES}/{team.locale1}", headers=account.headers).status_code == 200
+        assert client.get(f"{LOCALES}/{team.locale2}", headers=account.headers).status_code == 404
+        listed = client.get(areas_url, headers=account.headers).json()["items"]
+        assert {a["id"] for a in listed} == {str(ticket_area), str(asset_area)}
+        hidden = client.get(f"{areas_url}/{other_area}", headers=account.headers)
+        assert hidden.status_code == 404
+        shown = client.get(f"{areas_url}/{ticket_area}", headers=account.headers)
+        assert shown.status_code == 200
+        members = client.get(f"{LOCALES}/{team.locale1}/members", headers=account.headers)
+        assert members.status_code == 200 and members.json()["items"] == []
+        patch = client.patch(
+            f"{LOCALES}/{team.locale1}", json={"name": "X"}, headers=account.headers
+        )
+        assert patch.status_code == 403
+        patch = client.patch(
+            f"{areas_url}/{ticket_area}", json={"name": "X"}, headers=account.headers
+        )
+        assert patch.status_code == 403
+    # Unassigned, the technician reaches nothing again.
+    set_ticket(run, ticket, technician_id=None, vendor_id=None)
+    assert _listed(client, technician) == set()
+    assert client.get(f"{areas_url}/{ticket_area}", headers=technician.headers).status_code == 404
 
 
 def test_removed_member_loses_access(client: TestClient, run: Runner) -> None:

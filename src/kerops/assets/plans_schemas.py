@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 
 from kerops.assets.recurrence import IntervalUnit
 from kerops.core.enums import TechnicianSkill, TicketPriority
-from kerops.core.schemas import InputModel, ReadModel, refuse_null
+from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
 
 #: Bounds of a plan's dates and intervals (keeps every computed date inside the calendar).
 MIN_START_DATE = date(1970, 1, 1)
@@ -50,15 +50,9 @@ DATE_FIELDS = ("interval_unit", "interval_count", "anchor", "start_date", "lead_
 METER_FIELDS = ("meter_name", "meter_interval", "next_meter_due")
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)]
-Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
-MeterName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(no_nul)]
+Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(no_nul)]
+MeterName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(no_nul)]
 Bound = Annotated[float, Field(ge=-MAX_METER_VALUE, le=MAX_METER_VALUE, allow_inf_nan=False)]
 MeterInterval = Annotated[float, Field(gt=0, le=MAX_METER_VALUE, allow_inf_nan=False)]
 MeterValue = Annotated[float, Field(ge=0, le=MAX_METER_VALUE, allow_inf_nan=False)]

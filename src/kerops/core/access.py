@@ -19,13 +19,14 @@ from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan, AssetSta
 from kerops.audit.models import AuditLog
 from kerops.auth.models import ApiKey, IdentityProvider
 from kerops.core.enums import LocalRole, UserRole
-from kerops.core.errors import Forbidden, NotFound
+from kerops.core.errors import Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.models import Base
 from kerops.core.principal import Principal
 from kerops.inventory.models import Product
 from kerops.iot.models import IoTDevice
 from kerops.operations.models import (
     ServiceTicket,
+    SlaPolicy,
     TicketAttachment,
     TicketComment,
     TicketHistory,
@@ -79,12 +80,26 @@ def _locale_predicate(locale_col: Any, client_col: Any, p: Principal, action: Ac
 
 @rule(Locale)
 def _locales(p: Principal, action: Action) -> ColumnElement[bool]:
-    return _locale_predicate(Locale.id, Locale.client_id, p, action)  # type: ignore[no-any-return]
+    own = _locale_predicate(Locale.id, Locale.client_id, p, action)
+    if action == "read":
+        # Technicians and vendor admins read the premises they are sent to.
+        return or_(own, _through_assigned_work(p, Locale.id, ServiceTicket.locale_id))
+    return own  # type: ignore[no-any-return]
 
 
 @rule(LocalArea)
 def _local_areas(p: Principal, action: Action) -> ColumnElement[bool]:
-    return _locale_predicate(LocalArea.locale_id, LocalArea.client_id, p, action)  # type: ignore[no-any-return]
+    own = _locale_predicate(LocalArea.locale_id, LocalArea.client_id, p, action)
+    if action == "read":
+        # ... and the areas of their tickets: the ticket's own, and its asset's.
+        return or_(
+            own,
+            _through_assigned_work(p, LocalArea.id, ServiceTicket.area_id),
+            _through_assigned_work(
+                p, LocalArea.id, Asset.area_id, join=(Asset, Asset.id == ServiceTicket.asset_id)
+            ),
+        )
+    return own  # type: ignore[no-any-return]
 
 
 @rule(LocalMember)
@@ -228,6 +243,33 @@ async def can(
     return (await session.execute(stmt)).first() is not None
 
 
+async def client_for_new(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID | None, what: str
+) -> uuid.UUID:
+    """The client a new ``what`` belongs to: the owner's own, or the one platform staff name.
+
+    Only a client's owner and platform staff create client-wide objects; an id the caller cannot
+    see answers 404, an id that is not a client's owner account 422.
+    """
+    if not (principal.is_staff or principal.is_client_owner):
+        raise Forbidden(f"Only the client's owner or platform staff can create {what}.")
+    if client_id is None:
+        if principal.is_staff:
+            raise Unprocessable(
+                f"Platform staff must say which client the {what} belong to.",
+                errors=[field_error(("body", "client_id"), "required for platform staff")],
+            )
+        assert principal.client_id is not None
+        return principal.client_id
+    owner = await get_scoped(session, User, client_id, principal)
+    if owner.role is not UserRole.client_owner or owner.client_id != owner.id:
+        raise Unprocessable(
+            "client_id must be the id of a client (its owner account).",
+            errors=[field_error(("body", "client_id"), "not a client")],
+        )
+    return owner.id
+
+
 async def ensure_still_in_scope(
     session: AsyncSession, obj: Base, principal: Principal, action: Action = "write"
 ) -> None:
@@ -249,12 +291,18 @@ def assigned_ticket_ids(p: Principal) -> Any:
     return None
 
 
-def _through_assigned_work(p: Principal, column: Any, ticket_column: Any) -> Any:
-    """Rows a technician/vendor admin reads because an assigned ticket points at them."""
+def _through_assigned_work(
+    p: Principal, column: Any, ticket_column: Any, *, join: tuple[Any, Any] | None = None
+) -> Any:
+    """Rows a technician/vendor admin reads because an assigned ticket points at them
+    (``ticket_column`` of the ticket, or of a table joined to it with ``join``)."""
     tickets = assigned_ticket_ids(p)
     if tickets is None:
         return false()
-    pointed = select(ticket_column).where(ServiceTicket.id.in_(tickets.scalar_subquery()))
+    pointed = select(ticket_column).select_from(ServiceTicket)
+    if join is not None:
+        pointed = pointed.join(*join)
+    pointed = pointed.where(ServiceTicket.id.in_(tickets.scalar_subquery()))
     return column.in_(pointed.scalar_subquery())
 
 
@@ -300,7 +348,7 @@ def _client_rule(model: Any) -> Rule:
     return fn
 
 
-_RULES.update({model: _client_rule(model) for model in (Workflow, WorkflowStep)})
+_RULES.update({model: _client_rule(model) for model in (Workflow, WorkflowStep, SlaPolicy)})
 
 
 def ticket_predicate(p: Principal, action: Action) -> Any:

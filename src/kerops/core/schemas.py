@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class InputModel(BaseModel):
@@ -25,6 +25,21 @@ LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Phone = Annotated[
     str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-]{6,20}$", strip_whitespace=True)
 ]
+
+
+#: Money columns are 64-bit; amounts stay within what JSON clients read exactly (2**53).
+MAX_MINOR = 9_007_199_254_740_991
+#: An amount in minor units of its currency (CLP has none: 1 is one peso).
+MinorUnits = Annotated[int, Field(ge=0, le=MAX_MINOR)]
+#: An ISO 4217 currency code (CLP, USD, EUR; the UF is CLF).
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def no_nul(value: str) -> str:
+    """Refuse NUL characters (PostgreSQL cannot store them in text)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
 
 
 def refuse_null(value: Any) -> Any:

@@ -6,30 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, StringConstraints, field_validator
 
 from kerops.core.enums import ProductCategory
-from kerops.core.schemas import InputModel, ReadModel, refuse_null
+from kerops.core.schemas import Currency, InputModel, MinorUnits, ReadModel, no_nul, refuse_null
 from kerops.tenancy.schemas import Description, Text200
-
-#: Money columns are 64-bit; amounts stay within what JSON clients read exactly (2**53).
-MAX_MINOR = 9_007_199_254_740_991
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
 
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,63}$")]
 Unit = Annotated[
     str,
     StringConstraints(min_length=1, max_length=16, strip_whitespace=True),
-    AfterValidator(_no_nul),
+    AfterValidator(no_nul),
 ]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Minor = Annotated[int, Field(ge=0, le=MAX_MINOR)]
+Minor = MinorUnits
 
 
 class ProductCreate(InputModel):

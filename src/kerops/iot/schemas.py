@@ -9,14 +9,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
-from kerops.core.schemas import InputModel, ReadModel, refuse_null
+from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
 from kerops.tenancy.schemas import Text120, Text200
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 class DeviceStatus(enum.StrEnum):
@@ -30,12 +24,12 @@ class DeviceStatus(enum.StrEnum):
 DeviceType = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, strip_whitespace=True),
-    AfterValidator(_no_nul),
+    AfterValidator(no_nul),
 ]
 Unit = Annotated[
     str,
     StringConstraints(min_length=1, max_length=16, strip_whitespace=True),
-    AfterValidator(_no_nul),
+    AfterValidator(no_nul),
 ]
 Serial = Annotated[Text120, StringConstraints(min_length=1)]
 Threshold = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import TicketPriority, TicketStatus
@@ -51,6 +51,35 @@ class WorkflowStep(IdMixin, TimestampMixin, Base):
     requires_signature: Mapped[bool] = mapped_column(default=False)
     requires_valid_licence: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
+
+
+class SlaPolicy(IdMixin, TimestampMixin, Base):
+    """A client's SLA targets per priority: client-wide (no locale) or for one locale."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (
+        UniqueConstraint("client_id", "locale_id"),
+        # One client-wide policy per client (NULL locale ids are distinct in the constraint above).
+        Index(
+            "uq_sla_policies_client_wide",
+            "client_id",
+            unique=True,
+            sqlite_where=text("locale_id IS NULL"),
+            postgresql_where=text("locale_id IS NULL"),
+        ),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    locale_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("locales.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    #: ``{priority: {"response_minutes": int, "resolution_minutes": int}}`` for every priority.
+    targets: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Share of a target at which a warning is raised (the breach is at 100 %).
+    warning_percent: Mapped[int] = mapped_column(default=75)
 
 
 class TicketCounter(Base):
@@ -114,6 +143,9 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
     reporter_name: Mapped[str | None] = mapped_column(String(200))
     reporter_contact: Mapped[str | None] = mapped_column(String(200))
     planned_at: Mapped[datetime | None]
+    sla_policy_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="SET NULL")
+    )
     sla_response_due_at: Mapped[datetime | None]
     sla_resolution_due_at: Mapped[datetime | None]
     sla_response_breached: Mapped[bool] = mapped_column(default=False)

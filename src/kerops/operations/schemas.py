@@ -18,24 +18,17 @@ from pydantic import (
 )
 
 from kerops.core.enums import TechnicianSkill, TicketPriority, TicketStatus
-from kerops.core.schemas import InputModel, ReadModel, refuse_null
+from kerops.core.schemas import Currency, InputModel, MinorUnits, ReadModel, no_nul, refuse_null
 
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(no_nul)]
 WorkflowName = Annotated[
-    str, StringConstraints(min_length=1, max_length=120), AfterValidator(_no_nul)
+    str, StringConstraints(min_length=1, max_length=120), AfterValidator(no_nul)
 ]
-Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
+Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(no_nul)]
 CommentText = Annotated[
-    str, StringConstraints(min_length=1, max_length=5000), AfterValidator(_no_nul)
+    str, StringConstraints(min_length=1, max_length=5000), AfterValidator(no_nul)
 ]
-OptionalComment = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_no_nul)]
+OptionalComment = Annotated[str, StringConstraints(max_length=5000), AfterValidator(no_nul)]
 Certification = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/\-]*$"),
@@ -211,8 +204,13 @@ class TicketUpdate(InputModel):
     area_id: uuid.UUID | None = None
     asset_id: uuid.UUID | None = None
     planned_at: AwareDatetime | None = None
+    labour_cost_minor: MinorUnits | None = None
+    parts_cost_minor: MinorUnits | None = None
+    currency: Currency | None = None
 
-    @field_validator("title", "description", "priority")
+    @field_validator(
+        "title", "description", "priority", "labour_cost_minor", "parts_cost_minor", "currency"
+    )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         return refuse_null(value)
@@ -238,7 +236,11 @@ class TicketRead(ReadModel):
     required_skill: str | None
     required_certification: str | None
     source: str
+    reporter_name: str | None
+    reporter_contact: str | None
+    maintenance_plan_id: uuid.UUID | None
     planned_at: datetime | None
+    sla_policy_id: uuid.UUID | None
     sla_response_due_at: datetime | None
     sla_resolution_due_at: datetime | None
     sla_response_breached: bool
@@ -247,6 +249,15 @@ class TicketRead(ReadModel):
     resolved_at: datetime | None
     completed_at: datetime | None
     cancelled_at: datetime | None
+    labour_cost_minor: int
+    parts_cost_minor: int
+    currency: str
+    ai_cause: str | None
+    ai_skill: str | None
+    ai_parts: list[Any]
+    ai_confidence: float | None
+    ai_similar_ticket_ids: list[Any]
+    ai_diagnosed_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -255,6 +266,12 @@ class TicketRead(ReadModel):
     def code(self) -> str:
         """The human-readable code, e.g. ``T-000123``."""
         return ticket_code(self.number)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_cost_minor(self) -> int:
+        """Labour plus parts, in minor units of ``currency``."""
+        return self.labour_cost_minor + self.parts_cost_minor
 
 
 class TransitionCreate(InputModel):

@@ -18,21 +18,14 @@ from pydantic import (
     model_validator,
 )
 
-from kerops.core.schemas import InputModel, ReadModel, refuse_null
+from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
 from kerops.operations.schemas import TicketRead
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
 
 #: Limits and recorded numbers stay within a range a float holds exactly enough.
 NUMBER_BOUND = 1e15
 
-TaskLabel = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_no_nul)]
-TaskText = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_no_nul)]
+TaskLabel = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(no_nul)]
+TaskText = Annotated[str, StringConstraints(max_length=5000), AfterValidator(no_nul)]
 Limit = Annotated[float, AllowInfNan(False), Field(ge=-NUMBER_BOUND, le=NUMBER_BOUND)]
 Position = Annotated[int, Field(ge=0, le=10_000)]
 StrictNumber = Annotated[

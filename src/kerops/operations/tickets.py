@@ -8,7 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, exists, insert, or_, select, update
@@ -23,7 +23,7 @@ from kerops.core.filtering import text_search
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
-from kerops.operations import workflows
+from kerops.operations import sla, workflows
 from kerops.operations.models import (
     ServiceTicket,
     TicketAttachment,
@@ -36,15 +36,6 @@ from kerops.operations.models import (
 from kerops.operations.schemas import StepRole, TicketCreate, TicketUpdate, TransitionCreate
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
 from kerops.workforce.models import TechnicianCertification
-
-#: Default SLA policy: (response, resolution) hours after creation, per priority. Business-hours
-#: policies per client come later; this is the fallback documented in docs/tickets.md.
-DEFAULT_SLA_HOURS: dict[TicketPriority, tuple[int, int]] = {
-    TicketPriority.critical: (1, 4),
-    TicketPriority.high: (4, 24),
-    TicketPriority.medium: (8, 72),
-    TicketPriority.low: (24, 168),
-}
 
 #: States in which a ticket no longer counts as overdue.
 CLOSED_STATES = (TicketStatus.resolved, TicketStatus.completed, TicketStatus.cancelled)
@@ -68,12 +59,6 @@ HISTORY_SORTS = {"created_at": TicketHistory.created_at}
 COMMENT_SORTS = {"created_at": TicketComment.created_at}
 
 _NUMBER_QUERY = re.compile(r"^(?:[Tt]-?)?0*(\d{1,9})$")
-
-
-def sla_deadlines(priority: TicketPriority, start: datetime) -> tuple[datetime, datetime]:
-    """Response and resolution deadlines of a ticket raised at ``start``."""
-    response, resolution = DEFAULT_SLA_HOURS[priority]
-    return start + timedelta(hours=response), start + timedelta(hours=resolution)
 
 
 # --- numbering -----------------------------------------------------------------------------------
@@ -191,7 +176,7 @@ async def create_ticket(
     workflow = await workflows.ensure_default_workflow(session, locale.client_id)
     number = await next_ticket_number(session, locale.client_id)
     now = utcnow()
-    response_due, resolution_due = sla_deadlines(data.priority, now)
+    due = await sla.deadlines(session, locale.client_id, locale.id, data.priority, now)
     ticket = ServiceTicket(
         client_id=locale.client_id,
         number=number,
@@ -208,8 +193,9 @@ async def create_ticket(
         required_certification=data.required_certification,
         source="manual",
         planned_at=data.planned_at,
-        sla_response_due_at=response_due,
-        sla_resolution_due_at=resolution_due,
+        sla_policy_id=due.policy_id,
+        sla_response_due_at=due.response_due_at,
+        sla_resolution_due_at=due.resolution_due_at,
         created_at=now,
         updated_at=now,
     )
@@ -244,7 +230,7 @@ async def create_scan_report_ticket(
     number = await next_ticket_number(session, asset.client_id)
     now = utcnow()
     priority = TicketPriority.medium
-    response_due, resolution_due = sla_deadlines(priority, now)
+    due = await sla.deadlines(session, asset.client_id, asset.locale_id, priority, now)
     ticket = ServiceTicket(
         client_id=asset.client_id,
         number=number,
@@ -260,8 +246,9 @@ async def create_scan_report_ticket(
         source="scan",
         reporter_name=reporter_name,
         reporter_contact=reporter_contact,
-        sla_response_due_at=response_due,
-        sla_resolution_due_at=resolution_due,
+        sla_policy_id=due.policy_id,
+        sla_response_due_at=due.response_due_at,
+        sla_resolution_due_at=due.resolution_due_at,
         created_at=now,
         updated_at=now,
     )
@@ -418,9 +405,12 @@ async def update_ticket(
     for key, value in changes.items():
         setattr(ticket, key, value)
     if "priority" in changes:
-        ticket.sla_response_due_at, ticket.sla_resolution_due_at = sla_deadlines(
-            ticket.priority, ticket.created_at
+        due = await sla.deadlines(
+            session, ticket.client_id, ticket.locale_id, ticket.priority, ticket.created_at
         )
+        ticket.sla_policy_id = due.policy_id
+        ticket.sla_response_due_at = due.response_due_at
+        ticket.sla_resolution_due_at = due.resolution_due_at
     await session.flush()
     await access.ensure_still_in_scope(session, ticket, principal)
     return ticket

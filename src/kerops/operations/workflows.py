@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
 from kerops.core.db import flush_or_conflict
-from kerops.core.enums import TicketStatus, UserRole
-from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.enums import TicketStatus
+from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
 from kerops.core.filtering import text_search
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
@@ -25,7 +25,6 @@ from kerops.operations.schemas import (
     WorkflowCreate,
     WorkflowUpdate,
 )
-from kerops.users.models import User
 
 WORKFLOW_SORTS = {"name": Workflow.name, "created_at": Workflow.created_at}
 STEP_SORTS = {"position": WorkflowStep.position, "created_at": WorkflowStep.created_at}
@@ -150,30 +149,6 @@ async def ensure_default_workflow(session: AsyncSession, client_id: uuid.UUID) -
 # --- workflows -----------------------------------------------------------------------------------
 
 
-async def _client_for_new_workflow(
-    session: AsyncSession, principal: Principal, client_id: uuid.UUID | None
-) -> uuid.UUID:
-    if not (principal.is_staff or principal.is_client_owner):
-        raise Forbidden("Only the client's owner or platform staff can create workflows.")
-    if not principal.is_staff:
-        assert principal.client_id is not None
-        if client_id is not None and client_id != principal.client_id:
-            raise Forbidden("You can only create workflows of your own client.")
-        return principal.client_id
-    if client_id is None:
-        raise Unprocessable(
-            "Platform staff must say which client the workflow belongs to.",
-            errors=[field_error(("body", "client_id"), "required for platform staff")],
-        )
-    owner = await access.get_scoped(session, User, client_id, principal)
-    if owner.role is not UserRole.client_owner or owner.client_id != owner.id:
-        raise Unprocessable(
-            "client_id must be the id of a client (its owner account).",
-            errors=[field_error(("body", "client_id"), "not a client")],
-        )
-    return owner.id
-
-
 async def _ensure_name_free(
     session: AsyncSession, client_id: uuid.UUID, name: str, exclude_id: uuid.UUID | None = None
 ) -> None:
@@ -202,7 +177,7 @@ async def create_workflow(
     session: AsyncSession, *, principal: Principal, data: WorkflowCreate
 ) -> Workflow:
     """Create an (empty) workflow; as default it replaces the client's previous default."""
-    client_id = await _client_for_new_workflow(session, principal, data.client_id)
+    client_id = await access.client_for_new(session, principal, data.client_id, "workflows")
     await _ensure_name_free(session, client_id, data.name)
     workflow = Workflow(client_id=client_id, **data.model_dump(exclude={"client_id"}))
     session.add(workflow)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from kerops.core.enums import LocalRole, UserRole
-from kerops.core.schemas import InputModel, ReadModel, refuse_null
+from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
 
 DEFAULT_COUNTRY = "CL"
 DEFAULT_TIMEZONE = "America/Santiago"
@@ -38,12 +38,6 @@ def known_timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
 def _country(value: str) -> str:
     code = value.upper()
     if code not in ISO_COUNTRIES:
@@ -57,16 +51,16 @@ def _timezone(value: str) -> str:
     return value
 
 
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)]
-Text120 = Annotated[str, StringConstraints(max_length=120), AfterValidator(_no_nul)]
-Address = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
-Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(no_nul)]
+Text120 = Annotated[str, StringConstraints(max_length=120), AfterValidator(no_nul)]
+Address = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_nul)]
+Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(no_nul)]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,31}$")]
 Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-SearchText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
+SearchText = Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)]
 
 
 class AreaKind(enum.StrEnum):

@@ -46,28 +46,6 @@ MEMBER_SORTS = {"created_at": LocalMember.created_at, "role": LocalMember.role}
 # --- locales -------------------------------------------------------------------------------------
 
 
-async def _client_for_new_locale(
-    session: AsyncSession, principal: Principal, client_id: uuid.UUID | None
-) -> uuid.UUID:
-    if not (principal.is_staff or principal.is_client_owner):
-        raise Forbidden("Only the client's owner or platform staff can create locales.")
-    if client_id is None:
-        if principal.is_staff:
-            raise Unprocessable(
-                "Platform staff must say which client the locale belongs to.",
-                errors=[field_error(("body", "client_id"), "required for platform staff")],
-            )
-        assert principal.client_id is not None
-        return principal.client_id
-    owner = await access.get_scoped(session, User, client_id, principal)
-    if owner.role is not UserRole.client_owner or owner.client_id != owner.id:
-        raise Unprocessable(
-            "client_id must be the id of a client (its owner account).",
-            errors=[field_error(("body", "client_id"), "not a client")],
-        )
-    return owner.id
-
-
 async def _ensure_code_free(
     session: AsyncSession,
     client_id: uuid.UUID,
@@ -88,7 +66,7 @@ async def create_locale(
     session: AsyncSession, *, principal: Principal, data: LocaleCreate
 ) -> Locale:
     """Create a locale of the caller's client (staff: of the client named), within the plan."""
-    client_id = await _client_for_new_locale(session, principal, data.client_id)
+    client_id = await access.client_for_new(session, principal, data.client_id, "locales")
     await enforce_plan_limit(session, client_id=client_id, resource="locales")
     await _ensure_code_free(session, client_id, data.code)
     locale = Locale(client_id=client_id, **data.model_dump(exclude={"client_id"}))
