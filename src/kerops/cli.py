@@ -1,4 +1,5 @@
-"""The ``kerops`` command: serve, db upgrade|downgrade|current, demo, create-admin."""
+"""The ``kerops`` command: serve, worker, scheduler, db upgrade|downgrade|current, demo,
+create-admin."""
 
 from __future__ import annotations
 
@@ -97,6 +98,44 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _external_broker(settings: Settings, command: str) -> bool:
+    if settings.broker_url:
+        return True
+    _print(
+        f"error: `kerops {command}` needs KEROPS_BROKER_URL (redis://… or amqp://…); "
+        "without it, `kerops serve` runs the jobs and the scheduler itself."
+    )
+    return False
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Consume jobs from the broker with N worker processes."""
+    from taskiq.cli.worker.args import WorkerArgs
+    from taskiq.cli.worker.run import run_worker
+
+    if not _external_broker(get_settings(), "worker"):
+        return 2
+    worker_args = WorkerArgs(
+        broker="kerops.worker:broker",
+        modules=[],
+        workers=args.workers,
+        configure_logging=True,
+        shutdown_timeout=args.shutdown_timeout,
+    )
+    return run_worker(worker_args) or 0
+
+
+def cmd_scheduler(_args: argparse.Namespace) -> int:
+    """Send the periodic jobs to the broker (run exactly one)."""
+    from taskiq.cli.scheduler.args import SchedulerArgs
+    from taskiq.cli.scheduler.run import run_scheduler
+
+    if not _external_broker(get_settings(), "scheduler"):
+        return 2
+    asyncio.run(run_scheduler(SchedulerArgs(scheduler="kerops.worker:scheduler", modules=[])))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``kerops`` command."""
     parser = argparse.ArgumentParser(prog="kerops", description="KER Ops backend")
@@ -112,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
     db.add_argument("revision", nargs="?", default=None)
     db.set_defaults(func=cmd_db)
+
+    worker = sub.add_parser("worker", help="run job workers (needs KEROPS_BROKER_URL)")
+    worker.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    worker.add_argument("--shutdown-timeout", type=float, default=10.0)
+    worker.set_defaults(func=cmd_worker)
+
+    scheduler = sub.add_parser("scheduler", help="send periodic jobs (run one)")
+    scheduler.set_defaults(func=cmd_scheduler)
 
     demo = sub.add_parser("demo", help="load demo data")
     demo.set_defaults(func=cmd_demo)

@@ -60,6 +60,32 @@ class Settings(BaseSettings):
 
     sso_allow_insecure_http: bool = False
 
+    #: Largest accepted upload (ticket attachments, certification documents, scan photos).
+    attachment_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    #: Where uploaded files live: ``local`` (``data_dir/files``) or an S3-compatible bucket.
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_local_dir: Path | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = ""
+    s3_allow_http: bool = False
+
+    #: Job broker: unset runs jobs in-process (and the scheduler inside ``serve``); ``redis://``
+    #: (Redis Streams) or ``amqp://`` (RabbitMQ) hand them to ``kerops worker`` processes.
+    broker_url: str | None = None
+    broker_queue: str = "kerops"
+    #: A job a dead worker took is delivered again after this long (Redis Streams).
+    broker_redelivery_seconds: int = Field(default=600, ge=5)
+    #: In-process broker only: run the periodic jobs inside ``serve``.
+    embedded_scheduler: bool = True
+    #: In-process broker only: run a queued job before the request that queued it answers.
+    jobs_inline: bool = False
+    #: Periods of periodic jobs in seconds, overriding their defaults: ``{"pm.generate": 30}``.
+    job_intervals: dict[str, int] = Field(default_factory=dict)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
@@ -71,6 +97,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'kerops.sqlite3').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        """Folder of the local storage backend (default: ``data_dir/files``)."""
+        return self.storage_local_dir or self.data_dir / "files"
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,6 +12,7 @@ from kerops import __version__
 from kerops.config import Settings, get_settings
 from kerops.core.db import Database
 from kerops.core.errors import install_error_handlers
+from kerops.core.jobs import JobEngine
 from kerops.core.logging import RequestContextMiddleware, configure_logging
 from kerops.core.mail import create_sender
 from kerops.core.openapi import install_openapi
@@ -30,6 +31,7 @@ def build_state(settings: Settings) -> AppState:
         security=Security(settings),
         limiter=RateLimiter(settings.rate_limit_storage_url),
         sender=create_sender(settings),
+        jobs=JobEngine(settings),
     )
 
 
@@ -51,8 +53,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await state.db.dispose()
+        current: AppState = app.state.kerops
+        jobs = current.jobs
+        await jobs.start(current, scheduler=jobs.in_process and current.settings.embedded_scheduler)
+        try:
+            yield
+        finally:
+            await app.state.kerops.jobs.stop()
+        # The state the app holds now (tests give a reused app fresh services per test).
+        await app.state.kerops.db.dispose()
 
     app = FastAPI(
         title="KER Ops API",

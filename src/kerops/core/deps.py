@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.auth.models import ApiKey, RefreshToken
 from kerops.core.audit import set_audit_context
 from kerops.core.errors import AppError, Forbidden, Unauthorized
+from kerops.core.jobs import take_pending
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.security import TokenError, hash_token
 from kerops.core.state import AppState
@@ -56,10 +57,14 @@ async def get_session(request: Request, state: StateDep) -> AsyncIterator[AsyncS
                 await session.commit()
             else:
                 await session.rollback()
+                take_pending(session)
             raise
         except BaseException:
             await session.rollback()
+            take_pending(session)
             raise
+    # Jobs queued by the request go to the broker only now that its changes are committed.
+    await state.jobs.send_pending(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kerops.config import Settings
 from kerops.core.db import Database
+from kerops.core.jobs import JobEngine
 from kerops.core.mail import Sender
 from kerops.core.ratelimit import RateLimiter
 from kerops.core.security import Security
@@ -20,3 +21,4 @@ class AppState:
     security: Security
     limiter: RateLimiter
     sender: Sender
+    jobs: JobEngine

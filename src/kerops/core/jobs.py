@@ -1,0 +1,258 @@
+"""Background jobs on taskiq: in-process by default, Redis Streams or RabbitMQ to scale out.
+
+A job is an ``async def fn(ctx: JobContext, **kwargs)`` registered with :func:`job`. It runs in
+its own transaction (committed when it returns, rolled back when it raises), and must be
+idempotent: brokers deliver at least once. Jobs are queued with :func:`enqueue` on a session;
+they are sent only after that session commits (a rolled-back request or job sends nothing).
+
+Brokers (``KEROPS_BROKER_URL``):
+
+- unset: taskiq's in-memory broker; jobs run in the serving process and the scheduler runs inside
+  ``kerops serve`` (one command does everything);
+- ``redis://…``: Redis Streams (acknowledged delivery; unacknowledged messages are re-claimed);
+- ``amqp://…``: RabbitMQ.
+
+With an external broker, ``kerops worker`` consumes jobs (any number of processes and machines)
+and ``kerops scheduler`` (exactly one) sends the periodic ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from taskiq import AsyncBroker, InMemoryBroker, TaskiqEvents, TaskiqScheduler, TaskiqState
+from taskiq.kicker import AsyncKicker
+from taskiq.schedule_sources import LabelScheduleSource
+
+from kerops.config import Settings
+from kerops.core.audit import set_audit_context
+from kerops.core.principal import AuditContext
+
+if TYPE_CHECKING:
+    from kerops.core.state import AppState
+
+log = logging.getLogger("kerops.jobs")
+
+#: Key of ``session.info`` holding the jobs queued in that session's transaction.
+_PENDING = "kerops_pending_jobs"
+
+
+@dataclass
+class JobContext:
+    """What a running job has: the app's services and its own session (one transaction)."""
+
+    state: AppState
+    session: AsyncSession
+    name: str
+
+    def enqueue(self, name: str, **kwargs: Any) -> None:
+        """Queue another job, sent once this job's transaction commits."""
+        enqueue(self.session, name, **kwargs)
+
+
+JobFn = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A registered job: its name, function and optional period (UTC cron, or seconds)."""
+
+    name: str
+    fn: JobFn
+    cron: str | None = None
+    every_seconds: int | None = None
+
+
+#: Every job of the app, by name (filled at import by the modules' ``jobs`` files).
+REGISTRY: dict[str, JobSpec] = {}
+
+#: Modules that declare jobs (imported before a broker registers them).
+JOB_MODULES: list[str] = []
+
+
+def job(
+    name: str, *, cron: str | None = None, every_seconds: int | None = None
+) -> Callable[[JobFn], JobFn]:
+    """Register ``fn(ctx, **kwargs)`` as the job ``name``; periodic with ``cron`` (UTC) or
+    ``every_seconds`` (``KEROPS_JOB_INTERVALS`` may change either to a number of seconds)."""
+
+    def register(fn: JobFn) -> JobFn:
+        if name in REGISTRY and REGISTRY[name].fn is not fn:
+            raise ValueError(f"job {name!r} registered twice")
+        REGISTRY[name] = JobSpec(name=name, fn=fn, cron=cron, every_seconds=every_seconds)
+        return fn
+
+    return register
+
+
+def load_job_modules() -> None:
+    """Import the modules declaring jobs, so the registry is complete."""
+    import importlib
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
+def enqueue(session: AsyncSession, name: str, **kwargs: Any) -> None:
+    """Queue job ``name`` with JSON-able ``kwargs``; it is sent after ``session`` commits."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown job {name!r}")
+    session.info.setdefault(_PENDING, []).append((name, kwargs))
+
+
+def take_pending(session: AsyncSession) -> list[tuple[str, dict[str, Any]]]:
+    """The jobs queued in ``session`` (and forget them): to send after commit, or to drop."""
+    pending: list[tuple[str, dict[str, Any]]] = session.info.pop(_PENDING, [])
+    return pending
+
+
+def build_broker(settings: Settings) -> AsyncBroker:
+    """The broker ``settings.broker_url`` names (in-memory when unset)."""
+    url = settings.broker_url
+    if not url:
+        return InMemoryBroker(await_inplace=settings.jobs_inline, propagate_exceptions=False)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from taskiq_redis import RedisStreamBroker
+
+        return RedisStreamBroker(
+            url,
+            queue_name=settings.broker_queue,
+            consumer_group_name=settings.broker_queue,
+            # Messages a dead worker took are re-delivered after this many milliseconds.
+            idle_timeout=settings.broker_redelivery_seconds * 1000,
+        )
+    if url.startswith(("amqp://", "amqps://")):
+        from taskiq_aio_pika import AioPikaBroker
+
+        return AioPikaBroker(url)
+    raise ValueError(f"unsupported broker URL scheme: {url.split(':', 1)[0]!r}")
+
+
+@dataclass
+class JobEngine:
+    """The broker of one process, with every registered job bound to the process's state."""
+
+    settings: Settings
+    broker: AsyncBroker = field(init=False)
+    state: AppState | None = None
+    _scheduler_task: asyncio.Task[None] | None = None
+    _started: bool = False
+
+    def __post_init__(self) -> None:
+        self.broker = build_broker(self.settings)
+        load_job_modules()
+        for spec in REGISTRY.values():
+            labels: dict[str, Any] = {}
+            every = self.settings.job_intervals.get(spec.name, spec.every_seconds)
+            if every:
+                labels["schedule"] = [{"interval": every, "schedule_id": spec.name}]
+            elif spec.cron:
+                labels["schedule"] = [{"cron": spec.cron, "schedule_id": spec.name}]
+            self.broker.register_task(self._runner(spec), task_name=spec.name, **labels)
+
+    @property
+    def in_process(self) -> bool:
+        """Whether jobs run in this process (the embedded in-memory broker)."""
+        return isinstance(self.broker, InMemoryBroker)
+
+    def scheduler(self) -> TaskiqScheduler:
+        """The scheduler of the periodic jobs (their ``cron`` labels)."""
+        return TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
+
+    def _runner(self, spec: JobSpec) -> Callable[..., Awaitable[None]]:
+        async def run(**kwargs: Any) -> None:
+            await self.run(spec.name, **kwargs)
+
+        run.__name__ = spec.name.replace(".", "_")
+        return run
+
+    async def run(self, name: str, **kwargs: Any) -> None:
+        """Run job ``name`` now, in this process, in its own transaction."""
+        state = self.state
+        if state is None:
+            raise RuntimeError("the job engine has no app state; call start() first")
+        spec = REGISTRY[name]
+        async with state.db.sessions() as session:
+            set_audit_context(session.sync_session, AuditContext(request_id=f"job:{name}"))
+            try:
+                await spec.fn(JobContext(state=state, session=session, name=name), **kwargs)
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                take_pending(session)
+                log.exception("job failed", extra={"job": name})
+                raise
+        await self.send_pending(session)
+
+    async def send(self, name: str, **kwargs: Any) -> None:
+        """Send job ``name`` to the broker now (prefer :func:`enqueue`, sent after commit)."""
+        await AsyncKicker(name, self.broker, {}).kiq(**kwargs)
+
+    async def send_pending(self, session: AsyncSession) -> None:
+        """Send the jobs queued in ``session``; call only after it committed."""
+        for name, kwargs in take_pending(session):
+            try:
+                await self.send(name, **kwargs)
+            except Exception:
+                # The periodic sweeps pick up whatever a lost message would have done.
+                log.exception("could not send job", extra={"job": name})
+
+    async def start(self, state: AppState, *, scheduler: bool = False) -> None:
+        """Connect the broker as a client (and, embedded, run the periodic jobs here)."""
+        self.state = state
+        if self._started:
+            return
+        await self.broker.startup()
+        self._started = True
+        if scheduler:
+            self._scheduler_task = asyncio.create_task(self._run_scheduler())
+
+    async def wait_idle(self) -> None:
+        """Wait for the jobs running in this process (in-memory broker) to finish."""
+        if isinstance(self.broker, InMemoryBroker):
+            while self.broker._running_tasks:  # no public accessor
+                await self.broker.wait_all()
+
+    async def stop(self) -> None:
+        """Stop the embedded scheduler, let running in-process jobs finish, disconnect."""
+        if self._scheduler_task is not None:
+            self._scheduler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler_task
+            self._scheduler_task = None
+        if self._started:
+            await self.wait_idle()
+            await self.broker.shutdown()
+            self._started = False
+
+    async def _run_scheduler(self) -> None:
+        from taskiq.cli.scheduler.run import SchedulerLoop
+
+        scheduler = self.scheduler()
+        for source in scheduler.sources:
+            await source.startup()
+        await scheduler.startup()
+        try:
+            await SchedulerLoop(scheduler).run()
+        finally:
+            await scheduler.shutdown()
+
+
+def worker_state_hooks(engine: JobEngine, make_state: Callable[[], AppState]) -> None:
+    """In a worker process: build the app state at start-up and dispose of it at shutdown."""
+
+    async def startup(_: TaskiqState) -> None:
+        engine.state = make_state()
+
+    async def shutdown(_: TaskiqState) -> None:
+        if engine.state is not None:
+            await engine.state.db.dispose()
+
+    engine.broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, startup)
+    engine.broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, shutdown)
