@@ -73,7 +73,9 @@ class JobSpec:
 REGISTRY: dict[str, JobSpec] = {}
 
 #: Modules that declare jobs (imported before a broker registers them).
-JOB_MODULES: list[str] = []
+JOB_MODULES: list[str] = [
+    "kerops.events.service",
+]
 
 
 def job(

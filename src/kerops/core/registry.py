@@ -4,6 +4,7 @@ from kerops.assets import models as asset_models
 from kerops.audit import models as audit_models
 from kerops.auth import models as auth_models
 from kerops.core.models import Base
+from kerops.events import models as event_models
 from kerops.inventory import models as inventory_models
 from kerops.iot import models as iot_models
 from kerops.operations import models as operations_models
@@ -17,6 +18,7 @@ __all__ = [
     "asset_models",
     "audit_models",
     "auth_models",
+    "event_models",
     "inventory_models",
     "iot_models",
     "operations_models",

@@ -1,0 +1,118 @@
+"""Emitting events and dispatching them to their subscribers.
+
+``emit`` writes the event in the caller's transaction and queues the dispatch job, which the
+job engine sends only after that transaction commits: an event exists if and only if its change
+does. The dispatch job hands the event to every subscriber (in-app notifications, email,
+webhooks, ...) and marks it dispatched; subscribers must be idempotent (a crash between a
+subscriber and the mark re-delivers the event). A periodic sweep dispatches events whose job
+message was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.core.jobs import JobContext, enqueue, job
+from kerops.core.types import utcnow, uuid7
+from kerops.events.models import Event
+
+log = logging.getLogger("kerops.events")
+
+Subscriber = Callable[[JobContext, Event], Awaitable[None]]
+
+#: Subscribers by name, called in registration order for every event.
+SUBSCRIBERS: dict[str, Subscriber] = {}
+
+#: Events older than this and still not dispatched are picked up by the sweep.
+SWEEP_AFTER = timedelta(seconds=30)
+#: An event that failed this many dispatches is left for an operator (and logged).
+MAX_ATTEMPTS = 10
+
+
+def subscriber(name: str) -> Callable[[Subscriber], Subscriber]:
+    """Register ``fn(ctx, event)`` to receive every dispatched event."""
+
+    def register(fn: Subscriber) -> Subscriber:
+        SUBSCRIBERS[name] = fn
+        return fn
+
+    return register
+
+
+def emit(
+    session: AsyncSession,
+    event_type: str,
+    *,
+    client_id: uuid.UUID | None,
+    subject_type: str | None = None,
+    subject_id: uuid.UUID | None = None,
+    locale_id: uuid.UUID | None = None,
+    vendor_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Event:
+    """Record ``event_type`` in the current transaction; it is dispatched after the commit."""
+    event = Event(
+        id=uuid7(),
+        client_id=client_id,
+        vendor_id=vendor_id,
+        locale_id=locale_id,
+        type=event_type,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        payload=payload or {},
+        created_at=utcnow(),
+        attempts=0,
+    )
+    session.add(event)
+    enqueue(session, "events.dispatch", event_id=str(event.id))
+    return event
+
+
+async def _dispatch_one(ctx: JobContext, event: Event) -> None:
+    for name, fn in SUBSCRIBERS.items():
+        try:
+            async with ctx.session.begin_nested():
+                await fn(ctx, event)
+        except Exception:
+            log.exception("subscriber failed", extra={"subscriber": name, "event": str(event.id)})
+            event.attempts += 1
+            return
+    event.dispatched_at = utcnow()
+
+
+@job("events.dispatch")
+async def dispatch(ctx: JobContext, event_id: str) -> None:
+    """Hand one event to every subscriber (no-op when it was dispatched already)."""
+    stmt = (
+        select(Event)
+        .where(Event.id == uuid.UUID(event_id), Event.dispatched_at.is_(None))
+        .with_for_update(skip_locked=True)
+    )
+    event = (await ctx.session.execute(stmt)).scalar_one_or_none()
+    if event is not None:
+        await _dispatch_one(ctx, event)
+
+
+@job("events.sweep", every_seconds=60)
+async def sweep(ctx: JobContext, limit: int = 500) -> None:
+    """Dispatch the events whose dispatch message was lost (or failed and may now succeed)."""
+    stmt = (
+        select(Event)
+        .where(
+            Event.dispatched_at.is_(None),
+            Event.created_at < utcnow() - SWEEP_AFTER,
+            Event.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(Event.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    for event in (await ctx.session.execute(stmt)).scalars():
+        await _dispatch_one(ctx, event)

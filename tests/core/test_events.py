@@ -1,0 +1,118 @@
+"""The events outbox: written with the change, dispatched after commit to every subscriber,
+retried by the sweep when a subscriber failed or the dispatch message was lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.core.jobs import JobContext, take_pending
+from kerops.core.types import utcnow
+from kerops.events import service as events
+from kerops.events.models import Event
+
+RECEIVED: list[str] = []
+FAIL: set[str] = set()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"jobs_inline": True, "embedded_scheduler": False}
+
+
+@pytest.fixture(autouse=True)
+def _subscriber() -> Any:
+    RECEIVED.clear()
+    FAIL.clear()
+
+    async def record(ctx: JobContext, event: Event) -> None:
+        if event.type in FAIL:
+            raise RuntimeError("subscriber down")
+        RECEIVED.append(event.type)
+
+    events.SUBSCRIBERS["test.record"] = record
+    yield
+    del events.SUBSCRIBERS["test.record"]
+
+
+def _emit(client: TestClient, event_type: str, *, commit: bool = True) -> None:
+    state = client.app.state.kerops  # type: ignore[attr-defined]
+
+    async def go() -> None:
+        async with state.db.sessions() as session:
+            events.emit(session, event_type, client_id=None, payload={"n": 1})
+            if commit:
+                await session.commit()
+                await state.jobs.send_pending(session)
+            else:
+                await session.rollback()
+                take_pending(session)
+
+    client.portal.call(go)  # type: ignore[union-attr]
+
+
+def _events(run: Any) -> list[Event]:
+    async def read(session: AsyncSession) -> list[Event]:
+        return list((await session.execute(select(Event).order_by(Event.created_at))).scalars())
+
+    result: list[Event] = run(read)
+    return result
+
+
+def test_an_event_is_dispatched_after_commit(client: TestClient, run: Any) -> None:
+    _emit(client, "ticket.created")
+    assert RECEIVED == ["ticket.created"]
+    (event,) = _events(run)
+    assert event.dispatched_at is not None and event.payload == {"n": 1}
+
+
+def test_a_rolled_back_change_has_no_event(client: TestClient, run: Any) -> None:
+    _emit(client, "ticket.created", commit=False)
+    assert RECEIVED == [] and _events(run) == []
+
+
+def test_a_failed_subscriber_leaves_the_event_for_the_sweep(client: TestClient, run: Any) -> None:
+    FAIL.add("sla.breached")
+    _emit(client, "sla.breached")
+    (event,) = _events(run)
+    assert event.dispatched_at is None and event.attempts == 1
+    FAIL.clear()
+    jobs = client.app.state.kerops.jobs  # type: ignore[attr-defined]
+    # Too recent for the sweep: its own dispatch may still be on its way.
+    client.portal.call(lambda: jobs.run("events.sweep"))  # type: ignore[union-attr]
+    assert RECEIVED == []
+
+    async def age(session: AsyncSession) -> None:
+        await session.execute(update(Event).values(created_at=utcnow() - timedelta(minutes=5)))
+
+    run(age)
+    client.portal.call(lambda: jobs.run("events.sweep"))  # type: ignore[union-attr]
+    assert RECEIVED == ["sla.breached"]
+    (event,) = _events(run)
+    assert event.dispatched_at is not None
+    # Dispatching again (a duplicate message) does nothing.
+    client.portal.call(lambda: jobs.run("events.dispatch", event_id=str(event.id)))  # type: ignore[union-attr]
+    assert RECEIVED == ["sla.breached"]
+
+
+def test_the_sweep_gives_up_after_max_attempts(client: TestClient, run: Any) -> None:
+    FAIL.add("plan.generated")
+    _emit(client, "plan.generated")
+
+    async def exhaust(session: AsyncSession) -> None:
+        await session.execute(
+            update(Event).values(
+                created_at=utcnow() - timedelta(minutes=5), attempts=events.MAX_ATTEMPTS
+            )
+        )
+
+    run(exhaust)
+    FAIL.clear()
+    jobs = client.app.state.kerops.jobs  # type: ignore[attr-defined]
+    client.portal.call(lambda: jobs.run("events.sweep"))  # type: ignore[union-attr]
+    assert RECEIVED == []
