@@ -11,6 +11,10 @@ Two modes:
   arrives; gives the maximum throughput at that concurrency (its latencies are service times
   only, so only its request rate is reported).
 
+A target is either one request sent over and over (:class:`Target`) or a list of different
+requests sent in turn (:class:`RequestCycle`: e.g. a different ticket each time, or POST bodies).
+Any 2xx answer counts as a success.
+
 The parser expects ``Content-Length`` responses (as uvicorn sends for these routes).
 """
 
@@ -18,11 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import json
 import resource
 import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, Protocol, cast
 
 #: Latencies and arrival times come from this clock (``loop.time()`` under uvloop is the loop's
 #: cached millisecond clock: too coarse, and stale while callbacks run).
@@ -48,6 +55,65 @@ class Target:
         lines += [f"{name}: {value}" for name, value in self.headers]
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
+    def stream(self) -> Iterator[bytes]:
+        """The request, forever."""
+        return itertools.repeat(self.request_bytes())
+
+
+class Source(Protocol):
+    """Where requests go and what they are (one after another)."""
+
+    host: str
+    port: int
+
+    def stream(self) -> Iterator[bytes]:
+        """The requests to send, in order."""
+        ...
+
+
+def http_request(
+    host: str,
+    port: int,
+    method: str,
+    path: str,
+    headers: Sequence[tuple[str, str]] = (),
+    body: Any = None,
+) -> bytes:
+    """A raw HTTP/1.1 request; ``body`` (if any) is sent as JSON."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    payload = b""
+    if body is not None:
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+class RequestCycle:
+    """Different requests sent in turn; the position carries over from one window to the next
+    (so a request that changes state, such as a transition, is not sent twice in a row)."""
+
+    def __init__(self, host: str, port: int, requests: Sequence[bytes]) -> None:
+        if not requests:
+            raise ValueError("no requests")
+        self.host = host
+        self.port = port
+        self.requests = list(requests)
+        self.position = 0
+        self.sent = 0
+
+    def stream(self) -> Iterator[bytes]:
+        """The requests from where the last window stopped, wrapping around."""
+        while True:
+            data = self.requests[self.position]
+            self.position = (self.position + 1) % len(self.requests)
+            self.sent += 1
+            yield data
+
+
+def _ok(status: int) -> bool:
+    return 200 <= status < 300
+
 
 @dataclass
 class Result:
@@ -65,6 +131,16 @@ class Result:
     generator_cpu: float = 0.0
     #: Share of all cores busy (whole machine) during the window.
     machine_cpu: float = 0.0
+    #: Closed loop: successful answers including those that arrive after the window (requests
+    #: sent inside it), and the time from the start to the last answer.
+    ok_total: int = 0
+    span: float = 0.0
+
+    @property
+    def drained_rps(self) -> float:
+        """Closed loop: successful answers per second until the last one arrived (unlike
+        ``achieved_rps``, also meaningful when a request takes longer than the window)."""
+        return self.ok_total / self.span if self.span > 0 else 0.0
 
     @property
     def achieved_rps(self) -> float:
@@ -140,13 +216,13 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-async def _connect(target: Target) -> _Connection:
+async def _connect(target: Source) -> _Connection:
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_connection(_Connection, target.host, target.port)
     return protocol
 
 
-async def _connect_all(target: Target, count: int) -> list[_Connection]:
+async def _connect_all(target: Source, count: int) -> list[_Connection]:
     return list(await asyncio.gather(*(_connect(target) for _ in range(count))))
 
 
@@ -181,7 +257,7 @@ class _Meter:
 
 
 async def _send(
-    target: Target, connection: _Connection, data: bytes
+    target: Source, connection: _Connection, data: bytes
 ) -> tuple[_Connection, int | None]:
     """One request; on a broken connection, reconnect (the request counts as an error)."""
     if connection.closed:
@@ -193,26 +269,30 @@ async def _send(
         return await _connect(target), None
 
 
-async def closed_loop(target: Target, *, connections: int, duration: float) -> Result:
+async def closed_loop(target: Source, *, connections: int, duration: float) -> Result:
     """Saturate the server: ``connections`` clients, each sending back to back."""
-    data = target.request_bytes()
+    requests = target.stream()
     result = Result(mode="closed", duration=duration, offered_rps=None)
     conns = await _connect_all(target, connections)
-    end = clock() + duration
+    begin = clock()
+    end = begin + duration
 
     async def client(connection: _Connection) -> None:
         while True:
             sent = clock()
             if sent >= end:
                 return
-            connection, status = await _send(target, connection, data)
+            connection, status = await _send(target, connection, next(requests))
             done = clock()
             if status is None:
                 result.errors += 1
                 continue
             result.statuses[status] += 1
+            if _ok(status):
+                result.ok_total += 1
+                result.span = max(result.span, done - begin)
             if done <= end:
-                if status == 200:
+                if _ok(status):
                     result.completed += 1
                 else:
                     result.errors += 1
@@ -227,7 +307,7 @@ async def closed_loop(target: Target, *, connections: int, duration: float) -> R
 
 
 async def open_loop(
-    target: Target,
+    target: Source,
     *,
     rate: float,
     duration: float,
@@ -235,7 +315,7 @@ async def open_loop(
     grace: float = 2.0,
 ) -> Result:
     """Requests arrive at ``rate`` per second for ``duration`` seconds (constant arrival rate)."""
-    data = target.request_bytes()
+    requests = target.stream()
     result = Result(mode="open", duration=duration, offered_rps=rate)
     conns = await _connect_all(target, connections)
     queue: asyncio.Queue[float] = asyncio.Queue()
@@ -260,7 +340,7 @@ async def open_loop(
         while True:
             intended = await queue.get()
             in_flight[slot] = intended
-            connection, status = await _send(target, connection, data)
+            connection, status = await _send(target, connection, next(requests))
             done = clock()
             del in_flight[slot]
             queue.task_done()
@@ -268,7 +348,7 @@ async def open_loop(
                 result.errors += 1
                 continue
             result.statuses[status] += 1
-            if status != 200:
+            if not _ok(status):
                 result.errors += 1
             elif done <= end:
                 result.completed += 1

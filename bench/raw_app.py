@@ -10,8 +10,11 @@ Served by uvicorn exactly like the app::
 
     uvicorn raw_app:app_factory --factory --app-dir bench --workers 2
 
-Only what the benchmark needs is implemented: a client owner reading ``/auth/me`` and the first or
-a later page of ``/locales`` in the default sort (``name``), without filters.
+Only what the benchmarks need is implemented: a client owner reading ``/auth/me`` and the first
+or a later page of ``/locales`` in the default sort (``name``), without filters; and, for the
+tickets benchmark (``bench/bench_tickets.py``), a client owner getting one ticket, listing tickets
+(one status, optionally one locale, default sort ``-created_at``, keyset cursor), raising a ticket
+and moving one along its workflow (:class:`TicketsReference`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -300,6 +303,224 @@ async def _health(_request: Request) -> Response:
     return _json({"status": "ok"})
 
 
+# --- tickets -------------------------------------------------------------------------------------
+
+
+class TicketsReference(Reference):
+    """The tickets handlers: get, list, create, transition, for a client owner.
+
+    The statement texts are rendered once, at start-up, from the project's table definitions
+    (``bench/tickets_sql.py``), so they are word for word those the app sends; each request then
+    runs on asyncpg alone. Reads run without a transaction block; a create or a transition runs
+    in one transaction, writes the same rows as the app (ticket, history, audit log) and batches
+    its audit rows in one round trip.
+    """
+
+    def __init__(self, dsn: str, secret: str, **kwargs: Any) -> None:
+        super().__init__(dsn, secret, **kwargs)
+        import tickets_sql  # the project's models, imported once
+
+        self.sql = tickets_sql.Statements()
+
+    def _owner(self, user: asyncpg.Record) -> None:
+        if user["role"] != "client_owner":
+            raise HttpError(403, "The reference serves client owners only.")
+
+    async def get_ticket(self, request: Request) -> Response:
+        """``GET /api/v1/tickets/{id}``."""
+        try:
+            ticket_id = uuid.UUID(request.path_params["ticket_id"])
+        except ValueError:
+            return _json({"detail": "invalid id"}, 422)
+        try:
+            async with self._pool().acquire() as conn:
+                user = await self.principal(conn, request)
+                self._owner(user)
+                row = await conn.fetchrow(self.sql.get_ticket, user["client_id"], ticket_id)
+        except HttpError as exc:
+            return _json({"detail": exc.detail}, exc.status)
+        if row is None:
+            return _json({"detail": "service ticket not found"}, 404)
+        return _json(self.sql.ticket_document(row))
+
+    async def list_tickets(self, request: Request) -> Response:
+        """``GET /api/v1/tickets?status=…[&locale_id=…][&cursor=…]`` (sort ``-created_at``)."""
+        query = request.query_params
+        try:
+            limit = min(int(query.get("limit") or DEFAULT_LIMIT), MAX_LIMIT)
+            statuses = query.getlist("status")
+            if len(statuses) != 1:
+                raise HttpError(422, "The reference filters on exactly one status.")
+            locale = query.get("locale_id")
+            locale_id = uuid.UUID(locale) if locale else None
+            after: tuple[datetime, uuid.UUID] | None = None
+            cursor = query.get("cursor")
+            if cursor:
+                raw = json.loads(_b64decode(cursor))
+                if raw.get("s") != "-created_at":
+                    raise HttpError(422, "The cursor is not valid for this list and sort.")
+                after = (datetime.fromisoformat(raw["v"]), uuid.UUID(raw["i"]))
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            return _json({"detail": "invalid limit, filter or cursor"}, 422)
+        except HttpError as exc:
+            return _json({"detail": exc.detail}, exc.status)
+        try:
+            async with self._pool().acquire() as conn:
+                user = await self.principal(conn, request)
+                self._owner(user)
+                sql, order = self.sql.list_tickets(locale=locale_id is not None, keyset=bool(after))
+                values = {
+                    "client_id": user["client_id"],
+                    "status": statuses[0],
+                    "locale_id": locale_id,
+                    "limit": limit + 1,
+                }
+                if after is not None:
+                    values["created_at"], values["id"] = after
+                rows = await conn.fetch(sql, *[values[name] for name in order])
+        except HttpError as exc:
+            return _json({"detail": exc.detail}, exc.status)
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            payload = {
+                "s": "-created_at",
+                "i": str(last["id"]),
+                "v": last["created_at"].isoformat(),
+            }
+            next_cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+            next_cursor = next_cursor.rstrip("=")
+        items = [self.sql.ticket_document(row) for row in rows]
+        return _json({"items": items, "next_cursor": next_cursor})
+
+    async def create_ticket(self, request: Request) -> Response:
+        """``POST /api/v1/tickets``: title, description, locale, optional asset, priority."""
+        try:
+            body = json.loads(await request.body())
+            title = str(body["title"])
+            description = str(body.get("description", ""))
+            locale_id = uuid.UUID(body["locale_id"])
+            asset_id = uuid.UUID(body["asset_id"]) if body.get("asset_id") else None
+            priority = str(body.get("priority", "medium"))
+            if not 1 <= len(title) <= 200 or priority not in self.sql.sla_minutes:
+                raise ValueError("invalid body")
+        except (ValueError, KeyError, TypeError):
+            return _json({"detail": "invalid body"}, 422)
+        sql = self.sql
+        request_id = uuid.uuid4().hex
+        ip = request.client.host if request.client else None
+        try:
+            async with self._pool().acquire() as conn:
+                user = await self.principal(conn, request)
+                self._owner(user)
+                client_id = user["client_id"]
+                async with conn.transaction():
+                    locale = await conn.fetchrow(sql.get_locale, client_id, locale_id)
+                    if locale is None:
+                        raise HttpError(404, "locale not found")
+                    if asset_id is not None:
+                        asset = await conn.fetchrow(sql.get_asset, client_id, asset_id)
+                        if asset is None:
+                            raise HttpError(404, "asset not found")
+                        if asset["locale_id"] != locale_id:
+                            raise HttpError(422, "The asset must be in the ticket's locale.")
+                    workflow = await conn.fetchrow(sql.default_workflow, client_id, 1)
+                    if workflow is None:
+                        raise HttpError(409, "The reference expects a default workflow.")
+                    number = await conn.fetchval(sql.bump_counter, 1, client_id)
+                    now = datetime.now(UTC)
+                    policy_id, response_due, resolution_due = await sql.deadlines(
+                        conn, client_id, locale_id, priority, now
+                    )
+                    ticket = sql.new_ticket(
+                        client_id=client_id,
+                        number=number,
+                        title=title,
+                        description=description,
+                        locale_id=locale_id,
+                        asset_id=asset_id,
+                        requester_id=user["id"],
+                        workflow_id=workflow["id"],
+                        priority=priority,
+                        sla_policy_id=policy_id,
+                        sla_response_due_at=response_due,
+                        sla_resolution_due_at=resolution_due,
+                        created_at=now,
+                    )
+                    await conn.execute(sql.insert_ticket, *sql.ticket_args(ticket))
+                    history = sql.new_history(ticket, None, "open", user["id"], "", now)
+                    await conn.execute(sql.insert_history, *sql.history_args(history))
+                    audit = [
+                        sql.audit_row(
+                            "create", "service_tickets", ticket, None, user, request_id, ip
+                        ),
+                        sql.audit_row(
+                            "create", "ticket_history", history, None, user, request_id, ip
+                        ),
+                    ]
+                    await conn.executemany(sql.insert_audit, audit)
+        except HttpError as exc:
+            return _json({"detail": exc.detail}, exc.status)
+        return _json(sql.ticket_document(ticket), 201)
+
+    async def transition(self, request: Request) -> Response:
+        """``POST /api/v1/tickets/{id}/transitions``: ``{"to_status": …, "comment": …}``."""
+        try:
+            ticket_id = uuid.UUID(request.path_params["ticket_id"])
+            body = json.loads(await request.body())
+            to_status = str(body["to_status"])
+            comment = str(body.get("comment") or "")
+        except (ValueError, KeyError, TypeError):
+            return _json({"detail": "invalid body"}, 422)
+        sql = self.sql
+        request_id = uuid.uuid4().hex
+        ip = request.client.host if request.client else None
+        try:
+            async with self._pool().acquire() as conn:
+                user = await self.principal(conn, request)
+                self._owner(user)
+                async with conn.transaction():
+                    row = await conn.fetchrow(sql.get_ticket, user["client_id"], ticket_id)
+                    if row is None:
+                        raise HttpError(404, "service ticket not found")
+                    current = row["status"]
+                    steps = await conn.fetch(sql.steps_from, row["workflow_id"], current)
+                    step = next((s for s in steps if s["to_status"] == to_status), None)
+                    if step is None:
+                        raise HttpError(409, f"A ticket cannot move from {current} to {to_status}.")
+                    if "owner" not in json.loads(step["allowed_roles"]):
+                        raise HttpError(403, "You may not move this ticket.")
+                    if step["requires_comment"] and not comment:
+                        raise HttpError(422, "this move requires a comment")
+                    if step["requires_all_tasks_done"] or step["requires_valid_licence"]:
+                        raise HttpError(422, "The reference checks no task or licence.")
+                    if step["requires_photo"] or step["requires_signature"]:
+                        raise HttpError(422, "The reference checks no attachment.")
+                    now = datetime.now(UTC)
+                    claimed = await conn.execute(sql.claim, to_status, now, ticket_id, current)
+                    if claimed != "UPDATE 1":
+                        raise HttpError(409, "The ticket changed status meanwhile.")
+                    ticket = dict(row)
+                    ticket["status"] = to_status
+                    ticket["updated_at"] = now
+                    history = sql.new_history(ticket, current, to_status, user["id"], comment, now)
+                    await conn.execute(sql.insert_history, *sql.history_args(history))
+                    changes = {"status": {"before": current, "after": to_status}}
+                    audit = [
+                        sql.audit_row(
+                            "create", "ticket_history", history, None, user, request_id, ip
+                        ),
+                        sql.audit_row(
+                            "update", "service_tickets", ticket, changes, user, request_id, ip
+                        ),
+                    ]
+                    await conn.executemany(sql.insert_audit, audit)
+        except HttpError as exc:
+            return _json({"detail": exc.detail}, exc.status)
+        return _json(sql.ticket_document(ticket))
+
+
 def create_app(reference: Reference) -> Starlette:
     """The reference ASGI app; the lifespan opens and closes the pool."""
 
@@ -311,14 +532,21 @@ def create_app(reference: Reference) -> Starlette:
         finally:
             await reference.stop()
 
-    return Starlette(
-        routes=[
-            Route("/api/v1/health", _health),
-            Route("/api/v1/auth/me", reference.me),
-            Route("/api/v1/locales", reference.locales),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/api/v1/health", _health),
+        Route("/api/v1/auth/me", reference.me),
+        Route("/api/v1/locales", reference.locales),
+    ]
+    if isinstance(reference, TicketsReference):
+        routes += [
+            Route("/api/v1/tickets", reference.list_tickets, methods=["GET"]),
+            Route("/api/v1/tickets", reference.create_ticket, methods=["POST"]),
+            Route("/api/v1/tickets/{ticket_id}", reference.get_ticket, methods=["GET"]),
+            Route(
+                "/api/v1/tickets/{ticket_id}/transitions", reference.transition, methods=["POST"]
+            ),
+        ]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def app_factory() -> Starlette:
@@ -326,6 +554,19 @@ def app_factory() -> Starlette:
     settings = Settings()
     dsn = settings.resolved_database_url.replace("postgresql+asyncpg://", "postgresql://")
     reference = Reference(
+        dsn,
+        settings.resolved_secret_key(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return create_app(reference)
+
+
+def tickets_app_factory() -> Starlette:
+    """For ``uvicorn --factory``: the reference with the tickets routes too."""
+    settings = Settings()
+    dsn = settings.resolved_database_url.replace("postgresql+asyncpg://", "postgresql://")
+    reference = TicketsReference(
         dsn,
         settings.resolved_secret_key(),
         issuer=settings.jwt_issuer,

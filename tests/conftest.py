@@ -2,7 +2,12 @@
 
 SQLite (default): the migrated file is copied for each test. PostgreSQL (set
 ``KEROPS_TEST_DATABASE_URL=postgresql://user@host:port/db``): a template database is migrated once
-per run and each test gets ``CREATE DATABASE ... TEMPLATE`` of it, dropped afterwards.
+per run; each worker copies it once and empties it back to its migrated state after every test.
+
+The FastAPI app (its routes, middleware and OpenAPI document) is built once per worker and per
+settings, because building the routes costs more than most tests. Every test still gets services
+of its own (engine, rate-limit storage, mail outbox, keys: ``build_state``) on an empty
+``app.state``; see ``app_for``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +25,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.datastructures import State
 
 from kerops.config import Settings, normalise_database_url
+from kerops.core.logging import configure_logging
 from kerops.core.migrate import upgrade
-from kerops.main import create_app
+from kerops.main import build_state, create_app
 
 PG_URL = os.environ.get("KEROPS_TEST_DATABASE_URL", "")
 USE_PG = PG_URL.startswith("postgres")
@@ -59,6 +68,10 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: Any) ->
         # argon2id as in production, at a lower cost so hundreds of logins stay fast
         "argon2_memory_kib": 1024,
         "argon2_time_cost": 1,
+        # Jobs queued by a request run before it answers (deterministic tests); periodic jobs
+        # run only when a test runs them.
+        "jobs_inline": True,
+        "embedded_scheduler": False,
     }
     values.update(overrides)
     return Settings(**values)
@@ -102,7 +115,8 @@ class PgWorkDatabase:
     """One migrated PostgreSQL database per test worker, emptied back to its migrated state.
 
     Creating a database per test costs far more on PostgreSQL than emptying one: after each test
-    every table is emptied and the rows the migrations seed (plan limits) are put back.
+    every table is emptied and the rows the migrations seed (plan limits) are put back, over one
+    connection kept for the whole run (on an event loop of its own).
     """
 
     def __init__(self, template: str) -> None:
@@ -110,7 +124,9 @@ class PgWorkDatabase:
         _pg_admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
         self.tables: list[str] = []
         self.seeded: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
-        asyncio.run(self._snapshot())
+        self._loop = asyncio.new_event_loop()
+        self._conn: asyncpg.Connection | None = None
+        self._loop.run_until_complete(self._snapshot())
 
     @property
     def url(self) -> str:
@@ -135,24 +151,33 @@ class PgWorkDatabase:
             await conn.close()
 
     async def _reset(self) -> None:
-        conn = await self._connect()
-        try:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await self._connect()
             # DELETE beats TRUNCATE on tiny tables; the replica role skips the foreign-key and
             # append-only triggers for this connection only.
-            await conn.execute("SET lock_timeout = '10s'; SET session_replication_role = replica")
+            await self._conn.execute(
+                "SET lock_timeout = '10s'; SET session_replication_role = replica"
+            )
+        conn = self._conn
+        try:
             async with conn.transaction():
                 await conn.execute("; ".join(f'DELETE FROM "{t}"' for t in self.tables))
                 for table, (columns, records) in self.seeded.items():
                     await conn.copy_records_to_table(table, records=records, columns=columns)
-        finally:
-            await conn.close()
+        except BaseException:
+            self._conn = None
+            await conn.close(timeout=5)
+            raise
 
     def reset(self) -> None:
         """Empty every table and restore the seeded rows."""
-        asyncio.run(self._reset())
+        self._loop.run_until_complete(self._reset())
 
     def drop(self) -> None:
-        """Remove the database."""
+        """Close the connection and remove the database."""
+        if self._conn is not None:
+            self._loop.run_until_complete(self._conn.close(timeout=5))
+        self._loop.close()
         _pg_admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
@@ -196,11 +221,65 @@ def settings(
     return make_settings(tmp_path, database_url, **settings_overrides)
 
 
+# Apps built by ``create_app``, newest last, keyed by everything that may shape them.
+_APPS: OrderedDict[str, tuple[FastAPI, tuple[Any, ...]]] = OrderedDict()
+_APPS_KEPT = 4
+# What each test changes: the database and the data folder, which only the services use.
+_PER_TEST_SETTINGS = {"data_dir", "database_url"}
+
+
+def _app_shape(app: FastAPI) -> tuple[Any, ...]:
+    """What a test could change in an app beyond its state (compared after each test)."""
+    return (
+        tuple(id(route) for route in app.router.routes),
+        tuple(app.user_middleware),
+        tuple(app.exception_handlers.items()),
+        tuple(app.dependency_overrides.items()),
+    )
+
+
+@contextmanager
+def app_for(settings: Settings) -> Iterator[FastAPI]:
+    """An app for ``settings`` as ``create_app`` builds it, with services of its own.
+
+    The app is reused when only the database and the data folder differ (and the derived keys
+    are equal): its ``app.state`` is replaced by a new one holding fresh services from
+    ``build_state``, as ``create_app`` would make. An app whose routes, middleware, handlers or
+    dependency overrides a test changed is not reused, nor one that keeps more than its services
+    on ``app.state`` when built.
+    """
+    state = build_state(settings)
+    key = "|".join(
+        (
+            settings.model_dump_json(exclude=_PER_TEST_SETTINGS),
+            state.security.session_secret,
+        )
+    )
+    cached = _APPS.get(key)
+    if cached is None:
+        app = create_app(settings)
+        shape = _app_shape(app)
+        if set(app.state._state) == {"kerops"}:
+            _APPS[key] = (app, shape)
+            while len(_APPS) > _APPS_KEPT:
+                _APPS.popitem(last=False)
+    else:
+        app, shape = cached
+        _APPS.move_to_end(key)
+        configure_logging(settings.log_level, json=settings.log_json)
+        app.state = State()
+        app.state.kerops = state
+    try:
+        yield app
+    finally:
+        if key in _APPS and _app_shape(app) != shape:
+            del _APPS[key]
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """A test client of a fresh app on a fresh database."""
-    app = create_app(settings)
-    with TestClient(app) as test_client:
+    with app_for(settings) as app, TestClient(app) as test_client:
         yield test_client
 
 
@@ -251,12 +330,14 @@ def queries(client: TestClient) -> QueryCounter:
     """``with queries as q: ...; q.count`` counts the statements of the app's engine."""
     from sqlalchemy import event
 
+    from kerops.core.jobs import current_job
+
     counter = QueryCounter()
     engine = client.app.state.kerops.db.engine.sync_engine  # type: ignore[attr-defined]
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(*_args: Any) -> None:
-        if counter.active:
+        if counter.active and current_job.get() is None:
             counter.count += 1
 
     return counter

@@ -115,11 +115,12 @@ def test_outsiders_cannot_reach_client_a(client: TestClient, run: Runner, outsid
     world = build_world(client, run)
     account = world.outsiders[outsider]
     failures = []
+    # each call is checked against the count right before it: the previous call's "after"
+    before = _audit_count(run, world.a_owner.client_id)
     for method, path in _routes(client):
         case = CASES.get((method, path))
         if case is None:
             continue
-        before = _audit_count(run, world.a_owner.client_id)
         response = _call(world, method, path, case, headers=account.headers)
         status = response.status_code
         text = response.text
@@ -135,6 +136,7 @@ def test_outsiders_cannot_reach_client_a(client: TestClient, run: Runner, outsid
         after = _audit_count(run, world.a_owner.client_id)
         if after != before:
             ok = False
+        before = after
         if not ok:
             failures.append((method, path, status, leaked, text[:200]))
     assert not failures, "\n".join(map(str, failures))

@@ -7,6 +7,7 @@ and every response must match the schema (status code, content type, body).
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +22,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.transport.requests import ManagedCookiesSession
 
 from kerops.core.enums import LocalRole, UserRole
 from kerops.main import create_app
-from tests.conftest import fresh_database, make_settings
+from tests.conftest import app_for, fresh_database, make_settings
 from tests.fixtures.live_server import serve
 
 CHECKS = [
@@ -75,15 +77,23 @@ def live(
             add_member(run, owner.client_id, locale, manager.id, LocalRole.manager)
             staff = make_user(client, run, role=UserRole.super_admin)
         app = create_app(settings_)
-        with serve(app) as base_url:
-            yield {"base_url": base_url, "owner": owner, "staff": staff, "app": app}
+        # One keep-alive session for every call (schemathesis drops its cookies after each).
+        with serve(app) as base_url, ManagedCookiesSession() as session:
+            session.trust_env = False  # a loopback server: no proxies from the environment
+            yield {
+                "base_url": base_url,
+                "owner": owner,
+                "staff": staff,
+                "app": app,
+                "session": session,
+            }
 
 
 def _openapi() -> dict[str, Any]:
     """The app's own OpenAPI document (static: it does not depend on the database)."""
-    with tempfile.TemporaryDirectory() as folder:
-        app = create_app(make_settings(Path(folder), None))
-        document: dict[str, Any] = app.openapi()
+    with tempfile.TemporaryDirectory() as folder, app_for(make_settings(Path(folder), None)) as app:
+        # a copy: the app (reused by other tests of this worker) keeps its own document
+        document: dict[str, Any] = copy.deepcopy(app.openapi())
         return document
 
 
@@ -98,7 +108,9 @@ schema = schemathesis.openapi.from_dict(_openapi())
     derandomize=True,
 )
 def test_api_as_client_owner(case: Any, live: dict[str, Any]) -> None:
-    response = case.call(base_url=live["base_url"], headers=live["owner"].headers)
+    response = case.call(
+        base_url=live["base_url"], session=live["session"], headers=live["owner"].headers
+    )
     case.validate_response(response, checks=CHECKS)
 
 
@@ -110,5 +122,7 @@ def test_api_as_client_owner(case: Any, live: dict[str, Any]) -> None:
     derandomize=True,
 )
 def test_api_as_platform_staff(case: Any, live: dict[str, Any]) -> None:
-    response = case.call(base_url=live["base_url"], headers=live["staff"].headers)
+    response = case.call(
+        base_url=live["base_url"], session=live["session"], headers=live["staff"].headers
+    )
     case.validate_response(response, checks=CHECKS)

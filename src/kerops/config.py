@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -85,6 +85,49 @@ class Settings(BaseSettings):
     jobs_inline: bool = False
     #: Periods of periodic jobs in seconds, overriding their defaults: ``{"pm.generate": 30}``.
     job_intervals: dict[str, int] = Field(default_factory=dict)
+
+    # --- notifications and webhooks (docs/notifications.md) ---
+    #: Also email each in-app notification to its recipient.
+    notification_email: bool = True
+    #: Let webhooks target loopback and private addresses (on-premise receivers); link-local,
+    #: multicast and reserved addresses stay refused.
+    webhook_allow_private: bool = False
+    #: Timeout of one webhook request (connect, write, read), in seconds.
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    #: Attempts of one delivery before it is dead (kept for a manual retry).
+    webhook_max_attempts: int = Field(default=8, ge=1, le=20)
+
+    # --- automation: preventive maintenance and diagnosis (docs/automation.md) ---
+    #: A plan whose last N generated tickets were never started is flagged as neglected.
+    pm_neglect_after: int = Field(default=3, ge=1)
+    #: Diagnosis compares a ticket with at most this many recent resolved tickets of its client.
+    diagnosis_history_limit: int = Field(default=2000, ge=1)
+    #: Optional LLM refining the offline diagnosis: an OpenAI-compatible API base URL (the
+    #: ``…/v1`` part; ``/chat/completions`` is appended), its model and key. Never required.
+    ai_provider_url: str | None = None
+    ai_model: str = "gpt-4o-mini"
+    ai_api_key: SecretStr | None = None
+    ai_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    # --- IoT readings (kerops.iot) ---
+    #: Readings older than this many days (by device time) are deleted by the retention job.
+    iot_retention_days: int = Field(default=400, ge=1)
+    #: Most readings accepted in one batch (HTTP request or MQTT message).
+    iot_max_batch: int = Field(default=5000, ge=1)
+    #: Largest accepted batch body in bytes.
+    iot_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: A reading may carry a device time at most this far ahead of our clock ...
+    iot_max_future_seconds: int = Field(default=300, ge=0)
+    #: ... and at most this far behind it (devices buffering while offline).
+    iot_max_past_days: int = Field(default=30, ge=1)
+    #: MQTT broker to take readings from (``mqtt://host:1883``, ``mqtts://``); unset: HTTP only.
+    mqtt_url: str | None = None
+    #: Readings topic filter; ``+`` stands for the device's credential prefix.
+    mqtt_topic: str = "kerops/devices/+/readings"
+    #: Shared-subscription group, so several processes split the messages (empty: none).
+    mqtt_shared_group: str = "kerops"
+    #: A fixed client id makes the broker keep the session (queued QoS 1 messages) across restarts.
+    mqtt_client_id: str | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -809,9 +809,7 @@ async def _demo_tickets(
             priority=priority,
             status=status,
             source="manual",
-            sla_policy_id=due.policy_id,
-            sla_response_due_at=due.response_due_at,
-            sla_resolution_due_at=due.resolution_due_at,
+            **due.columns(),
             created_at=created,
             updated_at=created,
         )

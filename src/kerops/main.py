@@ -19,6 +19,7 @@ from kerops.core.openapi import install_openapi
 from kerops.core.ratelimit import RateLimiter
 from kerops.core.security import Security
 from kerops.core.state import AppState
+from kerops.iot.mqtt import start_mqtt
 
 API_PREFIX = "/api/v1"
 
@@ -56,9 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         current: AppState = app.state.kerops
         jobs = current.jobs
         await jobs.start(current, scheduler=jobs.in_process and current.settings.embedded_scheduler)
+        # IoT readings over MQTT (KEROPS_MQTT_URL); with an external broker, workers run it.
+        mqtt = await start_mqtt(current) if jobs.in_process else None
         try:
             yield
         finally:
+            if mqtt is not None:
+                await mqtt.stop()
             await app.state.kerops.jobs.stop()
         # The state the app holds now (tests give a reused app fresh services per test).
         await app.state.kerops.db.dispose()

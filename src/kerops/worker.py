@@ -18,9 +18,11 @@ def _make_state() -> AppState:
 
 def _engine() -> tuple[object, object]:
     from kerops.core.jobs import JobEngine, worker_state_hooks
+    from kerops.iot.mqtt import worker_mqtt_hooks
 
     engine = JobEngine(get_settings())
     worker_state_hooks(engine, _make_state)
+    worker_mqtt_hooks(engine)  # IoT readings over MQTT when KEROPS_MQTT_URL is set
     return engine.broker, engine.scheduler()
 
 

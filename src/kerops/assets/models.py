@@ -130,3 +130,30 @@ class AssetMaintenancePlan(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     last_completed_at: Mapped[datetime | None]
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Preventive maintenance (kerops.automation.pm): set while the plan's last generated tickets
+    # were never started; cleared when one of its tickets is completed.
+    neglected_since: Mapped[datetime | None]
+    neglect_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class PlanOccurrence(IdMixin, Base):
+    """One due occurrence of a maintenance plan and the ticket it generated (never two)."""
+
+    __tablename__ = "plan_occurrences"
+    __table_args__ = (UniqueConstraint("plan_id", "occurrence_key"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
+    plan_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("asset_maintenance_plans.id", ondelete="CASCADE")
+    )
+    #: ``date:<due instant, UTC ISO>`` or ``meter:<threshold>``: what makes the occurrence unique.
+    occurrence_key: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime | None]
+    meter_value: Mapped[float | None]
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("service_tickets.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

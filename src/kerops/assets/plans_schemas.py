@@ -180,6 +180,10 @@ class PlanRead(ReadModel):
     is_active: bool
     last_completed_at: datetime | None
     next_due_at: datetime | None
+    neglected_since: datetime | None = Field(
+        default=None, description="Set while the plan's last generated tickets were never started"
+    )
+    neglect_reason: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import AwareDatetime
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime, ValidationError
 
 from kerops.assets import qr, service
 from kerops.assets.models import Asset
@@ -26,6 +27,13 @@ from kerops.assets.schemas import (
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageDep
+from kerops.core.storage import (
+    IMAGE_TYPES,
+    ObjectWritesDep,
+    UploadRoute,
+    describe,
+    receive_upload,
+)
 
 router = APIRouter(tags=["assets"])
 
@@ -159,6 +167,62 @@ async def report_fault(
         state.settings.public_rate_limit, "asset-scan-report", client_ip(request)
     )
     return await service.report_fault(session, code=code, data=body)
+
+
+#: The form version of the fault report takes a photo, so its body is bounded like any upload.
+scan_form_router = APIRouter(tags=["assets"], route_class=UploadRoute)
+
+
+@scan_form_router.post(
+    "/scan/{code}/photo-report",
+    response_model=ScanReportRead,
+    status_code=status.HTTP_201_CREATED,
+)
+async def report_fault_with_photo(
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    writes: ObjectWritesDep,
+    code: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
+    reporter_name: Annotated[str, Form(min_length=1, max_length=200)],
+    reporter_contact: Annotated[
+        str, Form(min_length=3, max_length=200, description="An email address or a phone number")
+    ],
+    description: Annotated[str, Form(min_length=1, max_length=5000)],
+    photo: Annotated[
+        UploadFile | None, File(description=f"A photo of the fault ({describe(IMAGE_TYPES)})")
+    ] = None,
+) -> ScanReportRead:
+    """Public: the fault report as a form (``multipart/form-data``) with an optional photo, which
+    becomes the new ticket's first attachment (kind ``photo``); no login."""
+    await state.limiter.hit(
+        state.settings.public_rate_limit, "asset-scan-report", client_ip(request)
+    )
+    try:
+        data = ScanReportCreate(
+            reporter_name=reporter_name,
+            reporter_contact=reporter_contact,
+            description=description,
+        )
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        ) from None
+    received = None
+    if photo is not None:
+        received = await receive_upload(
+            photo,
+            max_bytes=state.settings.attachment_max_bytes,
+            accepted=IMAGE_TYPES,
+            field="photo",
+        )
+    try:
+        return await service.report_fault(
+            session, code=code, data=data, photo=received, writes=writes
+        )
+    finally:
+        if received is not None:
+            received.close()
 
 
 # --- parts list ----------------------------------------------------------------------------------

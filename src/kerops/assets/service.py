@@ -31,10 +31,13 @@ from kerops.core.filtering import text_search
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
+from kerops.core.storage import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow
 from kerops.inventory.models import Product
 from kerops.iot.models import IoTDevice
+from kerops.operations import attachments as attachments_service
 from kerops.operations import tickets as tickets_service
+from kerops.operations.attachments_schemas import AttachmentKind
 from kerops.operations.models import ServiceTicket
 from kerops.operations.schemas import ticket_code
 from kerops.tenancy.models import LocalArea, Locale
@@ -330,9 +333,15 @@ async def scan(session: AsyncSession, *, code: str) -> ScanRead:
 
 
 async def report_fault(
-    session: AsyncSession, *, code: str, data: ScanReportCreate
+    session: AsyncSession,
+    *,
+    code: str,
+    data: ScanReportCreate,
+    photo: ReceivedFile | None = None,
+    writes: ObjectWrites | None = None,
 ) -> ScanReportRead:
-    """A fault reported from a QR code's public page: a ticket on its asset, answered by code."""
+    """A fault reported from a QR code's public page: a ticket on its asset (with the photo, if
+    one was sent, as its first attachment), answered by code."""
     asset = (await session.execute(select(Asset).where(Asset.qr_code == code))).scalar_one_or_none()
     if asset is None:
         raise NotFound("asset not found")
@@ -343,6 +352,15 @@ async def report_fault(
         reporter_contact=data.reporter_contact,
         description=data.description,
     )
+    if photo is not None and writes is not None:
+        await attachments_service.add_attachment(
+            session,
+            ticket=ticket,
+            received=photo,
+            kind=AttachmentKind.photo,
+            uploaded_by_id=None,
+            writes=writes,
+        )
     return ScanReportRead(
         ticket_number_code=ticket_code(ticket.number),
         message="Thank you: your report was received and the maintenance team was notified.",

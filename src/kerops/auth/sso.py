@@ -9,7 +9,6 @@ The provider's HTTP calls are made outside any database transaction.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from kerops.auth import service as auth_service
 from kerops.auth.models import IdentityProvider
 from kerops.auth.sso_schemas import IdentityProviderCreate, IdentityProviderUpdate
 from kerops.config import Settings
+from kerops.core import netguard
 from kerops.core.access import ensure_still_in_scope, get_scoped, scoped
 from kerops.core.db import flush_or_conflict
 from kerops.core.enums import UserRole
@@ -104,26 +104,11 @@ def check_issuer(issuer: str, settings: Settings) -> None:
             "The issuer must be an https URL.",
             errors=[field_error(("body", "issuer"), "must be an https URL", "url_scheme")],
         )
-    if _is_internal_host(parts.hostname or ""):
+    if netguard.is_internal_host(parts.hostname or ""):
         raise Unprocessable(
             "The issuer must be a public address, not a loopback, private or link-local one.",
             errors=[field_error(("body", "issuer"), "must be a public address", "url_host")],
         )
-
-
-def _is_internal_address(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    return not ip.is_global or ip.is_multicast
-
-
-def _is_internal_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    return (
-        host == "localhost" or host.endswith((".localhost", ".local")) or _is_internal_address(host)
-    )
 
 
 async def _refuse_internal_resolution(issuer: str, settings: Settings) -> None:
@@ -135,7 +120,7 @@ async def _refuse_internal_resolution(issuer: str, settings: Settings) -> None:
         infos = await asyncio.get_running_loop().getaddrinfo(host, 443)
     except OSError:
         return  # unresolvable: the fetch itself fails and answers 502
-    if any(_is_internal_address(str(info[4][0])) for info in infos):
+    if any(netguard.is_internal_address(str(info[4][0])) for info in infos):
         raise SsoProviderUnavailable(
             "The provider's issuer resolves to an internal address.",
             code="sso_provider_misconfigured",

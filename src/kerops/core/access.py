@@ -23,7 +23,12 @@ from kerops.core.errors import Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.models import Base
 from kerops.core.principal import Principal
 from kerops.inventory.models import Product
-from kerops.iot.models import IoTDevice
+from kerops.iot.models import IoTDevice, IoTRule
+from kerops.notifications.models import (  # [notifications]
+    Notification,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from kerops.operations.models import (
     ServiceTicket,
     SlaPolicy,
@@ -329,6 +334,15 @@ _RULES.update(
 )
 
 
+# IoT rules follow their device (devices move between locales of their client). [iot rules]
+@rule(IoTRule)
+def _iot_rules(p: Principal, action: Action) -> ColumnElement[bool]:
+    devices = select(IoTDevice.id).where(
+        _locale_predicate(IoTDevice.locale_id, IoTDevice.client_id, p, action)
+    )
+    return IoTRule.device_id.in_(devices.scalar_subquery())
+
+
 @rule(Product)
 def _products(p: Principal, action: Action) -> ColumnElement[bool]:
     own = Product.client_id == p.client_id if p.client_id is not None else false()
@@ -449,4 +463,28 @@ def _workforce_rule(model: Any) -> Rule:
 
 _RULES.update(
     {model: _workforce_rule(model) for model in (TechnicianShift, TechnicianCertification)}
+)
+
+
+# --- notifications and webhooks [notifications] --------------------------------------------------
+
+
+@rule(Notification)
+def _notifications(p: Principal, action: Action) -> ColumnElement[bool]:
+    # An inbox is personal: its owner reads it and marks it read, nobody else.
+    return Notification.user_id == p.user_id
+
+
+def _client_owner_rule(model: Any) -> Rule:
+    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
+        # Webhooks carry the client's data to its own systems: its owner alone manages them.
+        if p.is_client_owner and p.client_id is not None:
+            return model.client_id == p.client_id  # type: ignore[no-any-return]
+        return false()
+
+    return fn
+
+
+_RULES.update(
+    {model: _client_owner_rule(model) for model in (WebhookSubscription, WebhookDelivery)}
 )

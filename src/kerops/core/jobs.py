@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from kerops.core.state import AppState
 
 log = logging.getLogger("kerops.jobs")
+
+#: The job running in the current task, if any (lets tests tell job SQL from request SQL).
+current_job: ContextVar[str | None] = ContextVar("kerops_current_job", default=None)
 
 #: Key of ``session.info`` holding the jobs queued in that session's transaction.
 _PENDING = "kerops_pending_jobs"
@@ -75,6 +79,11 @@ REGISTRY: dict[str, JobSpec] = {}
 #: Modules that declare jobs (imported before a broker registers them).
 JOB_MODULES: list[str] = [
     "kerops.events.service",
+    "kerops.iot.jobs",  # iot.no_data, iot.retention
+    "kerops.automation.pm",  # preventive maintenance (pm.generate)
+    "kerops.operations.diagnosis",  # tickets.diagnose
+    "kerops.operations.sla_jobs",
+    "kerops.notifications.jobs",
 ]
 
 
@@ -180,6 +189,16 @@ class JobEngine:
         if state is None:
             raise RuntimeError("the job engine has no app state; call start() first")
         spec = REGISTRY[name]
+        token = current_job.set(name)
+        try:
+            await self._run_in_transaction(state, spec, kwargs)
+        finally:
+            current_job.reset(token)
+
+    async def _run_in_transaction(
+        self, state: AppState, spec: JobSpec, kwargs: dict[str, Any]
+    ) -> None:
+        name = spec.name
         async with state.db.sessions() as session:
             set_audit_context(session.sync_session, AuditContext(request_id=f"job:{name}"))
             try:

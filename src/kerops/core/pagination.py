@@ -13,7 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -122,14 +122,11 @@ async def paginate(
             raise _bad_cursor() from exc
         if same_as_id:
             stmt = stmt.where(id_column < last_id if descending else id_column > last_id)
-        elif descending:
-            stmt = stmt.where(
-                or_(column < last_value, and_(column == last_value, id_column < last_id))
-            )
         else:
-            stmt = stmt.where(
-                or_(column > last_value, and_(column == last_value, id_column > last_id))
-            )
+            # A row-value comparison: both databases seek the (…, sort, id) index with it.
+            here = tuple_(column, id_column)
+            after = tuple_(literal(last_value, column.type), literal(last_id, id_column.type))
+            stmt = stmt.where(here < after if descending else here > after)
     order = [column.desc() if descending else column.asc()]
     if not same_as_id:
         order.append(id_column.desc() if descending else id_column.asc())

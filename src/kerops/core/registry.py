@@ -7,6 +7,7 @@ from kerops.core.models import Base
 from kerops.events import models as event_models
 from kerops.inventory import models as inventory_models
 from kerops.iot import models as iot_models
+from kerops.notifications import models as notification_models
 from kerops.operations import models as operations_models
 from kerops.system import models as system_models
 from kerops.tenancy import models as tenancy_models
@@ -21,6 +22,7 @@ __all__ = [
     "event_models",
     "inventory_models",
     "iot_models",
+    "notification_models",
     "operations_models",
     "system_models",
     "tenancy_models",

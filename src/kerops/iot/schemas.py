@@ -32,6 +32,9 @@ Unit = Annotated[
     AfterValidator(no_nul),
 ]
 Serial = Annotated[Text120, StringConstraints(min_length=1)]
+#: A metric's name as devices send it (``temperature``, ``run_hours``, ``pump.pressure``).
+MetricName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Metrics = Annotated[dict[MetricName, Unit], Field(max_length=50)]
 Threshold = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
 
 
@@ -52,6 +55,8 @@ class DeviceCreate(InputModel):
     min_threshold: Threshold | None = None
     max_threshold: Threshold | None = None
     status: DeviceStatus = DeviceStatus.active
+    #: Metrics the device sends besides its ``device_type`` (in ``unit``): name -> unit.
+    metrics: Metrics = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _thresholds(self) -> Self:
@@ -70,8 +75,11 @@ class DeviceUpdate(InputModel):
     min_threshold: Threshold | None = None
     max_threshold: Threshold | None = None
     status: DeviceStatus | None = None
+    metrics: Metrics | None = None
 
-    @field_validator("asset_id", "name", "device_type", "unit", "serial_number", "status")
+    @field_validator(
+        "asset_id", "name", "device_type", "unit", "serial_number", "status", "metrics"
+    )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         return refuse_null(value)
@@ -97,6 +105,7 @@ class DeviceRead(ReadModel):
     max_threshold: float | None
     status: DeviceStatus
     last_seen_at: datetime | None
+    metrics: dict[str, str]
     credential_prefix: str
     created_at: datetime
     updated_at: datetime

@@ -25,6 +25,8 @@ from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, fie
 from kerops.core.principal import Principal
 from kerops.core.schemas import InputModel, ReadModel
 from kerops.core.types import utcnow
+from kerops.events import service as events
+from kerops.notifications.payloads import ticket_event
 from kerops.operations.models import ServiceTicket, TicketHistory
 from kerops.operations.schemas import StepRole
 from kerops.operations.tickets import CLOSED_STATES, actor_kinds
@@ -269,6 +271,11 @@ async def assign(
     ticket.vendor_id = vendor.id if vendor is not None else None
     ticket.updated_at = now
     await session.flush()
+    events.emit(
+        session,
+        "ticket.assigned",
+        **ticket_event(ticket, actor_id=principal.user_id, from_status=current),
+    )
     return ticket
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.models import Base, IdMixin, TimestampMixin
 from kerops.core.types import StrEnum, utcnow
+from kerops.operations.sla_clock import ClockKind
 
 
 class Workflow(IdMixin, TimestampMixin, Base):
@@ -80,6 +81,10 @@ class SlaPolicy(IdMixin, TimestampMixin, Base):
     targets: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: Share of a target at which a warning is raised (the breach is at 100 %).
     warning_percent: Mapped[int] = mapped_column(default=75)
+    #: SLA clock: targets run in calendar time or in the locale's business hours.
+    clock: Mapped[ClockKind] = mapped_column(
+        StrEnum(ClockKind), default=ClockKind.calendar, server_default=ClockKind.calendar.value
+    )
 
 
 class TicketCounter(Base):
@@ -100,9 +105,29 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
     __tablename__ = "service_tickets"
     __table_args__ = (
         UniqueConstraint("client_id", "number"),
-        Index("ix_service_tickets_client_id_status_id", "client_id", "status", "id"),
-        Index("ix_service_tickets_client_id_locale_id_id", "client_id", "locale_id", "id"),
+        # The lists' default order (newest first) read straight off these, page 1 or page 1,000.
+        Index(
+            "ix_service_tickets_client_id_status_created_at_id",
+            "client_id",
+            "status",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_service_tickets_client_id_locale_id_created_at_id",
+            "client_id",
+            "locale_id",
+            "created_at",
+            "id",
+        ),
         Index("ix_service_tickets_technician_id_status", "technician_id", "status"),
+        # SLA clock: the tickets whose next threshold is due (only watched tickets are indexed).
+        Index(
+            "ix_service_tickets_sla_next_check_at",
+            "sla_next_check_at",
+            sqlite_where=text("sla_next_check_at IS NOT NULL"),
+            postgresql_where=text("sla_next_check_at IS NOT NULL"),
+        ),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
@@ -150,6 +175,17 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
     sla_resolution_due_at: Mapped[datetime | None]
     sla_response_breached: Mapped[bool] = mapped_column(default=False)
     sla_resolution_breached: Mapped[bool] = mapped_column(default=False)
+    # SLA clock (kerops.operations.sla): the clock, warning instants, pauses, the next check.
+    sla_clock: Mapped[ClockKind] = mapped_column(
+        StrEnum(ClockKind), default=ClockKind.calendar, server_default=ClockKind.calendar.value
+    )
+    sla_response_warn_at: Mapped[datetime | None]
+    sla_resolution_warn_at: Mapped[datetime | None]
+    sla_response_warned_at: Mapped[datetime | None]
+    sla_resolution_warned_at: Mapped[datetime | None]
+    sla_paused_at: Mapped[datetime | None]
+    sla_paused_minutes: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    sla_next_check_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]

@@ -196,6 +196,12 @@ async def list_tickets(
     overdue: Annotated[
         bool | None, Query(description="true: past the resolution deadline and still open")
     ] = None,
+    sla_breached: Annotated[
+        bool | None, Query(description="true: the response or resolution target was breached")
+    ] = None,
+    sla_warned: Annotated[
+        bool | None, Query(description="true: an SLA warning was raised for the ticket")
+    ] = None,
     created_from: AwareDatetime | None = None,
     created_to: AwareDatetime | None = None,
     q: TextFilter = None,
@@ -214,6 +220,8 @@ async def list_tickets(
         requester_id=requester_id,
         vendor_id=vendor_id,
         overdue=overdue,
+        sla_breached=sla_breached,
+        sla_warned=sla_warned,
         created_from=created_from,
         created_to=created_to,
         q=q,

@@ -245,6 +245,11 @@ class TicketRead(ReadModel):
     sla_resolution_due_at: datetime | None
     sla_response_breached: bool
     sla_resolution_breached: bool
+    sla_clock: str
+    sla_response_warned_at: datetime | None
+    sla_resolution_warned_at: datetime | None
+    sla_paused_at: datetime | None
+    sla_paused_minutes: int
     responded_at: datetime | None
     resolved_at: datetime | None
     completed_at: datetime | None

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 
 from kerops.core.enums import TicketPriority
 from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
+from kerops.operations.sla_clock import ClockKind
 
 #: Four weeks: longer targets are a data-entry mistake, not a service level.
 MAX_TARGET_MINUTES = 28 * 24 * 60
@@ -56,6 +57,8 @@ class SlaPolicyCreate(InputModel):
     name: PolicyName
     targets: Targets
     warning_percent: WarningPercent = 75
+    #: ``calendar``: every minute counts; ``business``: only the locale's business hours.
+    clock: ClockKind = ClockKind.calendar
 
 
 class SlaPolicyUpdate(InputModel):
@@ -64,8 +67,9 @@ class SlaPolicyUpdate(InputModel):
     name: PolicyName | None = None
     targets: Targets | None = None
     warning_percent: WarningPercent | None = None
+    clock: ClockKind | None = None
 
-    @field_validator("name", "targets", "warning_percent")
+    @field_validator("name", "targets", "warning_percent", "clock")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         return refuse_null(value)
@@ -87,5 +91,6 @@ class SlaPolicyRead(ReadModel):
     name: str
     targets: dict[TicketPriority, SlaTargetRead]
     warning_percent: int
+    clock: ClockKind
     created_at: datetime
     updated_at: datetime

@@ -16,13 +16,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets.models import Asset
+from kerops.automation import completion as plan_completion  # PM: plan tickets' completion
 from kerops.core import access
 from kerops.core.enums import LocalRole, TicketPriority, TicketStatus, UserRole
 from kerops.core.errors import Conflict, Forbidden, Unprocessable, field_error
 from kerops.core.filtering import text_search
+from kerops.core.jobs import enqueue
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
+from kerops.events import service as events
+from kerops.notifications.payloads import ticket_event
 from kerops.operations import sla, workflows
 from kerops.operations.models import (
     ServiceTicket,
@@ -35,6 +39,7 @@ from kerops.operations.models import (
 )
 from kerops.operations.schemas import StepRole, TicketCreate, TicketUpdate, TransitionCreate
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
+from kerops.users.models import User
 from kerops.workforce.models import TechnicianCertification
 
 #: States in which a ticket no longer counts as overdue.
@@ -193,9 +198,7 @@ async def create_ticket(
         required_certification=data.required_certification,
         source="manual",
         planned_at=data.planned_at,
-        sla_policy_id=due.policy_id,
-        sla_response_due_at=due.response_due_at,
-        sla_resolution_due_at=due.resolution_due_at,
+        **due.columns(),  # SLA: policy, clock, deadlines, warning instants, next check
         created_at=now,
         updated_at=now,
     )
@@ -214,6 +217,88 @@ async def create_ticket(
         )
     )
     await session.flush()
+    enqueue(session, "tickets.diagnose", ticket_id=str(ticket.id))  # diagnosis
+    events.emit(session, "ticket.created", **ticket_event(ticket, actor_id=principal.user_id))
+    return ticket
+
+
+async def raise_system_ticket(
+    session: AsyncSession,
+    *,
+    asset: Asset,
+    source: str,
+    title: str,
+    description: str,
+    priority: TicketPriority,
+    history_comment: str = "",
+    reporter_name: str | None = None,
+    reporter_contact: str | None = None,
+    required_skill: str | None = None,
+    maintenance_plan_id: uuid.UUID | None = None,
+    planned_at: datetime | None = None,
+    sla_start: datetime | None = None,
+    technician: User | None = None,
+    assignment_note: str = "",
+    created_event: bool = True,
+    now: datetime | None = None,
+) -> ServiceTicket:
+    """Raise a ticket on behalf of the system (a scan report, a sensor rule, a maintenance plan):
+    numbered, on the client's default workflow, with SLA deadlines (from ``sla_start``, default
+    now), its history, optionally assigned to ``technician``, with the ``ticket.created`` event
+    and a diagnosis queued — like a ticket raised by a person, without a requester."""
+    workflow = await workflows.ensure_default_workflow(session, asset.client_id)
+    now = now or utcnow()
+    due = await sla.deadlines(session, asset.client_id, asset.locale_id, priority, sla_start or now)
+    # The client's counter row stays locked until commit: take the number as late as possible.
+    number = await next_ticket_number(session, asset.client_id)
+    ticket = ServiceTicket(
+        client_id=asset.client_id,
+        number=number,
+        title=title[:200],
+        description=description,
+        locale_id=asset.locale_id,
+        area_id=asset.area_id,
+        asset_id=asset.id,
+        requester_id=None,
+        technician_id=technician.id if technician else None,
+        vendor_id=technician.vendor_id if technician else None,
+        workflow_id=workflow.id,
+        maintenance_plan_id=maintenance_plan_id,
+        priority=priority,
+        status=TicketStatus.assigned if technician else TicketStatus.open,
+        required_skill=required_skill,
+        source=source,
+        reporter_name=reporter_name,
+        reporter_contact=reporter_contact,
+        planned_at=planned_at,
+        **due.columns(),  # SLA: policy, clock, deadlines, warning instants, next check
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    moves: list[tuple[TicketStatus | None, TicketStatus, str]] = [
+        (None, TicketStatus.open, history_comment)
+    ]
+    if technician is not None:
+        moves.append((TicketStatus.open, TicketStatus.assigned, assignment_note[:5000]))
+    session.add_all(
+        TicketHistory(
+            client_id=ticket.client_id,
+            locale_id=ticket.locale_id,
+            ticket_id=ticket.id,
+            from_status=from_status,
+            to_status=to_status,
+            actor_id=None,
+            comment=comment,
+            created_at=now,
+        )
+        for from_status, to_status, comment in moves
+    )
+    await session.flush()
+    enqueue(session, "tickets.diagnose", ticket_id=str(ticket.id))  # diagnosis
+    if created_event:
+        events.emit(session, "ticket.created", **ticket_event(ticket, actor_id=None))
     return ticket
 
 
@@ -225,49 +310,17 @@ async def create_scan_report_ticket(
     reporter_contact: str,
     description: str,
 ) -> ServiceTicket:
-    """Raise a ticket for the system from a public scan report (no requester), like any other."""
-    workflow = await workflows.ensure_default_workflow(session, asset.client_id)
-    number = await next_ticket_number(session, asset.client_id)
-    now = utcnow()
-    priority = TicketPriority.medium
-    due = await sla.deadlines(session, asset.client_id, asset.locale_id, priority, now)
-    ticket = ServiceTicket(
-        client_id=asset.client_id,
-        number=number,
-        title=f"Fault reported at {asset.name}"[:200],
-        description=description,
-        locale_id=asset.locale_id,
-        area_id=asset.area_id,
-        asset_id=asset.id,
-        requester_id=None,
-        workflow_id=workflow.id,
-        priority=priority,
-        status=TicketStatus.open,
+    """Raise a ticket from a public scan report (no requester), like any other."""
+    return await raise_system_ticket(
+        session,
+        asset=asset,
         source="scan",
+        title=f"Fault reported at {asset.name}",
+        description=description,
+        priority=TicketPriority.medium,
         reporter_name=reporter_name,
         reporter_contact=reporter_contact,
-        sla_policy_id=due.policy_id,
-        sla_response_due_at=due.response_due_at,
-        sla_resolution_due_at=due.resolution_due_at,
-        created_at=now,
-        updated_at=now,
     )
-    session.add(ticket)
-    await session.flush()
-    session.add(
-        TicketHistory(
-            client_id=ticket.client_id,
-            locale_id=ticket.locale_id,
-            ticket_id=ticket.id,
-            from_status=None,
-            to_status=TicketStatus.open,
-            actor_id=None,
-            comment="",
-            created_at=now,
-        )
-    )
-    await session.flush()
-    return ticket
 
 
 def _number_of(q: str) -> int | None:
@@ -288,6 +341,8 @@ async def list_tickets(
     requester_id: uuid.UUID | None = None,
     vendor_id: uuid.UUID | None = None,
     overdue: bool | None = None,
+    sla_breached: bool | None = None,
+    sla_warned: bool | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     q: str | None = None,
@@ -313,6 +368,15 @@ async def list_tickets(
             ServiceTicket.status.not_in(CLOSED_STATES),
         )
         stmt = stmt.where(late if overdue else ~late)
+    if sla_breached is not None:  # SLA: either target breached
+        breached = or_(ServiceTicket.sla_response_breached, ServiceTicket.sla_resolution_breached)
+        stmt = stmt.where(breached if sla_breached else ~breached)
+    if sla_warned is not None:  # SLA: either target warned
+        warned = or_(
+            ServiceTicket.sla_response_warned_at.is_not(None),
+            ServiceTicket.sla_resolution_warned_at.is_not(None),
+        )
+        stmt = stmt.where(warned if sla_warned else ~warned)
     if created_from is not None:
         stmt = stmt.where(ServiceTicket.created_at >= created_from)
     if created_to is not None:
@@ -405,12 +469,7 @@ async def update_ticket(
     for key, value in changes.items():
         setattr(ticket, key, value)
     if "priority" in changes:
-        due = await sla.deadlines(
-            session, ticket.client_id, ticket.locale_id, ticket.priority, ticket.created_at
-        )
-        ticket.sla_policy_id = due.policy_id
-        ticket.sla_response_due_at = due.response_due_at
-        ticket.sla_resolution_due_at = due.resolution_due_at
+        await sla.reschedule(session, ticket)  # SLA: deadlines from created_at, plus pauses
     await session.flush()
     await access.ensure_still_in_scope(session, ticket, principal)
     return ticket
@@ -546,6 +605,8 @@ async def transition(
         ticket.completed_at = now
     elif data.to_status is TicketStatus.cancelled:
         ticket.cancelled_at = now
+    await plan_completion.ticket_moved(session, ticket)  # PM: a plan ticket completed/cancelled
+    await sla.record_status_change(session, ticket, now)  # SLA: pauses, next check
     session.add(
         TicketHistory(
             client_id=ticket.client_id,
@@ -571,6 +632,11 @@ async def transition(
             )
         )
     await session.flush()
+    events.emit(
+        session,
+        "ticket.status_changed",
+        **ticket_event(ticket, actor_id=principal.user_id, from_status=current),
+    )
     return ticket
 
 

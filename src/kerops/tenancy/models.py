@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import LocalRole
 from kerops.core.models import Base, IdMixin, TimestampMixin
 from kerops.core.types import StrEnum
+from kerops.operations.sla_clock import DEFAULT_BUSINESS_HOURS
+
+
+def _default_business_hours() -> dict[str, Any]:
+    return {day: [list(span) for span in spans] for day, spans in DEFAULT_BUSINESS_HOURS.items()}
 
 
 class Locale(IdMixin, TimestampMixin, Base):
@@ -35,6 +42,14 @@ class Locale(IdMixin, TimestampMixin, Base):
     longitude: Mapped[float | None]
     timezone: Mapped[str] = mapped_column(String(64), default="America/Santiago")
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: SLA business hours: weekday ("mon".."sun") → [["09:00", "18:00"], ...] local wall times.
+    business_hours: Mapped[dict[str, Any]] = mapped_column(
+        JSON,
+        default=_default_business_hours,
+        server_default=text(f"'{json.dumps(DEFAULT_BUSINESS_HOURS, separators=(',', ':'))}'"),
+    )
+    #: Extra closed dates ("YYYY-MM-DD") besides the public holidays of country and region.
+    closed_dates: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
 
 class LocalArea(IdMixin, TimestampMixin, Base):

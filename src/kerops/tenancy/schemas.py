@@ -6,13 +6,14 @@ import enum
 import functools
 import uuid
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
+from kerops.operations import sla_clock
 
 DEFAULT_COUNTRY = "CL"
 DEFAULT_TIMEZONE = "America/Santiago"
@@ -63,6 +64,29 @@ Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 SearchText = Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)]
 
 
+def _real_date(value: str) -> str:
+    date.fromisoformat(value)  # ValueError for 2026-02-30
+    return value
+
+
+def _sorted_unique(values: list[str]) -> list[str]:
+    return sorted(set(values))
+
+
+def _default_business_hours() -> dict[str, list[list[str]]]:
+    return sla_clock.normalise_business_hours(sla_clock.DEFAULT_BUSINESS_HOURS)
+
+
+#: SLA business hours: weekday ("mon".."sun") → list of [start, end] local times "HH:MM".
+BusinessHours = Annotated[
+    dict[str, list[list[str]]], AfterValidator(sla_clock.normalise_business_hours)
+]
+IsoDate = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)
+]
+ClosedDates = Annotated[list[IsoDate], Field(max_length=400), AfterValidator(_sorted_unique)]
+
+
 class AreaKind(enum.StrEnum):
     """What an area of a locale is."""
 
@@ -95,6 +119,8 @@ class LocaleCreate(InputModel):
     longitude: Longitude | None = None
     timezone: Timezone = DEFAULT_TIMEZONE
     is_active: bool = True
+    business_hours: BusinessHours = Field(default_factory=_default_business_hours)
+    closed_dates: ClosedDates = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _geo_pair(self) -> Self:
@@ -115,8 +141,20 @@ class LocaleUpdate(InputModel):
     longitude: Longitude | None = None
     timezone: Timezone | None = None
     is_active: bool | None = None
+    business_hours: BusinessHours | None = None
+    closed_dates: ClosedDates | None = None
 
-    @field_validator("name", "address", "city", "region", "country", "timezone", "is_active")
+    @field_validator(
+        "name",
+        "address",
+        "city",
+        "region",
+        "country",
+        "timezone",
+        "is_active",
+        "business_hours",
+        "closed_dates",
+    )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         return refuse_null(value)
@@ -142,6 +180,8 @@ class LocaleRead(ReadModel):
     longitude: float | None
     timezone: str
     is_active: bool
+    business_hours: dict[str, list[list[str]]]
+    closed_dates: list[date]
     created_at: datetime
     updated_at: datetime
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, status
 from kerops.core.deps import PrincipalDep, SessionDep
 from kerops.core.enums import ShiftType
 from kerops.core.pagination import Page, PageDep
+from kerops.core.storage import ObjectWritesDep
 from kerops.workforce import service
 from kerops.workforce.models import TechnicianCertification, TechnicianShift
 from kerops.workforce.schemas import (
@@ -160,11 +161,14 @@ async def update_certification(
 
 @router.delete(CERT, status_code=status.HTTP_204_NO_CONTENT)
 async def delete_certification(
-    certification_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
+    certification_id: uuid.UUID,
+    principal: PrincipalDep,
+    session: SessionDep,
+    writes: ObjectWritesDep,
 ) -> None:
-    """Delete a licence (a technician only their own unverified ones)."""
+    """Delete a licence (a technician only their own unverified ones) with its document."""
     await service.delete_certification(
-        session, principal=principal, certification_id=certification_id
+        session, principal=principal, certification_id=certification_id, writes=writes
     )
 
 

@@ -23,7 +23,8 @@ from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, fie
 from kerops.core.models import Base
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
-from kerops.core.types import utcnow
+from kerops.core.storage import BY_EXTENSION, IMAGE_TYPES, ObjectWrites, ReceivedFile
+from kerops.core.types import utcnow, uuid7
 from kerops.users.models import User
 from kerops.workforce.models import TechnicianCertification, TechnicianShift
 from kerops.workforce.schemas import (
@@ -463,13 +464,19 @@ async def update_certification(
 
 
 async def delete_certification(
-    session: AsyncSession, *, principal: Principal, certification_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    certification_id: uuid.UUID,
+    writes: ObjectWrites | None = None,
 ) -> None:
-    """Delete a licence (a technician only their own unverified ones)."""
+    """Delete a licence (a technician only their own unverified ones) and then its document."""
     cert = await access.get_for_write(session, TechnicianCertification, certification_id, principal)
     _refuse_technician_on_verified(principal, cert)
     await session.delete(cert)
     await session.flush()
+    if writes is not None and cert.document_key:
+        writes.release(cert.document_key)
 
 
 async def verify_certification(
@@ -487,3 +494,56 @@ async def verify_certification(
         cert.verified_at = utcnow()
         await session.flush()
     return cert
+
+
+# --- certification documents ---------------------------------------------------------------------
+
+#: A licence's document is a scan or photo of it: a PDF or an image.
+DOCUMENT_TYPES = frozenset({"application/pdf", *IMAGE_TYPES})
+
+
+async def certification_for_document(
+    session: AsyncSession, *, principal: Principal, certification_id: uuid.UUID
+) -> TechnicianCertification:
+    """A licence whose document the caller may replace: whoever may change the licence."""
+    cert = await access.get_for_write(session, TechnicianCertification, certification_id, principal)
+    _refuse_technician_on_verified(principal, cert)
+    return cert
+
+
+async def set_certification_document(
+    session: AsyncSession,
+    *,
+    cert: TechnicianCertification,
+    received: ReceivedFile,
+    writes: ObjectWrites,
+) -> TechnicianCertification:
+    """Store a licence's document under a new key; the previous one goes once this committed.
+
+    A new document clears the verification: what was checked was the previous one.
+    """
+    owner = cert.client_id or cert.vendor_id
+    extension = received.file_type.extensions[0]
+    key = f"{owner}/certifications/{cert.id}/{uuid7()}.{extension}"
+    await writes.put(key, received.file, content_type=received.media_type)
+    previous = cert.document_key
+    cert.document_key = key
+    cert.verified_by_id = None
+    cert.verified_at = None
+    await session.flush()
+    if previous and previous != key:
+        writes.release(previous)
+    return cert
+
+
+async def certification_document(
+    session: AsyncSession, *, principal: Principal, certification_id: uuid.UUID
+) -> tuple[str, str, str]:
+    """A licence's document to download: its key, media type and a file name for it."""
+    cert = await get_certification(session, principal=principal, certification_id=certification_id)
+    if not cert.document_key:
+        raise NotFound("This licence has no document yet.", code="document_missing")
+    extension = cert.document_key.rpartition(".")[2]
+    file_type = BY_EXTENSION.get(extension)
+    media_type = file_type.media_type if file_type else "application/octet-stream"
+    return cert.document_key, media_type, f"{cert.cert_type}-{cert.number}.{extension}"

@@ -1,0 +1,1 @@
+"""Automation: preventive maintenance generated from plans (diagnosis: operations)."""

@@ -1,0 +1,267 @@
+"""In-app notifications: who hears of an event, what they read, and their inbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, false, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.core import access
+from kerops.core.enums import LocalRole, UserRole
+from kerops.core.errors import NotFound
+from kerops.core.pagination import PageParams, paginate
+from kerops.core.principal import Principal
+from kerops.core.types import utcnow
+from kerops.events.models import Event
+from kerops.notifications.models import EmailState, Notification
+from kerops.tenancy.models import LocalMember
+from kerops.users.models import User
+
+# --- recipients ----------------------------------------------------------------------------------
+
+#: Who hears of each event, by audience:
+#: ``managers`` the managers of the event's locale (the client's owner when it has none),
+#: ``owner`` the client's owner, ``vendor_admins`` the admins of the event's vendor,
+#: ``technician`` and ``requester`` the users the payload names.
+AUDIENCES: dict[str, tuple[str, ...]] = {
+    "ticket.created": ("managers",),
+    "ticket.assigned": ("technician", "vendor_admins"),
+    "ticket.status_changed": ("requester", "managers"),
+    "sla.warning": ("managers",),
+    "sla.breached": ("managers", "owner"),
+    "plan.generated": ("managers",),
+    "sensor.alert": ("managers",),
+    "certification.expiring": ("technician", "owner", "vendor_admins"),
+    "stock.low": ("managers", "owner"),
+}
+
+
+def _payload_id(event: Event, key: str) -> uuid.UUID | None:
+    value = (event.payload or {}).get(key)
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def recipients(session: AsyncSession, event: Event) -> list[User]:
+    """The active users to notify of ``event``: its audiences, never the actor (one query)."""
+    audiences = set(AUDIENCES.get(event.type, ()))
+    if not audiences or (event.client_id is None and event.vendor_id is None):
+        return []
+    named = {
+        key: _payload_id(event, f"{key}_id")
+        for key in ("technician", "requester")
+        if key in audiences
+    }
+    managers = select(LocalMember.user_id).where(
+        LocalMember.client_id == event.client_id,
+        LocalMember.locale_id == event.locale_id,
+        LocalMember.role == LocalRole.manager,
+    )
+    is_manager = User.id.in_(managers.scalar_subquery()) if "managers" in audiences else false()
+    is_vendor_admin = (
+        (User.vendor_id == event.vendor_id) & (User.role == UserRole.vendor_admin)
+        if "vendor_admins" in audiences and event.vendor_id is not None
+        else false()
+    )
+    wanted: list[Any] = [is_manager, is_vendor_admin]
+    wanted += [User.id == person for person in named.values() if person is not None]
+    if event.client_id is not None and audiences & {"owner", "managers"}:
+        wanted.append(User.id == event.client_id)
+    # Only people of the event's client or vendor, whatever a payload names.
+    belongs = [User.client_id == event.client_id] if event.client_id is not None else []
+    if event.vendor_id is not None:
+        belongs.append(User.vendor_id == event.vendor_id)
+    stmt = select(User, is_manager, is_vendor_admin).where(
+        or_(*wanted), or_(*belongs), User.is_active.is_(True)
+    )
+    rows = (await session.execute(stmt)).all()
+    any_manager = any(bool(row[1]) for row in rows)
+    actor = _payload_id(event, "actor_id")
+    chosen: list[User] = []
+    for user, manager, vendor_admin in rows:
+        is_owner = event.client_id is not None and user.id == event.client_id
+        reasons = (
+            bool(manager),
+            bool(vendor_admin),
+            user.id in named.values(),
+            is_owner and "owner" in audiences,
+            # The owner stands in for the managers of a locale that has none.
+            is_owner and "managers" in audiences and not any_manager,
+        )
+        if any(reasons) and user.id != actor:
+            chosen.append(user)
+    return sorted(chosen, key=lambda u: u.id)
+
+
+# --- what a notification says --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """The title, body and link of a notification."""
+
+    title: str
+    body: str
+    link: str | None
+
+
+_LINKS = {
+    "ticket": "/tickets/{id}",
+    "certification": "/technicians/certifications/{id}",
+    "asset": "/assets/{id}",
+    "device": "/iot/devices/{id}",
+}
+
+
+def _ticket_ref(data: dict[str, Any]) -> str:
+    number = data.get("number")
+    return f"#{number}" if number is not None else ""
+
+
+def render(event: Event) -> Message:
+    """What a notification of ``event`` says (from its type and payload)."""
+    data: dict[str, Any] = event.payload or {}
+    ref = _ticket_ref(data)
+    title_of = str(data.get("title") or "")
+    titles = {
+        "ticket.created": f"New ticket {ref}: {title_of}",
+        "ticket.assigned": f"Ticket {ref} assigned: {title_of}",
+        "ticket.status_changed": f"Ticket {ref} is now {data.get('status', '')}",
+        "sla.warning": f"SLA at risk: ticket {ref}",
+        "sla.breached": f"SLA breached: ticket {ref}",
+        "plan.generated": "Preventive work generated",
+        "sensor.alert": "Sensor alert",
+        "certification.expiring": (
+            f"Licence {data.get('cert_type', '')} expires in {data.get('days_left', '?')} days"
+        ),
+        "stock.low": "Stock is low",
+    }
+    title = titles.get(event.type, event.type)
+    if event.type == "ticket.status_changed":
+        body = f"{title_of} ({data.get('from_status', '?')} → {data.get('status', '?')})"
+    elif event.type == "certification.expiring":
+        body = f"Licence {data.get('number', '')} expires on {data.get('expires_date', '?')}."
+    else:
+        body = title_of or str(data.get("message") or "")
+    link = None
+    if event.subject_type in _LINKS and event.subject_id is not None:
+        link = _LINKS[event.subject_type].format(id=event.subject_id)
+    return Message(title=" ".join(title.split())[:200], body=body[:2000], link=link)
+
+
+async def notify(session: AsyncSession, event: Event, *, email: bool) -> list[Notification]:
+    """Write the notifications of ``event`` that do not exist yet (idempotent); the new ones."""
+    users = await recipients(session, event)
+    if not users:
+        return []
+    existing = set(
+        (
+            await session.execute(
+                select(Notification.user_id).where(Notification.event_id == event.id)
+            )
+        ).scalars()
+    )
+    message = render(event)
+    now = utcnow()
+    created = [
+        Notification(
+            user_id=user.id,
+            client_id=event.client_id,
+            event_id=event.id,
+            type=event.type,
+            title=message.title,
+            body=message.body,
+            subject_type=event.subject_type,
+            subject_id=event.subject_id,
+            link=message.link,
+            created_at=now,
+            email_state=EmailState.pending if email and user.email else EmailState.none,
+            email_attempts=0,
+        )
+        for user in users
+        if user.id not in existing
+    ]
+    session.add_all(created)
+    await session.flush()
+    return created
+
+
+# --- the inbox -----------------------------------------------------------------------------------
+
+_SORT_FIELDS = {"created_at": Notification.created_at, "id": Notification.id}
+
+
+def _inbox(principal: Principal) -> Select[Any]:
+    # Scoped like everything else, and personal for platform staff too.
+    stmt = access.scoped(select(Notification), Notification, principal)
+    return stmt.where(Notification.user_id == principal.user_id)
+
+
+async def list_notifications(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    params: PageParams,
+    unread: bool | None = None,
+    event_type: str | None = None,
+) -> tuple[Sequence[Notification], str | None]:
+    """The caller's notifications, newest first by default."""
+    stmt = _inbox(principal)
+    if unread is True:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    elif unread is False:
+        stmt = stmt.where(Notification.read_at.is_not(None))
+    if event_type is not None:
+        stmt = stmt.where(Notification.type == event_type)
+    return await paginate(
+        session,
+        stmt,
+        params,
+        sort_fields=_SORT_FIELDS,
+        id_column=Notification.id,
+        default_sort="-created_at",
+    )
+
+
+async def unread_count(session: AsyncSession, *, principal: Principal) -> int:
+    """How many of the caller's notifications are unread."""
+    inbox = _inbox(principal).where(Notification.read_at.is_(None)).subquery()
+    stmt = select(func.count()).select_from(inbox)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def mark_read(
+    session: AsyncSession, *, principal: Principal, notification_id: uuid.UUID
+) -> Notification:
+    """Mark one of the caller's notifications read (again: no change)."""
+    notification = await access.get_scoped(
+        session, Notification, notification_id, principal, "write"
+    )
+    if notification.user_id != principal.user_id:
+        raise NotFound("notification not found")
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        await session.flush()
+    return notification
+
+
+async def mark_all_read(session: AsyncSession, *, principal: Principal) -> int:
+    """Mark every unread notification of the caller read; how many were."""
+    stmt = (
+        update(Notification)
+        .where(
+            access.predicate(Notification, principal, "write"),
+            Notification.user_id == principal.user_id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,254 @@
+"""Diagnosis of service tickets: likely cause, skill, parts and similar past tickets.
+
+Every new ticket (manual, scan, plan, sensor) queues the job ``tickets.diagnose``, which fills the
+ticket's ``ai_*`` fields; ``POST /tickets/{id}/diagnosis`` runs it again. The default engine works
+offline on the client's own resolved tickets (``diagnosis_engine``); an LLM provider, when set,
+refines that result (``diagnosis_llm``) and any failure of it keeps the offline one.
+
+The reading happens in a read-only session and the provider is called outside any transaction:
+only the final update of the ticket takes a write transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.assets.models import Asset, AssetBOM
+from kerops.config import Settings
+from kerops.core import access
+from kerops.core.enums import TicketStatus
+from kerops.core.jobs import JobContext, job
+from kerops.core.principal import Principal
+from kerops.core.schemas import ReadModel
+from kerops.core.state import AppState
+from kerops.core.types import utcnow
+from kerops.inventory.models import Product
+from kerops.operations import diagnosis_llm
+from kerops.operations.diagnosis_engine import Diagnosis, Doc, Index, Part, diagnose, shortlist
+from kerops.operations.models import ServiceTicket, TicketHistory
+from kerops.users.models import User
+
+#: Past tickets a diagnosis learns from.
+RESOLVED = (TicketStatus.resolved, TicketStatus.completed)
+
+Engine = Literal["offline", "llm"]
+
+
+class SimilarTicketRead(ReadModel):
+    """A past ticket a diagnosis is based on."""
+
+    ticket_id: uuid.UUID
+    number: int
+    score: float
+
+
+class DiagnosisRead(ReadModel):
+    """A ticket's diagnosis as just computed (also stored in the ticket's ``ai_*`` fields)."""
+
+    ticket_id: uuid.UUID
+    engine: Engine
+    cause: str
+    skill: str | None
+    parts: list[dict[str, object]]
+    confidence: float
+    similar_tickets: list[SimilarTicketRead]
+    diagnosed_at: datetime
+
+
+@dataclass
+class _Inputs:
+    query: Doc
+    offline: Diagnosis
+    similar_docs: list[Doc]
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _skill_of(required: str | None, technician_skills: list[str] | None) -> str | None:
+    """The skill a past ticket needed: the one it named, else its technician's only skill."""
+    if required:
+        return required
+    if technician_skills and len(technician_skills) == 1:
+        return str(technician_skills[0])
+    return None
+
+
+async def _history(session: AsyncSession, ticket: ServiceTicket, limit: int) -> list[Doc]:
+    """The client's most recent resolved tickets (bounded), as documents."""
+    stmt = (
+        select(
+            ServiceTicket.id,
+            ServiceTicket.number,
+            ServiceTicket.title,
+            ServiceTicket.description,
+            ServiceTicket.asset_id,
+            ServiceTicket.required_skill,
+            Asset.category,
+            User.skills,
+        )
+        .outerjoin(Asset, Asset.id == ServiceTicket.asset_id)
+        .outerjoin(User, User.id == ServiceTicket.technician_id)
+        .where(
+            ServiceTicket.client_id == ticket.client_id,
+            ServiceTicket.status.in_(RESOLVED),
+            ServiceTicket.id != ticket.id,
+        )
+        .order_by(ServiceTicket.id.desc())  # UUIDv7: newest first
+        .limit(limit)
+    )
+    return [
+        Doc(
+            ticket_id=str(tid),
+            number=number,
+            title=title,
+            description=description or "",
+            skill=_skill_of(required, skills),
+            asset_id=str(asset_id) if asset_id else None,
+            category=(category or "").strip().lower(),
+        )
+        for tid, number, title, description, asset_id, required, category, skills in (
+            await session.execute(stmt)
+        )
+    ]
+
+
+async def _parts(session: AsyncSession, asset_ids: set[str]) -> dict[str, list[Part]]:
+    """The parts lists of some assets, by asset id."""
+    if not asset_ids:
+        return {}
+    stmt = (
+        select(AssetBOM.asset_id, Product.id, Product.name, Product.sku)
+        .join(Product, Product.id == AssetBOM.product_id)
+        .where(AssetBOM.asset_id.in_([uuid.UUID(a) for a in asset_ids]))
+        .order_by(Product.name)
+    )
+    found: dict[str, list[Part]] = {}
+    for asset_id, product_id, name, sku in await session.execute(stmt):
+        found.setdefault(str(asset_id), []).append(Part(str(product_id), name, sku or ""))
+    return found
+
+
+async def _resolution_notes(session: AsyncSession, ticket_ids: list[str]) -> dict[str, str]:
+    """The comment of each ticket's latest move to resolved (what was done)."""
+    if not ticket_ids:
+        return {}
+    stmt = (
+        select(TicketHistory.ticket_id, TicketHistory.comment)
+        .where(
+            TicketHistory.ticket_id.in_([uuid.UUID(t) for t in ticket_ids]),
+            TicketHistory.to_status == TicketStatus.resolved,
+            TicketHistory.comment != "",
+        )
+        .order_by(TicketHistory.created_at)
+    )
+    return {str(tid): comment for tid, comment in await session.execute(stmt)}
+
+
+async def _inputs(session: AsyncSession, ticket: ServiceTicket, settings: Settings) -> _Inputs:
+    """Everything the engines need, read in ``session``, and the offline diagnosis."""
+    category = ""
+    if ticket.asset_id is not None:
+        category = (
+            await session.execute(select(Asset.category).where(Asset.id == ticket.asset_id))
+        ).scalar_one_or_none() or ""
+    query = Doc(
+        ticket_id=str(ticket.id),
+        number=ticket.number,
+        title=ticket.title,
+        description=ticket.description or "",
+        asset_id=str(ticket.asset_id) if ticket.asset_id else None,
+        category=category.strip().lower(),
+    )
+    index = Index(await _history(session, ticket, settings.diagnosis_history_limit))
+    candidates = [doc for doc, _ in shortlist(query, index)]
+    assets = {d.asset_id for d in candidates if d.asset_id}
+    if query.asset_id:
+        assets.add(query.asset_id)
+    parts_of = await _parts(session, assets)
+    notes = await _resolution_notes(session, [d.ticket_id for d in candidates])
+    if notes:
+        enriched = {d.ticket_id: replace(d, cause=notes.get(d.ticket_id, "")) for d in candidates}
+        index.docs = [enriched.get(d.ticket_id, d) for d in index.docs]
+    offline = diagnose(
+        query,
+        index,
+        own_parts=parts_of.get(query.asset_id or "", []),
+        parts_of=parts_of,
+    )
+    by_id = {d.ticket_id: d for d in index.docs}
+    similar_docs = [by_id[s.ticket_id] for s in offline.similar if s.ticket_id in by_id]
+    return _Inputs(query=query, offline=offline, similar_docs=similar_docs)
+
+
+async def _compute(settings: Settings, inputs: _Inputs) -> tuple[Diagnosis, Engine]:
+    """The provider's diagnosis when one is set and answers well, else the offline one."""
+    refined = await diagnosis_llm.refine(
+        settings, inputs.query, inputs.offline, inputs.similar_docs
+    )
+    return (refined, "llm") if refined is not None else (inputs.offline, "offline")
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _apply(ticket: ServiceTicket, result: Diagnosis, at: datetime) -> None:
+    ticket.ai_cause = result.cause
+    ticket.ai_skill = result.skill
+    ticket.ai_parts = result.parts
+    ticket.ai_confidence = result.confidence
+    ticket.ai_similar_ticket_ids = [s.ticket_id for s in result.similar]
+    ticket.ai_diagnosed_at = at
+
+
+def _read(ticket_id: uuid.UUID, result: Diagnosis, engine: Engine, at: datetime) -> DiagnosisRead:
+    return DiagnosisRead(
+        ticket_id=ticket_id,
+        engine=engine,
+        cause=result.cause,
+        skill=result.skill,
+        parts=result.parts,
+        confidence=result.confidence,
+        similar_tickets=[
+            SimilarTicketRead(ticket_id=uuid.UUID(s.ticket_id), number=s.number, score=s.score)
+            for s in result.similar
+        ],
+        diagnosed_at=at,
+    )
+
+
+@job("tickets.diagnose")
+async def diagnose_job(ctx: JobContext, ticket_id: str) -> None:
+    """Fill a ticket's diagnosis (a ticket deleted meanwhile is skipped)."""
+    settings = ctx.state.settings
+    async with ctx.state.db.read_sessions() as reader:
+        ticket = await reader.get(ServiceTicket, uuid.UUID(ticket_id))
+        if ticket is None:
+            return
+        inputs = await _inputs(reader, ticket, settings)
+    result, _ = await _compute(settings, inputs)
+    target = await ctx.session.get(ServiceTicket, uuid.UUID(ticket_id), with_for_update=True)
+    if target is not None:
+        _apply(target, result, utcnow())
+        await ctx.session.flush()
+
+
+async def rerun(
+    session: AsyncSession, *, state: AppState, principal: Principal, ticket_id: uuid.UUID
+) -> DiagnosisRead:
+    """Diagnose a ticket again now (anyone who may change it) and store the result."""
+    async with state.db.read_sessions() as reader:
+        ticket = await access.get_for_write(reader, ServiceTicket, ticket_id, principal)
+        inputs = await _inputs(reader, ticket, state.settings)
+    result, engine = await _compute(state.settings, inputs)
+    target = await access.get_for_write(session, ServiceTicket, ticket_id, principal)
+    at = utcnow()
+    _apply(target, result, at)
+    await session.flush()
+    return _read(target.id, result, engine, at)

@@ -1,0 +1,330 @@
+"""The offline diagnosis engine: pure functions over a client's resolved tickets (no I/O).
+
+A new ticket is compared with past resolved tickets by TF-IDF cosine similarity of their text
+(title counted twice, plus description), Spanish and English alike: lowercased, accents
+stripped, stopwords dropped, plurals folded. The same asset and the same asset category add to
+the similarity, and so does the overlap of the assets' parts lists. The most similar tickets vote
+for the skill to send (weighted by similarity squared, plus a small keyword prior so a client
+without history still gets a hint); their resolution notes give the likely cause; the parts of
+the asset's parts list named in the ticket or on similar tickets are the parts likely needed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from kerops.core.enums import TechnicianSkill
+
+#: How many similar tickets a diagnosis is based on, and how many are re-scored with parts.
+TOP_K = 10
+SHORTLIST = 30
+#: A past ticket below this similarity is not "similar".
+MIN_SIMILARITY = 0.08
+#: Weights of the parts of the similarity (text cosine, same asset, same category, parts).
+W_TEXT, W_ASSET, W_CATEGORY, W_PARTS = 0.75, 0.15, 0.10, 0.10
+#: Confidence from keywords alone never exceeds this.
+KEYWORD_ONLY_CAP = 0.3
+MAX_PARTS = 5
+
+_STOPWORDS = """
+    a al algo algun alguna algunas alguno algunos ante antes aqui asi aun bajo cada casi como con
+    contra cual cuando de del desde donde dos el ella ellas ellos en entre era es esa ese eso esta
+    estaba estan estas este esto estos fue ha hace hacia han hasta hay la las le les lo los mas me
+    mi mientras mis mucho muy nada ni no nos o otra otro para pero poco por porque que se sea ser
+    si sin sobre solo son su sus tambien tan te tiene todo todos tras tu un una uno unos y ya yo
+    about after all also an and any are as at be been before but by can could did do does down
+    for from had has have he her his how if in into is it its just more most my no not of off on
+    once only or other our out over she should so some such than that the their them then there
+    these they this those through to too under up very was we were what when where which while
+    who why will with would you your
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+
+#: Words that hint at a skill before any history exists (indexed like ticket text below).
+_SKILL_WORDS: dict[str, str] = {
+    TechnicianSkill.electricity.value: (
+        "electrico electrica electricidad enchufe tablero automatico breaker fusible luz luce "
+        "luminaria ampolleta cortocircuito voltaje tension cable cableado interruptor electric "
+        "electrical outlet socket fuse lighting lamp wiring voltage power generador generator "
+        "ups"
+    ),
+    TechnicianSkill.hvac.value: (
+        "aire acondicionado climatizacion clima calefaccion chiller compresor refrigerante gas "
+        "split ventilador ventilacion termostato caldera frio calor condensador evaporador hvac "
+        "air conditioning heating cooling compressor refrigerant fan thermostat boiler "
+        "ventilation condenser"
+    ),
+    TechnicianSkill.plumbing.value: (
+        "agua fuga filtracion caneria tuberia llave grifo desague alcantarillado bano "
+        "wc inodoro lavamano estanque bomba presion calefont water leak pipe tap faucet drain "
+        "toilet sink pump pressure valvula valve"
+    ),
+    TechnicianSkill.iot_install.value: (
+        "sensor gateway iot wifi conectividad senal dispositivo telemetria lectura medidor "
+        "connectivity signal device telemetry reading meter offline firmware"
+    ),
+}
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def normalise(text: str) -> str:
+    """Lowercase, accents stripped (``ñ`` becomes ``n``)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _fold(word: str) -> str:
+    """A light plural fold for Spanish and English (compresores → compresor, leaks → leak)."""
+    if len(word) > 5 and word.endswith("es") and word[-3] in "rlndzj":
+        return word[:-2]
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """The index terms of a text."""
+    return [
+        _fold(w)
+        for w in _WORD.findall(normalise(text))
+        if len(w) > 1 and w not in STOPWORDS and not w.isdigit()
+    ]
+
+
+SKILL_KEYWORDS: dict[str, frozenset[str]] = {
+    skill: frozenset(tokens(words)) for skill, words in _SKILL_WORDS.items()
+}
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A ticket as the engine sees it (a past resolved one, or the one to diagnose)."""
+
+    ticket_id: str
+    number: int
+    title: str
+    description: str = ""
+    skill: str | None = None
+    asset_id: str | None = None
+    category: str = ""
+    cause: str = ""
+
+    def terms(self) -> list[str]:
+        """Title twice (it says what is wrong), then the description."""
+        title = tokens(self.title)
+        return title + title + tokens(self.description)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A product of a parts list."""
+
+    product_id: str
+    name: str
+    sku: str = ""
+
+
+@dataclass(frozen=True)
+class Similar:
+    """A past ticket and how similar it is (0..1)."""
+
+    ticket_id: str
+    number: int
+    score: float
+
+
+@dataclass
+class Diagnosis:
+    """What the engine suggests for a ticket."""
+
+    cause: str
+    skill: str | None
+    skills_ranked: list[str]
+    parts: list[dict[str, object]]
+    confidence: float
+    similar: list[Similar] = field(default_factory=list)
+
+
+# --- TF-IDF --------------------------------------------------------------------------------------
+
+
+def _weights(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
+    vec = {t: (1.0 + math.log(c)) * idf.get(t, 0.0) for t, c in counts.items()}
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    return {t: v / norm for t, v in vec.items()} if norm else {}
+
+
+class Index:
+    """TF-IDF vectors of past tickets with an inverted index (cosine against a query)."""
+
+    def __init__(self, docs: Sequence[Doc]) -> None:
+        self.docs = list(docs)
+        counts = [Counter(d.terms()) for d in self.docs]
+        df: Counter[str] = Counter()
+        for c in counts:
+            df.update(c.keys())
+        n = len(self.docs)
+        self.idf = {t: math.log((n + 1) / (f + 1)) + 1.0 for t, f in df.items()}
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, c in enumerate(counts):
+            for term, weight in _weights(c, self.idf).items():
+                self.postings[term].append((i, weight))
+
+    def cosine(self, query: Doc) -> dict[int, float]:
+        """Similarity of the query with every past ticket sharing a term with it."""
+        qvec = _weights(Counter(query.terms()), self.idf)
+        scores: dict[int, float] = defaultdict(float)
+        for term, qw in qvec.items():
+            for i, dw in self.postings.get(term, ()):
+                scores[i] += qw * dw
+        return scores
+
+
+# --- the diagnosis -------------------------------------------------------------------------------
+
+
+def shortlist(query: Doc, index: Index, limit: int = SHORTLIST) -> list[tuple[Doc, float]]:
+    """The past tickets most similar to the query by text, asset and category."""
+    text = index.cosine(query)
+    scored: list[tuple[Doc, float]] = []
+    for i, doc in enumerate(index.docs):
+        score = W_TEXT * text.get(i, 0.0)
+        if query.asset_id and doc.asset_id == query.asset_id:
+            score += W_ASSET
+        if query.category and doc.category == query.category:
+            score += W_CATEGORY
+        if score > 0:
+            scored.append((doc, score))
+    scored.sort(key=lambda pair: (-pair[1], -pair[0].number))
+    return scored[:limit]
+
+
+def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+
+
+def _keyword_prior(query: Doc) -> dict[str, float]:
+    terms = set(query.terms()) | set(tokens(query.category))
+    prior: dict[str, float] = {}
+    for skill, words in SKILL_KEYWORDS.items():
+        hits = len(terms & words)
+        if hits:
+            prior[skill] = 0.05 * min(hits, 4)
+    return prior
+
+
+def _part_terms(part: Part) -> set[str]:
+    return {t for t in tokens(part.name) if len(t) > 3}
+
+
+def _suggest_parts(
+    query: Doc,
+    similar: Sequence[tuple[Doc, float]],
+    own_parts: Sequence[Part],
+    parts_of: dict[str, list[Part]],
+) -> list[dict[str, object]]:
+    query_terms = set(query.terms())
+    catalogue = {p.product_id: p for p in own_parts}
+    scores: dict[str, float] = defaultdict(float)
+    for part in own_parts:
+        if _part_terms(part) & query_terms:
+            scores[part.product_id] += 1.0
+    for doc, sim in similar:
+        doc_terms = set(doc.terms()) | set(tokens(doc.cause))
+        for part in parts_of.get(doc.asset_id or "", []):
+            catalogue.setdefault(part.product_id, part)
+            mentioned = bool(_part_terms(part) & doc_terms)
+            weight = sim * (0.7 if mentioned else 0.1)
+            if part.product_id not in {p.product_id for p in own_parts}:
+                weight *= 0.5
+            scores[part.product_id] += weight
+    ranked = sorted(
+        ((pid, s) for pid, s in scores.items() if s >= 0.25),
+        key=lambda pair: (-pair[1], catalogue[pair[0]].name),
+    )
+    return [
+        {
+            "product_id": pid,
+            "name": catalogue[pid].name,
+            "sku": catalogue[pid].sku,
+            "score": round(min(score, 1.0), 3),
+        }
+        for pid, score in ranked[:MAX_PARTS]
+    ]
+
+
+def _cause(similar: Sequence[tuple[Doc, float]], skill: str | None) -> str:
+    for doc, _ in similar:
+        if doc.cause:
+            return f"{doc.cause.strip()[:600]} (as on T-{doc.number:06d})"
+    if similar:
+        doc = similar[0][0]
+        return f"Like T-{doc.number:06d}: {doc.title[:300]}"
+    if skill:
+        return f"Looks like a {skill} fault; no similar resolved tickets yet."
+    return "Not enough history to suggest a cause yet."
+
+
+def diagnose(
+    query: Doc,
+    index: Index,
+    *,
+    own_parts: Sequence[Part] = (),
+    parts_of: dict[str, list[Part]] | None = None,
+    top_k: int = TOP_K,
+) -> Diagnosis:
+    """Diagnose ``query`` from the past tickets of ``index``.
+
+    ``own_parts`` is the parts list of the query's asset; ``parts_of`` the parts lists of the
+    shortlisted tickets' assets (by asset id), used for the parts overlap and the parts.
+    """
+    parts_of = parts_of or {}
+    own_ids = [p.product_id for p in own_parts]
+    rescored: list[tuple[Doc, float]] = []
+    for doc, score in shortlist(query, index):
+        overlap = _jaccard(own_ids, (p.product_id for p in parts_of.get(doc.asset_id or "", [])))
+        total = min(1.0, score + W_PARTS * overlap)
+        if total >= MIN_SIMILARITY:
+            rescored.append((doc, total))
+    rescored.sort(key=lambda pair: (-pair[1], -pair[0].number))
+    similar = rescored[:top_k]
+
+    votes: dict[str, float] = defaultdict(float)
+    support: dict[str, float] = defaultdict(float)
+    for doc, sim in similar:
+        if doc.skill:
+            votes[doc.skill] += sim * sim
+            support[doc.skill] += sim
+    for hinted, weight in _keyword_prior(query).items():
+        votes[hinted] += weight
+    ranked = sorted(votes, key=lambda s: (-votes[s], s))
+    skill = ranked[0] if ranked else None
+    confidence = 0.0
+    if skill is not None:
+        share = votes[skill] / sum(votes.values())
+        if support.get(skill):
+            evidence = 1.0 - math.exp(-2.0 * support[skill])
+            confidence = min(0.95, share * evidence)
+        else:
+            confidence = min(KEYWORD_ONLY_CAP, share * KEYWORD_ONLY_CAP)
+    return Diagnosis(
+        cause=_cause(similar, skill),
+        skill=skill,
+        skills_ranked=ranked,
+        parts=_suggest_parts(query, similar, own_parts, parts_of),
+        confidence=round(confidence, 3),
+        similar=[Similar(doc.ticket_id, doc.number, round(sim, 3)) for doc, sim in similar],
+    )
