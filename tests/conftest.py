@@ -278,7 +278,7 @@ def app_for(settings: Settings) -> Iterator[FastAPI]:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    """A test client of a fresh app on a fresh database."""
+    """A test client of the app for ``settings`` (services of its own) on a fresh database."""
     with app_for(settings) as app, TestClient(app) as test_client:
         yield test_client
 

@@ -115,7 +115,7 @@ _LINKS = {
     "ticket": "/tickets/{id}",
     "certification": "/technicians/certifications/{id}",
     "asset": "/assets/{id}",
-    "device": "/iot/devices/{id}",
+    "device": "/iot-devices/{id}",
 }
 
 

@@ -71,7 +71,8 @@ def _payload(ticket: ServiceTicket, target: sla.Target, due_at: datetime) -> dic
     return {
         "target": target,
         "due_at": due_at.isoformat(),
-        "ticket_number": ticket.number,
+        "number": ticket.number,
+        "title": ticket.title,
         "priority": ticket.priority.value,
         "status": ticket.status.value,
         "clock": ticket.sla_clock.value,
