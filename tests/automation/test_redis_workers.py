@@ -1,5 +1,7 @@
 """Scaled out: with Redis as the broker, two ``kerops worker`` processes and one
-``kerops scheduler`` open exactly one ticket per due occurrence of many plans (PostgreSQL).
+``kerops scheduler`` open exactly one ticket per due occurrence of many plans (PostgreSQL), run
+the jobs those tickets queue (diagnosis, event dispatch) and flag an overdue ticket's SLA breach
+once.
 
 Runs only when ``KEROPS_TEST_BROKER_URL`` (a Redis URL) and ``KEROPS_TEST_DATABASE_URL`` (a
 PostgreSQL URL) are set: a dedicated database is created and migrated for the test and dropped
@@ -31,7 +33,8 @@ from kerops.config import Settings, normalise_database_url
 from kerops.core.enums import UserRole
 from kerops.core.migrate import upgrade
 from kerops.core.types import utcnow, uuid7
-from kerops.operations.models import ServiceTicket
+from kerops.events.models import Event
+from kerops.operations.models import ServiceTicket, TicketCounter
 from kerops.tenancy.models import Locale
 from kerops.users.models import User
 
@@ -74,8 +77,9 @@ def database(tmp_path: Path) -> Iterator[str]:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def _seed(url: str) -> list[uuid.UUID]:
-    """A client with one asset and many daily plans whose occurrence is due now."""
+async def _seed(url: str) -> tuple[list[uuid.UUID], uuid.UUID]:
+    """A client with one asset, many daily plans whose occurrence is due now, and a ticket
+    whose resolution deadline has passed."""
     engine = create_async_engine(url)
     try:
         async with async_sessionmaker(engine)() as session:
@@ -122,8 +126,58 @@ async def _seed(url: str) -> list[uuid.UUID]:
                         next_due_at=due,
                     )
                 )
+            overdue_id = uuid7()
+            overdue = ServiceTicket(
+                id=overdue_id,
+                client_id=client_id,
+                number=1,
+                title="Fuga en cámara",
+                locale_id=locale.id,
+                asset_id=asset.id,
+                sla_response_due_at=utcnow() - timedelta(hours=3),
+                sla_resolution_due_at=utcnow() - timedelta(hours=1),
+                sla_next_check_at=utcnow() - timedelta(hours=3),
+            )
+            session.add(overdue)
+            session.add(TicketCounter(client_id=client_id, last_number=1))
             await session.commit()
-            return ids
+            return ids, overdue_id
+    finally:
+        await engine.dispose()
+
+
+async def _overdue_state(url: str, ticket_id: uuid.UUID) -> tuple[bool, list[str], int]:
+    """The overdue ticket's breach flag, the targets of its breach events and how many of those
+    were dispatched."""
+    engine = create_async_engine(url)
+    try:
+        async with AsyncSession(engine) as session:
+            ticket = await session.get(ServiceTicket, ticket_id)
+            assert ticket is not None
+            events = list(
+                (
+                    await session.execute(
+                        select(Event).where(
+                            Event.subject_id == ticket_id, Event.type == "sla.breached"
+                        )
+                    )
+                ).scalars()
+            )
+            dispatched = sum(1 for e in events if e.dispatched_at is not None)
+            targets = sorted(str(e.payload.get("target")) for e in events)
+            return ticket.sla_resolution_breached, targets, dispatched
+    finally:
+        await engine.dispose()
+
+
+async def _diagnosed(url: str) -> int:
+    engine = create_async_engine(url)
+    try:
+        async with AsyncSession(engine) as session:
+            stmt = select(func.count()).where(
+                ServiceTicket.source == "plan", ServiceTicket.ai_diagnosed_at.is_not(None)
+            )
+            return int((await session.execute(stmt)).scalar() or 0)
     finally:
         await engine.dispose()
 
@@ -162,7 +216,7 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 def test_two_workers_and_a_scheduler_open_one_ticket_per_occurrence(
     database: str, tmp_path: Path
 ) -> None:
-    plan_ids = asyncio.run(_seed(database))
+    plan_ids, overdue_id = asyncio.run(_seed(database))
     queue = f"kerops-test-{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
@@ -171,7 +225,7 @@ def test_two_workers_and_a_scheduler_open_one_ticket_per_occurrence(
         "KEROPS_DATABASE_URL": database,
         "KEROPS_BROKER_URL": BROKER_URL,
         "KEROPS_BROKER_QUEUE": queue,
-        "KEROPS_JOB_INTERVALS": json.dumps({"pm.generate": 1}),
+        "KEROPS_JOB_INTERVALS": json.dumps({"pm.generate": 1, "sla.check": 1}),
         "KEROPS_LOG_LEVEL": "WARNING",
     }
     command = [sys.executable, "-m", "kerops.cli"]
@@ -193,12 +247,23 @@ def test_two_workers_and_a_scheduler_open_one_ticket_per_occurrence(
             if len(per_plan) == PLANS:
                 break
             time.sleep(1)
-        # Let a few more generation runs go by on both workers: they must add nothing.
+        # The jobs the new tickets queued (diagnosis) and the SLA check run on the workers too.
+        while time.monotonic() < deadline:
+            breach = asyncio.run(_overdue_state(database, overdue_id))
+            if asyncio.run(_diagnosed(database)) == PLANS and breach[2] >= 2:
+                break
+            time.sleep(1)
+        # Let a few more runs go by on both workers: they must add nothing.
         time.sleep(4)
         per_plan, occurrences = asyncio.run(_counts(database))
+        diagnosed = asyncio.run(_diagnosed(database))
+        breach = asyncio.run(_overdue_state(database, overdue_id))
     finally:
         _stop(processes)
         redis.Redis.from_url(BROKER_URL).delete(queue)
     assert set(per_plan) == set(plan_ids)
     assert set(per_plan.values()) == {1}
     assert occurrences == PLANS
+    assert diagnosed == PLANS
+    # Both targets breached, each once: one event per target, each dispatched by a worker.
+    assert breach == (True, ["resolution", "response"], 2)
