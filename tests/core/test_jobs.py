@@ -3,6 +3,7 @@ transaction commits, chain, fail alone; brokers by URL; periodic jobs carry thei
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -221,3 +222,30 @@ def test_job_counts_stay_consistent(client: TestClient, run: Any) -> None:
         return int((await session.execute(select(func.count()).select_from(Setting))).scalar_one())
 
     assert run(count) == 10
+
+
+@job("test.stuck")
+async def _stuck(ctx: JobContext) -> None:
+    SEEN.append("stuck")
+    await asyncio.Event().wait()
+
+
+def test_stopping_does_not_wait_forever_for_a_stuck_job(
+    client: TestClient, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kerops.core.jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "STOP_GRACE_SECONDS", 0.2)
+    state = client.app.state.kerops  # type: ignore[attr-defined]
+    engine = JobEngine(Settings(data_dir=tmp_path, database_url=state.settings.database_url))
+
+    async def go() -> bool:
+        await engine.start(state)
+        await engine.send("test.stuck")
+        await asyncio.sleep(0.05)
+        await engine.stop()
+        return bool(engine.broker._running_tasks)  # type: ignore[attr-defined]
+
+    still_running = client.portal.call(go)  # type: ignore[union-attr]
+    assert SEEN == ["stuck"]
+    assert still_running is False

@@ -43,6 +43,9 @@ log = logging.getLogger("kerops.jobs")
 #: The job running in the current task, if any (lets tests tell job SQL from request SQL).
 current_job: ContextVar[str | None] = ContextVar("kerops_current_job", default=None)
 
+#: How long stopping waits for the jobs running in this process before cancelling them.
+STOP_GRACE_SECONDS = 10.0
+
 #: Key of ``session.info`` holding the jobs queued in that session's transaction.
 _PENDING = "kerops_pending_jobs"
 
@@ -248,9 +251,19 @@ class JobEngine:
                 await self._scheduler_task
             self._scheduler_task = None
         if self._started:
-            await self.wait_idle()
+            try:
+                await asyncio.wait_for(self.wait_idle(), timeout=STOP_GRACE_SECONDS)
+            except TimeoutError:
+                # A stuck job must not hold the process up; brokers re-deliver what it took.
+                self._cancel_running()
             await self.broker.shutdown()
             self._started = False
+
+    def _cancel_running(self) -> None:
+        if isinstance(self.broker, InMemoryBroker):
+            for task in list(self.broker._running_tasks):  # no public accessor
+                task.cancel()
+            log.warning("jobs still running at shutdown were cancelled")
 
     async def _run_scheduler(self) -> None:
         from taskiq.cli.scheduler.run import SchedulerLoop
