@@ -66,7 +66,12 @@ class Database:
     def __init__(self, settings: Settings, *, null_pool: bool = False) -> None:
         self.settings = settings
         self.engine = create_engine(settings, null_pool=null_pool)
-        self.read_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        read_options: dict[str, Any] = {READ_ONLY_OPTION: True}
+        if not settings.is_sqlite:
+            # Reads need no BEGIN/COMMIT round trips: each statement sees committed data.
+            # (SQLite keeps a deferred BEGIN: one snapshot for the request, no writer lock.)
+            read_options["isolation_level"] = "AUTOCOMMIT"
+        self.read_engine = self.engine.execution_options(**read_options)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self.read_sessions = async_sessionmaker(
             self.read_engine, expire_on_commit=False, autoflush=True
