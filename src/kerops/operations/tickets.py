@@ -178,47 +178,85 @@ async def create_ticket(
         await _area_in(session, principal, locale.id, data.area_id)
     if data.asset_id is not None:
         await _asset_in(session, principal, locale.id, data.asset_id)
-    workflow = await workflows.ensure_default_workflow(session, locale.client_id)
-    number = await next_ticket_number(session, locale.client_id)
-    now = utcnow()
-    due = await sla.deadlines(session, locale.client_id, locale.id, data.priority, now)
-    ticket = ServiceTicket(
+    return await _open_ticket(
+        session,
         client_id=locale.client_id,
-        number=number,
+        locale_id=locale.id,
+        priority=data.priority,
+        actor_id=principal.user_id,
         title=data.title,
         description=data.description,
-        locale_id=locale.id,
         area_id=data.area_id,
         asset_id=data.asset_id,
         requester_id=principal.user_id,
-        workflow_id=workflow.id,
-        priority=data.priority,
-        status=TicketStatus.open,
         required_skill=data.required_skill.value if data.required_skill else None,
         required_certification=data.required_certification,
         source="manual",
         planned_at=data.planned_at,
+    )
+
+
+async def _open_ticket(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID,
+    locale_id: uuid.UUID,
+    priority: TicketPriority,
+    actor_id: uuid.UUID | None,
+    history_comment: str = "",
+    technician: User | None = None,
+    assignment_note: str = "",
+    created_event: bool = True,
+    sla_start: datetime | None = None,
+    now: datetime | None = None,
+    **columns: Any,
+) -> ServiceTicket:
+    """Insert a new ticket with ``columns``: numbered, on the client's default workflow, with
+    its SLA deadlines (from ``sla_start``, default now), its history (and assignment), the
+    ``ticket.created`` event and a diagnosis queued."""
+    workflow = await workflows.ensure_default_workflow(session, client_id)
+    now = now or utcnow()
+    due = await sla.deadlines(session, client_id, locale_id, priority, sla_start or now)
+    # The client's counter row stays locked until commit: take the number as late as possible.
+    number = await next_ticket_number(session, client_id)
+    ticket = ServiceTicket(
+        client_id=client_id,
+        locale_id=locale_id,
+        number=number,
+        workflow_id=workflow.id,
+        priority=priority,
+        technician_id=technician.id if technician else None,
+        vendor_id=technician.vendor_id if technician else None,
+        status=TicketStatus.assigned if technician else TicketStatus.open,
+        **columns,
         **due.columns(),  # SLA: policy, clock, deadlines, warning instants, next check
         created_at=now,
         updated_at=now,
     )
     session.add(ticket)
     await session.flush()
-    session.add(
+    moves: list[tuple[TicketStatus | None, TicketStatus, str]] = [
+        (None, TicketStatus.open, history_comment)
+    ]
+    if technician is not None:
+        moves.append((TicketStatus.open, TicketStatus.assigned, assignment_note[:5000]))
+    session.add_all(
         TicketHistory(
             client_id=ticket.client_id,
             locale_id=ticket.locale_id,
             ticket_id=ticket.id,
-            from_status=None,
-            to_status=TicketStatus.open,
-            actor_id=principal.user_id,
-            comment="",
+            from_status=from_status,
+            to_status=to_status,
+            actor_id=actor_id,
+            comment=comment,
             created_at=now,
         )
+        for from_status, to_status, comment in moves
     )
     await session.flush()
     enqueue(session, "tickets.diagnose", ticket_id=str(ticket.id))  # diagnosis
-    events.emit(session, "ticket.created", **ticket_event(ticket, actor_id=principal.user_id))
+    if created_event:
+        events.emit(session, "ticket.created", **ticket_event(ticket, actor_id=actor_id))
     return ticket
 
 
@@ -246,60 +284,30 @@ async def raise_system_ticket(
     numbered, on the client's default workflow, with SLA deadlines (from ``sla_start``, default
     now), its history, optionally assigned to ``technician``, with the ``ticket.created`` event
     and a diagnosis queued — like a ticket raised by a person, without a requester."""
-    workflow = await workflows.ensure_default_workflow(session, asset.client_id)
-    now = now or utcnow()
-    due = await sla.deadlines(session, asset.client_id, asset.locale_id, priority, sla_start or now)
-    # The client's counter row stays locked until commit: take the number as late as possible.
-    number = await next_ticket_number(session, asset.client_id)
-    ticket = ServiceTicket(
+    return await _open_ticket(
+        session,
         client_id=asset.client_id,
-        number=number,
+        locale_id=asset.locale_id,
+        priority=priority,
+        actor_id=None,
+        history_comment=history_comment,
+        technician=technician,
+        assignment_note=assignment_note,
+        created_event=created_event,
+        sla_start=sla_start,
+        now=now,
         title=title[:200],
         description=description,
-        locale_id=asset.locale_id,
         area_id=asset.area_id,
         asset_id=asset.id,
         requester_id=None,
-        technician_id=technician.id if technician else None,
-        vendor_id=technician.vendor_id if technician else None,
-        workflow_id=workflow.id,
         maintenance_plan_id=maintenance_plan_id,
-        priority=priority,
-        status=TicketStatus.assigned if technician else TicketStatus.open,
         required_skill=required_skill,
         source=source,
         reporter_name=reporter_name,
         reporter_contact=reporter_contact,
         planned_at=planned_at,
-        **due.columns(),  # SLA: policy, clock, deadlines, warning instants, next check
-        created_at=now,
-        updated_at=now,
     )
-    session.add(ticket)
-    await session.flush()
-    moves: list[tuple[TicketStatus | None, TicketStatus, str]] = [
-        (None, TicketStatus.open, history_comment)
-    ]
-    if technician is not None:
-        moves.append((TicketStatus.open, TicketStatus.assigned, assignment_note[:5000]))
-    session.add_all(
-        TicketHistory(
-            client_id=ticket.client_id,
-            locale_id=ticket.locale_id,
-            ticket_id=ticket.id,
-            from_status=from_status,
-            to_status=to_status,
-            actor_id=None,
-            comment=comment,
-            created_at=now,
-        )
-        for from_status, to_status, comment in moves
-    )
-    await session.flush()
-    enqueue(session, "tickets.diagnose", ticket_id=str(ticket.id))  # diagnosis
-    if created_event:
-        events.emit(session, "ticket.created", **ticket_event(ticket, actor_id=None))
-    return ticket
 
 
 async def create_scan_report_ticket(
