@@ -20,7 +20,6 @@ import json
 import math
 import os
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -517,22 +516,6 @@ async def database_timings(url: str, data: Dataset, budget: float = 4.0) -> dict
         created, last = decode(cursor)
         v = {**values, "created_at": created, "id": last}
         cases[f"status, {label}"] = (after, [v[n] for n in after_order])
-    # Not the app's: the same keyset as one row comparison, which an index on (client_id,
-    # status, created_at DESC, id DESC) can use as a range; same arguments.
-    keyset = re.search(
-        r"\((\S+created_at) < (\$\d+::[A-Z ]+?) OR \S+created_at = (\$\d+::[A-Z ]+?)"
-        r" AND (\S+\.id) < (\$\d+::UUID)\)",
-        after,
-    )
-    if keyset:
-        column, first_value, same_value, id_column, id_value = keyset.groups()
-        row = f"({column}, {id_column}) < ({first_value}, {id_value}) AND {same_value} IS NOT NULL"
-        created, last = decode(data.deep_cursor)
-        v = {**values, "created_at": created, "id": last}
-        cases[f"status, page {DEEP_PAGE}, row-value keyset (not the app's)"] = (
-            after.replace(keyset.group(0), row),
-            [v[n] for n in after_order],
-        )
     v = {**values, "locale_id": data.list_locales[0]}
     cases["status + locale, page 1"] = (by_locale, [v[n] for n in locale_order])
     offset_sql = first.replace("LIMIT $2::INTEGER", "LIMIT $2::INTEGER OFFSET $4::INTEGER")

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import JSON, false, insert, or_, select, update
+from sqlalchemy import JSON, bindparam, false, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.sql import ClauseElement
 
@@ -100,7 +100,13 @@ class Statements:
                 if locale:
                     stmt = stmt.where(t.locale_id == oid)
                 if keyset:
-                    stmt = stmt.where(or_(t.created_at < now, (t.created_at == now) & (t.id < oid)))
+                    # The app's cursor (``kerops.core.pagination``): one row-value comparison.
+                    # (Named parameters: the text is the same, the names map to the values.)
+                    after = tuple_(
+                        bindparam("created_at_1", now, type_=t.created_at.type),
+                        bindparam("id_1", oid, type_=t.id.type),
+                    )
+                    stmt = stmt.where(tuple_(t.created_at, t.id) < after)
                 stmt = stmt.order_by(t.created_at.desc(), t.id.desc()).limit(21)
                 text, names = render(stmt)
                 self._lists[(locale, keyset)] = (text, [_value_name(n) for n in names])

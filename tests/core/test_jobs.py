@@ -249,3 +249,27 @@ def test_stopping_does_not_wait_forever_for_a_stuck_job(
     still_running = client.portal.call(go)  # type: ignore[union-attr]
     assert SEEN == ["stuck"]
     assert still_running is False
+
+
+def test_waiting_for_idle_yields_to_a_finished_jobs_callback(client: TestClient) -> None:
+    """A job that has finished but whose done callback has not run yet does not make the wait
+    spin (it ran forever on the event loop, blocking even its own timeout)."""
+    engine = _engine(client)
+
+    async def go() -> bool:
+        broker = engine.broker
+        assert isinstance(broker, InMemoryBroker)
+
+        async def finished() -> None:
+            return None
+
+        task = asyncio.get_running_loop().create_task(finished())
+        task.add_done_callback(broker._running_tasks.discard)
+        broker._running_tasks.add(task)
+        # Runs the task to its end; its done callbacks are queued behind this coroutine.
+        await asyncio.sleep(0)
+        assert task.done() and task in broker._running_tasks
+        await engine.wait_idle()
+        return task not in broker._running_tasks
+
+    assert client.portal.call(go) is True  # type: ignore[union-attr]

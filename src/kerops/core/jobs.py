@@ -242,6 +242,9 @@ class JobEngine:
         if isinstance(self.broker, InMemoryBroker):
             while self.broker._running_tasks:  # no public accessor
                 await self.broker.wait_all()
+                # A finished task leaves the set in its done callback, which runs on the next
+                # turn of the loop: yield to it, or this loop spins forever on a finished task.
+                await asyncio.sleep(0)
 
     async def stop(self) -> None:
         """Stop the embedded scheduler, let running in-process jobs finish, disconnect."""
