@@ -115,6 +115,8 @@ def parse_folded(path: Path) -> list[tuple[list[str], int]]:
         if not line.strip():
             continue
         frames, _, count = line.rpartition(" ")
+        if not count.isdigit():  # a frame name broken over lines
+            continue
         stacks.append((frames.split(";"), int(count)))
     return stacks
 

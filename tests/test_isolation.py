@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,14 +50,10 @@ def _served_api_routes(client: TestClient) -> set[tuple[str, str, bool]]:
     """Every (method, path, in_schema) the router actually serves under /api/."""
     served = set()
     for route in client.app.router.routes:  # type: ignore[attr-defined]
-        contexts = getattr(route, "effective_route_contexts", None)
-        if contexts is None:
-            continue
-        for ctx in contexts():
-            if ctx.path.startswith("/api/"):
-                for method in ctx.methods or ():
-                    if method != "HEAD":
-                        served.add((method, ctx.path, bool(ctx.include_in_schema)))
+        if isinstance(route, APIRoute) and route.path.startswith("/api/"):
+            for method in route.methods or ():
+                if method != "HEAD":
+                    served.add((method, route.path, bool(route.include_in_schema)))
     return served
 
 

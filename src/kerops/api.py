@@ -14,7 +14,8 @@ def routers() -> list[APIRouter]:
     from kerops.auth.api_keys_router import router as api_keys_router
     from kerops.auth.otp_router import router as otp_router
     from kerops.auth.router import router as auth_router
-    from kerops.auth.sso_router import router as sso_router
+    from kerops.auth.sso_router import flow as sso_flow_router
+    from kerops.auth.sso_router import providers as sso_providers_router
     from kerops.inventory.router import router as products_router
     from kerops.iot.readings_router import router as iot_readings_router
     from kerops.iot.router import router as iot_router
@@ -38,7 +39,8 @@ def routers() -> list[APIRouter]:
         health_router,
         auth_router,
         otp_router,
-        sso_router,
+        sso_providers_router,
+        sso_flow_router,
         api_keys_router,
         users_router,
         vendors_router,

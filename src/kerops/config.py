@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     jwt_issuer: str = "kerops"
     jwt_audience: str = "kerops-api"
+    #: How long a process reuses the principal of an access token without reading the user's row
+    #: (0: read it on every request). Changes made through the app apply at once in the process
+    #: that made them; elsewhere (other workers) within this many seconds.
+    principal_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2

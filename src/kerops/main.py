@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from kerops import __version__
@@ -17,6 +17,7 @@ from kerops.core.logging import RequestContextMiddleware, configure_logging
 from kerops.core.mail import create_sender
 from kerops.core.openapi import install_openapi
 from kerops.core.ratelimit import RateLimiter
+from kerops.core.routing import install_route_index, mount_flat
 from kerops.core.security import Security
 from kerops.core.state import AppState
 from kerops.iot.mqtt import start_mqtt
@@ -36,14 +37,12 @@ def build_state(settings: Settings) -> AppState:
     )
 
 
-def api_router() -> APIRouter:
-    """Every module's router under ``/api/v1``."""
+def mount_api(app: FastAPI) -> None:
+    """Every module's routes under ``/api/v1``, flat, found through the route index."""
     from kerops.api import routers
 
-    router = APIRouter(prefix=API_PREFIX)
-    for module_router in routers():
-        router.include_router(module_router)
-    return router
+    mount_flat(app, API_PREFIX, routers())
+    install_route_index(app)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -90,5 +89,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.environment == "production",
     )
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(api_router())
+    mount_api(app)
     return app

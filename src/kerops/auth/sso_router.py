@@ -25,7 +25,6 @@ from kerops.core.pagination import Page, PageDep
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.state import AppState
 
-router = APIRouter()
 providers = APIRouter(prefix="/identity-providers", tags=["identity providers"])
 flow = APIRouter(prefix="/auth/sso", tags=["sso"])
 
@@ -143,7 +142,3 @@ async def sso_callback(slug: str, request: Request, state: StateDep) -> TokenPai
     async with _write_transaction(request, state) as session:
         user = await sso.sign_in(session, provider_id=config.provider_id, identity=identity)
         return await tokens.issue_tokens(session, state, user)
-
-
-router.include_router(providers)
-router.include_router(flow)

@@ -14,12 +14,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import NullPool
 
 from kerops.config import Settings
 from kerops.core.errors import Conflict
+from kerops.core.principal import PrincipalCache
 
 READ_ONLY_OPTION = "kerops_read_only"
+PRINCIPALS_KEY = "kerops_principals"
+_AUTH_CHANGED_KEY = "kerops_auth_changed"
+#: Tables whose changes make cached principals stale.
+_AUTH_TABLES = frozenset({"users", "refresh_tokens", "api_keys"})
 
 
 def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
@@ -72,9 +78,13 @@ class Database:
             # (SQLite keeps a deferred BEGIN: one snapshot for the request, no writer lock.)
             read_options["isolation_level"] = "AUTOCOMMIT"
         self.read_engine = self.engine.execution_options(**read_options)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self.principals = PrincipalCache(settings.principal_cache_seconds)
+        info = {PRINCIPALS_KEY: self.principals}
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=True, info=info
+        )
         self.read_sessions = async_sessionmaker(
-            self.read_engine, expire_on_commit=False, autoflush=True
+            self.read_engine, expire_on_commit=False, autoflush=True, info=info
         )
 
     async def dispose(self) -> None:
@@ -91,6 +101,37 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+
+# --- cached principals go stale when users, sign-in sessions or API keys change ------------------
+
+
+def _table_of(obj: object) -> str | None:
+    return getattr(obj, "__tablename__", None)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_auth_rows(session: Session, _flush_context: UOWTransaction) -> None:
+    if PRINCIPALS_KEY in session.info and any(
+        _table_of(obj) in _AUTH_TABLES for obj in (*session.new, *session.dirty, *session.deleted)
+    ):
+        session.info[_AUTH_CHANGED_KEY] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_auth_statements(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and PRINCIPALS_KEY in state.session.info:
+        mapper = state.bind_mapper
+        if mapper is not None and _table_of(mapper.class_) in _AUTH_TABLES:
+            state.session.info[_AUTH_CHANGED_KEY] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_principals(session: Session) -> None:
+    if session.info.pop(_AUTH_CHANGED_KEY, False):
+        cache = session.info.get(PRINCIPALS_KEY)
+        if isinstance(cache, PrincipalCache):
+            cache.clear()
 
 
 async def flush_or_conflict(session: AsyncSession, detail: str, *, code: str = "conflict") -> None:

@@ -118,13 +118,21 @@ async def _from_api_key(
     return user, _principal_of(user, api_key_id=api_key.id, scopes=frozenset(api_key.scopes))
 
 
-async def _from_jwt(state: AppState, session: AsyncSession, token: str) -> tuple[User, Principal]:
+async def _from_jwt(
+    state: AppState, session: AsyncSession, token: str
+) -> tuple[User | None, Principal]:
     try:
         claims = state.security.decode_jwt(token, typ="access")
         user_id = uuid.UUID(claims["sub"])
         session_id = uuid.UUID(claims["sid"]) if claims.get("sid") else None
     except (TokenError, ValueError, KeyError) as exc:
         raise Unauthorized("Invalid or expired access token.") from exc
+    # A valid token whose user and sign-in session were checked moments ago (see PrincipalCache).
+    cache = state.db.principals
+    cached = cache.get(user_id, session_id)
+    if cached is not None:
+        return None, cached
+    generation = cache.generation
     revoked = (
         exists()
         .where(RefreshToken.family_id == session_id, RefreshToken.revoked_at.is_not(None))
@@ -135,7 +143,9 @@ async def _from_jwt(state: AppState, session: AsyncSession, token: str) -> tuple
         raise Unauthorized("Invalid or expired access token.")
     if session_id is not None and row[1]:
         raise Unauthorized("This session has been logged out.")
-    return row[0], _principal_of(row[0], session_id=session_id)
+    principal = _principal_of(row[0], session_id=session_id)
+    cache.put(principal, generation=generation)
+    return row[0], principal
 
 
 async def get_optional_principal(
@@ -147,6 +157,7 @@ async def get_optional_principal(
 ) -> Principal | None:
     """The caller if credentials were given (a bad credential is still a 401)."""
     read_only = request.method in READ_METHODS
+    user: User | None
     if api_key:
         user, principal = await _from_api_key(state, session, api_key, read_only=read_only)
     elif bearer and bearer.startswith(API_KEY_PREFIX):
@@ -180,9 +191,15 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_current_user(request: Request, principal: PrincipalDep) -> User:
-    """The authenticated user's row, as loaded while authenticating (no second query)."""
-    user: User = request.state.user
+async def get_current_user(request: Request, principal: PrincipalDep, session: SessionDep) -> User:
+    """The authenticated user's row: as loaded while authenticating, else read now (the
+    principal came from the cache)."""
+    user: User | None = request.state.user
+    if user is None:
+        user = await session.get(User, principal.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("Invalid or expired access token.")
+        request.state.user = user
     return user
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -44,3 +45,47 @@ class AuditContext:
     request_id: str | None = None
     ip_address: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+class PrincipalCache:
+    """Principals of recent access tokens, so a request need not read the user's row again.
+
+    Keyed by (user, sign-in session), each entry lives ``ttl`` seconds (0: nothing is kept).
+    Any change to users, sign-in sessions or API keys committed through this app's sessions
+    empties it (``kerops.core.db``); a change made elsewhere (another process, plain SQL) is
+    seen at most ``ttl`` seconds later. A principal read before such a change is not stored
+    after it (``generation``).
+    """
+
+    def __init__(self, ttl: float, *, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.generation = 0
+        self._entries: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[float, Principal]] = {}
+
+    def get(self, user_id: uuid.UUID, session_id: uuid.UUID | None) -> Principal | None:
+        """The cached principal, if fresh."""
+        entry = self._entries.get((user_id, session_id))
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            self._entries.pop((user_id, session_id), None)
+            return None
+        return entry[1]
+
+    def put(self, principal: Principal, *, generation: int) -> None:
+        """Keep ``principal`` (read while the cache was at ``generation``)."""
+        if self.ttl <= 0 or generation != self.generation:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        key = (principal.user_id, principal.session_id)
+        self._entries[key] = (time.monotonic() + self.ttl, principal)
+
+    def clear(self) -> None:
+        """Forget every principal (users, sessions or keys changed)."""
+        self.generation += 1
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
