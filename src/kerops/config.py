@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     pm_neglect_after: int = Field(default=3, ge=1)
     #: Diagnosis compares a ticket with at most this many recent resolved tickets of its client.
     diagnosis_history_limit: int = Field(default=2000, ge=1)
+    #: Each process reuses a client's indexed history for this many seconds (0: read and index
+    #: it for every diagnosis); a newly resolved ticket is compared with at most this late.
+    diagnosis_index_seconds: int = Field(default=300, ge=0)
     #: Optional LLM refining the offline diagnosis: an OpenAI-compatible API base URL (the
     #: ``…/v1`` part; ``/chat/completions`` is appended), its model and key. Never required.
     ai_provider_url: str | None = None

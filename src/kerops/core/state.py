@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kerops.config import Settings
 from kerops.core.db import Database
@@ -10,6 +10,7 @@ from kerops.core.jobs import JobEngine
 from kerops.core.mail import Sender
 from kerops.core.ratelimit import RateLimiter
 from kerops.core.security import Security
+from kerops.operations.diagnosis_engine import IndexCache
 
 
 @dataclass
@@ -22,3 +23,5 @@ class AppState:
     limiter: RateLimiter
     sender: Sender
     jobs: JobEngine
+    #: Built diagnosis indexes by client (``KEROPS_DIAGNOSIS_INDEX_SECONDS``).
+    diagnosis_cache: IndexCache = field(default_factory=IndexCache)

@@ -7,6 +7,12 @@ refines that result (``diagnosis_llm``) and any failure of it keeps the offline 
 
 The reading happens in a read-only session and the provider is called outside any transaction:
 only the final update of the ticket takes a write transaction.
+
+A client's indexed history is kept by the app instance (``AppState.diagnosis_cache``, at most
+``INDEX_CACHE_SIZE`` clients) for ``diagnosis_index_seconds``: a diagnosis within that time reads
+and indexes nothing again, so a newly resolved ticket is compared with at most that late. A
+re-run asked for (``rerun``) rebuilds it. The cached index holds every recent resolved ticket of
+the client, the diagnosed one included: it is left out when scoring.
 """
 
 from __future__ import annotations
@@ -30,7 +36,15 @@ from kerops.core.state import AppState
 from kerops.core.types import utcnow
 from kerops.inventory.models import Product
 from kerops.operations import diagnosis_llm
-from kerops.operations.diagnosis_engine import Diagnosis, Doc, Index, Part, diagnose, shortlist
+from kerops.operations.diagnosis_engine import (
+    Diagnosis,
+    Doc,
+    Index,
+    IndexCache,
+    Part,
+    diagnose,
+    shortlist,
+)
 from kerops.operations.models import ServiceTicket, TicketHistory
 from kerops.users.models import User
 
@@ -80,7 +94,7 @@ def _skill_of(required: str | None, technician_skills: list[str] | None) -> str 
     return None
 
 
-async def _history(session: AsyncSession, ticket: ServiceTicket, limit: int) -> list[Doc]:
+async def _history(session: AsyncSession, client_id: uuid.UUID, limit: int) -> list[Doc]:
     """The client's most recent resolved tickets (bounded), as documents."""
     stmt = (
         select(
@@ -96,9 +110,8 @@ async def _history(session: AsyncSession, ticket: ServiceTicket, limit: int) -> 
         .outerjoin(Asset, Asset.id == ServiceTicket.asset_id)
         .outerjoin(User, User.id == ServiceTicket.technician_id)
         .where(
-            ServiceTicket.client_id == ticket.client_id,
+            ServiceTicket.client_id == client_id,
             ServiceTicket.status.in_(RESOLVED),
-            ServiceTicket.id != ticket.id,
         )
         .order_by(ServiceTicket.id.desc())  # UUIDv7: newest first
         .limit(limit)
@@ -151,8 +164,30 @@ async def _resolution_notes(session: AsyncSession, ticket_ids: list[str]) -> dic
     return {str(tid): comment for tid, comment in await session.execute(stmt)}
 
 
-async def _inputs(session: AsyncSession, ticket: ServiceTicket, settings: Settings) -> _Inputs:
-    """Everything the engines need, read in ``session``, and the offline diagnosis."""
+async def _index(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    settings: Settings,
+    cache: IndexCache,
+    *,
+    refresh: bool = False,
+) -> Index:
+    """The client's indexed history: the cached one while fresh, else read and built (shared:
+    never change it)."""
+
+    async def build() -> Index:
+        return Index(await _history(session, client_id, settings.diagnosis_history_limit))
+
+    return await cache.get(client_id, settings.diagnosis_index_seconds, build, refresh=refresh)
+
+
+async def _inputs(
+    session: AsyncSession, ticket: ServiceTicket, state: AppState, *, refresh: bool = False
+) -> _Inputs:
+    """Everything the engines need, read in ``session``, and the offline diagnosis.
+
+    ``refresh``: read and index the client's history again rather than use the cached one."""
+    settings = state.settings
     category = ""
     if ticket.asset_id is not None:
         category = (
@@ -166,21 +201,25 @@ async def _inputs(session: AsyncSession, ticket: ServiceTicket, settings: Settin
         asset_id=str(ticket.asset_id) if ticket.asset_id else None,
         category=category.strip().lower(),
     )
-    index = Index(await _history(session, ticket, settings.diagnosis_history_limit))
-    candidates = [doc for doc, _ in shortlist(query, index)]
+    index = await _index(
+        session, ticket.client_id, settings, state.diagnosis_cache, refresh=refresh
+    )
+    candidates = [doc for doc, _ in shortlist(query, index, exclude=query.ticket_id)]
     assets = {d.asset_id for d in candidates if d.asset_id}
     if query.asset_id:
         assets.add(query.asset_id)
     parts_of = await _parts(session, assets)
     notes = await _resolution_notes(session, [d.ticket_id for d in candidates])
     if notes:
+        # A copy of the shared index with documents of its own.
         enriched = {d.ticket_id: replace(d, cause=notes.get(d.ticket_id, "")) for d in candidates}
-        index.docs = [enriched.get(d.ticket_id, d) for d in index.docs]
+        index = index.with_docs([enriched.get(d.ticket_id, d) for d in index.docs])
     offline = diagnose(
         query,
         index,
         own_parts=parts_of.get(query.asset_id or "", []),
         parts_of=parts_of,
+        exclude=query.ticket_id,
     )
     by_id = {d.ticket_id: d for d in index.docs}
     similar_docs = [by_id[s.ticket_id] for s in offline.similar if s.ticket_id in by_id]
@@ -231,7 +270,7 @@ async def diagnose_job(ctx: JobContext, ticket_id: str) -> None:
         ticket = await reader.get(ServiceTicket, uuid.UUID(ticket_id))
         if ticket is None:
             return
-        inputs = await _inputs(reader, ticket, settings)
+        inputs = await _inputs(reader, ticket, ctx.state)
     result, _ = await _compute(settings, inputs)
     target = await ctx.session.get(ServiceTicket, uuid.UUID(ticket_id), with_for_update=True)
     if target is not None:
@@ -242,10 +281,13 @@ async def diagnose_job(ctx: JobContext, ticket_id: str) -> None:
 async def rerun(
     session: AsyncSession, *, state: AppState, principal: Principal, ticket_id: uuid.UUID
 ) -> DiagnosisRead:
-    """Diagnose a ticket again now (anyone who may change it) and store the result."""
+    """Diagnose a ticket again now (anyone who may change it) and store the result.
+
+    Asked for explicitly, it reads the client's history afresh (and refreshes the cached index
+    the following diagnoses use)."""
     async with state.db.read_sessions() as reader:
         ticket = await access.get_for_write(reader, ServiceTicket, ticket_id, principal)
-        inputs = await _inputs(reader, ticket, state.settings)
+        inputs = await _inputs(reader, ticket, state, refresh=True)
     result, engine = await _compute(state.settings, inputs)
     target = await access.get_for_write(session, ServiceTicket, ticket_id, principal)
     at = utcnow()

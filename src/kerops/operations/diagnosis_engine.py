@@ -1,4 +1,5 @@
-"""The offline diagnosis engine: pure functions over a client's resolved tickets (no I/O).
+"""The offline diagnosis engine: pure functions over a client's resolved tickets (no I/O), and
+the cache of built indexes an app instance keeps (``IndexCache``).
 
 A new ticket is compared with past resolved tickets by TF-IDF cosine similarity of their text
 (title counted twice, plus description), Spanish and English alike: lowercased, accents
@@ -11,11 +12,14 @@ the asset's parts list named in the ticket or on similar tickets are the parts l
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import math
 import re
+import time
 import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kerops.core.enums import TechnicianSkill
@@ -177,10 +181,20 @@ class Index:
             df.update(c.keys())
         n = len(self.docs)
         self.idf = {t: math.log((n + 1) / (f + 1)) + 1.0 for t, f in df.items()}
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, c in enumerate(counts):
             for term, weight in _weights(c, self.idf).items():
-                self.postings[term].append((i, weight))
+                postings[term].append((i, weight))
+        self.postings = dict(postings)
+
+    def with_docs(self, docs: Sequence[Doc]) -> Index:
+        """This index over other versions of its documents (the same tickets in the same order,
+        e.g. with their resolution notes), sharing its vectors; this index is left unchanged."""
+        if len(docs) != len(self.docs):
+            raise ValueError("with_docs needs one document per indexed document")
+        other = copy.copy(self)
+        other.docs = list(docs)
+        return other
 
     def cosine(self, query: Doc) -> dict[int, float]:
         """Similarity of the query with every past ticket sharing a term with it."""
@@ -195,11 +209,16 @@ class Index:
 # --- the diagnosis -------------------------------------------------------------------------------
 
 
-def shortlist(query: Doc, index: Index, limit: int = SHORTLIST) -> list[tuple[Doc, float]]:
-    """The past tickets most similar to the query by text, asset and category."""
+def shortlist(
+    query: Doc, index: Index, limit: int = SHORTLIST, *, exclude: str | None = None
+) -> list[tuple[Doc, float]]:
+    """The past tickets most similar to the query by text, asset and category (never the
+    ticket ``exclude``, e.g. the query's own ticket when it is indexed too)."""
     text = index.cosine(query)
     scored: list[tuple[Doc, float]] = []
     for i, doc in enumerate(index.docs):
+        if exclude is not None and doc.ticket_id == exclude:
+            continue
         score = W_TEXT * text.get(i, 0.0)
         if query.asset_id and doc.asset_id == query.asset_id:
             score += W_ASSET
@@ -285,8 +304,9 @@ def diagnose(
     own_parts: Sequence[Part] = (),
     parts_of: dict[str, list[Part]] | None = None,
     top_k: int = TOP_K,
+    exclude: str | None = None,
 ) -> Diagnosis:
-    """Diagnose ``query`` from the past tickets of ``index``.
+    """Diagnose ``query`` from the past tickets of ``index`` (but the ticket ``exclude``).
 
     ``own_parts`` is the parts list of the query's asset; ``parts_of`` the parts lists of the
     shortlisted tickets' assets (by asset id), used for the parts overlap and the parts.
@@ -294,7 +314,7 @@ def diagnose(
     parts_of = parts_of or {}
     own_ids = [p.product_id for p in own_parts]
     rescored: list[tuple[Doc, float]] = []
-    for doc, score in shortlist(query, index):
+    for doc, score in shortlist(query, index, exclude=exclude):
         overlap = _jaccard(own_ids, (p.product_id for p in parts_of.get(doc.asset_id or "", [])))
         total = min(1.0, score + W_PARTS * overlap)
         if total >= MIN_SIMILARITY:
@@ -328,3 +348,120 @@ def diagnose(
         confidence=round(confidence, 3),
         similar=[Similar(doc.ticket_id, doc.number, round(sim, 3)) for doc, sim in similar],
     )
+
+
+# --- the cache of built indexes ------------------------------------------------------------------
+
+#: Clients whose built index one process keeps (the least recently used is dropped first).
+INDEX_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class CachedIndex:
+    """A client's built index and when its build started (``IndexCache.clock`` time): it holds
+    the tickets resolved before then."""
+
+    index: Index
+    built_at: float
+
+
+class IndexCache:
+    """Built indexes of clients' histories, kept by one app instance so that a diagnosis does
+    not read and index the same history again.
+
+    At most ``size`` clients (least recently used dropped first); an entry serves for ``ttl``
+    seconds after it was built (``ttl`` 0: nothing is kept, every call builds), and expired ones
+    are dropped whenever an index is built. One build per
+    client at a time: a call arriving while another builds the same client's index waits for it
+    and uses its result (an ``asyncio.Lock`` per client, held only while building). Building is
+    the caller's ``build`` (reading and indexing run in the event loop). Indexes are shared: a
+    caller must never change one (see ``Index.with_docs``).
+    """
+
+    def __init__(
+        self, size: int = INDEX_CACHE_SIZE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        self.size = size
+        self.clock = clock
+        #: Indexes built through this cache (for tests and measurements).
+        self.builds = 0
+        self._entries: OrderedDict[Hashable, CachedIndex] = OrderedDict()
+        # Locks of the clients being built or waited for, with how many calls use each.
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
+    def entry(self, key: Hashable) -> CachedIndex | None:
+        """The kept entry of ``key``, fresh or not (does not count as a use)."""
+        return self._entries.get(key)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()
+
+    def _fresh(self, key: Hashable, ttl: float, since: float | None = None) -> Index | None:
+        """The kept index of ``key`` built from ``since`` on, or else younger than ``ttl``."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if since is not None:
+            if entry.built_at < since:
+                return None
+        elif self.clock() - entry.built_at >= ttl:
+            return None
+        self._entries.move_to_end(key)
+        return entry.index
+
+    def _prune(self, ttl: float) -> None:
+        """Drop the expired entries (their memory), then the least recently used over ``size``."""
+        now = self.clock()
+        for key in [k for k, e in self._entries.items() if now - e.built_at >= ttl]:
+            del self._entries[key]
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    async def get(
+        self,
+        key: Hashable,
+        ttl: float,
+        build: Callable[[], Awaitable[Index]],
+        *,
+        refresh: bool = False,
+    ) -> Index:
+        """The index of ``key``: the kept one while younger than ``ttl`` seconds, else a new
+        one from ``build`` (kept). ``refresh``: only an index whose build began after this call."""
+        if ttl <= 0:
+            self._entries.pop(key, None)
+            built = await build()
+            self.builds += 1
+            return built
+        asked = self.clock()
+        if not refresh and (kept := self._fresh(key, ttl)) is not None:
+            return kept
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                # Built by the call this one waited for?
+                kept = self._fresh(key, ttl, since=asked if refresh else None)
+                if kept is not None:
+                    return kept
+                started = self.clock()
+                index = await build()
+                self.builds += 1
+                self._entries[key] = CachedIndex(index, started)
+                self._entries.move_to_end(key)
+                self._prune(ttl)
+                return index
+        finally:
+            lock, users = self._locks[key]
+            if users > 1:
+                self._locks[key] = (lock, users - 1)
+            else:
+                del self._locks[key]
