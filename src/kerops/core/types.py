@@ -57,6 +57,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+            # asyncpg already reads TIMESTAMP WITH TIME ZONE as aware UTC datetimes: no call per
+            # value (a list page of tickets has ~350 of them).
+            return None
+        return super().result_processor(dialect, coltype)
+
 
 class StrEnum(TypeDecorator[enum.Enum]):
     """A Python enum stored as its string value in a VARCHAR (same on SQLite and PostgreSQL)."""

@@ -553,8 +553,12 @@ async def _licence_problem(session: AsyncSession, ticket: ServiceTicket, today: 
 async def transition(
     session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, data: TransitionCreate
 ) -> ServiceTicket:
-    """Move a ticket along its workflow: the step must exist, the caller take it, its needs met."""
-    ticket = await access.get_scoped(session, ServiceTicket, ticket_id, principal)
+    """Move a ticket along its workflow: the step must exist, the caller take it, its needs met.
+
+    The ticket's row is locked as it is read (PostgreSQL; SQLite writers are serialised by
+    ``BEGIN IMMEDIATE``): a concurrent move waits, then reads the status this one set, and is
+    judged from there (one UPDATE, the ORM's, which the audit log records)."""
+    ticket = await access.get_scoped(session, ServiceTicket, ticket_id, principal, for_update=True)
     current = ticket.status
     if ticket.workflow_id is not None:
         workflow_id = ticket.workflow_id
@@ -586,19 +590,6 @@ async def transition(
             errors=errors,
         )
     now = utcnow()
-    # Claim the move: a concurrent transition of the same ticket finds another status and loses.
-    claimed = await session.execute(
-        update(ServiceTicket)
-        .where(ServiceTicket.id == ticket.id, ServiceTicket.status == current)
-        .values(status=data.to_status, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(
-            "The ticket changed status meanwhile; reload it and try again.",
-            code="status_changed",
-        )
-    # The same values through the ORM, so the audit log records the move.
     ticket.status = data.to_status
     ticket.updated_at = now
     if (
