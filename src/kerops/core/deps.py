@@ -37,8 +37,11 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def get_session(request: Request, state: StateDep) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back on error."""
+    # The state is read here rather than through ``StateDep``: every request solves this
+    # dependency, and each dependency node costs FastAPI tens of µs to solve.
+    state: AppState = request.app.state.kerops
     read_only = request.method in READ_METHODS
     factory = state.db.read_sessions if read_only else state.db.sessions
     async with factory() as session:
@@ -150,12 +153,12 @@ async def _from_jwt(
 
 async def get_optional_principal(
     request: Request,
-    state: StateDep,
     session: SessionDep,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal | None:
     """The caller if credentials were given (a bad credential is still a 401)."""
+    state: AppState = request.app.state.kerops
     read_only = request.method in READ_METHODS
     user: User | None
     if api_key:
@@ -180,9 +183,14 @@ async def get_optional_principal(
 
 
 async def get_principal(
-    principal: Annotated[Principal | None, Depends(get_optional_principal)],
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
-    """The authenticated caller, or 401."""
+    """The authenticated caller, or 401 (the same as ``get_optional_principal``, one dependency
+    node fewer for FastAPI to solve on every request)."""
+    principal = await get_optional_principal(request, session, bearer, api_key)
     if principal is None:
         raise Unauthorized()
     return principal
