@@ -168,6 +168,10 @@ class Reference:
         self.pool_size = pool_size
         self.on_connect = on_connect
         self.pool: asyncpg.Pool | None = None
+        # The app's default principal reuse (0 where the app predates it).
+        field = Settings.model_fields.get("principal_cache_seconds")
+        self.principal_seconds = float(field.default) if field is not None else 0.0
+        self._principals: dict[tuple[str, str | None], tuple[float, asyncpg.Record]] = {}
 
     async def start(self) -> None:
         """Open the pool."""
@@ -223,17 +227,32 @@ class Reference:
             raise HttpError(401, "Invalid or expired access token.")
         return claims
 
-    async def principal(self, conn: asyncpg.Connection, request: Request) -> asyncpg.Record:
-        """The caller's user row (the app's principal query), or 401."""
+    async def principal(
+        self, conn: asyncpg.Connection, request: Request, *, cached: bool = True
+    ) -> asyncpg.Record:
+        """The caller's user row (the app's principal query), or 401.
+
+        Like the app (``KEROPS_PRINCIPAL_CACHE_SECONDS``), a checked principal is reused for a
+        few seconds per (user, sign-in session); ``cached=False`` always queries.
+        """
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
             raise HttpError(401, "Not authenticated.")
         claims = self.verify(auth[7:])
+        key = (claims["sub"], claims.get("sid"))
+        now = time.monotonic()
+        hit = self._principals.get(key) if cached else None
+        if hit is not None and hit[0] > now:
+            return hit[1]
         row = await conn.fetchrow(PRINCIPAL_SQL, claims.get("sid"), claims["sub"])
         if row is None or not row["is_active"]:
             raise HttpError(401, "Invalid or expired access token.")
         if claims.get("sid") and row["anon_1"]:
             raise HttpError(401, "This session has been logged out.")
+        if self.principal_seconds > 0:
+            if len(self._principals) >= 10_000:
+                self._principals.clear()
+            self._principals[key] = (now + self.principal_seconds, row)
         return row
 
     def _pool(self) -> asyncpg.Pool:
@@ -244,7 +263,8 @@ class Reference:
         """``GET /api/v1/auth/me``."""
         try:
             async with self._pool().acquire() as conn:
-                row = await self.principal(conn, request)
+                # /auth/me returns the user row itself: always read.
+                row = await self.principal(conn, request, cached=False)
         except HttpError as exc:
             return _json({"detail": exc.detail}, exc.status)
         document = {"id": str(row["id"])}
@@ -481,7 +501,9 @@ class TicketsReference(Reference):
                 user = await self.principal(conn, request)
                 self._owner(user)
                 async with conn.transaction():
-                    row = await conn.fetchrow(sql.get_ticket, user["client_id"], ticket_id)
+                    row = await conn.fetchrow(
+                        sql.get_ticket_for_update, user["client_id"], ticket_id
+                    )
                     if row is None:
                         raise HttpError(404, "service ticket not found")
                     current = row["status"]
@@ -498,9 +520,9 @@ class TicketsReference(Reference):
                     if step["requires_photo"] or step["requires_signature"]:
                         raise HttpError(422, "The reference checks no attachment.")
                     now = datetime.now(UTC)
-                    claimed = await conn.execute(sql.claim, to_status, now, ticket_id, current)
-                    if claimed != "UPDATE 1":
-                        raise HttpError(409, "The ticket changed status meanwhile.")
+                    # The row is locked since it was read: a concurrent move waits, then finds
+                    # this status and no step from it to the same one.
+                    await conn.execute(sql.move, to_status, now, ticket_id)
                     ticket = dict(row)
                     ticket["status"] = to_status
                     ticket["updated_at"] = now

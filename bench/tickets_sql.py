@@ -92,6 +92,10 @@ class Statements:
         t = ServiceTicket
         cid, oid = _PLACEHOLDER, _PLACEHOLDER
         self.get_ticket, _ = render(select(t).where(t.client_id == cid).where(t.id == oid))
+        # A transition reads the ticket with its row locked (``operations.tickets.transition``).
+        self.get_ticket_for_update, _ = render(
+            select(t).where(t.client_id == cid).where(t.id == oid).with_for_update()
+        )
         self._lists: dict[tuple[bool, bool], tuple[str, list[str]]] = {}
         now = datetime(2000, 1, 1)
         for locale in (False, True):
@@ -150,10 +154,9 @@ class Statements:
             .where(WorkflowStep.workflow_id == oid, WorkflowStep.from_status == "open")
             .order_by(WorkflowStep.position, WorkflowStep.id)
         )
-        self.claim, _ = render(
-            update(t)
-            .where(t.id == oid, t.status == "open")
-            .values(status="assigned", updated_at=now)
+        # The ORM's flush of the moved ticket: the changed columns, by id.
+        self.move, _ = render(
+            update(t).where(t.id == oid).values(status="assigned", updated_at=now)
         )
         self.ticket_columns = [c.name for c in t.__table__.columns]
         self.json_ticket_columns = {c.name for c in t.__table__.columns if isinstance(c.type, JSON)}
