@@ -177,3 +177,16 @@ def add_resolved_ticket(
 
     run(create)
     return ticket_id
+
+
+#: Resolved tickets (title, description, resolution note) diagnoses learn from in the tests.
+HVAC = [
+    ("Chiller no enfría", "El chiller del piso 3 no baja la temperatura", "Carga de refrigerante"),
+    ("Aire acondicionado sin frío", "La sala de reuniones está muy caliente", "Compresor reparado"),
+    ("Chiller con alarma de alta presión", "Se detiene el chiller", "Condensador limpio"),
+]
+PLUMBING = [
+    ("Fuga de agua en baño", "Gotea la llave del lavamanos", "Cambio de sello de la llave"),
+    ("Inodoro tapado", "El WC del segundo piso no descarga", "Destape de cañería"),
+    ("Filtración en cañería", "Mancha de agua en el cielo", "Unión de cañería cambiada"),
+]

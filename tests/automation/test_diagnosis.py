@@ -10,7 +10,9 @@ from fastapi.testclient import TestClient
 
 from kerops.core.enums import LocalRole, UserRole
 from tests.automation.helpers import (
+    HVAC,
     INLINE_JOBS,
+    PLUMBING,
     Site,
     add_resolved_ticket,
     make_site,
@@ -19,17 +21,6 @@ from tests.automation.helpers import (
 from tests.fixtures.assets import make_bom_line, make_product
 from tests.fixtures.factories import Runner, add_member, make_user, register_owner
 from tests.fixtures.operations import create_ticket
-
-HVAC = [
-    ("Chiller no enfría", "El chiller del piso 3 no baja la temperatura", "Carga de refrigerante"),
-    ("Aire acondicionado sin frío", "La sala de reuniones está muy caliente", "Compresor reparado"),
-    ("Chiller con alarma de alta presión", "Se detiene el chiller", "Condensador limpio"),
-]
-PLUMBING = [
-    ("Fuga de agua en baño", "Gotea la llave del lavamanos", "Cambio de sello de la llave"),
-    ("Inodoro tapado", "El WC del segundo piso no descarga", "Destape de cañería"),
-    ("Filtración en cañería", "Mancha de agua en el cielo", "Unión de cañería cambiada"),
-]
 
 
 @pytest.fixture

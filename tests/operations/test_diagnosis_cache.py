@@ -29,19 +29,17 @@ from kerops.operations.diagnosis_engine import (
     shortlist,
 )
 from kerops.operations.models import ServiceTicket
-from tests.automation.helpers import Site, add_resolved_ticket, make_site, run_job, ticket_row
+from tests.automation.helpers import (
+    HVAC,
+    PLUMBING,
+    Site,
+    add_resolved_ticket,
+    make_site,
+    run_job,
+    ticket_row,
+)
 from tests.fixtures.factories import Runner
 from tests.fixtures.operations import create_ticket
-
-HVAC = [
-    ("Chiller no enfría", "El chiller del piso 3 no baja la temperatura", "Carga de refrigerante"),
-    ("Aire acondicionado sin frío", "La sala de reuniones está muy caliente", "Compresor reparado"),
-    ("Chiller con alarma de alta presión", "Se detiene el chiller", "Condensador limpio"),
-]
-PLUMBING = [
-    ("Fuga de agua en baño", "Gotea la llave del lavamanos", "Cambio de sello de la llave"),
-    ("Inodoro tapado", "El WC del segundo piso no descarga", "Destape de cañería"),
-]
 
 
 class HistoryReads:
