@@ -190,3 +190,15 @@ PLUMBING = [
     ("Inodoro tapado", "El WC del segundo piso no descarga", "Destape de cañería"),
     ("Filtración en cañería", "Mancha de agua en el cielo", "Unión de cañería cambiada"),
 ]
+
+
+def add_diagnosis_history(run: Runner, site: Site) -> dict[str, list[str]]:
+    """The HVAC and plumbing tickets above, resolved with their notes; their ids by skill."""
+    ids: dict[str, list[str]] = {"hvac": [], "plumbing": []}
+    for skill, rows in (("hvac", HVAC), ("plumbing", PLUMBING)):
+        for title, description, note in rows:
+            ticket_id = add_resolved_ticket(
+                run, site, title=title, description=description, skill=skill, note=note
+            )
+            ids[skill].append(str(ticket_id))
+    return ids

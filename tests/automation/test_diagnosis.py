@@ -10,10 +10,9 @@ from fastapi.testclient import TestClient
 
 from kerops.core.enums import LocalRole, UserRole
 from tests.automation.helpers import (
-    HVAC,
     INLINE_JOBS,
-    PLUMBING,
     Site,
+    add_diagnosis_history,
     add_resolved_ticket,
     make_site,
     ticket_row,
@@ -34,14 +33,7 @@ def site(client: TestClient, run: Runner) -> Site:
 
 
 def _history(run: Runner, site: Site) -> dict[str, set[str]]:
-    ids: dict[str, set[str]] = {"hvac": set(), "plumbing": set()}
-    for skill, rows in (("hvac", HVAC), ("plumbing", PLUMBING)):
-        for title, description, note in rows:
-            ticket_id = add_resolved_ticket(
-                run, site, title=title, description=description, skill=skill, note=note
-            )
-            ids[skill].add(str(ticket_id))
-    return ids
+    return {skill: set(ids) for skill, ids in add_diagnosis_history(run, site).items()}
 
 
 def test_a_new_ticket_is_diagnosed_from_similar_resolved_tickets(

@@ -30,9 +30,8 @@ from kerops.operations.diagnosis_engine import (
 )
 from kerops.operations.models import ServiceTicket
 from tests.automation.helpers import (
-    HVAC,
-    PLUMBING,
     Site,
+    add_diagnosis_history,
     add_resolved_ticket,
     make_site,
     run_job,
@@ -79,14 +78,7 @@ def _state(client: TestClient) -> AppState:
 
 
 def _history(run: Runner, site: Site) -> dict[str, list[str]]:
-    ids: dict[str, list[str]] = {"hvac": [], "plumbing": []}
-    for skill, rows in (("hvac", HVAC), ("plumbing", PLUMBING)):
-        for title, description, note in rows:
-            ticket_id = add_resolved_ticket(
-                run, site, title=title, description=description, skill=skill, note=note
-            )
-            ids[skill].append(str(ticket_id))
-    return ids
+    return add_diagnosis_history(run, site)
 
 
 def _uncached(run: Runner, state: AppState, ticket_id: str) -> diagnosis._Inputs:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import heapq
 import math
 import re
 import time
@@ -215,19 +216,20 @@ def shortlist(
     """The past tickets most similar to the query by text, asset and category (never the
     ticket ``exclude``, e.g. the query's own ticket when it is indexed too)."""
     text = index.cosine(query)
-    scored: list[tuple[Doc, float]] = []
+    asset, category = query.asset_id, query.category
+    # (-score, -number, position): plain tuples, so the best few are picked without a Python
+    # key function per document (the same order as a stable sort by score, then newest first).
+    ranked: list[tuple[float, int, int]] = []
     for i, doc in enumerate(index.docs):
-        if exclude is not None and doc.ticket_id == exclude:
-            continue
         score = W_TEXT * text.get(i, 0.0)
-        if query.asset_id and doc.asset_id == query.asset_id:
+        if asset and doc.asset_id == asset:
             score += W_ASSET
-        if query.category and doc.category == query.category:
+        if category and doc.category == category:
             score += W_CATEGORY
-        if score > 0:
-            scored.append((doc, score))
-    scored.sort(key=lambda pair: (-pair[1], -pair[0].number))
-    return scored[:limit]
+        if score > 0 and doc.ticket_id != exclude:
+            ranked.append((-score, -doc.number, i))
+    docs = index.docs
+    return [(docs[i], -negative) for negative, _, i in heapq.nsmallest(limit, ranked)]
 
 
 def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
