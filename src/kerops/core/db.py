@@ -77,6 +77,8 @@ class Database:
             # Reads need no BEGIN/COMMIT round trips: each statement sees committed data.
             # (SQLite keeps a deferred BEGIN: one snapshot for the request, no writer lock.)
             read_options["isolation_level"] = "AUTOCOMMIT"
+        #: Whether read sessions run without a transaction (nothing to commit at their end).
+        self.reads_autocommit = not settings.is_sqlite
         self.read_engine = self.engine.execution_options(**read_options)
         self.principals = PrincipalCache(settings.principal_cache_seconds)
         info = {PRINCIPALS_KEY: self.principals}

@@ -54,7 +54,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         )
         try:
             yield session
-            await session.commit()
+            if not (read_only and state.db.reads_autocommit) or _has_changes(session):
+                # (Autocommit reads have nothing to commit unless an object was changed and not
+                # flushed yet: skipping the commit saves ~0.15 ms of a read's CPU.)
+                await session.commit()
         except AppError as exc:
             if exc.keep_changes:
                 await session.commit()
@@ -71,6 +74,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def _has_changes(session: AsyncSession) -> bool:
+    return bool(session.new or session.dirty or session.deleted)
 
 
 def client_ip(request: Request) -> str:
