@@ -204,7 +204,8 @@ async def _inputs(
     index = await _index(
         session, ticket.client_id, settings, state.diagnosis_cache, refresh=refresh
     )
-    candidates = [doc for doc, _ in shortlist(query, index, exclude=query.ticket_id)]
+    shortlisted = shortlist(query, index, exclude=query.ticket_id)
+    candidates = [doc for doc, _ in shortlisted]
     assets = {d.asset_id for d in candidates if d.asset_id}
     if query.asset_id:
         assets.add(query.asset_id)
@@ -214,12 +215,14 @@ async def _inputs(
         # A copy of the shared index with documents of its own.
         enriched = {d.ticket_id: replace(d, cause=notes.get(d.ticket_id, "")) for d in candidates}
         index = index.with_docs([enriched.get(d.ticket_id, d) for d in index.docs])
+        shortlisted = [(enriched[doc.ticket_id], score) for doc, score in shortlisted]
     offline = diagnose(
         query,
         index,
         own_parts=parts_of.get(query.asset_id or "", []),
         parts_of=parts_of,
         exclude=query.ticket_id,
+        shortlisted=shortlisted,
     )
     by_id = {d.ticket_id: d for d in index.docs}
     similar_docs = [by_id[s.ticket_id] for s in offline.similar if s.ticket_id in by_id]

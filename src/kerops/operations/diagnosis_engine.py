@@ -307,16 +307,21 @@ def diagnose(
     parts_of: dict[str, list[Part]] | None = None,
     top_k: int = TOP_K,
     exclude: str | None = None,
+    shortlisted: Sequence[tuple[Doc, float]] | None = None,
 ) -> Diagnosis:
     """Diagnose ``query`` from the past tickets of ``index`` (but the ticket ``exclude``).
 
     ``own_parts`` is the parts list of the query's asset; ``parts_of`` the parts lists of the
     shortlisted tickets' assets (by asset id), used for the parts overlap and the parts.
+    ``shortlisted``: ``shortlist(query, index, exclude=exclude)`` when the caller has it already
+    (its documents may carry their resolution notes).
     """
     parts_of = parts_of or {}
     own_ids = [p.product_id for p in own_parts]
+    if shortlisted is None:
+        shortlisted = shortlist(query, index, exclude=exclude)
     rescored: list[tuple[Doc, float]] = []
-    for doc, score in shortlist(query, index, exclude=exclude):
+    for doc, score in shortlisted:
         overlap = _jaccard(own_ids, (p.product_id for p in parts_of.get(doc.asset_id or "", [])))
         total = min(1.0, score + W_PARTS * overlap)
         if total >= MIN_SIMILARITY:
