@@ -17,7 +17,7 @@ from kerops.core.logging import RequestContextMiddleware, configure_logging
 from kerops.core.mail import create_sender
 from kerops.core.openapi import install_openapi
 from kerops.core.ratelimit import RateLimiter
-from kerops.core.routing import install_route_index, mount_flat
+from kerops.core.routing import OnlyUnder, install_route_index, mount_flat
 from kerops.core.security import Security
 from kerops.core.state import AppState
 from kerops.iot.mqtt import start_mqtt
@@ -81,12 +81,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=state.security.session_secret,
-        session_cookie="kerops_sso",
-        max_age=600,
-        same_site="lax",
-        https_only=settings.environment == "production",
+        OnlyUnder,
+        prefix=f"{API_PREFIX}/auth/sso/",
+        middleware=SessionMiddleware,
+        options={
+            "secret_key": state.security.session_secret,
+            "session_cookie": "kerops_sso",
+            "max_age": 600,
+            "same_site": "lax",
+            "https_only": settings.environment == "production",
+        },
     )
     app.add_middleware(RequestContextMiddleware)
     mount_api(app)

@@ -116,3 +116,46 @@ def test_the_sweep_gives_up_after_max_attempts(client: TestClient, run: Any) -> 
     jobs = client.app.state.kerops.jobs  # type: ignore[attr-defined]
     client.portal.call(lambda: jobs.run("events.sweep"))  # type: ignore[union-attr]
     assert RECEIVED == []
+
+
+def test_a_failed_subscriber_undoes_what_the_others_wrote_for_the_event(
+    client: TestClient, run: Any
+) -> None:
+    async def write(ctx: JobContext, event: Event) -> None:
+        if event.type == "stock.low":
+            events.emit(ctx.session, "test.side_effect", client_id=None)
+
+    # Registered before the failing one: its work is rolled back with the failure.
+    subscribers = dict(events.SUBSCRIBERS)
+    events.SUBSCRIBERS.clear()
+    events.SUBSCRIBERS.update({"test.write": write, **subscribers})
+    try:
+        FAIL.add("stock.low")
+        _emit(client, "stock.low")
+    finally:
+        events.SUBSCRIBERS.clear()
+        events.SUBSCRIBERS.update(subscribers)
+    (event,) = _events(run)
+    assert (event.type, event.dispatched_at, event.attempts) == ("stock.low", None, 1)
+
+
+def test_the_sweep_dispatches_the_other_events_when_one_fails(client: TestClient, run: Any) -> None:
+    FAIL.add("sensor.alert")
+    _emit(client, "sensor.alert")
+    FAIL.clear()
+    _emit(client, "plan.generated")
+    RECEIVED.clear()
+
+    async def undispatch_and_age(session: AsyncSession) -> None:
+        await session.execute(
+            update(Event).values(dispatched_at=None, created_at=utcnow() - timedelta(minutes=5))
+        )
+
+    run(undispatch_and_age)
+    FAIL.add("sensor.alert")
+    jobs = client.app.state.kerops.jobs  # type: ignore[attr-defined]
+    client.portal.call(lambda: jobs.run("events.sweep"))  # type: ignore[union-attr]
+    by_type = {e.type: e for e in _events(run)}
+    assert RECEIVED == ["plan.generated"]
+    assert by_type["plan.generated"].dispatched_at is not None
+    assert (by_type["sensor.alert"].dispatched_at, by_type["sensor.alert"].attempts) == (None, 2)

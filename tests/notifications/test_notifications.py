@@ -3,6 +3,7 @@ once per event and person."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kerops.core import jobs
 from kerops.core.enums import LocalRole
 from kerops.events import service as events
 from kerops.events.models import Event
@@ -224,6 +226,52 @@ def test_each_notification_is_emailed_once(client: TestClient, run: Runner, site
     run_job(client, "notifications.email_sweep")
     assert len(_notifications(run)) == 2
     assert len([m for m in outbox(client) if m.channel == "email"]) == 2
+
+
+def test_the_emails_of_one_event_go_out_in_one_job(
+    client: TestClient, run: Runner, site: Site, monkeypatch: Any
+) -> None:
+    calls: list[list[str]] = []
+    spec = jobs.REGISTRY["notifications.send_emails"]
+
+    async def recording(ctx: Any, notification_ids: list[str]) -> None:
+        calls.append(sorted(notification_ids))
+        await spec.fn(ctx, notification_ids=notification_ids)
+
+    monkeypatch.setitem(jobs.REGISTRY, spec.name, dataclasses.replace(spec, fn=recording))
+    raise_ticket(client, site.requester, site.locale)
+    notes = _notifications(run)
+    assert len(notes) == 2
+    assert calls == [sorted(str(n.id) for n in notes)]
+    assert {n.email_state for n in notes} == {EmailState.sent}
+    assert len(outbox(client)) == 2
+
+
+def test_one_failing_recipient_does_not_stop_the_others(
+    client: TestClient, run: Runner, site: Site, monkeypatch: Any
+) -> None:
+    sender = client.app.state.kerops.sender  # type: ignore[attr-defined]
+    real_send = sender.send
+
+    async def refuse_one(message: Any) -> None:
+        if message.to == site.manager.email:
+            raise OSError("mailbox unavailable")
+        await real_send(message)
+
+    monkeypatch.setattr(sender, "send", refuse_one)
+    raise_ticket(client, site.requester, site.locale)
+    by_user = {n.user_id: n for n in _notifications(run)}
+    failed, sent = by_user[site.manager.id], by_user[site.manager2.id]
+    assert (failed.email_state, failed.email_attempts) == (EmailState.pending, 1)
+    assert (sent.email_state, sent.email_attempts) == (EmailState.sent, 1)
+    assert [m.to for m in outbox(client)] == [site.manager2.email]
+    # A duplicate message for both claims only the pending one, and sends it now.
+    monkeypatch.setattr(sender, "send", real_send)
+    run_job(client, "notifications.send_emails", notification_ids=[str(failed.id), str(sent.id)])
+    assert {n.email_state for n in _notifications(run)} == {EmailState.sent}
+    assert sorted(m.to for m in outbox(client)) == sorted([site.manager.email, site.manager2.email])
+    run_job(client, "notifications.send_emails", notification_ids=[str(failed.id), str(sent.id)])
+    assert len(outbox(client)) == 2
 
 
 def test_a_failed_email_is_tried_again_by_the_sweep(

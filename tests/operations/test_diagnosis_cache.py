@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +24,9 @@ from kerops.core.state import AppState
 from kerops.operations import diagnosis
 from kerops.operations.diagnosis_engine import (
     INDEX_CACHE_SIZE,
+    W_ASSET,
+    W_CATEGORY,
+    W_TEXT,
     Doc,
     Index,
     IndexCache,
@@ -354,3 +359,81 @@ def test_the_excluded_ticket_is_never_shortlisted_nor_similar() -> None:
     assert [d.ticket_id for d, _ in shortlist(query, index, exclude="t1")] == ["t2"]
     result = diagnose(query, index, exclude="t1")
     assert [s.ticket_id for s in result.similar] == ["t2"]
+
+
+def _shortlist_by_scoring_every_document(
+    query: Doc, index: Index, limit: int, exclude: str | None
+) -> list[tuple[str, float]]:
+    text = index.cosine(query)
+    ranked = []
+    for i, doc in enumerate(index.docs):
+        score = W_TEXT * text.get(i, 0.0)
+        if query.asset_id and doc.asset_id == query.asset_id:
+            score += W_ASSET
+        if query.category and doc.category == query.category:
+            score += W_CATEGORY
+        if score > 0 and doc.ticket_id != exclude:
+            ranked.append((-score, -doc.number, i))
+    return [(index.docs[i].ticket_id, -s) for s, _, i in sorted(ranked)[:limit]]
+
+
+_WORDS = ["chiller", "fuga", "agua", "bomba", "ruido", "tablero", "breaker", "luz"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    docs=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_WORDS), max_size=4),
+            st.sampled_from([None, "a1", "a2", "a3"]),
+            st.sampled_from(["", "hvac", "electrico"]),
+            st.integers(1, 40),
+        ),
+        max_size=60,
+    ),
+    query_words=st.lists(st.sampled_from(_WORDS), max_size=3),
+    asset=st.sampled_from([None, "a1", "a2"]),
+    category=st.sampled_from(["", "hvac", "electrico"]),
+    limit=st.integers(1, 8),
+    exclude=st.sampled_from([None, "t0", "t3"]),
+)
+def test_the_shortlist_equals_scoring_every_document(
+    docs: list[tuple[list[str], str | None, str, int]],
+    query_words: list[str],
+    asset: str | None,
+    category: str,
+    limit: int,
+    exclude: str | None,
+) -> None:
+    """Only candidates sharing a term, the asset or the category are scored, with the same
+    result (order and ties, newest first) as scoring the whole history."""
+    index = Index(
+        [
+            Doc(ticket_id=f"t{i}", number=n, title=" ".join(w), asset_id=a, category=c)
+            for i, (w, a, c, n) in enumerate(docs)
+        ]
+    )
+    query = Doc(
+        ticket_id="q", number=99, title=" ".join(query_words), asset_id=asset, category=category
+    )
+    got = [(d.ticket_id, s) for d, s in shortlist(query, index, limit, exclude=exclude)]
+    assert got == _shortlist_by_scoring_every_document(query, index, limit, exclude)
+
+
+def test_a_weak_text_match_ranks_below_newer_same_category_tickets_past_the_excluded_one() -> None:
+    long_title = " ".join(f"palabra{i}" for i in range(150)) + " luz"
+    index = Index(
+        [
+            Doc(ticket_id="h3", number=3, title="revision", category="hvac"),
+            Doc(ticket_id="h2", number=2, title="revision", category="hvac"),
+            Doc(ticket_id="h1", number=1, title="revision", category="hvac"),
+            Doc(ticket_id="weak", number=9, title=long_title),
+        ]
+    )
+    query = Doc(ticket_id="q", number=10, title="luz", category="hvac")
+    weak_score = W_TEXT * index.cosine(query)[3]
+    assert 0 < weak_score < W_CATEGORY
+    got = [d.ticket_id for d, _ in shortlist(query, index, 2, exclude="h3")]
+    assert got == ["h2", "h1"]
+    got = [d.ticket_id for d, _ in shortlist(query, index, 3, exclude="h3")]
+    assert got == ["h2", "h1", "weak"]

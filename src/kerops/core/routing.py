@@ -11,8 +11,9 @@ goes through the router's own loop, unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -143,3 +144,26 @@ def install_route_index(app: FastAPI) -> RouteIndex:
     index._refresh()
     app.router.middleware_stack = index
     return index
+
+
+class OnlyUnder:
+    """An ASGI middleware applied only to the requests whose path starts with ``prefix``; the
+    others go straight to the app (e.g. the SSO flow's cookie session, which no other route
+    reads: every other request skips its cookie parsing and its layer)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        prefix: str,
+        middleware: Callable[..., ASGIApp],
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.wrapped = middleware(app, **(options or {}))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan" and scope["path"].startswith(self.prefix):
+            await self.wrapped(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

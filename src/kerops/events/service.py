@@ -5,7 +5,7 @@ job engine sends only after that transaction commits: an event exists if and onl
 does. The dispatch job hands the event to every subscriber (in-app notifications, email,
 webhooks, ...) and marks it dispatched; subscribers must be idempotent (a crash between a
 subscriber and the mark re-delivers the event). A periodic sweep dispatches events whose job
-message was lost.
+message was lost, or whose subscribers failed.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.core.jobs import JobContext, enqueue, job
+from kerops.core.jobs import JobContext, enqueue, job, take_pending
 from kerops.core.types import utcnow, uuid7
 from kerops.events.models import Event
 
@@ -75,29 +75,56 @@ def emit(
     return event
 
 
-async def _dispatch_one(ctx: JobContext, event: Event) -> None:
+async def _run_subscribers(ctx: JobContext, event: Event) -> bool:
+    """Hand ``event`` to every subscriber; False (logged) as soon as one fails."""
     for name, fn in SUBSCRIBERS.items():
         try:
-            async with ctx.session.begin_nested():
-                await fn(ctx, event)
+            await fn(ctx, event)
         except Exception:
             log.exception("subscriber failed", extra={"subscriber": name, "event": str(event.id)})
-            event.attempts += 1
+            return False
+    return True
+
+
+async def _dispatch_one(ctx: JobContext, event: Event) -> None:
+    """Dispatch one event of a batch: a failing subscriber undoes only this event's work (a
+    savepoint per event) and leaves it for a later sweep."""
+    async with ctx.session.begin_nested() as savepoint:
+        if await _run_subscribers(ctx, event):
+            event.dispatched_at = utcnow()
             return
-    event.dispatched_at = utcnow()
+        await savepoint.rollback()
+    event.attempts += 1
 
 
 @job("events.dispatch")
 async def dispatch(ctx: JobContext, event_id: str) -> None:
-    """Hand one event to every subscriber (no-op when it was dispatched already)."""
+    """Hand one event to every subscriber (no-op when it was dispatched already).
+
+    The subscribers run in this job's transaction, without savepoints: if one fails, all of
+    their work is rolled back (with the jobs they queued), the failure is counted, and the sweep
+    dispatches the event again later (subscribers are idempotent)."""
+    session = ctx.session
+    key = uuid.UUID(event_id)
     stmt = (
         select(Event)
-        .where(Event.id == uuid.UUID(event_id), Event.dispatched_at.is_(None))
+        .where(Event.id == key, Event.dispatched_at.is_(None))
         .with_for_update(skip_locked=True)
     )
-    event = (await ctx.session.execute(stmt)).scalar_one_or_none()
-    if event is not None:
-        await _dispatch_one(ctx, event)
+    event = (await session.execute(stmt)).scalar_one_or_none()
+    if event is None:
+        return
+    if await _run_subscribers(ctx, event):
+        event.dispatched_at = utcnow()
+        return
+    await session.rollback()
+    take_pending(session)
+    await session.execute(
+        update(Event)
+        .where(Event.id == key, Event.dispatched_at.is_(None))
+        .values(attempts=Event.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @job("events.sweep", every_seconds=60)

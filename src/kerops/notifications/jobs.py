@@ -40,6 +40,8 @@ EMAIL_MAX_ATTEMPTS = 5
 EMAIL_CLAIM = timedelta(minutes=10)
 #: A pending email is left to its own job this long before the sweep sends it.
 EMAIL_SWEEP_AFTER = timedelta(seconds=30)
+#: Emails the sweep hands to one job (one claim, then sent one after the other).
+EMAIL_BATCH = 25
 #: Wait between two tries of a failed email.
 EMAIL_RETRY_AFTER = timedelta(minutes=5)
 #: Days before a licence expires at which its technician and their managers are reminded.
@@ -53,9 +55,9 @@ REMINDER_DAYS = (60, 30, 7)
 async def notify_people(ctx: JobContext, event: Event) -> None:
     """Write the event's in-app notifications and queue their emails."""
     created = await service.notify(ctx.session, event, email=ctx.state.settings.notification_email)
-    for notification in created:
-        if notification.email_state is EmailState.pending:
-            ctx.enqueue("notifications.send_email", notification_id=str(notification.id))
+    to_email = [str(n.id) for n in created if n.email_state is EmailState.pending]
+    if to_email:  # one job for the event's emails: two transactions, whatever the recipients
+        ctx.enqueue("notifications.send_emails", notification_ids=to_email)
 
 
 @events.subscriber("notifications.webhooks")
@@ -68,53 +70,70 @@ async def queue_webhooks(ctx: JobContext, event: Event) -> None:
 # --- email ---------------------------------------------------------------------------------------
 
 
-@job("notifications.send_email")
-async def send_email(ctx: JobContext, notification_id: str) -> None:
-    """Email one notification to its recipient, once (a duplicate message finds it claimed)."""
+@job("notifications.send_emails")
+async def send_emails(ctx: JobContext, notification_ids: list[str]) -> None:
+    """Email these notifications to their recipients, each once: the ones still claimable are
+    claimed in one UPDATE (a duplicate message or another worker finds them claimed), the claim
+    is committed, then each is sent and marked ``sent`` (or ``pending`` again on failure)."""
     session = ctx.session
     now = utcnow()
-    key = uuid.UUID(notification_id)
+    keys = sorted({uuid.UUID(i) for i in notification_ids})
+    if not keys:
+        return
     claimable = or_(
         Notification.email_state == EmailState.pending,
         (Notification.email_state == EmailState.sending)
         & (Notification.emailed_at < now - EMAIL_CLAIM),
     )
-    claimed = await session.execute(
-        update(Notification)
-        .where(Notification.id == key, claimable)
-        .values(
-            email_state=EmailState.sending,
-            emailed_at=now,
-            email_attempts=Notification.email_attempts + 1,
+    claimed = (
+        await session.execute(
+            update(Notification)
+            .where(Notification.id.in_(keys), claimable)
+            .values(
+                email_state=EmailState.sending,
+                emailed_at=now,
+                email_attempts=Notification.email_attempts + 1,
+            )
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    ).scalars()
+    mine = sorted(claimed)
+    if not mine:
         return
-    row = (
+    rows = (
         await session.execute(
             select(Notification, User.email)
             .join(User, User.id == Notification.user_id)
-            .where(Notification.id == key)
+            .where(Notification.id.in_(mine))
+            .order_by(Notification.id)
+            .execution_options(populate_existing=True)
         )
-    ).one()
-    notification, address = row
-    # The claim is committed before sending, so no other job sends it meanwhile.
+    ).all()
+    # The claims are committed before sending, so no other job sends these meanwhile.
     await session.commit()
-    body = notification.body
-    if notification.link:
-        body = f"{body}\n\n{ctx.state.settings.base_url}{notification.link}"
-    try:
-        await ctx.state.sender.send(
-            OutgoingMessage(channel="email", to=address, subject=notification.title, body=body)
-        )
-    except Exception:
-        log.exception("notification_email_failed", notification=notification_id)
-        gave_up = notification.email_attempts >= EMAIL_MAX_ATTEMPTS
-        notification.email_state = EmailState.failed if gave_up else EmailState.pending
-        return
-    notification.email_state = EmailState.sent
-    notification.emailed_at = utcnow()
+    for notification, address in rows:
+        body = notification.body
+        if notification.link:
+            body = f"{body}\n\n{ctx.state.settings.base_url}{notification.link}"
+        try:
+            await ctx.state.sender.send(
+                OutgoingMessage(channel="email", to=address, subject=notification.title, body=body)
+            )
+        except Exception:
+            log.exception("notification_email_failed", notification=str(notification.id))
+            gave_up = notification.email_attempts >= EMAIL_MAX_ATTEMPTS
+            notification.email_state = EmailState.failed if gave_up else EmailState.pending
+            continue
+        notification.email_state = EmailState.sent
+        notification.emailed_at = utcnow()
+
+
+@job("notifications.send_email")
+async def send_email(ctx: JobContext, notification_id: str) -> None:
+    """Email one notification (the one-id form of ``notifications.send_emails``, kept for the
+    messages queued by earlier versions)."""
+    await send_emails(ctx, [notification_id])
 
 
 @job("notifications.email_sweep", every_seconds=60)
@@ -138,8 +157,9 @@ async def email_sweep(ctx: JobContext, limit: int = 200) -> None:
         .order_by(Notification.created_at)
         .limit(limit)
     )
-    for notification_id in (await ctx.session.execute(stmt)).scalars():
-        ctx.enqueue("notifications.send_email", notification_id=str(notification_id))
+    due = [str(i) for i in (await ctx.session.execute(stmt)).scalars()]
+    for start in range(0, len(due), EMAIL_BATCH):
+        ctx.enqueue("notifications.send_emails", notification_ids=due[start : start + EMAIL_BATCH])
 
 
 # --- webhooks ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, false, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
@@ -15,7 +16,7 @@ from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import NotFound
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
-from kerops.core.types import utcnow
+from kerops.core.types import utcnow, uuid7
 from kerops.events.models import Event
 from kerops.notifications.models import EmailState, Notification
 from kerops.tenancy.models import LocalMember
@@ -155,41 +156,58 @@ def render(event: Event) -> Message:
     return Message(title=" ".join(title.split())[:200], body=body[:2000], link=link)
 
 
-async def notify(session: AsyncSession, event: Event, *, email: bool) -> list[Notification]:
-    """Write the notifications of ``event`` that do not exist yet (idempotent); the new ones."""
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A notification ``notify`` wrote."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    email_state: EmailState
+
+
+async def notify(session: AsyncSession, event: Event, *, email: bool) -> list[Written]:
+    """Write the notifications of ``event`` that do not exist yet (idempotent: one statement,
+    skipping the (event, user) pairs written by an earlier delivery); the new ones."""
     users = await recipients(session, event)
     if not users:
         return []
-    existing = set(
-        (
-            await session.execute(
-                select(Notification.user_id).where(Notification.event_id == event.id)
-            )
-        ).scalars()
-    )
     message = render(event)
     now = utcnow()
-    created = [
-        Notification(
+    wanted = [
+        Written(
+            id=uuid7(),
             user_id=user.id,
-            client_id=event.client_id,
-            event_id=event.id,
-            type=event.type,
-            title=message.title,
-            body=message.body,
-            subject_type=event.subject_type,
-            subject_id=event.subject_id,
-            link=message.link,
-            created_at=now,
             email_state=EmailState.pending if email and user.email else EmailState.none,
-            email_attempts=0,
         )
         for user in users
-        if user.id not in existing
     ]
-    session.add_all(created)
-    await session.flush()
-    return created
+    rows = [
+        {
+            "id": w.id,
+            "user_id": w.user_id,
+            "client_id": event.client_id,
+            "event_id": event.id,
+            "type": event.type,
+            "title": message.title,
+            "body": message.body,
+            "subject_type": event.subject_type,
+            "subject_id": event.subject_id,
+            "link": message.link,
+            "created_at": now,
+            "email_state": w.email_state,
+            "email_attempts": 0,
+        }
+        for w in wanted
+    ]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Notification)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+        .returning(Notification.id)
+    )
+    new = set((await session.execute(stmt)).scalars())
+    return [w for w in wanted if w.id in new]
 
 
 # --- the inbox -----------------------------------------------------------------------------------

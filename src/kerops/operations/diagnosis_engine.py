@@ -187,6 +187,19 @@ class Index:
             for term, weight in _weights(c, self.idf).items():
                 postings[term].append((i, weight))
         self.postings = dict(postings)
+        by_asset: dict[str, list[int]] = defaultdict(list)
+        by_category: dict[str, list[int]] = defaultdict(list)
+        for i, doc in enumerate(self.docs):
+            if doc.asset_id:
+                by_asset[doc.asset_id].append(i)
+            if doc.category:
+                by_category[doc.category].append(i)
+        self.by_asset = dict(by_asset)
+        # Newest first: the order in which equal scores are ranked (see ``shortlist``).
+        docs_ = self.docs
+        self.by_category = {
+            c: sorted(ix, key=lambda i: (-docs_[i].number, i)) for c, ix in by_category.items()
+        }
 
     def with_docs(self, docs: Sequence[Doc]) -> Index:
         """This index over other versions of its documents (the same tickets in the same order,
@@ -217,10 +230,20 @@ def shortlist(
     ticket ``exclude``, e.g. the query's own ticket when it is indexed too)."""
     text = index.cosine(query)
     asset, category = query.asset_id, query.category
+    docs = index.docs
+    # Only documents sharing a term, the asset or the category can score. Those sharing only the
+    # category all score W_CATEGORY and tie-break newest first, so beyond the newest
+    # ``limit + len(candidates) + 1`` of them (the +1 for ``exclude``) none can make the list.
+    candidates = set(text)
+    if asset:
+        candidates.update(index.by_asset.get(asset, ()))
+    if category:
+        candidates.update(index.by_category.get(category, ())[: limit + len(candidates) + 1])
     # (-score, -number, position): plain tuples, so the best few are picked without a Python
     # key function per document (the same order as a stable sort by score, then newest first).
     ranked: list[tuple[float, int, int]] = []
-    for i, doc in enumerate(index.docs):
+    for i in candidates:
+        doc = docs[i]
         score = W_TEXT * text.get(i, 0.0)
         if asset and doc.asset_id == asset:
             score += W_ASSET
@@ -228,7 +251,6 @@ def shortlist(
             score += W_CATEGORY
         if score > 0 and doc.ticket_id != exclude:
             ranked.append((-score, -doc.number, i))
-    docs = index.docs
     return [(docs[i], -negative) for negative, _, i in heapq.nsmallest(limit, ranked)]
 
 
