@@ -134,6 +134,7 @@ async def measure(args: argparse.Namespace) -> None:
                     job_cpu.append((t2 - t1) * 1000)
             if profiler is not None:
                 profiler.disable()
+                profiler.dump_stats(f"/tmp/prof-{op.key}.out")
                 stats = pstats.Stats(profiler, stream=sys.stdout)
                 if args.profile_lines:
                     stats.sort_stats(args.profile).print_stats(args.profile_lines)

@@ -53,6 +53,15 @@ PRINCIPAL_SQL = (
     "FROM users \n"
     "WHERE users.id = $2::UUID"
 )
+#: The user row by primary key, as ``session.get(User, id)`` sends it.
+USER_BY_ID_SQL = (
+    "SELECT users.email, users.phone, users.full_name, users.password_hash, users.role, "
+    "users.client_id, users.vendor_id, users.plan, users.skills, users.is_active, "
+    "users.language, users.timezone, users.invited_by_id, users.email_verified_at, "
+    "users.last_login_at, users.id, users.created_at, users.updated_at \n"
+    "FROM users \n"
+    "WHERE users.id = $1::UUID"
+)
 _LOCALE_SELECT = (
     "SELECT locales.client_id, locales.name, locales.code, locales.address, locales.city, "
     "locales.region, locales.country, locales.latitude, locales.longitude, locales.timezone, "
@@ -72,6 +81,7 @@ LOCALES_AFTER_SQL = (
 )
 SQL_BY_NAME = {
     "principal": PRINCIPAL_SQL,
+    "user_by_id": USER_BY_ID_SQL,
     "locales_first": LOCALES_FIRST_SQL,
     "locales_after": LOCALES_AFTER_SQL,
 }
@@ -235,6 +245,13 @@ class Reference:
         Like the app (``KEROPS_PRINCIPAL_CACHE_SECONDS``), a checked principal is reused for a
         few seconds per (user, sign-in session); ``cached=False`` always queries.
         """
+        row, _ = await self.principal_and_hit(conn, request, cached=cached)
+        return row
+
+    async def principal_and_hit(
+        self, conn: asyncpg.Connection, request: Request, *, cached: bool = True
+    ) -> tuple[asyncpg.Record, bool]:
+        """``principal``, and whether the row came from the reuse (no query)."""
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
             raise HttpError(401, "Not authenticated.")
@@ -243,7 +260,7 @@ class Reference:
         now = time.monotonic()
         hit = self._principals.get(key) if cached else None
         if hit is not None and hit[0] > now:
-            return hit[1]
+            return hit[1], True
         row = await conn.fetchrow(PRINCIPAL_SQL, claims.get("sid"), claims["sub"])
         if row is None or not row["is_active"]:
             raise HttpError(401, "Invalid or expired access token.")
@@ -253,7 +270,7 @@ class Reference:
             if len(self._principals) >= 10_000:
                 self._principals.clear()
             self._principals[key] = (now + self.principal_seconds, row)
-        return row
+        return row, False
 
     def _pool(self) -> asyncpg.Pool:
         assert self.pool is not None, "the pool is opened by the lifespan"
@@ -263,8 +280,13 @@ class Reference:
         """``GET /api/v1/auth/me``."""
         try:
             async with self._pool().acquire() as conn:
-                # /auth/me returns the user row itself: always read.
-                row = await self.principal(conn, request, cached=False)
+                # The app returns the row its principal query read, or, when the principal
+                # came from its cache, the user row read by id (``session.get``).
+                row, hit = await self.principal_and_hit(conn, request)
+                if hit:
+                    row = await conn.fetchrow(USER_BY_ID_SQL, row["id"])
+                    if row is None or not row["is_active"]:
+                        raise HttpError(401, "Invalid or expired access token.")
         except HttpError as exc:
             return _json({"detail": exc.detail}, exc.status)
         document = {"id": str(row["id"])}

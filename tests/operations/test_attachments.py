@@ -15,12 +15,13 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from moto.server import ThreadedMotoServer
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.config import Settings
 from kerops.core.enums import LocalRole, TicketStatus, UserRole
 from kerops.core.storage import (
+    STORED_FILES,
     ObjectWrites,
     Storage,
     create_storage,
@@ -29,7 +30,7 @@ from kerops.core.storage import (
 )
 from kerops.core.types import utcnow, uuid7
 from kerops.main import create_app
-from kerops.operations.models import TicketAttachment
+from kerops.operations.models import ServiceTicket, TicketAttachment
 from tests.conftest import QueryCounter, make_settings, run_in_app
 from tests.fixtures import files
 from tests.fixtures.factories import Account, Runner, add_member, make_user
@@ -304,6 +305,51 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
     assert response.status_code == 413, response.text
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer not-a-token"}, {"X-API-Key": "kro_unknown"}],
+    ids=["none", "bad token", "unknown key"],
+)
+@pytest.mark.parametrize("route", ["attachment", "licence document"])
+def test_uploads_without_valid_credentials_are_refused_before_the_body_is_read(
+    client: TestClient, ticket: dict[str, Any], headers: dict[str, str], route: str
+) -> None:
+    pulled = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal pulled
+        for _ in range(64):
+            pulled += 1
+            yield b"%PDF" + b"0" * 64 * 1024
+
+    path = (
+        url(ticket["id"])
+        if route == "attachment"
+        else f"{API}/technicians/certifications/{uuid7()}/document"
+    )
+    method = "POST" if route == "attachment" else "PUT"
+    response = client.request(
+        method,
+        path,
+        content=body(),
+        headers={**headers, "Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert pulled <= 1  # the transport's first chunk at most: nothing read by the app
+    declared = client.request(
+        method,
+        path,
+        content=b"x",
+        headers={
+            **headers,
+            "Content-Type": "multipart/form-data; boundary=b",
+            "Content-Length": str(10**9),
+        },
+    )
+    assert declared.status_code == 401, declared.text
+
+
 def test_client_filename_is_only_sanitised_metadata(
     client: TestClient, settings: Settings, team: Team, ticket: dict[str, Any]
 ) -> None:
@@ -464,6 +510,45 @@ def test_uploader_removes_their_own_file_and_its_object(
     assert response.status_code == 204, response.text
     assert count_attachments(run) == 0
     assert stored_files(settings) == []
+
+
+def _sweep(client: TestClient, **kwargs: Any) -> None:
+    jobs = client.app.state.kerops.jobs  # type: ignore[attr-defined]
+    client.portal.call(lambda: jobs.run("storage.sweep", **kwargs))  # type: ignore[union-attr]
+
+
+def test_the_sweep_deletes_objects_no_row_holds_any_more(
+    client: TestClient,
+    run: Runner,
+    settings: Settings,
+    team: Team,
+    ticket: dict[str, Any],
+    technician: Account,
+) -> None:
+    other = create_ticket(client, team.requester, team.locale1)
+    kept = upload(client, team.requester, other["id"], files.PDF, "informe.pdf").json()
+    upload(client, technician, ticket["id"], files.png(), "a.png")
+    storage = create_storage(settings)
+
+    async def put_foreign(session: AsyncSession) -> None:
+        # Objects the app did not name, or of a kind nobody registered: never touched.
+        await storage.put_bytes("notas/leeme.txt", b"x", content_type="text/plain")
+        await storage.put_bytes(f"{uuid7()}/otros/{uuid7()}/a", b"x", content_type="text/plain")
+        # A bulk delete: the database cascade removes the ticket's attachment rows.
+        doomed = uuid.UUID(ticket["id"])
+        await session.execute(delete(ServiceTicket).where(ServiceTicket.id == doomed))
+
+    run(put_foreign)
+    assert set(STORED_FILES) == {"tickets", "certifications"}
+    assert len(stored_files(settings)) == 4
+    _sweep(client)  # too young: an upload writes its object before its row commits
+    assert len(stored_files(settings)) == 4
+    _sweep(client, older_than_seconds=0)
+    left = {p.relative_to(settings.files_dir).as_posix() for p in stored_files(settings)}
+    assert len(left) == 3 and "notas/leeme.txt" in left
+    assert all(f"/tickets/{ticket['id']}/" not in key for key in left)
+    download = client.get(url(other["id"], kept["id"], "content"), headers=team.requester.headers)
+    assert download.status_code == 200 and download.content == files.PDF
 
 
 def test_requester_cannot_remove_the_technicians_file(
@@ -662,4 +747,13 @@ def test_s3_backend_round_trip(s3_server: str, database_url: str | None, tmp_pat
         )
         assert removed.status_code == 204, removed.text
         assert s3.list_objects_v2(Bucket="kerops", Prefix=key).get("KeyCount", 0) == 0
+        # An orphan in the bucket (its row gone by a cascade) is swept; other objects stay,
+        # and so does anything outside the app's prefix.
+        orphan = f"uploads/{team.client_id}/tickets/{ticket['id']}/{uuid7()}"
+        outside = f"{team.client_id}/tickets/{ticket['id']}/{uuid7()}"
+        for extra in (orphan, outside, "uploads/notas/leeme.txt"):
+            s3.put_object(Bucket="kerops", Key=extra, Body=b"x")
+        _sweep(client, older_than_seconds=0)
+        listed = s3.list_objects_v2(Bucket="kerops").get("Contents", [])
+        assert sorted(o["Key"] for o in listed) == sorted([outside, "uploads/notas/leeme.txt"])
     assert not (tmp_path / "files").exists() or stored_files(settings) == []

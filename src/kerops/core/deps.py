@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from kerops.core.jobs import take_pending
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.security import TokenError, hash_token
 from kerops.core.state import AppState
+from kerops.core.storage import UploadRoute
 from kerops.core.types import utcnow
 from kerops.users.models import User
 
@@ -241,3 +242,39 @@ def require_scope(scope: str):  # type: ignore[no-untyped-def]
         return principal
 
     return dependency
+
+
+# --- uploads: credentials before the body --------------------------------------------------------
+
+
+async def check_credentials(request: Request) -> None:
+    """401 unless the request carries valid credentials (a known, usable API key, or an access
+    token of an active user whose session is open). Scopes and access are checked afterwards by
+    the route's own dependencies, as for any request."""
+    state: AppState = request.app.state.kerops
+    bearer = await oauth2_scheme(request)
+    api_key = await api_key_header(request) or (
+        bearer if bearer and bearer.startswith(API_KEY_PREFIX) else None
+    )
+    if api_key is None and not bearer:
+        raise Unauthorized()
+    async with state.db.sessions() as session:
+        if api_key is not None:
+            await _from_api_key(state, session, api_key, read_only=False)
+            await session.commit()  # its last use, at most once a minute
+        elif bearer:
+            await _from_jwt(state, session, bearer)
+
+
+class AuthenticatedUploadRoute(UploadRoute):
+    """An upload route whose caller must be signed in: the credentials are checked before a
+    byte of the body is read, so nobody without them can make the server take a large upload."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            await check_credentials(request)
+            return await handler(request)
+
+        return checked

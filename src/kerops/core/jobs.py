@@ -87,6 +87,7 @@ JOB_MODULES: list[str] = [
     "kerops.operations.diagnosis",  # tickets.diagnose
     "kerops.operations.sla_jobs",
     "kerops.notifications.jobs",
+    "kerops.core.storage",  # storage.sweep (orphan objects)
 ]
 
 

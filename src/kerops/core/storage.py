@@ -23,6 +23,7 @@ import unicodedata
 import zipfile
 from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import IO, Annotated, Any
 from urllib.parse import quote
 
@@ -33,11 +34,15 @@ import structlog
 from fastapi import Depends, Request, Response, UploadFile
 from fastapi.routing import APIRoute
 from obstore.store import LocalStore, S3Store
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive
 
 from kerops.config import Settings
 from kerops.core.errors import AppError, NotFound, PayloadTooLarge, Unprocessable, field_error
+from kerops.core.jobs import JobContext, job
+from kerops.core.types import utcnow
 
 log = structlog.get_logger("kerops.storage")
 
@@ -70,24 +75,24 @@ class Storage:
     """An object store holding uploaded files under server-chosen keys."""
 
     def __init__(self, store: Any, *, attributes: bool) -> None:
-        self._store = store
+        self.store = store
         # Object attributes (Content-Type) are kept by S3; the local backend has no place for them.
         self._attributes = attributes
 
     async def put(self, key: str, source: IO[bytes], *, content_type: str) -> None:
         """Write an object atomically (readers never see a partial object)."""
         attributes: Any = {"Content-Type": content_type} if self._attributes else None
-        await obstore.put_async(self._store, key, source, attributes=attributes)
+        await obstore.put_async(self.store, key, source, attributes=attributes)
 
     async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
         """Write a small object from memory (demo data, tests)."""
         attributes: Any = {"Content-Type": content_type} if self._attributes else None
-        await obstore.put_async(self._store, key, data, attributes=attributes)
+        await obstore.put_async(self.store, key, data, attributes=attributes)
 
     async def open(self, key: str) -> tuple[int, AsyncIterator[bytes]]:
         """The object's size and a stream of its bytes; 404 if it is missing."""
         try:
-            result = await obstore.get_async(self._store, key)
+            result = await obstore.get_async(self.store, key)
         except FileNotFoundError as exc:
             log.warning("stored_file_missing", key=key)
             raise StorageObjectMissing("The file's content is not available.") from exc
@@ -106,7 +111,7 @@ class Storage:
     async def exists(self, key: str) -> bool:
         """Whether an object is stored under ``key``."""
         try:
-            await obstore.head_async(self._store, key)
+            await obstore.head_async(self.store, key)
         except FileNotFoundError:
             return False
         return True
@@ -114,7 +119,7 @@ class Storage:
     async def delete(self, key: str) -> None:
         """Delete an object; a missing one is not an error."""
         with contextlib.suppress(FileNotFoundError):
-            await obstore.delete_async(self._store, key)
+            await obstore.delete_async(self.store, key)
 
 
 def create_storage(settings: Settings) -> Storage:
@@ -601,3 +606,69 @@ def _not_text(file_type: FileType) -> UnsupportedMediaType:
         f"The file is named as {file_type.label} but is not UTF-8 text.",
         code="file_type_mismatch",
     )
+
+
+# --- orphan objects ------------------------------------------------------------------------------
+
+#: The columns holding storage keys, by the kind a key names (its second segment:
+#: ``{owner}/{kind}/{record}/{name}``); each module storing files registers its own.
+STORED_FILES: dict[str, Any] = {}
+#: Objects younger than this are never swept (an upload writes its object before its row).
+SWEEP_GRACE = timedelta(hours=1)
+#: Keys checked against the database per query.
+SWEEP_BATCH = 500
+_SWEPT_KEY = re.compile(r"^[0-9a-f-]{36}/([a-z_]+)/[0-9a-f-]{36}/[^/]+$")
+
+
+def stored_files(kind: str, column: Any) -> None:
+    """Declare that ``column`` holds the keys of the objects of ``kind`` (see ``sweep``)."""
+    STORED_FILES[kind] = column
+
+
+async def sweep_orphans(
+    storage: Storage, session: AsyncSession, *, older_than: timedelta = SWEEP_GRACE
+) -> int:
+    """Delete the stored objects no row holds any more (left by database cascades, a crash
+    between a row's delete and its object's, or a failed best-effort delete); how many.
+
+    Only objects the app names (``{owner}/{kind}/{record}/{name}`` with a registered kind) and
+    older than ``older_than`` are considered: anything else in the bucket or folder is left."""
+    cutoff = utcnow() - older_than
+    deleted = 0
+    pending: dict[str, list[str]] = {}
+
+    async def settle(kind: str) -> None:
+        nonlocal deleted
+        keys = pending.pop(kind, [])
+        column = STORED_FILES[kind]
+        held = set((await session.execute(select(column).where(column.in_(keys)))).scalars())
+        for key in keys:
+            if key not in held:
+                await storage.delete(key)
+                deleted += 1
+                log.info("orphan_file_deleted", key=key)
+
+    async for batch in obstore.list(storage.store, chunk_size=SWEEP_BATCH):
+        for meta in batch:
+            key = str(meta["path"])
+            match = _SWEPT_KEY.match(key)
+            if match is None or match.group(1) not in STORED_FILES:
+                continue
+            if meta["last_modified"] >= cutoff:
+                continue
+            kind = match.group(1)
+            pending.setdefault(kind, []).append(key)
+            if len(pending[kind]) >= SWEEP_BATCH:
+                await settle(kind)
+    for kind in list(pending):
+        await settle(kind)
+    return deleted
+
+
+@job("storage.sweep", every_seconds=3600)
+async def sweep(ctx: JobContext, older_than_seconds: int | None = None) -> None:
+    """Delete orphan stored objects (see ``sweep_orphans``), hourly."""
+    grace = SWEEP_GRACE if older_than_seconds is None else timedelta(seconds=older_than_seconds)
+    deleted = await sweep_orphans(create_storage(ctx.state.settings), ctx.session, older_than=grace)
+    if deleted:
+        log.info("orphan_files_swept", deleted=deleted)

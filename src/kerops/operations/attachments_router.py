@@ -8,13 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from kerops.core.deps import PrincipalDep, SessionDep, StateDep
+from kerops.core.deps import AuthenticatedUploadRoute, PrincipalDep, SessionDep, StateDep
 from kerops.core.pagination import Page, PageDep
 from kerops.core.storage import (
     FILE_TYPES,
     ObjectWritesDep,
     StorageDep,
-    UploadRoute,
     describe,
     download_headers,
     receive_upload,
@@ -23,7 +22,7 @@ from kerops.operations import attachments
 from kerops.operations.attachments_schemas import AttachmentKind, AttachmentRead
 from kerops.operations.models import ServiceTicket, TicketAttachment
 
-router = APIRouter(tags=["ticket attachments"], route_class=UploadRoute)
+router = APIRouter(tags=["ticket attachments"], route_class=AuthenticatedUploadRoute)
 
 ATTACHMENTS = "/tickets/{ticket_id}/attachments"
 ATTACHMENT = f"{ATTACHMENTS}/{{attachment_id}}"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.models import Base, IdMixin, TimestampMixin
+from kerops.core.storage import stored_files
 from kerops.core.types import StrEnum, utcnow
 from kerops.operations.sla_clock import ClockKind
 
@@ -294,3 +295,7 @@ class TicketAttachment(IdMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Its objects: ``{owner}/tickets/{id}/{name}`` (the orphan sweep reads this).
+stored_files("tickets", TicketAttachment.storage_key)

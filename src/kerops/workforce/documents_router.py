@@ -8,11 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import StreamingResponse
 
-from kerops.core.deps import PrincipalDep, SessionDep, StateDep
+from kerops.core.deps import AuthenticatedUploadRoute, PrincipalDep, SessionDep, StateDep
 from kerops.core.storage import (
     ObjectWritesDep,
     StorageDep,
-    UploadRoute,
     describe,
     download_headers,
     receive_upload,
@@ -22,7 +21,7 @@ from kerops.workforce import service
 from kerops.workforce.models import TechnicianCertification
 from kerops.workforce.schemas import CertificationRead
 
-router = APIRouter(prefix="/technicians", tags=["workforce"], route_class=UploadRoute)
+router = APIRouter(prefix="/technicians", tags=["workforce"], route_class=AuthenticatedUploadRoute)
 
 DOCUMENT = "/certifications/{certification_id}/document"
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import ShiftType
 from kerops.core.models import Base, IdMixin, TimestampMixin
+from kerops.core.storage import stored_files
 from kerops.core.types import StrEnum
 
 
@@ -59,3 +60,7 @@ class TechnicianCertification(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     verified_at: Mapped[datetime | None]
+
+
+# Its objects: ``{owner}/certifications/{id}/{name}`` (the orphan sweep reads this).
+stored_files("certifications", TechnicianCertification.document_key)
