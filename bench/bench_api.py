@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -489,8 +490,7 @@ async def explain(url: str, client_id: str, deep_cursor: str | None) -> dict[str
                 "EXPLAIN (ANALYZE, BUFFERS) " + raw_app.LOCALES_AFTER_SQL,
                 client_id,
                 payload["v"],
-                payload["v"],
-                payload["i"],
+                uuid.UUID(payload["i"]),
                 PAGE_SIZE + 1,
             )
             plans["locales_deep"] = [row[0] for row in deep]
@@ -512,7 +512,7 @@ async def sql_timings(url: str, client_id: str, cursors: dict[int, str]) -> dict
     after_values = {}
     for number in keyset_pages:
         payload = json.loads(raw_app._b64decode(cursors[number]))
-        after_values[number] = (payload["v"], payload["v"], payload["i"])
+        after_values[number] = (payload["v"], uuid.UUID(payload["i"]))
     conn = await asyncpg.connect(url)
     try:
         first = await conn.prepare(raw_app.LOCALES_FIRST_SQL)

@@ -34,12 +34,15 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Integer, bindparam, select, tuple_
+from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from kerops.config import Settings
+from kerops.tenancy.models import Locale
 
 #: The principal lookup of ``kerops.core.deps._from_jwt``, as SQLAlchemy renders it.
 PRINCIPAL_SQL = (
@@ -62,23 +65,33 @@ USER_BY_ID_SQL = (
     "FROM users \n"
     "WHERE users.id = $1::UUID"
 )
-_LOCALE_SELECT = (
-    "SELECT locales.client_id, locales.name, locales.code, locales.address, locales.city, "
-    "locales.region, locales.country, locales.latitude, locales.longitude, locales.timezone, "
-    "locales.is_active, locales.id, locales.created_at, locales.updated_at \n"
-    "FROM locales \n"
-)
+
+
+def _render(stmt: Any) -> str:
+    """A statement's text as the app's driver (SQLAlchemy's asyncpg dialect) receives it."""
+    return str(stmt.compile(dialect=pg_asyncpg.dialect()))
+
+
+def _locales_page(after: bool) -> str:
+    """A client owner's page of locales sorted by name then id, after a (name, id) or not, as
+    the app's keyset pagination builds it (a row-value comparison)."""
+    stmt = select(Locale).where(Locale.client_id == bindparam("client_id", type_=Locale.id.type))
+    if after:
+        stmt = stmt.where(
+            tuple_(Locale.name, Locale.id)
+            > tuple_(
+                bindparam("name", type_=Locale.name.type), bindparam("id", type_=Locale.id.type)
+            )
+        )
+    stmt = stmt.order_by(Locale.name.asc(), Locale.id.asc())
+    page = stmt.limit(bindparam("limit", type_=Integer))
+    return _render(page)
+
+
 #: A client owner's first page of locales, sorted by name then id.
-LOCALES_FIRST_SQL = (
-    _LOCALE_SELECT + "WHERE locales.client_id = $1::UUID "
-    "ORDER BY locales.name ASC, locales.id ASC \n LIMIT $2::INTEGER"
-)
+LOCALES_FIRST_SQL = _locales_page(after=False)
 #: A later page: the keyset predicate after the cursor's (name, id).
-LOCALES_AFTER_SQL = (
-    _LOCALE_SELECT + "WHERE locales.client_id = $1::UUID AND (locales.name > $2::VARCHAR "
-    "OR locales.name = $3::VARCHAR AND locales.id > $4::UUID) "
-    "ORDER BY locales.name ASC, locales.id ASC \n LIMIT $5::INTEGER"
-)
+LOCALES_AFTER_SQL = _locales_page(after=True)
 SQL_BY_NAME = {
     "principal": PRINCIPAL_SQL,
     "user_by_id": USER_BY_ID_SQL,
@@ -118,9 +131,9 @@ _LOCALE_FIELDS = (
     "longitude",
     "timezone",
     "is_active",
-    "created_at",
-    "updated_at",
 )
+#: JSON columns of a locale, in the order of the app's ``LocaleRead`` (then the two times).
+_LOCALE_JSON_FIELDS = ("business_hours", "closed_dates")
 
 
 class HttpError(Exception):
@@ -321,7 +334,7 @@ class Reference:
                 else:
                     name, last_id = after
                     rows = await conn.fetch(
-                        LOCALES_AFTER_SQL, user["client_id"], name, name, last_id, limit + 1
+                        LOCALES_AFTER_SQL, user["client_id"], name, last_id, limit + 1
                     )
         except HttpError as exc:
             return _json({"detail": exc.detail}, exc.status)
@@ -337,6 +350,10 @@ class Reference:
             item = {"id": str(row["id"])}
             for name in _LOCALE_FIELDS:
                 item[name] = _value(row[name])
+            for name in _LOCALE_JSON_FIELDS:
+                item[name] = json.loads(row[name])
+            item["created_at"] = _value(row["created_at"])
+            item["updated_at"] = _value(row["updated_at"])
             items.append(item)
         return _json({"items": items, "next_cursor": next_cursor})
 
