@@ -8,11 +8,12 @@ only, so forgetting to add a rule fails closed.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan, AssetStatusChange
@@ -49,6 +50,9 @@ M = TypeVar("M", bound=Base)
 Rule = Callable[[Principal, Action], ColumnElement[bool]]
 
 _RULES: dict[type[Base], Rule] = {}
+#: Statements ``get_scoped`` keeps (each a few KB): the principals active in this process, times
+#: the models they open one by one.
+GET_STATEMENTS = 2048
 
 
 def rule(*models: type[Base]) -> Callable[[Rule], Rule]:
@@ -198,6 +202,20 @@ def scoped(
     return stmt.where(predicate(model, principal, action))
 
 
+@functools.lru_cache(maxsize=GET_STATEMENTS)
+def _get_statement(
+    model: type[Base], principal: Principal, action: Action, for_update: bool
+) -> Select[Any]:
+    """``get_scoped``'s SELECT, the object's id a bound parameter: built once per model,
+    principal, action and lock, so its SQLAlchemy cache key is computed once too (building a
+    scoped select and its key costs more than the database's answer). The rules are functions of
+    the principal alone; a changed principal (another role, client, scope) is another key."""
+    stmt = scoped(select(model), model, principal, action).where(
+        model.id == bindparam("object_id")  # type: ignore[attr-defined]
+    )
+    return stmt.with_for_update() if for_update else stmt
+
+
 async def get_scoped(
     session: AsyncSession,
     model: type[M],
@@ -208,10 +226,8 @@ async def get_scoped(
     for_update: bool = False,
 ) -> M:
     """Load one object the principal may ``action``, or raise 404 (never telling why)."""
-    stmt = scoped(select(model), model, principal, action).where(model.id == object_id)  # type: ignore[attr-defined]
-    if for_update:
-        stmt = stmt.with_for_update()
-    obj: M | None = (await session.execute(stmt)).scalar_one_or_none()
+    stmt = _get_statement(model, principal, action, for_update)
+    obj: M | None = (await session.execute(stmt, {"object_id": object_id})).scalar_one_or_none()
     if obj is None:
         raise NotFound(f"{model.__tablename__.rstrip('s').replace('_', ' ')} not found")
     return obj

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.jobs import JobContext, enqueue, job, take_pending
@@ -97,6 +97,14 @@ async def _dispatch_one(ctx: JobContext, event: Event) -> None:
     event.attempts += 1
 
 
+#: The event to dispatch, locked (skipped when another dispatch holds it); built once.
+_UNDISPATCHED = (
+    select(Event)
+    .where(Event.id == bindparam("event_id"), Event.dispatched_at.is_(None))
+    .with_for_update(skip_locked=True)
+)
+
+
 @job("events.dispatch")
 async def dispatch(ctx: JobContext, event_id: str) -> None:
     """Hand one event to every subscriber (no-op when it was dispatched already).
@@ -106,12 +114,7 @@ async def dispatch(ctx: JobContext, event_id: str) -> None:
     dispatches the event again later (subscribers are idempotent)."""
     session = ctx.session
     key = uuid.UUID(event_id)
-    stmt = (
-        select(Event)
-        .where(Event.id == key, Event.dispatched_at.is_(None))
-        .with_for_update(skip_locked=True)
-    )
-    event = (await session.execute(stmt)).scalar_one_or_none()
+    event = (await session.execute(_UNDISPATCHED, {"event_id": key})).scalar_one_or_none()
     if event is None:
         return
     if await _run_subscribers(ctx, event):

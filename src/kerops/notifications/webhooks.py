@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 import structlog
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.config import Settings
@@ -256,18 +256,19 @@ def wants(subscription: WebhookSubscription, event_type: str) -> bool:
     return ALL_EVENTS in types or event_type in types
 
 
+#: A client's active webhooks (read for every event): built once.
+_ACTIVE_SUBSCRIPTIONS = select(WebhookSubscription).where(
+    WebhookSubscription.client_id == bindparam("client_id"),
+    WebhookSubscription.is_active.is_(True),
+)
+
+
 async def queue_deliveries(session: AsyncSession, event: Event) -> int:
     """Add a delivery of ``event`` for each active subscription wanting it (idempotent)."""
     if event.client_id is None:
         return 0
-    subscriptions = (
-        await session.execute(
-            select(WebhookSubscription).where(
-                WebhookSubscription.client_id == event.client_id,
-                WebhookSubscription.is_active.is_(True),
-            )
-        )
-    ).scalars()
+    found = await session.execute(_ACTIVE_SUBSCRIPTIONS, {"client_id": event.client_id})
+    subscriptions = found.scalars()
     matching = [s for s in subscriptions if wants(s, event.type)]
     if not matching:
         return 0

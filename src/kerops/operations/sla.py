@@ -22,7 +22,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import event, or_, select
+from sqlalchemy import bindparam, event, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
@@ -166,21 +166,25 @@ async def clock_of(session: AsyncSession, ticket: ServiceTicket) -> Clock:
     return CALENDAR if locale is None else business_calendar(locale)
 
 
+#: ``policy_for``'s statement (every new ticket), built once.
+_POLICY_FOR = (
+    select(SlaPolicy)
+    .where(
+        SlaPolicy.client_id == bindparam("client_id"),
+        or_(SlaPolicy.locale_id == bindparam("locale_id"), SlaPolicy.locale_id.is_(None)),
+    )
+    # The locale's own policy first (NULL locale ids sort last on both databases this way).
+    .order_by(SlaPolicy.locale_id.is_(None))
+    .limit(1)
+)
+
+
 async def policy_for(
     session: AsyncSession, client_id: uuid.UUID, locale_id: uuid.UUID
 ) -> SlaPolicy | None:
     """The policy a ticket of this locale follows: the locale's own, else the client-wide one."""
-    stmt = (
-        select(SlaPolicy)
-        .where(
-            SlaPolicy.client_id == client_id,
-            or_(SlaPolicy.locale_id == locale_id, SlaPolicy.locale_id.is_(None)),
-        )
-        # The locale's own policy first (NULL locale ids sort last on both databases this way).
-        .order_by(SlaPolicy.locale_id.is_(None))
-        .limit(1)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {"client_id": client_id, "locale_id": locale_id}
+    return (await session.execute(_POLICY_FOR, params)).scalar_one_or_none()
 
 
 def deadlines_from(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,17 +69,20 @@ _NUMBER_QUERY = re.compile(r"^(?:[Tt]-?)?0*(\d{1,9})$")
 # --- numbering -----------------------------------------------------------------------------------
 
 
+#: The counter's increment (every new ticket): built once.
+_BUMP = (
+    update(TicketCounter)
+    .where(TicketCounter.client_id == bindparam("counter_of"))
+    .values(last_number=TicketCounter.last_number + 1)
+    .returning(TicketCounter.last_number)
+    .execution_options(synchronize_session=False)
+)
+
+
 async def next_ticket_number(session: AsyncSession, client_id: uuid.UUID) -> int:
     """Hand out the client's next ticket number (atomic: never twice, also under concurrency)."""
-    bump = (
-        update(TicketCounter)
-        .where(TicketCounter.client_id == client_id)
-        .values(last_number=TicketCounter.last_number + 1)
-        .returning(TicketCounter.last_number)
-        .execution_options(synchronize_session=False)
-    )
     for _ in range(3):
-        number = (await session.execute(bump)).scalar_one_or_none()
+        number = (await session.execute(_BUMP, {"counter_of": client_id})).scalar_one_or_none()
         if number is not None:
             return int(number)
         try:
@@ -97,15 +100,19 @@ async def next_ticket_number(session: AsyncSession, client_id: uuid.UUID) -> int
 # --- who is calling, as seen from a ticket -------------------------------------------------------
 
 
+#: The caller's roles in one locale: built once.
+_LOCALE_ROLES = select(LocalMember.role).where(
+    LocalMember.user_id == bindparam("user_id"), LocalMember.locale_id == bindparam("locale_id")
+)
+
+
 async def _locale_roles(
     session: AsyncSession, principal: Principal, locale_id: uuid.UUID
 ) -> set[LocalRole]:
     if principal.role is not UserRole.client_member:
         return set()
-    stmt = select(LocalMember.role).where(
-        LocalMember.user_id == principal.user_id, LocalMember.locale_id == locale_id
-    )
-    return set((await session.execute(stmt)).scalars())
+    params = {"user_id": principal.user_id, "locale_id": locale_id}
+    return set((await session.execute(_LOCALE_ROLES, params)).scalars())
 
 
 async def actor_kinds(

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,9 +84,18 @@ DEFAULT_STEPS: tuple[DefaultStep, ...] = (
 # --- the default workflow ------------------------------------------------------------------------
 
 
+#: A client's default workflow (every new ticket), built once.
+_DEFAULT_OF = (
+    select(Workflow)
+    .where(Workflow.client_id == bindparam("client_id"), Workflow.is_default.is_(True))
+    .order_by(Workflow.id)
+    .limit(1)
+)
+
+
 async def _default_of(session: AsyncSession, client_id: uuid.UUID) -> Workflow | None:
-    stmt = select(Workflow).where(Workflow.client_id == client_id, Workflow.is_default.is_(True))
-    return (await session.execute(stmt.order_by(Workflow.id).limit(1))).scalar_one_or_none()
+    params = {"client_id": client_id}
+    return (await session.execute(_DEFAULT_OF, params)).scalar_one_or_none()
 
 
 async def _free_default_name(session: AsyncSession, client_id: uuid.UUID) -> str:
@@ -399,13 +408,20 @@ async def delete_step(
     await session.flush()
 
 
+#: ``steps_from``'s statement, built once (every transition reads it).
+_STEPS_FROM = (
+    select(WorkflowStep)
+    .where(
+        WorkflowStep.workflow_id == bindparam("workflow_id"),
+        WorkflowStep.from_status == bindparam("from_status"),
+    )
+    .order_by(WorkflowStep.position, WorkflowStep.id)
+)
+
+
 async def steps_from(
     session: AsyncSession, workflow_id: uuid.UUID, from_status: TicketStatus
 ) -> list[WorkflowStep]:
     """The moves a workflow allows out of one status, in position order."""
-    stmt = (
-        select(WorkflowStep)
-        .where(WorkflowStep.workflow_id == workflow_id, WorkflowStep.from_status == from_status)
-        .order_by(WorkflowStep.position, WorkflowStep.id)
-    )
-    return list((await session.execute(stmt)).scalars())
+    params = {"workflow_id": workflow_id, "from_status": from_status}
+    return list((await session.execute(_STEPS_FROM, params)).scalars())
