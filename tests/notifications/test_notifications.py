@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -205,6 +206,22 @@ def _notifications(run: Runner) -> list[Notification]:
     return result
 
 
+def _mail_refused(
+    client: TestClient, monkeypatch: Any, refused: Callable[[Any], bool]
+) -> Callable[[], None]:
+    """Make the mail server refuse the messages ``refused`` picks; returns the undo."""
+    sender = client.app.state.kerops.sender  # type: ignore[attr-defined]
+    real_send = sender.send
+
+    async def send(message: Any) -> None:
+        if refused(message):
+            raise OSError("mailbox unavailable")
+        await real_send(message)
+
+    monkeypatch.setattr(sender, "send", send)
+    return lambda: monkeypatch.setattr(sender, "send", real_send)
+
+
 def test_each_notification_is_emailed_once(client: TestClient, run: Runner, site: Site) -> None:
     ticket = raise_ticket(client, site.requester, site.locale)
     sent = [m for m in outbox(client) if m.channel == "email"]
@@ -250,15 +267,7 @@ def test_the_emails_of_one_event_go_out_in_one_job(
 def test_one_failing_recipient_does_not_stop_the_others(
     client: TestClient, run: Runner, site: Site, monkeypatch: Any
 ) -> None:
-    sender = client.app.state.kerops.sender  # type: ignore[attr-defined]
-    real_send = sender.send
-
-    async def refuse_one(message: Any) -> None:
-        if message.to == site.manager.email:
-            raise OSError("mailbox unavailable")
-        await real_send(message)
-
-    monkeypatch.setattr(sender, "send", refuse_one)
+    restore = _mail_refused(client, monkeypatch, lambda message: message.to == site.manager.email)
     raise_ticket(client, site.requester, site.locale)
     by_user = {n.user_id: n for n in _notifications(run)}
     failed, sent = by_user[site.manager.id], by_user[site.manager2.id]
@@ -266,7 +275,7 @@ def test_one_failing_recipient_does_not_stop_the_others(
     assert (sent.email_state, sent.email_attempts) == (EmailState.sent, 1)
     assert [m.to for m in outbox(client)] == [site.manager2.email]
     # A duplicate message for both claims only the pending one, and sends it now.
-    monkeypatch.setattr(sender, "send", real_send)
+    restore()
     run_job(client, "notifications.send_emails", notification_ids=[str(failed.id), str(sent.id)])
     assert {n.email_state for n in _notifications(run)} == {EmailState.sent}
     assert sorted(m.to for m in outbox(client)) == sorted([site.manager.email, site.manager2.email])
@@ -277,17 +286,11 @@ def test_one_failing_recipient_does_not_stop_the_others(
 def test_a_failed_email_is_tried_again_by_the_sweep(
     client: TestClient, run: Runner, site: Site, monkeypatch: Any
 ) -> None:
-    sender = client.app.state.kerops.sender  # type: ignore[attr-defined]
-    real_send = sender.send
-
-    async def down(message: Any) -> None:
-        raise OSError("smtp down")
-
-    monkeypatch.setattr(sender, "send", down)
+    restore = _mail_refused(client, monkeypatch, lambda message: True)
     raise_ticket(client, site.requester, site.locale)
     notes = _notifications(run)
     assert {(n.email_state, n.email_attempts) for n in notes} == {(EmailState.pending, 1)}
-    monkeypatch.setattr(sender, "send", real_send)
+    restore()
 
     async def age(session: AsyncSession) -> None:
         from datetime import timedelta
