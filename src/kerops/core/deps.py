@@ -159,6 +159,25 @@ async def _from_jwt(
     return row[0], principal
 
 
+async def _authenticate(
+    state: AppState,
+    session: AsyncSession,
+    bearer: str | None,
+    api_key: str | None,
+    *,
+    read_only: bool,
+) -> tuple[User | None, Principal] | None:
+    """The caller of these credentials (an API key in its header or as a bearer token, else an
+    access token), None without any; 401 for a bad one."""
+    if api_key:
+        return await _from_api_key(state, session, api_key, read_only=read_only)
+    if bearer and bearer.startswith(API_KEY_PREFIX):
+        return await _from_api_key(state, session, bearer, read_only=read_only)
+    if bearer:
+        return await _from_jwt(state, session, bearer)
+    return None
+
+
 async def get_optional_principal(
     request: Request,
     session: SessionDep,
@@ -167,16 +186,12 @@ async def get_optional_principal(
 ) -> Principal | None:
     """The caller if credentials were given (a bad credential is still a 401)."""
     state: AppState = request.app.state.kerops
-    read_only = request.method in READ_METHODS
-    user: User | None
-    if api_key:
-        user, principal = await _from_api_key(state, session, api_key, read_only=read_only)
-    elif bearer and bearer.startswith(API_KEY_PREFIX):
-        user, principal = await _from_api_key(state, session, bearer, read_only=read_only)
-    elif bearer:
-        user, principal = await _from_jwt(state, session, bearer)
-    else:
+    found = await _authenticate(
+        state, session, bearer, api_key, read_only=request.method in READ_METHODS
+    )
+    if found is None:
         return None
+    user, principal = found
     if principal.scopes is not None:
         needed = "read" if request.method in READ_METHODS else "write"
         if not principal.has_scope(needed):
@@ -253,17 +268,12 @@ async def check_credentials(request: Request) -> None:
     the route's own dependencies, as for any request."""
     state: AppState = request.app.state.kerops
     bearer = await oauth2_scheme(request)
-    api_key = await api_key_header(request) or (
-        bearer if bearer and bearer.startswith(API_KEY_PREFIX) else None
-    )
-    if api_key is None and not bearer:
+    api_key = await api_key_header(request)
+    async with state.db.read_sessions() as session:
+        # Read-only: an API key's last use is recorded in its own short transaction.
+        found = await _authenticate(state, session, bearer, api_key, read_only=True)
+    if found is None:
         raise Unauthorized()
-    async with state.db.sessions() as session:
-        if api_key is not None:
-            await _from_api_key(state, session, api_key, read_only=False)
-            await session.commit()  # its last use, at most once a minute
-        elif bearer:
-            await _from_jwt(state, session, bearer)
 
 
 class AuthenticatedUploadRoute(UploadRoute):
