@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     #: (0: read it on every request). Changes made through the app apply at once in the process
     #: that made them; elsewhere (other workers) within this many seconds.
     principal_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    #: FastAPI's own OpenTelemetry traces, metrics and logs of each request, for a process that
+    #: configures an OpenTelemetry SDK (off: the check costs every request, and logs are
+    #: structlog's).
+    opentelemetry: bool = False
 
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2

@@ -76,6 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+            "operation_spans": settings.opentelemetry,
+        },
     )
     app.state.kerops = state
     install_error_handlers(app)

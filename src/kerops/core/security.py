@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,10 @@ from kerops.config import Settings
 from kerops.core.types import utcnow
 
 JWT_ALGORITHM = "HS256"
+#: Seconds of clock skew allowed on a token's ``exp`` and ``nbf``.
+JWT_LEEWAY_SECONDS = 5
+#: Verified tokens kept by ``Security.decode_jwt`` (emptied when full).
+VERIFIED_TOKENS_KEPT = 10_000
 
 
 class TokenError(Exception):
@@ -69,6 +74,9 @@ class Security:
         self._dummy_hash = self._password_hash.hash(secrets.token_urlsafe(16))
         #: Signs the short-lived cookie that carries OIDC state during a single sign-on.
         self.session_secret = base64.urlsafe_b64encode(_derive(secret, b"kerops-session")).decode()
+        #: Tokens whose signature and fixed claims were checked: (typ, token) -> (claims,
+        #: nbf, exp). Only the times are checked again when the same token comes back.
+        self._verified: dict[tuple[str, str], tuple[dict[str, Any], float, float]] = {}
 
     def hash_password(self, password: str) -> str:
         """Hash a password with argon2id."""
@@ -101,11 +109,27 @@ class Security:
         )
 
     def decode_jwt(self, token: str, *, typ: str) -> dict[str, Any]:
-        """Verify signature and claims (exp, nbf, iss, aud, typ) of a JWT; raise TokenError."""
+        """Verify signature and claims (exp, nbf, iss, aud, typ) of a JWT; raise TokenError.
+
+        A token verified before (the same string, so the same signature and claims) is not
+        verified again: only its times (``exp``, ``nbf``, ``iat``) are checked against the clock.
+        Every request of a signed-in user carries the same access token for its lifetime.
+        """
+        key = (typ, token)
+        seen = self._verified.get(key)
+        if seen is not None:
+            claims, not_before, expires = seen
+            now = _clock()
+            if expires <= now - JWT_LEEWAY_SECONDS:
+                self._verified.pop(key, None)
+                raise TokenError("expired_token: The token is expired")
+            if not_before > now + JWT_LEEWAY_SECONDS:
+                raise TokenError("invalid_token: The token is not valid yet")
+            return dict(claims)
         try:
             decoded = jwt.decode(token, self._jwt_key, algorithms=[JWT_ALGORITHM])
             registry = jwt.JWTClaimsRegistry(
-                leeway=5,
+                leeway=JWT_LEEWAY_SECONDS,
                 iss={"essential": True, "value": self.settings.jwt_issuer},
                 aud={"essential": True, "value": self.settings.jwt_audience},
                 exp={"essential": True},
@@ -115,7 +139,14 @@ class Security:
             registry.validate(decoded.claims)
         except (JoseError, ValueError, TypeError) as exc:
             raise TokenError(str(exc)) from exc
-        return dict(decoded.claims)
+        claims = dict(decoded.claims)
+        times = (claims["exp"], claims.get("nbf", 0), claims.get("iat", 0))
+        if all(_is_time(value) for value in times):
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                self._verified.clear()
+            # (nbf and iat alike: neither may lie in the future)
+            self._verified[key] = (claims, float(max(times[1:])), float(times[0]))
+        return dict(claims)
 
     def encrypt(self, plaintext: str) -> str:
         """Encrypt a secret for storage (identity provider client secrets)."""
@@ -127,6 +158,15 @@ class Security:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
             raise TokenError("cannot decrypt secret (was the secret key changed?)") from exc
+
+
+def _clock() -> int:
+    """Whole seconds since the epoch (the clock token times are checked against)."""
+    return int(time.time())
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _derive(secret: str, info: bytes) -> bytes:
