@@ -14,6 +14,8 @@ A collection route (its answer is a list, or has ``items``) must cost the same w
 are added through its create route (``POST`` on the same path) or its entry in ``SEEDERS``, and a
 paged one must also cost the same for a page of 1 and a page of all.
 
+Every statement must be one SQLAlchemy can cache (not compiled again on each call).
+
 Speed: one app and database per test module. Read routes share one world; every other route gets
 a world of its own (new clients A and B) in that database; the few whose case makes a platform-wide
 row (a setting's key, a release) get a database of their own.
@@ -35,6 +37,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import event, insert
+from sqlalchemy.engine.default import NO_CACHE_KEY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets.models import AssetStatusChange
@@ -187,6 +190,8 @@ UPLOADS: dict[Route, Upload] = {
 
 # Set while a background job runs: its statements are the job's, not the request's.
 IN_JOB: ContextVar[bool] = ContextVar("in_job", default=False)
+#: Sent by the driver layer, never compiled (so never cached): not what the check is about.
+TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b", re.I)
 
 
 @dataclass
@@ -196,6 +201,9 @@ class Recorder:
 
     statements: list[str] = field(default_factory=list)
     job_statements: list[str] = field(default_factory=list)
+    #: Statements (of the request or its jobs) SQLAlchemy could not cache: compiled again on
+    #: every call (e.g. ``insert().values([...])`` with the rows in it).
+    uncached: list[str] = field(default_factory=list)
     active: bool = False
     #: Run when recording starts: the app forgets cached principals, so every recorded request
     #: pays for reading its caller (the worst case, the same every time).
@@ -206,6 +214,7 @@ class Recorder:
             self.on_enter()
         self.statements = []
         self.job_statements = []
+        self.uncached = []
         self.active = True
         return self
 
@@ -229,10 +238,16 @@ class Recorder:
         state.jobs.run = run_marked
 
         @event.listens_for(state.db.engine.sync_engine, "before_cursor_execute")
-        def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        def _record(
+            _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, *_args: Any
+        ) -> None:
             if recorder.active:
                 target = recorder.job_statements if IN_JOB.get() else recorder.statements
                 target.append(statement)
+                if getattr(context, "cache_hit", None) is NO_CACHE_KEY and not (
+                    TRANSACTION_CONTROL.match(statement)
+                ):
+                    recorder.uncached.append(statement)
 
         return recorder
 
@@ -763,6 +778,10 @@ def _check(stage: Stage, route: Route, call: Call, who: str) -> Response:
         f"{_label(route)} as {who}: {response.status_code} {response.text[:300]}"
     )
     assert len(statements) <= _budget(route), _over_budget(route, statements)
+    assert not stage.recorder.uncached, (
+        f"{_label(route)}: statements SQLAlchemy cannot cache (compiled on every call): "
+        f"{stage.recorder.uncached}"
+    )
     return response
 
 

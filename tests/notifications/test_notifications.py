@@ -67,6 +67,32 @@ def test_a_new_ticket_notifies_the_locale_managers(client: TestClient, site: Sit
         assert inbox(client, nobody) == []
 
 
+def test_the_notifications_insert_is_compiled_once(client: TestClient, site: Site) -> None:
+    # Two managers hear of each ticket: one multi-row INSERT per event, whose compiled form
+    # SQLAlchemy keeps (a ``.values([...])`` statement would be compiled again every time).
+    from sqlalchemy import event
+
+    engine = client.app.state.kerops.db.engine.sync_engine  # type: ignore[attr-defined]
+    compiled: list[object] = []
+
+    def record(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, *_: Any
+    ) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO NOTIFICATIONS"):
+            compiled.append(context.compiled)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for _ in range(3):
+            raise_ticket(client, site.requester, site.locale)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(compiled) == 3
+    assert len({id(c) for c in compiled}) == 1
+    for manager in (site.manager, site.manager2):
+        assert types_of(client, manager) == ["ticket.created"] * 3
+
+
 def test_the_actor_is_not_notified_of_their_own_action(client: TestClient, site: Site) -> None:
     raise_ticket(client, site.manager, site.locale)
     assert types_of(client, site.manager) == []

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select, update
+from sqlalchemy import Select, Table, false, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -156,6 +156,21 @@ def render(event: Event) -> Message:
     return Message(title=" ".join(title.split())[:200], body=body[:2000], link=link)
 
 
+def _insert_new(insert: Callable[[Table], Any]) -> Any:
+    table: Table = Notification.__table__  # type: ignore[assignment]
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+        .returning(table.c.id)
+    )
+
+
+#: ``notify``'s INSERT, run with one parameter set per recipient (SQLAlchemy sends them as one
+#: multi-row INSERT): built once and compiled once. The same statement with the rows as
+#: ``.values([...])`` cannot be cached and was compiled again for every event.
+_INSERT_NEW = {"postgresql": _insert_new(postgresql.insert), "sqlite": _insert_new(sqlite.insert)}
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """A notification ``notify`` wrote."""
@@ -199,14 +214,8 @@ async def notify(session: AsyncSession, event: Event, *, email: bool) -> list[Wr
         }
         for w in wanted
     ]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Notification)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-        .returning(Notification.id)
-    )
-    new = set((await session.execute(stmt)).scalars())
+    stmt = _INSERT_NEW[session.get_bind().dialect.name]
+    new = set((await session.execute(stmt, rows)).scalars())
     return [w for w in wanted if w.id in new]
 
 
