@@ -341,17 +341,6 @@ def test_a_failed_build_keeps_nothing() -> None:
     asyncio.run(scenario())
 
 
-def test_an_index_with_other_docs_shares_its_vectors_and_leaves_it_unchanged() -> None:
-    index = _index("chiller no enfria", "fuga de agua")
-    noted = [dataclasses.replace(d, cause="Carga de refrigerante") for d in index.docs]
-    copy = index.with_docs(noted)
-    assert copy.postings is index.postings and copy.idf is index.idf
-    assert [d.cause for d in copy.docs] == ["Carga de refrigerante"] * 2
-    assert [d.cause for d in index.docs] == ["", ""]
-    with pytest.raises(ValueError):
-        index.with_docs(noted[:1])
-
-
 def test_the_excluded_ticket_is_never_shortlisted_nor_similar() -> None:
     index = _index("chiller no enfria", "chiller no enfria piso 3", "fuga de agua")
     query = Doc(ticket_id="t1", number=1, title="chiller no enfria")

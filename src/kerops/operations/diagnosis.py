@@ -212,10 +212,12 @@ async def _inputs(
     parts_of = await _parts(session, assets)
     notes = await _resolution_notes(session, [d.ticket_id for d in candidates])
     if notes:
-        # A copy of the shared index with documents of its own.
-        enriched = {d.ticket_id: replace(d, cause=notes.get(d.ticket_id, "")) for d in candidates}
-        index = index.with_docs([enriched.get(d.ticket_id, d) for d in index.docs])
-        shortlisted = [(enriched[doc.ticket_id], score) for doc, score in shortlisted]
+        # Copies of the shortlisted documents with their notes (the shared index is not changed;
+        # the diagnosis reads only the shortlist).
+        shortlisted = [
+            (replace(doc, cause=notes[doc.ticket_id]) if doc.ticket_id in notes else doc, score)
+            for doc, score in shortlisted
+        ]
     offline = diagnose(
         query,
         index,
@@ -224,7 +226,7 @@ async def _inputs(
         exclude=query.ticket_id,
         shortlisted=shortlisted,
     )
-    by_id = {d.ticket_id: d for d in index.docs}
+    by_id = {doc.ticket_id: doc for doc, _ in shortlisted}  # (the similar are among them)
     similar_docs = [by_id[s.ticket_id] for s in offline.similar if s.ticket_id in by_id]
     return _Inputs(query=query, offline=offline, similar_docs=similar_docs)
 

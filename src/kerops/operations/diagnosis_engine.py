@@ -13,7 +13,6 @@ the asset's parts list named in the ticket or on similar tickets are the parts l
 from __future__ import annotations
 
 import asyncio
-import copy
 import heapq
 import math
 import re
@@ -200,15 +199,6 @@ class Index:
         self.by_category = {
             c: sorted(ix, key=lambda i: (-docs_[i].number, i)) for c, ix in by_category.items()
         }
-
-    def with_docs(self, docs: Sequence[Doc]) -> Index:
-        """This index over other versions of its documents (the same tickets in the same order,
-        e.g. with their resolution notes), sharing its vectors; this index is left unchanged."""
-        if len(docs) != len(self.docs):
-            raise ValueError("with_docs needs one document per indexed document")
-        other = copy.copy(self)
-        other.docs = list(docs)
-        return other
 
     def cosine(self, query: Doc) -> dict[int, float]:
         """Similarity of the query with every past ticket sharing a term with it."""
@@ -404,7 +394,7 @@ class IndexCache:
     client at a time: a call arriving while another builds the same client's index waits for it
     and uses its result (an ``asyncio.Lock`` per client, held only while building). Building is
     the caller's ``build`` (reading and indexing run in the event loop). Indexes are shared: a
-    caller must never change one (see ``Index.with_docs``).
+    caller must never change one (a diagnosis works on copies of the shortlisted documents).
     """
 
     def __init__(
