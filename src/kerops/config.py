@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path("./kerops-data")
     database_url: str | None = None
+    #: PostgreSQL connections each process opens at most (as needed, then kept open); a request
+    #: finding them all busy waits for one.
+    database_pool_size: int = Field(default=20, ge=1, le=500)
     secret_key: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000

@@ -12,6 +12,8 @@ import json
 import os
 import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -20,11 +22,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from paho.mqtt import client as paho
 
 from kerops.config import Settings
 from kerops.iot.mqtt import MqttIngestor
+from tests.conftest import TEST_SECRET
 from tests.fixtures.factories import Runner
 from tests.iot.readings_helpers import make_sensor, stored_count
 
@@ -250,3 +254,63 @@ def test_ingest_payload_refuses_bad_payloads(
     assert ingest(json.dumps(too_many).encode())["error"] == "batch_too_large"
     ok = {"key": sensor.key, "readings": [{"metric": "temperature", "value": 1}]}
     assert ingest(json.dumps(ok).encode())["accepted"] == 1
+
+
+BROKER_URL = os.environ.get("KEROPS_TEST_BROKER_URL", "")
+
+
+@pytest.mark.skipif(
+    not BROKER_URL, reason="KEROPS_TEST_BROKER_URL is not set (e.g. redis://127.0.0.1:6379/14)"
+)
+def test_a_worker_process_subscribes_and_stores_readings(
+    client: TestClient,
+    run: Runner,
+    settings: Settings,
+    broker: tuple[str, int],
+    device_client: list[Device],
+) -> None:
+    # With a job broker, `kerops worker` processes run the subscriber (not `serve`): one worker
+    # on a topic of its own, sharing the test's database, answers the device and stores.
+    sensor = make_sensor(client, run)
+    root = f"{ROOT}/worker-{uuid.uuid4().hex[:8]}"
+    queue_name = f"kerops-test-{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "KEROPS_DATA_DIR": str(settings.data_dir),
+        "KEROPS_SECRET_KEY": TEST_SECRET,
+        "KEROPS_BROKER_URL": BROKER_URL,
+        "KEROPS_BROKER_QUEUE": queue_name,
+        "KEROPS_MQTT_URL": MQTT_URL,
+        "KEROPS_MQTT_TOPIC": f"{root}/devices/+/readings",
+        "KEROPS_MQTT_SHARED_GROUP": "",
+        "KEROPS_LOG_LEVEL": "WARNING",
+    }
+    env.pop("KEROPS_DATABASE_URL", None)
+    if settings.database_url:
+        env["KEROPS_DATABASE_URL"] = settings.database_url
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kerops.cli", "worker", "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        device = Device(broker, f"{root}/devices", sensor.device["credential_prefix"])
+        device_client.append(device)
+        batch = {
+            "key": sensor.key,
+            "readings": [
+                {"metric": "temperature", "value": 30 + i, "message_id": f"w-{i}"} for i in range(2)
+            ],
+        }
+        answer = device.send_until_answered(batch, timeout=60)
+        assert worker.poll() is None, "the worker exited"
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        redis.Redis.from_url(BROKER_URL).delete(queue_name)
+    assert answer["accepted"] + answer["duplicates"] == 2
+    assert stored_count(run, sensor.id) == 2

@@ -40,8 +40,12 @@ def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine
         _configure_sqlite(engine)
         return engine
     if not null_pool:
-        # No pre-ping (it costs a round trip per request); stale connections are recycled instead.
-        kwargs.update(pool_size=10, max_overflow=10, pool_recycle=1800)
+        # Connections are opened as needed up to the pool size, then kept: an "overflow" beyond
+        # a smaller pool would be closed on its return, and every burst of concurrent requests
+        # would open (and PostgreSQL start a backend for) new ones again. Beyond the size a
+        # request waits for a free connection. No pre-ping (it costs a round trip per request);
+        # stale connections are recycled instead.
+        kwargs.update(pool_size=settings.database_pool_size, max_overflow=0, pool_recycle=1800)
     return create_async_engine(url, **kwargs)
 
 

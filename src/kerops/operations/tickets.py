@@ -144,32 +144,31 @@ async def actor_kinds(
 # --- create, read, change ------------------------------------------------------------------------
 
 
-async def _area_in(
-    session: AsyncSession, principal: Principal, locale_id: uuid.UUID, area_id: uuid.UUID
-) -> LocalArea:
-    area = await access.get_scoped(session, LocalArea, area_id, principal)
-    if area.locale_id != locale_id:
-        raise Unprocessable(
-            "The area must belong to the ticket's locale.",
-            errors=[
-                field_error(("body", "area_id"), "area of another locale", "area_other_locale")
-            ],
-        )
-    return area
+#: What a ticket may point at in its locale, by body field: (model, message, error code).
+_IN_LOCALE: dict[str, tuple[type[LocalArea] | type[Asset], str, str]] = {
+    "area_id": (LocalArea, "The area must belong to the ticket's locale.", "area_other_locale"),
+    "asset_id": (Asset, "The asset must be in the ticket's locale.", "asset_other_locale"),
+}
 
 
-async def _asset_in(
-    session: AsyncSession, principal: Principal, locale_id: uuid.UUID, asset_id: uuid.UUID
-) -> Asset:
-    asset = await access.get_scoped(session, Asset, asset_id, principal)
-    if asset.locale_id != locale_id:
+async def _check_in_locale(
+    session: AsyncSession,
+    principal: Principal,
+    locale_id: uuid.UUID,
+    field: str,
+    object_id: uuid.UUID | None,
+) -> None:
+    """404 for an area or asset (``field``) the caller cannot see, 422 for one of another
+    locale than the ticket's; nothing to check for None."""
+    if object_id is None:
+        return
+    model, message, code = _IN_LOCALE[field]
+    found = await access.get_scoped(session, model, object_id, principal)
+    if found.locale_id != locale_id:
+        kind = field.removesuffix("_id")
         raise Unprocessable(
-            "The asset must be in the ticket's locale.",
-            errors=[
-                field_error(("body", "asset_id"), "asset of another locale", "asset_other_locale")
-            ],
+            message, errors=[field_error(("body", field), f"{kind} of another locale", code)]
         )
-    return asset
 
 
 async def create_ticket(
@@ -181,10 +180,8 @@ async def create_ticket(
         roles = await _locale_roles(session, principal, locale.id)
         if not roles & {LocalRole.manager, LocalRole.requester}:
             raise Forbidden("Only the locale's managers and requesters can raise tickets here.")
-    if data.area_id is not None:
-        await _area_in(session, principal, locale.id, data.area_id)
-    if data.asset_id is not None:
-        await _asset_in(session, principal, locale.id, data.asset_id)
+    await _check_in_locale(session, principal, locale.id, "area_id", data.area_id)
+    await _check_in_locale(session, principal, locale.id, "asset_id", data.asset_id)
     return await _open_ticket(
         session,
         client_id=locale.client_id,
@@ -477,10 +474,8 @@ async def update_ticket(
     if not kinds & {StepRole.staff, StepRole.owner, StepRole.manager}:
         raise Forbidden("Only the client's owner or a manager of the locale can change a ticket.")
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("area_id") is not None:
-        await _area_in(session, principal, ticket.locale_id, changes["area_id"])
-    if changes.get("asset_id") is not None:
-        await _asset_in(session, principal, ticket.locale_id, changes["asset_id"])
+    for field in ("area_id", "asset_id"):
+        await _check_in_locale(session, principal, ticket.locale_id, field, changes.get(field))
     for key, value in changes.items():
         setattr(ticket, key, value)
     if "priority" in changes:
