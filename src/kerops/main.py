@@ -10,6 +10,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from kerops import __version__
 from kerops.config import Settings, get_settings
+from kerops.core import fastapi_speedups
 from kerops.core.db import Database
 from kerops.core.errors import install_error_handlers
 from kerops.core.jobs import JobEngine
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the FastAPI app for the given settings (defaults: from the environment)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    fastapi_speedups.install()
     state = build_state(settings)
 
     @asynccontextmanager

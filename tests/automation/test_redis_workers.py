@@ -37,6 +37,7 @@ from kerops.events.models import Event
 from kerops.operations.models import ServiceTicket, TicketCounter
 from kerops.tenancy.models import Locale
 from kerops.users.models import User
+from tests.fixtures.processes import stop
 
 BROKER_URL = os.environ.get("KEROPS_TEST_BROKER_URL", "")
 PG_URL = os.environ.get("KEROPS_TEST_DATABASE_URL", "")
@@ -201,18 +202,6 @@ async def _counts(url: str) -> tuple[dict[uuid.UUID, int], int]:
         await engine.dispose()
 
 
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def test_two_workers_and_a_scheduler_open_one_ticket_per_occurrence(
     database: str, tmp_path: Path
 ) -> None:
@@ -259,7 +248,7 @@ def test_two_workers_and_a_scheduler_open_one_ticket_per_occurrence(
         diagnosed = asyncio.run(_diagnosed(database))
         breach = asyncio.run(_overdue_state(database, overdue_id))
     finally:
-        _stop(processes)
+        stop(*processes)
         redis.Redis.from_url(BROKER_URL).delete(queue)
     assert set(per_plan) == set(plan_ids)
     assert set(per_plan.values()) == {1}

@@ -16,6 +16,7 @@ import httpx2
 
 from tests.fixtures.factories import PASSWORD, unique_email
 from tests.fixtures.live_server import free_port
+from tests.fixtures.processes import stop
 
 API = "/api/v1"
 
@@ -107,9 +108,4 @@ def test_kerops_serve_opens_the_ticket_of_a_plan_due_now(tmp_path: Path) -> None
                 ticket["id"]
             ]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

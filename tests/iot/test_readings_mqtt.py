@@ -30,6 +30,7 @@ from kerops.config import Settings
 from kerops.iot.mqtt import MqttIngestor
 from tests.conftest import TEST_SECRET
 from tests.fixtures.factories import Runner
+from tests.fixtures.processes import stop
 from tests.iot.readings_helpers import make_sensor, stored_count
 
 MQTT_URL = os.environ.get("KEROPS_TEST_MQTT_URL", "")
@@ -305,12 +306,7 @@ def test_a_worker_process_subscribes_and_stores_readings(
         answer = device.send_until_answered(batch, timeout=60)
         assert worker.poll() is None, "the worker exited"
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop(worker)
         redis.Redis.from_url(BROKER_URL).delete(queue_name)
     assert answer["accepted"] + answer["duplicates"] == 2
     assert stored_count(run, sensor.id) == 2
