@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kerops.core.enums import LocalRole, UserRole
+from kerops.operations.diagnosis_engine import normalise, tokens
 from tests.automation.helpers import (
     INLINE_JOBS,
     Site,
@@ -174,3 +178,22 @@ def test_the_diagnosis_can_be_run_again_by_who_may_change_the_ticket(
     assert hidden.status_code == 404
     missing = client.post(f"/api/v1/tickets/{uuid.uuid4()}/diagnosis", headers=site.owner.headers)
     assert missing.status_code == 404
+
+
+def _normalise_by_definition(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_text_is_normalised_as_defined_lowercase_and_without_combining_marks(text: str) -> None:
+    assert normalise(text) == _normalise_by_definition(text)
+
+
+def test_accents_go_and_terms_are_kept_per_text() -> None:
+    assert normalise("Filtración en BAÑO, naïve café") == "filtracion en bano, naive cafe"
+    first = tokens("Compresores con fugas")
+    assert first == ["compresor", "fuga"]
+    first.append("changed")  # a caller's list is its own: the kept terms do not change
+    assert tokens("Compresores con fugas") == ["compresor", "fuga"]

@@ -139,6 +139,54 @@ def test_a_failed_subscriber_undoes_what_the_others_wrote_for_the_event(
     assert (event.type, event.dispatched_at, event.attempts) == ("stock.low", None, 1)
 
 
+def test_a_failed_event_of_a_sweep_drops_the_jobs_and_follow_up_work_it_queued(
+    client: TestClient, run: Any
+) -> None:
+    followed: list[str] = []
+
+    async def queue_work(ctx: JobContext, event: Event) -> None:
+        async def follow_up() -> None:
+            followed.append(event.type)
+
+        ctx.enqueue("events.sweep")  # a job: must not be sent for the failed event
+        ctx.after_commit(follow_up)
+
+    subscribers = dict(events.SUBSCRIBERS)
+    events.SUBSCRIBERS.clear()
+    events.SUBSCRIBERS.update({"test.queue": queue_work, **subscribers})
+    try:
+        FAIL.add("sensor.alert")
+        _emit(client, "sensor.alert")  # its own dispatch fails: nothing follows
+        _emit(client, "plan.generated")
+        assert followed == ["plan.generated"]
+
+        async def undispatch_and_age(session: AsyncSession) -> None:
+            await session.execute(
+                update(Event).values(dispatched_at=None, created_at=utcnow() - timedelta(minutes=5))
+            )
+
+        run(undispatch_and_age)
+        followed.clear()
+        jobs = client.app.state.kerops.jobs  # type: ignore[attr-defined]
+        sent: list[str] = []
+        real_send = jobs.send
+
+        async def send(name: str, **kwargs: Any) -> None:
+            sent.append(name)  # recorded, not run: the sweep would sweep again
+
+        jobs.send = send
+        try:
+            client.portal.call(lambda: jobs.run("events.sweep"))  # type: ignore[union-attr]
+        finally:
+            jobs.send = real_send
+    finally:
+        events.SUBSCRIBERS.clear()
+        events.SUBSCRIBERS.update(subscribers)
+    # One sweep, two events: the failed one's savepoint took its job and follow-up with it.
+    assert followed == ["plan.generated"]
+    assert sent == ["events.sweep"]
+
+
 def test_the_sweep_dispatches_the_other_events_when_one_fails(client: TestClient, run: Any) -> None:
     FAIL.add("sensor.alert")
     _emit(client, "sensor.alert")

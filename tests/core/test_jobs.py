@@ -41,6 +41,26 @@ async def _fail_after_write(ctx: JobContext, key: str) -> None:
     raise RuntimeError("the job breaks after writing")
 
 
+@job("test.after_commit")
+async def _after_commit(ctx: JobContext, key: str, fail: str = "") -> None:
+    async def note_committed() -> None:
+        # Runs after the commit: a new session sees the job's row.
+        async with ctx.state.db.sessions() as session:
+            seen = (
+                await session.execute(select(Setting.id).where(Setting.key == key))
+            ).scalar_one_or_none()
+            SEEN.append(f"after:{key}:{'committed' if seen else 'missing'}")
+        if fail == "after":
+            raise RuntimeError("the follow-up breaks")
+
+    SEEN.append(key)
+    ctx.session.add(Setting(key=key, value_type="str", value=key))
+    ctx.after_commit(note_committed)
+    if fail == "job":
+        await ctx.session.flush()
+        raise RuntimeError("the job breaks after queuing follow-up work")
+
+
 @job("test.periodic", cron="*/5 * * * *")
 async def _periodic(ctx: JobContext) -> None:
     SEEN.append("periodic")
@@ -112,6 +132,29 @@ def test_a_failing_job_keeps_nothing_and_sends_nothing(client: TestClient, run: 
     client.portal.call(go)  # type: ignore[union-attr]
     assert SEEN == ["broken", "after"]
     assert _keys(run) == {"after"}
+
+
+def test_after_commit_work_runs_once_the_job_committed_and_never_after_a_rollback(
+    client: TestClient, run: Any
+) -> None:
+    engine = _engine(client)
+
+    async def go() -> None:
+        await engine.run("test.after_commit", key="kept")
+        with pytest.raises(RuntimeError):
+            await engine.run("test.after_commit", key="undone", fail="job")
+        # Failing follow-up work is logged; the job's committed work stays.
+        await engine.run("test.after_commit", key="follow-up-breaks", fail="after")
+
+    client.portal.call(go)  # type: ignore[union-attr]
+    assert SEEN == [
+        "kept",
+        "after:kept:committed",
+        "undone",
+        "follow-up-breaks",
+        "after:follow-up-breaks:committed",
+    ]
+    assert _keys(run) == {"kept", "follow-up-breaks"}
 
 
 def test_a_failing_job_sent_through_the_broker_does_not_break_the_sender(

@@ -271,7 +271,7 @@ def test_each_notification_is_emailed_once(client: TestClient, run: Runner, site
     assert len([m for m in outbox(client) if m.channel == "email"]) == 2
 
 
-def test_the_emails_of_one_event_go_out_in_one_job(
+def test_the_emails_of_one_event_go_out_with_its_dispatch(
     client: TestClient, run: Runner, site: Site, monkeypatch: Any
 ) -> None:
     calls: list[list[str]] = []
@@ -285,9 +285,61 @@ def test_the_emails_of_one_event_go_out_in_one_job(
     raise_ticket(client, site.requester, site.locale)
     notes = _notifications(run)
     assert len(notes) == 2
-    assert calls == [sorted(str(n.id) for n in notes)]
-    assert {n.email_state for n in notes} == {EmailState.sent}
+    assert calls == []  # no job of their own: the dispatching job sent them after its commit
+    assert {(n.email_state, n.email_attempts) for n in notes} == {(EmailState.sent, 1)}
     assert len(outbox(client)) == 2
+
+
+def test_emails_whose_sending_died_are_sent_by_the_sweep_once_their_claim_expires(
+    client: TestClient, run: Runner, site: Site, monkeypatch: Any
+) -> None:
+    from datetime import timedelta
+
+    from kerops.core.types import utcnow
+    from kerops.notifications import jobs as notification_jobs
+
+    async def died(*args: Any) -> None:
+        return None  # the process stopped between the dispatch's commit and the emails
+
+    monkeypatch.setattr(notification_jobs, "_email_written", died)
+    raise_ticket(client, site.requester, site.locale)
+    notes = _notifications(run)
+    assert {(n.email_state, n.email_attempts) for n in notes} == {(EmailState.sending, 1)}
+    assert outbox(client) == []
+    monkeypatch.undo()
+    run_job(client, "notifications.email_sweep")  # claimed a moment ago: left alone
+    assert outbox(client) == []
+
+    async def expire(session: AsyncSession) -> None:
+        past = utcnow() - notification_jobs.EMAIL_CLAIM - timedelta(seconds=1)
+        await session.execute(update(Notification).values(emailed_at=past))
+
+    run(expire)
+    run_job(client, "notifications.email_sweep")
+    assert {(n.email_state, n.email_attempts) for n in _notifications(run)} == {
+        (EmailState.sent, 2)
+    }
+    assert sorted(m.to for m in outbox(client)) == sorted([site.manager.email, site.manager2.email])
+
+
+def test_a_failed_dispatch_sends_no_email(
+    client: TestClient, run: Runner, site: Site, monkeypatch: Any
+) -> None:
+    async def broken(ctx: Any, event: Event) -> None:
+        raise RuntimeError("webhooks down")
+
+    # After the in-app subscriber: its notifications and their emails are undone with it.
+    monkeypatch.setitem(events.SUBSCRIBERS, "notifications.webhooks", broken)
+    raise_ticket(client, site.requester, site.locale)
+    assert _notifications(run) == [] and outbox(client) == []
+    monkeypatch.undo()
+
+    async def event_id(session: AsyncSession) -> str:
+        return str((await session.execute(select(Event.id))).scalar_one())
+
+    run_job(client, "events.dispatch", event_id=run(event_id))
+    assert len(outbox(client)) == 2
+    assert {n.email_state for n in _notifications(run)} == {EmailState.sent}
 
 
 def test_one_failing_recipient_does_not_stop_the_others(

@@ -48,6 +48,10 @@ STOP_GRACE_SECONDS = 10.0
 
 #: Key of ``session.info`` holding the jobs queued in that session's transaction.
 _PENDING = "kerops_pending_jobs"
+#: Key of ``session.info`` holding the work a job does once its transaction committed.
+_AFTER_COMMIT = "kerops_after_commit"
+
+AfterCommit = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -61,6 +65,12 @@ class JobContext:
     def enqueue(self, name: str, **kwargs: Any) -> None:
         """Queue another job, sent once this job's transaction commits."""
         enqueue(self.session, name, **kwargs)
+
+    def after_commit(self, fn: AfterCommit) -> None:
+        """Run ``await fn()`` in this job once its transaction committed (never after a
+        rollback). For follow-up work too small to be a job of its own; it must be safe to
+        lose (a crash right after the commit skips it), as a lost job message would be."""
+        self.session.info.setdefault(_AFTER_COMMIT, []).append(fn)
 
 
 JobFn = Callable[..., Awaitable[Any]]
@@ -122,9 +132,24 @@ def enqueue(session: AsyncSession, name: str, **kwargs: Any) -> None:
 
 
 def take_pending(session: AsyncSession) -> list[tuple[str, dict[str, Any]]]:
-    """The jobs queued in ``session`` (and forget them): to send after commit, or to drop."""
+    """The jobs queued in ``session`` (and forget them): to send after commit, or to drop.
+    Work queued with :meth:`JobContext.after_commit` is forgotten too."""
+    session.info.pop(_AFTER_COMMIT, None)
     pending: list[tuple[str, dict[str, Any]]] = session.info.pop(_PENDING, [])
     return pending
+
+
+def queued_mark(session: AsyncSession) -> tuple[int, int]:
+    """How much is queued in ``session`` now (jobs, after-commit work): before a savepoint."""
+    info = session.info
+    return len(info.get(_PENDING, ())), len(info.get(_AFTER_COMMIT, ()))
+
+
+def drop_queued_since(session: AsyncSession, mark: tuple[int, int]) -> None:
+    """Forget what was queued after ``mark``: its savepoint was rolled back."""
+    for key, kept in zip((_PENDING, _AFTER_COMMIT), mark, strict=True):
+        if key in session.info:
+            del session.info[key][kept:]
 
 
 def build_broker(settings: Settings) -> AsyncBroker:
@@ -213,7 +238,14 @@ class JobEngine:
                 take_pending(session)
                 log.exception("job failed", extra={"job": name})
                 raise
+        after: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
         await self.send_pending(session)
+        for fn in after:
+            try:
+                await fn()
+            except Exception:
+                # The job's own work is committed; what this skipped, a sweep picks up.
+                log.exception("after-commit work failed", extra={"job": name})
 
     async def send(self, name: str, **kwargs: Any) -> None:
         """Send job ``name`` to the broker now (prefer :func:`enqueue`, sent after commit)."""

@@ -19,7 +19,14 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.core.jobs import JobContext, enqueue, job, take_pending
+from kerops.core.jobs import (
+    JobContext,
+    drop_queued_since,
+    enqueue,
+    job,
+    queued_mark,
+    take_pending,
+)
 from kerops.core.types import utcnow, uuid7
 from kerops.events.models import Event
 
@@ -88,12 +95,15 @@ async def _run_subscribers(ctx: JobContext, event: Event) -> bool:
 
 async def _dispatch_one(ctx: JobContext, event: Event) -> None:
     """Dispatch one event of a batch: a failing subscriber undoes only this event's work (a
-    savepoint per event) and leaves it for a later sweep."""
+    savepoint per event, with the jobs and after-commit work it queued) and leaves it for a
+    later sweep."""
+    mark = queued_mark(ctx.session)
     async with ctx.session.begin_nested() as savepoint:
         if await _run_subscribers(ctx, event):
             event.dispatched_at = utcnow()
             return
         await savepoint.rollback()
+    drop_queued_since(ctx.session, mark)
     event.attempts += 1
 
 

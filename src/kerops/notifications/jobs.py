@@ -8,6 +8,7 @@ sent, reminders are unique per (licence, expiry date, threshold).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kerops.core.jobs import JobContext, job
 from kerops.core.mail import OutgoingMessage
+from kerops.core.state import AppState
 from kerops.core.types import utcnow
 from kerops.events import service as events
 from kerops.events.models import Event
@@ -53,11 +55,43 @@ REMINDER_DAYS = (60, 30, 7)
 
 @events.subscriber("notifications.in_app")
 async def notify_people(ctx: JobContext, event: Event) -> None:
-    """Write the event's in-app notifications and queue their emails."""
-    created = await service.notify(ctx.session, event, email=ctx.state.settings.notification_email)
-    to_email = [str(n.id) for n in created if n.email_state is EmailState.pending]
-    if to_email:  # one job for the event's emails: two transactions, whatever the recipients
-        ctx.enqueue("notifications.send_emails", notification_ids=to_email)
+    """Write the event's in-app notifications, and email them once they are committed.
+
+    The emails are written claimed and sent by this same job after its commit, then marked in
+    one short transaction (a job of their own cost as much as the dispatch itself: a message,
+    a claim, a read and two transactions). Those that fail are left ``pending`` for the sweep;
+    a crash before they are marked leaves claims that expire, and the sweep sends them."""
+    message, created = await service.notify(
+        ctx.session, event, email=ctx.state.settings.notification_email
+    )
+    to_email = [n for n in created if n.address is not None]
+    if to_email:
+        ctx.after_commit(functools.partial(_email_written, ctx.state, message, to_email))
+
+
+async def _email_written(
+    state: AppState, message: service.Message, written: list[service.Written]
+) -> None:
+    body = message.body
+    if message.link:
+        body = f"{body}\n\n{state.settings.base_url}{message.link}"
+    sent: list[uuid.UUID] = []
+    failed: list[uuid.UUID] = []
+    for note in written:
+        assert note.address is not None
+        outgoing = OutgoingMessage(
+            channel="email", to=note.address, subject=message.title, body=body
+        )
+        try:
+            await state.sender.send(outgoing)
+        except Exception:
+            log.exception("notification_email_failed", notification=str(note.id))
+            failed.append(note.id)
+            continue
+        sent.append(note.id)
+    async with state.db.sessions() as session:
+        await service.mark_emailed(session, sent=sent, failed=failed)
+        await session.commit()
 
 
 @events.subscriber("notifications.webhooks")

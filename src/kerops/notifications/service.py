@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Table, false, func, or_, select, update
+from sqlalchemy import Select, Table, bindparam, false, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,26 +173,37 @@ _INSERT_NEW = {"postgresql": _insert_new(postgresql.insert), "sqlite": _insert_n
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """A notification ``notify`` wrote."""
+    """A notification ``notify`` wrote, with the address to email it to when it is to be
+    emailed (then written already claimed: ``sending``, its first attempt)."""
 
     id: uuid.UUID
     user_id: uuid.UUID
     email_state: EmailState
+    address: str | None = None
 
 
-async def notify(session: AsyncSession, event: Event, *, email: bool) -> list[Written]:
+async def notify(
+    session: AsyncSession, event: Event, *, email: bool
+) -> tuple[Message, list[Written]]:
     """Write the notifications of ``event`` that do not exist yet (idempotent: one statement,
-    skipping the (event, user) pairs written by an earlier delivery); the new ones."""
+    skipping the (event, user) pairs written by an earlier delivery); what they say and the new
+    ones.
+
+    With ``email``, the ones whose recipient has an address are written claimed for emailing
+    (``sending``, attempt 1, ``emailed_at`` the claim time): the caller sends them once this
+    transaction commits, and marks them with :func:`mark_emailed`. A claim never marked (the
+    process died) expires like any other and the email sweep sends it."""
     users = await recipients(session, event)
-    if not users:
-        return []
     message = render(event)
+    if not users:
+        return message, []
     now = utcnow()
     wanted = [
         Written(
             id=uuid7(),
             user_id=user.id,
-            email_state=EmailState.pending if email and user.email else EmailState.none,
+            email_state=EmailState.sending if email and user.email else EmailState.none,
+            address=user.email if email and user.email else None,
         )
         for user in users
     ]
@@ -210,13 +221,38 @@ async def notify(session: AsyncSession, event: Event, *, email: bool) -> list[Wr
             "link": message.link,
             "created_at": now,
             "email_state": w.email_state,
-            "email_attempts": 0,
+            "emailed_at": now if w.address else None,
+            "email_attempts": 1 if w.address else 0,
         }
         for w in wanted
     ]
     stmt = _INSERT_NEW[session.get_bind().dialect.name]
     new = set((await session.execute(stmt, rows)).scalars())
-    return [w for w in wanted if w.id in new]
+    return message, [w for w in wanted if w.id in new]
+
+
+#: ``mark_emailed``'s UPDATE: only notifications still claimed (a later claim, after this one
+#: expired, is left to whoever took it).
+_MARK_EMAILED = (
+    update(Notification)
+    .where(
+        Notification.id.in_(bindparam("ids", expanding=True)),
+        Notification.email_state == EmailState.sending,
+    )
+    .values(email_state=bindparam("state"), emailed_at=bindparam("at"))
+    .execution_options(synchronize_session=False)
+)
+
+
+async def mark_emailed(
+    session: AsyncSession, *, sent: list[uuid.UUID], failed: list[uuid.UUID]
+) -> None:
+    """Record the outcome of claimed emails: ``sent``, or ``pending`` again for a later try
+    (these were first attempts)."""
+    now = utcnow()
+    for ids, state in ((sent, EmailState.sent), (failed, EmailState.pending)):
+        if ids:
+            await session.execute(_MARK_EMAILED, {"ids": ids, "state": state, "at": now})
 
 
 # --- the inbox -----------------------------------------------------------------------------------

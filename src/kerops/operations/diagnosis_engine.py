@@ -13,6 +13,7 @@ the asset's parts list named in the ticket or on similar tickets are the parts l
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import math
 import re
@@ -80,10 +81,24 @@ _SKILL_WORDS: dict[str, str] = {
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+class _Uncombined(dict[int, int | None]):
+    """``str.translate`` table dropping combining marks: each code point looked up once."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        self[code] = kept
+        return kept
+
+
+_UNCOMBINED = _Uncombined()
+
+
 def normalise(text: str) -> str:
     """Lowercase, accents stripped (``ñ`` becomes ``n``)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    lowered = text.lower()
+    if lowered.isascii():  # nothing to decompose (the common case)
+        return lowered
+    return unicodedata.normalize("NFKD", lowered).translate(_UNCOMBINED)
 
 
 def _fold(word: str) -> str:
@@ -95,13 +110,23 @@ def _fold(word: str) -> str:
     return word
 
 
-def tokens(text: str) -> list[str]:
-    """The index terms of a text."""
-    return [
+#: Texts whose terms are kept (the same past tickets and parts come back diagnosis after
+#: diagnosis).
+TOKENS_KEPT = 8192
+
+
+@functools.lru_cache(maxsize=TOKENS_KEPT)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(
         _fold(w)
         for w in _WORD.findall(normalise(text))
         if len(w) > 1 and w not in STOPWORDS and not w.isdigit()
-    ]
+    )
+
+
+def tokens(text: str) -> list[str]:
+    """The index terms of a text."""
+    return list(_tokens(text))
 
 
 SKILL_KEYWORDS: dict[str, frozenset[str]] = {
@@ -194,6 +219,12 @@ class Index:
             if doc.category:
                 by_category[doc.category].append(i)
         self.by_asset = dict(by_asset)
+        self.numbers = [doc.number for doc in self.docs]
+        positions: dict[str, set[int]] = defaultdict(set)
+        for i, doc in enumerate(self.docs):
+            positions[doc.ticket_id].add(i)
+        self.positions = dict(positions)
+        self.category_members = {c: frozenset(ix) for c, ix in by_category.items()}
         # Newest first: the order in which equal scores are ranked (see ``shortlist``).
         docs_ = self.docs
         self.by_category = {
@@ -221,26 +252,34 @@ def shortlist(
     text = index.cosine(query)
     asset, category = query.asset_id, query.category
     docs = index.docs
+    numbers = index.numbers
+    same_asset = set(index.by_asset.get(asset, ())) if asset else set()
+    by_category = index.by_category.get(category, ()) if category else ()
+    same_category = index.category_members.get(category, frozenset()) if category else frozenset()
     # Only documents sharing a term, the asset or the category can score. Those sharing only the
     # category all score W_CATEGORY and tie-break newest first, so beyond the newest
     # ``limit + len(candidates) + 1`` of them (the +1 for ``exclude``) none can make the list.
-    candidates = set(text)
-    if asset:
-        candidates.update(index.by_asset.get(asset, ()))
-    if category:
-        candidates.update(index.by_category.get(category, ())[: limit + len(candidates) + 1])
     # (-score, -number, position): plain tuples, so the best few are picked without a Python
     # key function per document (the same order as a stable sort by score, then newest first).
     ranked: list[tuple[float, int, int]] = []
-    for i in candidates:
-        doc = docs[i]
-        score = W_TEXT * text.get(i, 0.0)
-        if asset and doc.asset_id == asset:
+    for i, similarity in text.items():
+        score = W_TEXT * similarity
+        if i in same_asset:
             score += W_ASSET
-        if category and doc.category == category:
+        if i in same_category:
             score += W_CATEGORY
-        if score > 0 and doc.ticket_id != exclude:
-            ranked.append((-score, -doc.number, i))
+        if score > 0:
+            ranked.append((-score, -numbers[i], i))
+    others = same_asset.difference(text)
+    for i in others:
+        score = W_ASSET + (W_CATEGORY if i in same_category else 0.0)
+        ranked.append((-score, -numbers[i], i))
+    for i in by_category[: limit + len(text) + len(others) + 1]:
+        if i not in text and i not in same_asset:
+            ranked.append((-W_CATEGORY, -numbers[i], i))
+    skipped = index.positions.get(exclude, ()) if exclude is not None else ()
+    if skipped:
+        ranked = [r for r in ranked if r[2] not in skipped]
     return [(docs[i], -negative) for negative, _, i in heapq.nsmallest(limit, ranked)]
 
 
