@@ -758,6 +758,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"- Data: {rows}; the measured client owns {seed_facts_['big_client_locales']:,} locales.",
         f"- Both servers: uvicorn, {config['workers']} workers, uvloop + httptools, no access log;"
+        " every set of the load generator's connections spread evenly over the workers;"
         f" app log level {config['app_log_level']}.",
         f"- Per run, endpoint and server: {config['duration']:g} s open model"
         f" ({config['connections']} connections, constant arrival rate = offered rps),"
@@ -926,6 +927,8 @@ def main(argv: list[str] | None = None) -> int:
     """Seed if needed, benchmark, write ``bench/results/<date>-foundation.{json,md}``."""
     config = parse_args(argv)
     started = time.perf_counter()
+    # Every set of connections spread evenly over the server's workers (see loadgen).
+    loadgen.balance_connections(config.workers)
     url = seed.database_url(config.admin_url, config.database)
     if config.reseed or not asyncio.run(seed.database_is_seeded(config.admin_url, config.database)):
         print(f"seeding {config.database}")

@@ -908,6 +908,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## Set-up",
         "",
         f"- Both servers: uvicorn, {config['workers']} workers, uvloop + httptools, no access log;"
+        " every set of the load generator's connections spread evenly over the workers;"
         f" the app with `KEROPS_ENVIRONMENT=production`, log level {config['app_log_level']}."
         " The load generator and PostgreSQL run on the same machine.",
         f"- Per run, operation and server (servers alternating): open model at a common rate"
@@ -1179,6 +1180,8 @@ def main(argv: list[str] | None = None) -> int:
     """Fill if needed, migrate to the newest schema, benchmark, write the result files."""
     config = parse_args(argv)
     os.environ["KEROPS_EMBEDDED_SCHEDULER"] = "false"  # also for the in-process app
+    # Every set of connections spread evenly over the server's workers (see loadgen).
+    loadgen.balance_connections(config.workers)
     started = time.perf_counter()
     url = seed.database_url(config.admin_url, config.database)
     report = seed_scale.fill(

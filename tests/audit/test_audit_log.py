@@ -420,3 +420,114 @@ def test_pages_walk_every_row_once_newest_first(client: TestClient, run: Runner)
     assert [r["id"] for r in by_time] == ids
     oldest = walk(client, staff.headers, table_name="settings", sort="occurred_at", limit=4)
     assert [r["id"] for r in oldest] == ids[::-1]
+
+
+# --- what a row records equals each attribute's history ------------------------------------------
+
+
+def _snapshot_by_history(obj: Any, *, changed_only: bool) -> dict[str, dict[str, Any]]:
+    """The definition: every audited column's ORM history (what ``_snapshot`` reads faster)."""
+    from sqlalchemy import inspect
+
+    from kerops.core.audit import REDACTED, _plain
+
+    state = inspect(obj)
+    exclude = type(obj).__audit_exclude__
+    changes: dict[str, dict[str, Any]] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in ("created_at", "updated_at"):
+            continue
+        history = state.attrs[key].history
+        if changed_only and not history.has_changes():
+            continue
+        before = history.deleted[0] if history.deleted else None
+        after = history.added[0] if history.added else (history.unchanged or [None])[0]
+        if changed_only and _plain(before) == _plain(after):
+            continue
+        if key in exclude:
+            changes[key] = {"before": REDACTED if before else None, "after": REDACTED}
+        else:
+            changes[key] = {"before": _plain(before), "after": _plain(after)}
+    return changes
+
+
+def test_each_rows_changes_equal_the_attributes_history(client: TestClient, run: Runner) -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from kerops.core.audit import _snapshot
+    from kerops.core.models import Base
+    from kerops.operations.models import ServiceTicket
+    from tests.fixtures.operations import create_ticket, move
+
+    compared: list[tuple[str, str]] = []
+    differ: list[Any] = []
+
+    def compare(session: Session, _context: Any) -> None:
+        for kind, objects, changed_only in (
+            ("create", session.new, False),
+            ("update", session.dirty, True),
+            ("delete", session.deleted, False),
+        ):
+            for obj in objects:
+                if not (isinstance(obj, Base) and type(obj).__audited__):
+                    continue
+                fast = _snapshot(obj, changed_only=changed_only)
+                slow = _snapshot_by_history(obj, changed_only=changed_only)
+                compared.append((kind, obj.__tablename__))
+                if fast != slow:
+                    differ.append((kind, obj.__tablename__, fast, slow))
+
+    event.listen(Session, "after_flush", compare)
+    try:
+        owner = register_owner(client)
+        locale_id = make_locale(run, owner.id)
+        ticket = create_ticket(client, owner, locale_id)
+        patched = client.patch(
+            f"/api/v1/tickets/{ticket['id']}",
+            json={"description": "", "title": "Renamed", "priority": "high"},
+            headers=owner.headers,
+        )
+        assert patched.status_code == 200, patched.text
+        assert move(client, owner, ticket["id"], "cancelled", comment="dup").status_code == 200
+        staff = make_staff(client, run)
+        put_setting(client, staff.headers, "tickets.sla_hours", 24)
+        put_setting(client, staff.headers, "tickets.sla_hours", 24)  # the same value again
+        put_setting(client, staff.headers, "tickets.sla_hours", 48)
+        client.delete(f"{SETTINGS}/tickets.sla_hours", headers=staff.headers)
+
+        async def by_hand(session: AsyncSession) -> None:
+            user = await session.get(User, owner.id)
+            assert user is not None
+            user.password_hash = "changed"  # redacted
+            user.phone = None
+            user.phone = "+56 9 1234 5678"
+            await session.flush()
+            row = await session.get(ServiceTicket, uuid.UUID(ticket["id"]))
+            assert row is not None
+            row.title = row.title  # set again, unchanged
+            row.ai_parts = [{"product_id": "p", "name": "Filtro"}]  # JSON replaced
+            row.description = "changed then deleted"
+            await session.flush()
+            audit_rows = select(func.count()).select_from(AuditLog)
+            before = (await session.execute(audit_rows)).scalar_one()
+            row.title = row.title  # only set again: nothing changed, no row
+            user.phone = user.phone
+            await session.flush()
+            assert (await session.execute(audit_rows)).scalar_one() == before
+            setting = Setting(key="audit.equivalence", value_type="str", value="x")
+            session.add(setting)
+            await session.flush()
+            setting.value = "y"
+            setting.value_type = "str"  # set again, unchanged
+            await session.delete(setting)  # changed, then deleted in the same flush
+            await session.flush()
+
+        run(by_hand)
+    finally:
+        event.remove(Session, "after_flush", compare)
+    kinds = {kind for kind, _ in compared}
+    assert kinds == {"create", "update", "delete"}
+    assert {"service_tickets", "users", "settings"} <= {table for _, table in compared}
+    assert differ == []

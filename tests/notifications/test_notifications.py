@@ -93,6 +93,21 @@ def test_the_notifications_insert_is_compiled_once(client: TestClient, site: Sit
         assert types_of(client, manager) == ["ticket.created"] * 3
 
 
+def test_the_recipients_query_is_built_once_per_kind_of_event(
+    client: TestClient, site: Site
+) -> None:
+    # Built per event, the select and its cache key cost more than the database's answer.
+    from kerops.notifications import service
+
+    service._recipients_query.cache_clear()
+    for _ in range(3):
+        raise_ticket(client, site.requester, site.locale)
+    info = service._recipients_query.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
+    for manager in (site.manager, site.manager2):
+        assert types_of(client, manager) == ["ticket.created"] * 3
+
+
 def test_the_actor_is_not_notified_of_their_own_action(client: TestClient, site: Site) -> None:
     raise_ticket(client, site.manager, site.locale)
     assert types_of(client, site.manager) == []

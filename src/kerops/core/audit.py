@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.base import NO_VALUE
 
 from kerops.core.models import Base
 from kerops.core.principal import AuditContext
@@ -47,25 +48,64 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+#: Per model, its audited columns: (attribute key, redacted?). ``created_at``/``updated_at`` are
+#: left out (the row's own time says when).
+_AUDITED_COLUMNS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _audited_columns(obj: Base) -> tuple[tuple[str, bool], ...]:
+    cls = type(obj)
+    columns = _AUDITED_COLUMNS.get(cls)
+    if columns is None:
+        exclude = cls.__audit_exclude__
+        columns = _AUDITED_COLUMNS[cls] = tuple(
+            (attr.key, attr.key in exclude)
+            for attr in inspect(cls).column_attrs
+            if attr.key not in ("created_at", "updated_at")
+        )
+    return columns
+
+
+def _entry(before: Any, after: Any, redacted: bool) -> dict[str, Any]:
+    if redacted:
+        return {"before": REDACTED if before else None, "after": REDACTED}
+    return {"before": _plain(before), "after": _plain(after)}
+
+
 def _snapshot(obj: Base, *, changed_only: bool) -> dict[str, dict[str, Any]]:
+    """Each audited column's value before and after this flush (only the changed ones with
+    ``changed_only``). Read from the instance's state: its current values, and the values from
+    before the change that the ORM keeps for modified attributes (``committed_state``): the
+    same as each attribute's history, without building a history per column."""
     state = inspect(obj)
-    exclude = type(obj).__audit_exclude__
+    current = state.dict
+    committed = state.committed_state
     changes: dict[str, dict[str, Any]] = {}
-    for attr in state.mapper.column_attrs:
-        key = attr.key
-        if key in ("created_at", "updated_at"):
+    for key, redacted in _audited_columns(obj):
+        if key in committed:
+            before = committed[key]
+            after = current.get(key)
+            if before is after and isinstance(before, dict | list):
+                # The same mutable object (changed in place and flagged, or set again): its
+                # history says whether and what changed.
+                history = state.attrs[key].history
+                if not history.has_changes():
+                    if changed_only:
+                        continue
+                    before = None
+                else:
+                    before = history.deleted[0] if history.deleted else None
+            elif before is NO_VALUE:
+                before = None
+            if _plain(before) == _plain(after):
+                if changed_only:
+                    continue
+                before = None  # set again to the same value: not a change
+        elif changed_only:
             continue
-        history = state.attrs[key].history
-        if changed_only and not history.has_changes():
-            continue
-        before = history.deleted[0] if history.deleted else None
-        after = history.added[0] if history.added else (history.unchanged or [None])[0]
-        if changed_only and _plain(before) == _plain(after):
-            continue
-        if key in exclude:
-            changes[key] = {"before": REDACTED if before else None, "after": REDACTED}
         else:
-            changes[key] = {"before": _plain(before), "after": _plain(after)}
+            before, after = None, current.get(key)
+        changes[key] = _entry(before, after, redacted)
     return changes
 
 
@@ -104,7 +144,9 @@ def _write_audit_rows(session: Session, _flush_context: UOWTransaction) -> None:
         if isinstance(obj, Base) and type(obj).__audited__:
             rows.append(_row(obj, "create", _snapshot(obj, changed_only=False), ctx))
     for obj in session.dirty:
-        if isinstance(obj, Base) and type(obj).__audited__ and session.is_modified(obj):
+        # (No ``session.is_modified`` first: it builds every attribute's history, and the
+        # snapshot is empty for an object whose columns did not change.)
+        if isinstance(obj, Base) and type(obj).__audited__:
             changes = _snapshot(obj, changed_only=True)
             if changes:
                 rows.append(_row(obj, "update", changes, ctx))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,54 +50,79 @@ def _payload_id(event: Event, key: str) -> uuid.UUID | None:
         return None
 
 
-async def recipients(session: AsyncSession, event: Event) -> list[User]:
-    """The active users to notify of ``event``: its audiences, never the actor (one query)."""
-    audiences = set(AUDIENCES.get(event.type, ()))
-    if not audiences or (event.client_id is None and event.vendor_id is None):
-        return []
-    named = {
-        key: _payload_id(event, f"{key}_id")
-        for key in ("technician", "requester")
-        if key in audiences
-    }
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Someone to notify of an event."""
+
+    id: uuid.UUID
+    email: str | None
+
+
+@functools.lru_cache(maxsize=256)
+def _recipients_query(
+    audiences: frozenset[str], named: tuple[str, ...], *, by_vendor: bool, by_client: bool
+) -> Select[uuid.UUID, str, bool, bool]:
+    """The recipients statement for one shape of event (its audiences, which people its payload
+    names, whether it has a vendor and a client), with the event's values as parameters: built
+    and compiled once per shape, not per event."""
     managers = select(LocalMember.user_id).where(
-        LocalMember.client_id == event.client_id,
-        LocalMember.locale_id == event.locale_id,
+        LocalMember.client_id == bindparam("client_id"),
+        LocalMember.locale_id == bindparam("locale_id"),
         LocalMember.role == LocalRole.manager,
     )
     is_manager = User.id.in_(managers.scalar_subquery()) if "managers" in audiences else false()
     is_vendor_admin = (
-        (User.vendor_id == event.vendor_id) & (User.role == UserRole.vendor_admin)
-        if "vendor_admins" in audiences and event.vendor_id is not None
+        (User.vendor_id == bindparam("vendor_id")) & (User.role == UserRole.vendor_admin)
+        if "vendor_admins" in audiences and by_vendor
         else false()
     )
     wanted: list[Any] = [is_manager, is_vendor_admin]
-    wanted += [User.id == person for person in named.values() if person is not None]
-    if event.client_id is not None and audiences & {"owner", "managers"}:
-        wanted.append(User.id == event.client_id)
+    wanted += [User.id == bindparam(f"{key}_id") for key in named]
+    if by_client and audiences & {"owner", "managers"}:
+        wanted.append(User.id == bindparam("client_id"))
     # Only people of the event's client or vendor, whatever a payload names.
-    belongs = [User.client_id == event.client_id] if event.client_id is not None else []
-    if event.vendor_id is not None:
-        belongs.append(User.vendor_id == event.vendor_id)
-    stmt = select(User, is_manager, is_vendor_admin).where(
+    belongs = [User.client_id == bindparam("client_id")] if by_client else []
+    if by_vendor:
+        belongs.append(User.vendor_id == bindparam("vendor_id"))
+    return select(User.id, User.email, is_manager, is_vendor_admin).where(
         or_(*wanted), or_(*belongs), User.is_active.is_(True)
     )
-    rows = (await session.execute(stmt)).all()
-    any_manager = any(bool(row[1]) for row in rows)
+
+
+async def recipients(session: AsyncSession, event: Event) -> list[Recipient]:
+    """The active users to notify of ``event``: its audiences, never the actor (one query)."""
+    audiences = frozenset(AUDIENCES.get(event.type, ()))
+    if not audiences or (event.client_id is None and event.vendor_id is None):
+        return []
+    named = {
+        key: person
+        for key in ("technician", "requester")
+        if key in audiences and (person := _payload_id(event, f"{key}_id")) is not None
+    }
+    stmt = _recipients_query(
+        audiences,
+        tuple(named),
+        by_vendor=event.vendor_id is not None,
+        by_client=event.client_id is not None,
+    )
+    params: dict[str, Any] = {f"{key}_id": person for key, person in named.items()}
+    params.update(client_id=event.client_id, locale_id=event.locale_id, vendor_id=event.vendor_id)
+    rows = (await session.execute(stmt, params)).all()
+    any_manager = any(bool(row[2]) for row in rows)
     actor = _payload_id(event, "actor_id")
-    chosen: list[User] = []
-    for user, manager, vendor_admin in rows:
-        is_owner = event.client_id is not None and user.id == event.client_id
+    chosen: list[Recipient] = []
+    for user_id, email, manager, vendor_admin in rows:
+        is_owner = event.client_id is not None and user_id == event.client_id
         reasons = (
             bool(manager),
             bool(vendor_admin),
-            user.id in named.values(),
+            user_id in named.values(),
             is_owner and "owner" in audiences,
             # The owner stands in for the managers of a locale that has none.
             is_owner and "managers" in audiences and not any_manager,
         )
-        if any(reasons) and user.id != actor:
-            chosen.append(user)
+        if any(reasons) and user_id != actor:
+            chosen.append(Recipient(user_id, email))
     return sorted(chosen, key=lambda u: u.id)
 
 
