@@ -294,3 +294,41 @@ def test_costs_are_recorded_by_owner_and_managers(client: TestClient, run: Runne
         129_990,
         "USD",
     )
+
+
+def test_reading_a_ticket_shows_every_field_as_the_model_would(
+    client: TestClient, run: Runner
+) -> None:
+    # The read selects the columns without building the ORM object: the document must equal
+    # the ORM object's, every field set (JSON lists, times, costs, the diagnosis) or not.
+    from kerops.operations.models import ServiceTicket
+    from kerops.operations.schemas import TicketRead
+
+    team = make_team(client, run)
+    ticket = create_ticket(client, team.requester, team.locale1, description="Gotea")
+    set_ticket(
+        run,
+        ticket["id"],
+        ai_cause="Filtro tapado",
+        ai_parts=[{"product_id": str(uuid7()), "name": "Filtro", "sku": "F-1", "score": 0.8}],
+        ai_similar_ticket_ids=[str(uuid7())],
+        ai_confidence=0.75,
+        labour_cost_minor=12_500,
+        parts_cost_minor=3_000,
+        planned_at=datetime(2026, 3, 1, 12, 30, tzinfo=UTC),
+    )
+    response = client.get(f"{API}/tickets/{ticket['id']}", headers=team.requester.headers)
+    assert response.status_code == 200, response.text
+
+    async def by_orm(session: AsyncSession) -> dict[str, Any]:
+        found = await session.get(ServiceTicket, uuid.UUID(ticket["id"]))
+        return TicketRead.model_validate(found).model_dump(mode="json")
+
+    assert response.json() == run(by_orm)
+    assert response.json()["ai_parts"][0]["name"] == "Filtro"
+    # Someone outside the locale's client gets the same 404 as for a missing ticket.
+    stranger = register_owner(client)
+    hidden = client.get(f"{API}/tickets/{ticket['id']}", headers=stranger.headers)
+    missing = client.get(f"{API}/tickets/{uuid7()}", headers=stranger.headers)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["detail"] == missing.json()["detail"]

@@ -229,8 +229,44 @@ async def get_scoped(
     stmt = _get_statement(model, principal, action, for_update)
     obj: M | None = (await session.execute(stmt, {"object_id": object_id})).scalar_one_or_none()
     if obj is None:
-        raise NotFound(f"{model.__tablename__.rstrip('s').replace('_', ' ')} not found")
+        raise NotFound(_not_found(model))
     return obj
+
+
+@functools.lru_cache(maxsize=GET_STATEMENTS)
+def _get_columns_statement(model: type[Base], principal: Principal, action: Action) -> Select[Any]:
+    """``get_scoped``'s SELECT as table columns (Core): the same rules, the same parameter."""
+    table = model.__table__
+    return (
+        select(*table.columns)  # type: ignore[attr-defined]
+        .where(predicate(model, principal, action))
+        .where(table.c.id == bindparam("object_id"))  # type: ignore[attr-defined]
+    )
+
+
+async def get_scoped_columns(
+    session: AsyncSession,
+    model: type[Base],
+    object_id: uuid.UUID,
+    principal: Principal,
+    action: Action = "read",
+) -> dict[str, Any]:
+    """``get_scoped`` for a read that only shows the object: its columns by name, selected
+    through Core on the session's connection. No ORM object is built (loading, identity map,
+    an attribute access per field when it is serialised): ~10 % of the CPU of a ticket read.
+    The same rules and the same 404; nothing of it is in the session afterwards."""
+    connection = await session.connection()
+    found = await connection.execute(
+        _get_columns_statement(model, principal, action), {"object_id": object_id}
+    )
+    row = found.mappings().one_or_none()
+    if row is None:
+        raise NotFound(_not_found(model))
+    return dict(row)
+
+
+def _not_found(model: type[Base]) -> str:
+    return f"{model.__tablename__.rstrip('s').replace('_', ' ')} not found"
 
 
 async def get_for_write(

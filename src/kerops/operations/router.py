@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
@@ -232,9 +232,9 @@ async def list_tickets(
 @tickets_router.get(TICKET, response_model=TicketRead)
 async def get_ticket(
     ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> ServiceTicket:
+) -> dict[str, Any]:
     """One ticket."""
-    return await tickets.get_ticket(session, principal=principal, ticket_id=ticket_id)
+    return await tickets.read_ticket(session, principal=principal, ticket_id=ticket_id)
 
 
 @tickets_router.patch(TICKET, response_model=TicketRead)

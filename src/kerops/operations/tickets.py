@@ -463,6 +463,14 @@ async def get_ticket(
     return await access.get_scoped(session, ServiceTicket, ticket_id, principal)
 
 
+async def read_ticket(
+    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID
+) -> dict[str, Any]:
+    """One ticket the caller can see, to show: its columns by name (``TicketRead``'s fields are
+    all columns of the same names; no ORM object for the most frequent read)."""
+    return await access.get_scoped_columns(session, ServiceTicket, ticket_id, principal)
+
+
 async def update_ticket(
     session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, data: TicketUpdate
 ) -> ServiceTicket:
