@@ -111,6 +111,31 @@ class AsgiClient:
         return status, b"".join(chunks)
 
 
+def bench_settings(url: str, log_level: str, *, prefix: str) -> Settings:
+    """The in-process app's settings: production, a fresh data folder, no scheduler."""
+    return Settings(
+        database_url=url,
+        data_dir=tempfile.mkdtemp(prefix=prefix),
+        secret_key=seed.SECRET_KEY,
+        environment="production",
+        log_level=log_level,
+        access_token_minutes=600,
+        embedded_scheduler=False,
+    )
+
+
+async def owner_headers(client: AsgiClient) -> dict[str, str]:
+    """Sign in as the measured client's owner; the request headers that carry the token."""
+    status, login = await client.request(
+        "POST",
+        "/api/v1/auth/login",
+        json={"email": seed.owner_email(0), "password": seed.PASSWORD},
+    )
+    if status != 200:
+        raise SystemExit(f"login: {status} {login[:300]!r}")
+    return {"Authorization": f"Bearer {json_module.loads(login)['access_token']}"}
+
+
 def _statement_kind(sql: str) -> str:
     words = sql.split()
     if not words:
@@ -129,16 +154,7 @@ def _statement_kind(sql: str) -> str:
 async def measure(args: argparse.Namespace) -> None:
     url = seed.database_url(args.admin_url, args.database)
     data = await pick_dataset(url, {})
-    settings = Settings(
-        database_url=url,
-        data_dir=tempfile.mkdtemp(prefix="kerops-cpu-"),
-        secret_key=seed.SECRET_KEY,
-        environment="production",
-        log_level=args.log_level,
-        access_token_minutes=600,
-        embedded_scheduler=False,
-    )
-    app = create_app(settings)
+    app = create_app(bench_settings(url, args.log_level, prefix="kerops-cpu-"))
     state = app.state.kerops
     sent: Counter[tuple[str, str]] = Counter()
 
@@ -165,14 +181,7 @@ async def measure(args: argparse.Namespace) -> None:
     async with app.router.lifespan_context(app):
         # The read engine is the same engine with other options: it shares these events.
         event.listen(state.db.engine.sync_engine, "before_cursor_execute", count)
-        status, login = await client.request(
-            "POST",
-            "/api/v1/auth/login",
-            json={"email": seed.owner_email(0), "password": seed.PASSWORD},
-        )
-        if status != 200:
-            raise SystemExit(f"login: {status} {login[:300]!r}")
-        headers = {"Authorization": f"Bearer {json_module.loads(login)['access_token']}"}
+        headers = await owner_headers(client)
         wanted = set(args.only.split(",")) if args.only else None
         for op in operations(data):
             if wanted is not None and op.key not in wanted:

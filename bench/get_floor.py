@@ -32,7 +32,6 @@ import json
 import pstats
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from typing import Any
@@ -43,9 +42,8 @@ import seed
 import seed_scale
 import uvloop
 from bench_tickets import operations, pick_dataset
-from cpu_per_request import AsgiClient
+from cpu_per_request import AsgiClient, bench_settings, owner_headers
 
-from kerops.config import Settings
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, SessionDep
 from kerops.main import create_app
@@ -63,16 +61,7 @@ async def _json_codecs(connection: asyncpg.Connection) -> None:
 async def measure(args: argparse.Namespace) -> None:
     url = seed.database_url(args.admin_url, args.database)
     data = await pick_dataset(url, {})
-    settings = Settings(
-        database_url=url,
-        data_dir=tempfile.mkdtemp(prefix="kerops-floor-"),
-        secret_key=seed.SECRET_KEY,
-        environment="production",
-        log_level=args.log_level,
-        access_token_minutes=600,
-        embedded_scheduler=False,
-    )
-    app = create_app(settings)
+    app = create_app(bench_settings(url, args.log_level, prefix="kerops-floor-"))
     pool: dict[str, Any] = {}
     prepared: dict[str, TicketRead] = {}
     columns = ", ".join(c.name for c in ServiceTicket.__table__.columns)
@@ -97,14 +86,7 @@ async def measure(args: argparse.Namespace) -> None:
     )
     client = AsgiClient(app)
     async with app.router.lifespan_context(app):
-        status, body = await client.request(
-            "POST",
-            "/api/v1/auth/login",
-            json={"email": seed.owner_email(0), "password": seed.PASSWORD},
-        )
-        if status != 200:
-            raise SystemExit(f"login: {status} {body[:300]!r}")
-        headers = {"Authorization": f"Bearer {json.loads(body)['access_token']}"}
+        headers = await owner_headers(client)
         path = next(op for op in operations(data) if op.key == "get").requests[0][0]
         ticket_id = path.rsplit("/", 1)[1]
         status, body = await client.request("GET", path, headers=headers)

@@ -3,6 +3,8 @@ own, for every parameter of every route of the app."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.dependencies import utils as fastapi_utils
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -10,17 +12,25 @@ from fastapi.testclient import TestClient
 from kerops.core import fastapi_speedups
 
 
-def _parameters(client: TestClient) -> list[object]:
-    fields: list[object] = []
+def _dependants(client: TestClient) -> list[Any]:
+    """Every route's dependant and the dependencies under it."""
+    found: list[Any] = []
     for route in client.app.routes:  # type: ignore[attr-defined]
         if not isinstance(route, APIRoute):
             continue
         stack = [route.dependant]
         while stack:
             dependant = stack.pop()
-            fields += [*dependant.query_params, *dependant.header_params]
-            fields += [*dependant.cookie_params, *dependant.path_params]
+            found.append(dependant)
             stack += dependant.dependencies
+    return found
+
+
+def _parameters(client: TestClient) -> list[object]:
+    fields: list[object] = []
+    for dependant in _dependants(client):
+        fields += [*dependant.query_params, *dependant.header_params]
+        fields += [*dependant.cookie_params, *dependant.path_params]
     return fields
 
 
@@ -68,19 +78,6 @@ def test_a_list_with_repeated_and_single_filters_still_parses(client: TestClient
     bad = client.get("/api/v1/tickets", params={"limit": "many"}, headers=headers)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["loc"] == ["query", "limit"]
-
-
-def _dependants(client: TestClient) -> list[object]:
-    found: list[object] = []
-    for route in client.app.routes:  # type: ignore[attr-defined]
-        if not isinstance(route, APIRoute):
-            continue
-        stack = [route.dependant]
-        while stack:
-            dependant = stack.pop()
-            found.append(dependant)
-            stack += dependant.dependencies
-    return found
 
 
 def test_the_dependency_helpers_are_wrapped_where_fastapi_calls_them(client: TestClient) -> None:
