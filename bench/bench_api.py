@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import cpu_steadiness
 import httpx
 import loadgen
 import raw_app
@@ -155,6 +156,17 @@ def _read(path: str) -> str:
         return ""
 
 
+def steadiness_line(machine: dict[str, Any]) -> str:
+    share = machine.get("cpu_slow_windows")
+    if share is None:
+        return "- CPU steadiness: not probed"
+    return (
+        f"- CPU steadiness: a plain loop ran below half its median rate in {share:.1%} of 10 ms"
+        " windows before the run (`cpu_steadiness.py`; 0 % on a steady machine, p99s grow"
+        " with it)"
+    )
+
+
 def describe_machine(pg: dict[str, str]) -> dict[str, Any]:
     """CPU, memory, software versions: what the figures depend on."""
     cpuinfo = _read("/proc/cpuinfo")
@@ -183,6 +195,8 @@ def describe_machine(pg: dict[str, str]) -> dict[str, Any]:
         "postgresql_shared_buffers": pg.get("shared_buffers", "?"),
         "packages": packages,
         "commit": f"{commit}{' (with local changes)' if dirty else ''}",
+        # How often this machine slows a process down (3 s probe before the run; 0 is steady).
+        "cpu_slow_windows": round(cpu_steadiness.slow_share(3.0), 4),
     }
 
 
@@ -751,6 +765,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f" Linux {machine['kernel']}",
         f"- Python {machine['python']}; PostgreSQL {machine['postgresql']}"
         f" (shared_buffers {machine['postgresql_shared_buffers']}), same machine",
+        steadiness_line(machine),
         f"- {packages}",
         f"- commit {machine['commit']}",
         "",

@@ -48,6 +48,7 @@ from bench_api import (
     group_cpu_seconds,
     postgres_facts,
     serve,
+    steadiness_line,
     uvicorn_command,
 )
 from pgtrace import TraceProxy
@@ -893,6 +894,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f" Linux {machine['kernel']}",
         f"- Python {machine['python']}; PostgreSQL {machine['postgresql']}"
         f" (shared_buffers {machine['postgresql_shared_buffers']}), same machine",
+        steadiness_line(machine),
         f"- {packages}",
         f"- commit {machine['commit']}",
         "",

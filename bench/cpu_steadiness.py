@@ -34,6 +34,13 @@ def rates(seconds: float) -> dict[int, int]:
     return done
 
 
+def slow_share(seconds: float = 3.0) -> float:
+    """The share of 10 ms windows in which a plain loop ran below half its median rate."""
+    done = rates(seconds)
+    median = statistics.median(done.values())
+    return sum(1 for n in done.values() if n < median / 2) / len(done)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0)
