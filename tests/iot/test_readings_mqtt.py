@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +31,7 @@ from kerops.iot.mqtt import MqttIngestor
 from tests.conftest import TEST_SECRET
 from tests.fixtures.factories import Runner
 from tests.fixtures.processes import stop
-from tests.iot.readings_helpers import make_sensor, stored_count
+from tests.iot.readings_helpers import Sensor, make_sensor, stored_count
 
 MQTT_URL = os.environ.get("KEROPS_TEST_MQTT_URL", "")
 pytestmark = pytest.mark.skipif(
@@ -155,23 +155,27 @@ def _topic_root(settings: Settings) -> str:
 
 
 @pytest.fixture
-def device_client(broker: tuple[str, int]) -> Iterator[list[Device]]:
+def connect(broker: tuple[str, int], settings: Settings) -> Iterator[Callable[..., Device]]:
+    """``connect(sensor, topic_root=None)``: a device client for the sensor on the broker, under
+    the app's topic root unless another is given; closed after the test."""
     made: list[Device] = []
-    yield made
+
+    def device_for(sensor: Sensor, topic_root: str | None = None) -> Device:
+        root = topic_root or _topic_root(settings)
+        device = Device(broker, root, sensor.device["credential_prefix"])
+        made.append(device)
+        return device
+
+    yield device_for
     for device in made:
         device.close()
 
 
 def test_readings_published_over_mqtt_are_stored(
-    client: TestClient,
-    run: Runner,
-    settings: Settings,
-    broker: tuple[str, int],
-    device_client: list[Device],
+    client: TestClient, run: Runner, connect: Callable[..., Device]
 ) -> None:
     sensor = make_sensor(client, run)
-    device = Device(broker, _topic_root(settings), sensor.device["credential_prefix"])
-    device_client.append(device)
+    device = connect(sensor)
     batch = {
         "key": sensor.key,
         "readings": [
@@ -187,17 +191,11 @@ def test_readings_published_over_mqtt_are_stored(
 
 
 def test_a_wrong_key_or_topic_stores_nothing(
-    client: TestClient,
-    run: Runner,
-    settings: Settings,
-    broker: tuple[str, int],
-    device_client: list[Device],
+    client: TestClient, run: Runner, connect: Callable[..., Device]
 ) -> None:
     sensor = make_sensor(client, run)
     other = make_sensor(client, run)
-    root = _topic_root(settings)
-    device = Device(broker, root, sensor.device["credential_prefix"])
-    device_client.append(device)
+    device = connect(sensor)
     reading = [{"metric": "temperature", "value": 1}]
     # Another device's key on this device's topic.
     answer = device.send_until_answered({"key": other.key, "readings": reading})
@@ -209,16 +207,10 @@ def test_a_wrong_key_or_topic_stores_nothing(
 
 
 def test_the_subscriber_reconnects_after_the_broker_goes_away(
-    client: TestClient,
-    run: Runner,
-    settings: Settings,
-    broker: tuple[str, int],
-    proxy: Proxy,
-    device_client: list[Device],
+    client: TestClient, run: Runner, proxy: Proxy, connect: Callable[..., Device]
 ) -> None:
     sensor = make_sensor(client, run)
-    device = Device(broker, _topic_root(settings), sensor.device["credential_prefix"])
-    device_client.append(device)
+    device = connect(sensor)
     first = {
         "key": sensor.key,
         "readings": [{"metric": "temperature", "value": 1, "message_id": "a"}],
@@ -264,11 +256,7 @@ BROKER_URL = os.environ.get("KEROPS_TEST_BROKER_URL", "")
     not BROKER_URL, reason="KEROPS_TEST_BROKER_URL is not set (e.g. redis://127.0.0.1:6379/14)"
 )
 def test_a_worker_process_subscribes_and_stores_readings(
-    client: TestClient,
-    run: Runner,
-    settings: Settings,
-    broker: tuple[str, int],
-    device_client: list[Device],
+    client: TestClient, run: Runner, settings: Settings, connect: Callable[..., Device]
 ) -> None:
     # With a job broker, `kerops worker` processes run the subscriber (not `serve`): one worker
     # on a topic of its own, sharing the test's database, answers the device and stores.
@@ -295,8 +283,7 @@ def test_a_worker_process_subscribes_and_stores_readings(
         stdout=subprocess.DEVNULL,
     )
     try:
-        device = Device(broker, f"{root}/devices", sensor.device["credential_prefix"])
-        device_client.append(device)
+        device = connect(sensor, topic_root=f"{root}/devices")
         batch = {
             "key": sensor.key,
             "readings": [

@@ -69,21 +69,24 @@ async def notify_people(ctx: JobContext, event: Event) -> None:
         ctx.after_commit(functools.partial(_email_written, ctx.state, message, to_email))
 
 
+def _email(state: AppState, to: str, title: str, body: str, link: str | None) -> OutgoingMessage:
+    """A notification's e-mail: its title, its text, and its link under the public base URL."""
+    if link:
+        body = f"{body}\n\n{state.settings.base_url}{link}"
+    return OutgoingMessage(channel="email", to=to, subject=title, body=body)
+
+
 async def _email_written(
     state: AppState, message: service.Message, written: list[service.Written]
 ) -> None:
-    body = message.body
-    if message.link:
-        body = f"{body}\n\n{state.settings.base_url}{message.link}"
     sent: list[uuid.UUID] = []
     failed: list[uuid.UUID] = []
     for note in written:
         assert note.address is not None
-        outgoing = OutgoingMessage(
-            channel="email", to=note.address, subject=message.title, body=body
-        )
         try:
-            await state.sender.send(outgoing)
+            await state.sender.send(
+                _email(state, note.address, message.title, message.body, message.link)
+            )
         except Exception:
             log.exception("notification_email_failed", notification=str(note.id))
             failed.append(note.id)
@@ -147,12 +150,9 @@ async def send_emails(ctx: JobContext, notification_ids: list[str]) -> None:
     # The claims are committed before sending, so no other job sends these meanwhile.
     await session.commit()
     for notification, address in rows:
-        body = notification.body
-        if notification.link:
-            body = f"{body}\n\n{ctx.state.settings.base_url}{notification.link}"
         try:
             await ctx.state.sender.send(
-                OutgoingMessage(channel="email", to=address, subject=notification.title, body=body)
+                _email(ctx.state, address, notification.title, notification.body, notification.link)
             )
         except Exception:
             log.exception("notification_email_failed", notification=str(notification.id))
