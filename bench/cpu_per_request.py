@@ -181,6 +181,8 @@ async def measure(args: argparse.Namespace) -> None:
     async with app.router.lifespan_context(app):
         # The read engine is the same engine with other options: it shares these events.
         event.listen(state.db.engine.sync_engine, "before_cursor_execute", count)
+        # Read-only routes send theirs straight to the driver (kerops.core.reads).
+        state.db.reads.listeners.append(lambda statement: count(None, None, statement))
         headers = await owner_headers(client)
         wanted = set(args.only.split(",")) if args.only else None
         for op in operations(data):

@@ -4,10 +4,13 @@ The app answers ``GET /api/v1/tickets/{id}`` in-process (as ``cpu_per_request.py
 to the ASGI app) next to variants of the same route added to the same app for this measurement
 only, each with the same authentication, middleware and response model:
 
-- ``app``: the app's own route (the request's session, the scoped select of the ticket's columns
-  through SQLAlchemy Core on the session's connection, validated into ``TicketRead``);
+- ``app``: the app's own route, a lean read (``kerops.core.reads``: the reader dependency, no
+  request session, the scoped select of the ticket's columns sent straight to asyncpg with
+  SQLAlchemy's type processing, answered as ``TicketRead``'s JSON);
+- ``core``: the same select through SQLAlchemy Core on the request session's connection, with
+  ``PrincipalDep`` and ``SessionDep`` (the route before lean reads);
 - ``orm``: the same through the ORM (``access.get_scoped``: an ORM object, loaded into the
-  session's identity map, validated from its attributes), as the route did before;
+  session's identity map, validated from its attributes), as the route did before that;
 - ``asyncpg``: the same row fetched with asyncpg straight from a pool of its own, no SQLAlchemy
   (the principal still checked by the app's dependency);
 - ``no database``: the principal and the request session resolved, no statement sent, a
@@ -67,6 +70,13 @@ async def measure(args: argparse.Namespace) -> None:
     columns = ", ".join(c.name for c in ServiceTicket.__table__.columns)
     raw_sql = f"SELECT {columns} FROM service_tickets WHERE id = $1 AND client_id = $2"
 
+    @app.get("/floor/core/{ticket_id}", response_model=TicketRead)
+    async def core(ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Any:
+        connection = await session.connection()
+        statement = access._get_columns_statement(ServiceTicket, principal, "read")
+        found = await connection.execute(statement, {"object_id": ticket_id})
+        return dict(found.mappings().one())
+
     @app.get("/floor/orm/{ticket_id}", response_model=TicketRead)
     async def orm(ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Any:
         return await access.get_scoped(session, ServiceTicket, ticket_id, principal)
@@ -93,6 +103,7 @@ async def measure(args: argparse.Namespace) -> None:
         prepared["ticket"] = TicketRead.model_validate_json(body)
         variants = {
             "app": path,
+            "core": f"/floor/core/{ticket_id}",
             "orm": f"/floor/orm/{ticket_id}",
             "asyncpg": f"/floor/asyncpg/{ticket_id}",
             "no database": f"/floor/none/{ticket_id}",

@@ -346,4 +346,6 @@ def queries(client: TestClient) -> QueryCounter:
         if counter.active and current_job.get() is None:
             counter.count += 1
 
+    # Statements of read-only routes sent straight to the driver (kerops.core.reads).
+    db.reads.listeners.append(_count)
     return counter

@@ -249,6 +249,13 @@ class Recorder:
                 ):
                     recorder.uncached.append(statement)
 
+        def _record_direct(statement: str) -> None:
+            # A read-only route's statement sent straight to the driver (kerops.core.reads):
+            # compiled once per statement, so never uncached.
+            if recorder.active:
+                (recorder.job_statements if IN_JOB.get() else recorder.statements).append(statement)
+
+        state.db.reads.listeners.append(_record_direct)
         return recorder
 
 

@@ -23,6 +23,7 @@ from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.models import Base
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.inventory.models import Product
 from kerops.iot.models import IoTDevice, IoTRule
 from kerops.notifications.models import (  # [notifications]
@@ -244,25 +245,19 @@ def _get_columns_statement(model: type[Base], principal: Principal, action: Acti
     )
 
 
-async def get_scoped_columns(
-    session: AsyncSession,
-    model: type[Base],
-    object_id: uuid.UUID,
-    principal: Principal,
-    action: Action = "read",
+async def read_scoped(
+    reader: Reader, model: type[Base], object_id: uuid.UUID, action: Action = "read"
 ) -> dict[str, Any]:
     """``get_scoped`` for a read that only shows the object: its columns by name, selected
-    through Core on the session's connection. No ORM object is built (loading, identity map,
-    an attribute access per field when it is serialised): ~10 % of the CPU of a ticket read.
-    The same rules and the same 404; nothing of it is in the session afterwards."""
-    connection = await session.connection()
-    found = await connection.execute(
-        _get_columns_statement(model, principal, action), {"object_id": object_id}
+    through the reader's statement runner (``kerops.core.reads``). No session, no ORM object
+    (loading, identity map, an attribute access per field when it is serialised). The same
+    rules, the same statement and the same 404."""
+    row = await reader.runner.one(
+        _get_columns_statement(model, reader.principal, action), {"object_id": object_id}
     )
-    row = found.mappings().one_or_none()
     if row is None:
         raise NotFound(_not_found(model))
-    return dict(row)
+    return row
 
 
 def _not_found(model: type[Base]) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 from kerops.config import Settings
 from kerops.core.errors import Conflict
 from kerops.core.principal import PrincipalCache
+from kerops.core.reads import StatementRunner
 
 READ_ONLY_OPTION = "kerops_read_only"
 PRINCIPALS_KEY = "kerops_principals"
@@ -92,6 +93,8 @@ class Database:
         self.read_sessions = async_sessionmaker(
             self.read_engine, expire_on_commit=False, autoflush=True, info=info
         )
+        #: The SELECTs of read-only routes, without a session (``kerops.core.reads``).
+        self.reads = StatementRunner(self.read_engine)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -16,6 +16,7 @@ from kerops.core.audit import set_audit_context
 from kerops.core.errors import AppError, Forbidden, Unauthorized
 from kerops.core.jobs import take_pending
 from kerops.core.principal import AuditContext, Principal
+from kerops.core.reads import Reader
 from kerops.core.security import TokenError, hash_token
 from kerops.core.state import AppState
 from kerops.core.storage import UploadRoute
@@ -129,15 +130,22 @@ async def _from_api_key(
     return user, _principal_of(user, api_key_id=api_key.id, scopes=frozenset(api_key.scopes))
 
 
+def _jwt_identity(state: AppState, token: str) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """The user and sign-in session a valid access token names (401 for any other token)."""
+    try:
+        claims = state.security.decode_jwt(token, typ="access")
+        return (
+            uuid.UUID(claims["sub"]),
+            uuid.UUID(claims["sid"]) if claims.get("sid") else None,
+        )
+    except (TokenError, ValueError, KeyError) as exc:
+        raise Unauthorized("Invalid or expired access token.") from exc
+
+
 async def _from_jwt(
     state: AppState, session: AsyncSession, token: str
 ) -> tuple[User | None, Principal]:
-    try:
-        claims = state.security.decode_jwt(token, typ="access")
-        user_id = uuid.UUID(claims["sub"])
-        session_id = uuid.UUID(claims["sid"]) if claims.get("sid") else None
-    except (TokenError, ValueError, KeyError) as exc:
-        raise Unauthorized("Invalid or expired access token.") from exc
+    user_id, session_id = _jwt_identity(state, token)
     # A valid token whose user and sign-in session were checked moments ago (see PrincipalCache).
     cache = state.db.principals
     cached = cache.get(user_id, session_id)
@@ -192,10 +200,7 @@ async def get_optional_principal(
     if found is None:
         return None
     user, principal = found
-    if principal.scopes is not None:
-        needed = "read" if request.method in READ_METHODS else "write"
-        if not principal.has_scope(needed):
-            raise Forbidden(f"This API key lacks the '{needed}' scope.", code="insufficient_scope")
+    _check_method_scope(principal, request.method)
     ctx = session.sync_session.info.get("kerops_audit")
     if ctx is not None:
         ctx.actor_user_id = principal.user_id
@@ -203,6 +208,14 @@ async def get_optional_principal(
     request.state.principal = principal
     request.state.user = user
     return principal
+
+
+def _check_method_scope(principal: Principal, method: str) -> None:
+    """403 for an API key without the scope of the request's kind (``read`` or ``write``)."""
+    if principal.scopes is not None:
+        needed = "read" if method in READ_METHODS else "write"
+        if not principal.has_scope(needed):
+            raise Forbidden(f"This API key lacks the '{needed}' scope.", code="insufficient_scope")
 
 
 async def get_principal(
@@ -235,6 +248,34 @@ async def get_current_user(request: Request, principal: PrincipalDep, session: S
 
 
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
+
+
+async def get_reader(
+    request: Request,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Reader:
+    """The caller of a route that only shows data, with the runner of its statements
+    (``kerops.core.reads``): the same credentials, checks and errors as ``get_principal``, but
+    no request session. A cached principal costs no statement at all; otherwise it is loaded in
+    a short read session of its own (an API key's last use in its own short transaction, as for
+    any read)."""
+    state: AppState = request.app.state.kerops
+    principal: Principal | None = None
+    if bearer and not api_key and not bearer.startswith(API_KEY_PREFIX):
+        principal = state.db.principals.get(*_jwt_identity(state, bearer))
+    if principal is None:
+        async with state.db.read_sessions() as session:
+            found = await _authenticate(state, session, bearer, api_key, read_only=True)
+        if found is None:
+            raise Unauthorized()
+        principal = found[1]
+    _check_method_scope(principal, request.method)
+    request.state.principal = principal
+    return Reader(principal, state.db.reads)
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
 OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core import reads
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.pagination import Page, PageDep
 from kerops.operations import tickets, workflows
@@ -230,11 +231,9 @@ async def list_tickets(
 
 
 @tickets_router.get(TICKET, response_model=TicketRead)
-async def get_ticket(
-    ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> dict[str, Any]:
+async def get_ticket(ticket_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One ticket."""
-    return await tickets.read_ticket(session, principal=principal, ticket_id=ticket_id)
+    return reads.document(TicketRead, await tickets.read_ticket(reader, ticket_id=ticket_id))
 
 
 @tickets_router.patch(TICKET, response_model=TicketRead)

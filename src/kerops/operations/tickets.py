@@ -24,6 +24,7 @@ from kerops.core.filtering import text_search
 from kerops.core.jobs import enqueue
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.core.types import utcnow
 from kerops.events import service as events
 from kerops.notifications.payloads import ticket_event
@@ -463,12 +464,10 @@ async def get_ticket(
     return await access.get_scoped(session, ServiceTicket, ticket_id, principal)
 
 
-async def read_ticket(
-    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID
-) -> dict[str, Any]:
+async def read_ticket(reader: Reader, *, ticket_id: uuid.UUID) -> dict[str, Any]:
     """One ticket the caller can see, to show: its columns by name (``TicketRead``'s fields are
-    all columns of the same names; no ORM object for the most frequent read)."""
-    return await access.get_scoped_columns(session, ServiceTicket, ticket_id, principal)
+    all columns of the same names), read without a session (the most frequent read)."""
+    return await access.read_scoped(reader, ServiceTicket, ticket_id)
 
 
 async def update_ticket(

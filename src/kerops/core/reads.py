@@ -1,0 +1,174 @@
+"""Lean reads: the statement runner and the reader of routes that only show data.
+
+A route that only shows one document does not need the request's unit of work: no ORM object,
+no identity map, no audit, nothing to commit. What it needs is the caller (``Reader.principal``,
+resolved by ``kerops.core.deps.get_reader`` without opening a session when the principal is
+cached) and one SELECT built by the same access rules as every other route
+(``kerops.core.access``). ``StatementRunner`` runs such a SELECT:
+
+- on PostgreSQL straight on the asyncpg connection borrowed from the engine's pool: the statement
+  is compiled by SQLAlchemy once (the same text SQLAlchemy would send), its parameters and
+  result values go through the same SQLAlchemy type processors (enums, JSON, numerics), only
+  the execution layer (execution context, cursor and result objects) is skipped — half of a
+  ticket read's CPU with the session dependency (``bench/get_floor.py``);
+- on SQLite, and for statements whose SQL depends on their parameters (expanding ``IN``), through
+  SQLAlchemy Core on a connection of the read engine.
+
+Statements sent straight are not seen by the engine's ``before_cursor_execute`` listeners:
+whoever counts statements subscribes to ``StatementRunner.listeners`` as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Select
+from sqlalchemy.util import greenlet_spawn
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+    from sqlalchemy.engine.interfaces import _CoreSingleExecuteParams
+    from sqlalchemy.sql.compiler import SQLCompiler
+
+    from kerops.core.principal import Principal
+
+#: Compiled statements kept per runner (a statement object is built once per shape of caller).
+MAX_STATEMENTS = 2048
+
+Processor = Callable[[Any], Any] | None
+
+
+class _Plan:
+    """One statement compiled for the driver: its text, how to order and convert its parameters,
+    and how to convert the values of a row (learnt from the driver's column types)."""
+
+    __slots__ = ("binds", "compiled", "keys", "names", "results", "sql", "statement")
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled: SQLCompiler = statement.compile(dialect=dialect)  # type: ignore[assignment]
+        self.statement = statement  # kept, so its id is not reused while the plan lives
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.names: Sequence[str] = tuple(compiled.positiontup or ())
+        self.binds: tuple[Processor, ...] = tuple(
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in self.names
+        )
+        self.keys: tuple[str, ...] = tuple(statement.selected_columns.keys())
+        self.results: tuple[Processor, ...] | None = None
+
+    def arguments(self, params: _CoreSingleExecuteParams) -> list[Any]:
+        values = self.compiled.construct_params(params, _check=False)
+        arguments = []
+        for name, process in zip(self.names, self.binds, strict=True):
+            value = values[name]
+            arguments.append(value if process is None else process(value))
+        return arguments
+
+    def learn_results(self, type_oids: Sequence[int], dialect: Dialect) -> None:
+        columns = self.statement.selected_columns
+        self.results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, oid)
+            for column, oid in zip(columns, type_oids, strict=True)
+        )
+
+    def document(self, row: Sequence[Any]) -> dict[str, Any]:
+        assert self.results is not None
+        return {
+            key: value if process is None else process(value)
+            for key, process, value in zip(self.keys, self.results, row, strict=True)
+        }
+
+
+class StatementRunner:
+    """Runs the SELECTs of read-only routes (see the module's description)."""
+
+    def __init__(self, engine: AsyncEngine, *, max_statements: int = MAX_STATEMENTS) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect
+        #: Whether statements go straight to the driver (PostgreSQL through asyncpg).
+        self.direct = engine.dialect.driver == "asyncpg"
+        #: Called with the text of every statement sent straight to the driver.
+        self.listeners: list[Callable[[str], object]] = []
+        self.max_statements = max_statements
+        self._plans: dict[int, _Plan] = {}
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def _plan(self, statement: Select[Any]) -> _Plan | None:
+        plan = self._plans.get(id(statement))
+        if plan is not None and plan.statement is statement:
+            return plan
+        plan = _Plan(statement, self.dialect)
+        if plan.compiled.post_compile_params or plan.compiled.literal_execute_params:
+            return None  # its text depends on the values: SQLAlchemy renders it each time
+        if len(self._plans) >= self.max_statements:
+            self._plans.clear()
+        self._plans[id(statement)] = plan
+        return plan
+
+    async def one(
+        self, statement: Select[Any], params: _CoreSingleExecuteParams | None = None
+    ) -> dict[str, Any] | None:
+        """The first row of ``statement`` as a dict by column name, or None."""
+        params = params or {}
+        plan = self._plan(statement) if self.direct else None
+        if plan is None:
+            async with self.engine.connect() as connection:
+                row = (await connection.execute(statement, params)).mappings().first()
+            return None if row is None else dict(row)
+        arguments = plan.arguments(params)
+        for listener in self.listeners:
+            listener(plan.sql)
+        found = await self._fetchrow(plan, arguments)
+        return None if found is None else plan.document(found)
+
+    async def _fetchrow(self, plan: _Plan, arguments: list[Any]) -> Sequence[Any] | None:
+        pooled = await self.engine.raw_connection()
+        healthy = False
+        try:
+            connection = pooled.driver_connection
+            assert connection is not None
+            if plan.results is None:
+                prepared = await connection.prepare(plan.sql)
+                plan.learn_results([a.type.oid for a in prepared.get_attributes()], self.dialect)
+            row: Sequence[Any] | None = await connection.fetchrow(plan.sql, *arguments)
+            healthy = True
+            return row
+        except Exception as exc:
+            # An error the server reported leaves the connection usable; anything else (a
+            # lost connection, a protocol error) does not.
+            healthy = _server_error(exc)
+            raise
+        finally:
+            if not healthy:
+                # Cancelled mid-statement, or broken: never hand it to another request.
+                await greenlet_spawn(pooled.invalidate)
+            await greenlet_spawn(pooled.close)
+
+
+def _server_error(exc: BaseException) -> bool:
+    return isinstance(exc, asyncpg.PostgresError)
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """The caller of a read-only route and the runner of its statements."""
+
+    principal: Principal
+    runner: StatementRunner
+
+
+def document(schema: type[BaseModel], data: Mapping[str, Any]) -> Response:
+    """``data`` validated into ``schema`` and sent as its JSON (what FastAPI does with a
+    ``response_model``, without validating the model a second time)."""
+    model = schema.model_validate(data)
+    body = schema.__pydantic_serializer__.to_json(model, by_alias=True)
+    return Response(content=body, media_type="application/json")
