@@ -5,18 +5,22 @@ the request's principal does."""
 from __future__ import annotations
 
 import asyncio
+import typing
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Float, Numeric, String, bindparam, cast, event, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
 from kerops.auth.models import ApiKey
+from kerops.core import access
+from kerops.core.deps import get_reader
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.reads import StatementRunner
 from kerops.core.types import utcnow, uuid7
@@ -27,6 +31,9 @@ from tests.conftest import USE_PG, QueryCounter
 from tests.fixtures.factories import Runner, register_owner
 from tests.fixtures.operations import create_ticket, set_ticket
 from tests.fixtures.tenancy import make_team
+from tests.isolation import build_world
+from tests.test_isolation import CASES
+from tests.test_isolation import _call as _call_case
 
 API = "/api/v1"
 TICKET_COLUMNS = select(*ServiceTicket.__table__.columns)
@@ -257,3 +264,65 @@ def test_the_reader_answers_every_credential_like_the_principal(
         client, principal_route, owner.headers
     )
     assert _answer(client, reader_route, owner.headers)[0] == 401
+
+
+# --- every lean document equals the ORM object's -------------------------------------------------
+
+
+def _lean_routes(client: TestClient) -> list[tuple[str, access.Document, bool]]:
+    """The GET routes answered through the reader: each with the document of its object (of
+    its items, for a list) and whether it is a list."""
+    found = []
+    for route in client.app.router.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, APIRoute) or "GET" not in (route.methods or ()):
+            continue
+        if not any(d.call is get_reader for d in route.dependant.dependencies):
+            continue
+        schema = route.response_model
+        items = schema.model_fields.get("items")
+        if items is not None:
+            schema = typing.get_args(items.annotation)[0]
+        documents = [
+            value
+            for value in route.endpoint.__globals__.values()
+            if isinstance(value, access.Document) and value.schema is schema
+        ]
+        assert len(documents) == 1, f"{route.path}: no single document for its response model"
+        found.append((route.path, documents[0], items is not None))
+    return found
+
+
+def test_every_lean_read_equals_the_orm_objects(client: TestClient, run: Runner) -> None:
+    world = build_world(client, run)
+    routes = _lean_routes(client)
+    assert {path.removeprefix(API) for path, _, _ in routes} >= {
+        "/tickets",
+        "/tickets/{ticket_id}",
+        "/assets/{asset_id}",
+        "/products/{product_id}",
+        "/iot-devices/{device_id}",
+        "/workflows/{workflow_id}",
+        "/locales/{locale_id}",
+        "/technicians/shifts/{shift_id}",
+        "/technicians/certifications/{certification_id}",
+    }
+    for path, document, is_list in routes:
+        response = _call_case(world, "GET", path, CASES[("GET", path)], world.a_owner.headers)
+        assert response.status_code == 200, (path, response.text)
+        shown = response.json()["items"] if is_list else [response.json()]
+        assert shown, f"{path}: nothing to compare"
+
+        async def by_orm(
+            session: AsyncSession, document: Any = document, shown: Any = shown
+        ) -> Any:
+            objects = [await session.get(document.model, uuid.UUID(one["id"])) for one in shown]
+            return [document.schema.model_validate(o).model_dump(mode="json") for o in objects]
+
+        assert shown == run(by_orm), path
+
+
+def test_a_document_must_be_made_of_columns() -> None:
+    from kerops.operations.schemas import HistoryRead
+
+    with pytest.raises(TypeError, match="not columns"):
+        access.Document(ServiceTicket, HistoryRead)

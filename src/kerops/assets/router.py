@@ -24,7 +24,8 @@ from kerops.assets.schemas import (
     ScanReportRead,
     StatusChangeRead,
 )
-from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
+from kerops.core import access
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageDep
 from kerops.core.storage import (
@@ -39,6 +40,7 @@ router = APIRouter(tags=["assets"])
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 ASSET = "/assets/{asset_id}"
+ASSET_DOCUMENT = access.Document(Asset, AssetRead)
 
 
 @router.post("/assets", response_model=AssetRead, status_code=status.HTTP_201_CREATED)
@@ -75,9 +77,9 @@ async def list_assets(
 
 
 @router.get(ASSET, response_model=AssetRead)
-async def get_asset(asset_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Asset:
+async def get_asset(asset_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One asset."""
-    return await service.get_asset(session, principal=principal, asset_id=asset_id)
+    return await ASSET_DOCUMENT.respond(reader, asset_id)
 
 
 @router.patch(ASSET, response_model=AssetRead)

@@ -13,8 +13,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, bindparam, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 
 from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan, AssetStatusChange
 from kerops.audit.models import AuditLog
@@ -23,7 +25,7 @@ from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.models import Base
 from kerops.core.principal import Principal
-from kerops.core.reads import Reader
+from kerops.core.reads import Reader, document
 from kerops.inventory.models import Product
 from kerops.iot.models import IoTDevice, IoTRule
 from kerops.notifications.models import (  # [notifications]
@@ -258,6 +260,24 @@ async def read_scoped(
     if row is None:
         raise NotFound(_not_found(model))
     return row
+
+
+class Document:
+    """How a read-only route shows one object: ``schema``'s JSON from the object's columns,
+    read with ``read_scoped``. Every field of ``schema`` must be a column of ``model`` (checked
+    here, when the route's module is imported), so nothing the ORM object would have given is
+    missing from the row."""
+
+    def __init__(self, model: type[Base], schema: type[BaseModel]) -> None:
+        columns = set(model.__table__.columns.keys())  # type: ignore[attr-defined]
+        if missing := sorted(set(schema.model_fields) - columns):
+            raise TypeError(f"{schema.__name__} has fields that are not columns: {missing}")
+        self.model = model
+        self.schema = schema
+
+    async def respond(self, reader: Reader, object_id: uuid.UUID) -> Response:
+        """The object the reader may see, as the response to send (404 as ``get_scoped``)."""
+        return document(self.schema, await read_scoped(reader, self.model, object_id))
 
 
 def _not_found(model: type[Base]) -> str:

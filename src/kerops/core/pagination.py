@@ -19,6 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from kerops.config import get_settings
 from kerops.core.errors import Unprocessable, field_error
+from kerops.core.reads import StatementRunner
 
 T = TypeVar("T")
 
@@ -91,7 +92,7 @@ def _bad_cursor() -> Unprocessable:
 
 
 async def paginate(
-    session: AsyncSession,
+    session: AsyncSession | StatementRunner,
     stmt: Select[Any],
     params: PageParams,
     *,
@@ -100,7 +101,9 @@ async def paginate(
     default_sort: str = "id",
     scalars: bool = True,
 ) -> tuple[Sequence[Any], str | None]:
-    """Run ``stmt`` for one keyset page: a whitelisted sort field, then id; one query."""
+    """Run ``stmt`` for one keyset page: a whitelisted sort field, then id; one query.
+    Through a session: ORM objects (``scalars``) or rows of entities; through a statement
+    runner (a lean read, ``kerops.core.reads``): rows of columns."""
     sort = params.sort or default_sort
     descending = sort.startswith("-")
     name = sort.lstrip("-")
@@ -131,8 +134,12 @@ async def paginate(
     if not same_as_id:
         order.append(id_column.desc() if descending else id_column.asc())
     stmt = stmt.order_by(*order).limit(params.limit + 1)
-    result = await session.execute(stmt)
-    rows = list(result.scalars().all() if scalars else result.all())
+    if isinstance(session, StatementRunner):
+        rows: list[Any] = list(await session.all(stmt))
+        scalars = True  # a row of columns answers by attribute, as an object does
+    else:
+        result = await session.execute(stmt)
+        rows = list(result.scalars().all() if scalars else result.all())
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]

@@ -14,6 +14,9 @@ cached) and one SELECT built by the same access rules as every other route
 - on SQLite, and for statements whose SQL depends on their parameters (expanding ``IN``), through
   SQLAlchemy Core on a connection of the read engine.
 
+``StatementRunner.all`` runs a statement built per request (a filtered page of a list) through
+SQLAlchemy Core on a read connection: rows, not ORM objects, and no session.
+
 Statements sent straight are not seen by the engine's ``before_cursor_execute`` listeners:
 whoever counts statements subscribes to ``StatementRunner.listeners`` as well.
 """
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from pydantic import BaseModel
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
@@ -117,7 +121,8 @@ class StatementRunner:
     async def one(
         self, statement: Select[Any], params: _CoreSingleExecuteParams | None = None
     ) -> dict[str, Any] | None:
-        """The first row of ``statement`` as a dict by column name, or None."""
+        """The first row of ``statement`` as a dict by column name, or None. For statements
+        built once and reused: a plan is kept per statement object."""
         params = params or {}
         plan = self._plan(statement) if self.direct else None
         if plan is None:
@@ -129,6 +134,16 @@ class StatementRunner:
             listener(plan.sql)
         found = await self._fetchrow(plan, arguments)
         return None if found is None else plan.document(found)
+
+    async def all(
+        self, statement: Select[Any], params: _CoreSingleExecuteParams | None = None
+    ) -> Sequence[Row[Any]]:
+        """Every row of ``statement``, through SQLAlchemy Core on a read connection: for
+        statements built per request (a filtered page), whose compiled form SQLAlchemy's cache
+        finds by the statement's structure. No session, no ORM objects."""
+        async with self.engine.connect() as connection:
+            rows: Sequence[Row[Any]] = (await connection.execute(statement, params or {})).all()
+        return rows
 
     async def _fetchrow(self, plan: _Plan, arguments: list[Any]) -> Sequence[Any] | None:
         pooled = await self.engine.raw_connection()

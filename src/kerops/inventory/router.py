@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core import access
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import ProductCategory
 from kerops.core.pagination import Page, PageDep
 from kerops.inventory import service
@@ -15,6 +16,7 @@ from kerops.inventory.models import Product
 from kerops.inventory.schemas import ProductCreate, ProductRead, ProductUpdate
 
 router = APIRouter(tags=["inventory"])
+PRODUCT_DOCUMENT = access.Document(Product, ProductRead)
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
@@ -44,11 +46,9 @@ async def list_products(
 
 
 @router.get("/products/{product_id}", response_model=ProductRead)
-async def get_product(
-    product_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> Product:
+async def get_product(product_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One product."""
-    return await service.get_product(session, principal=principal, product_id=product_id)
+    return await PRODUCT_DOCUMENT.respond(reader, product_id)
 
 
 @router.patch("/products/{product_id}", response_model=ProductRead)

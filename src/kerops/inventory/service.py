@@ -90,13 +90,6 @@ async def list_products(
     )
 
 
-async def get_product(
-    session: AsyncSession, *, principal: Principal, product_id: uuid.UUID
-) -> Product:
-    """One product the caller can see."""
-    return await access.get_scoped(session, Product, product_id, principal)
-
-
 async def update_product(
     session: AsyncSession, *, principal: Principal, product_id: uuid.UUID, data: ProductUpdate
 ) -> Product:

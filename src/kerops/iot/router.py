@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core import access
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.pagination import Page, PageDep
 from kerops.iot import service
 from kerops.iot.models import IoTDevice
@@ -23,6 +24,7 @@ router = APIRouter(tags=["iot"])
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 DEVICE = "/iot-devices/{device_id}"
+DEVICE_DOCUMENT = access.Document(IoTDevice, DeviceRead)
 
 
 @router.post(
@@ -59,11 +61,9 @@ async def list_devices(
 
 
 @router.get(DEVICE, response_model=DeviceRead)
-async def get_device(
-    device_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> IoTDevice:
+async def get_device(device_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One device (never its credential)."""
-    return await service.get_device(session, principal=principal, device_id=device_id)
+    return await DEVICE_DOCUMENT.respond(reader, device_id)
 
 
 @router.patch(DEVICE, response_model=DeviceRead)

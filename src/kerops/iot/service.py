@@ -122,13 +122,6 @@ async def list_devices(
     )
 
 
-async def get_device(
-    session: AsyncSession, *, principal: Principal, device_id: uuid.UUID
-) -> IoTDevice:
-    """One device the caller can see."""
-    return await access.get_scoped(session, IoTDevice, device_id, principal)
-
-
 async def update_device(
     session: AsyncSession, *, principal: Principal, device_id: uuid.UUID, data: DeviceUpdate
 ) -> IoTDevice:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from kerops.core import reads
+from kerops.core import access, reads
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.pagination import Page, PageDep
@@ -40,6 +40,9 @@ WORKFLOW = "/workflows/{workflow_id}"
 STEPS = f"{WORKFLOW}/steps"
 STEP = f"{STEPS}/{{step_id}}"
 TICKET = "/tickets/{ticket_id}"
+WORKFLOW_DOCUMENT = access.Document(Workflow, WorkflowRead)
+TICKET_DOCUMENT = access.Document(ServiceTicket, TicketRead)
+TICKET_PAGE = Page[TicketRead]
 
 
 def _page(items: Sequence[object], cursor: str | None) -> dict[str, object]:
@@ -81,11 +84,9 @@ async def list_workflows(
 
 
 @workflows_router.get(WORKFLOW, response_model=WorkflowRead)
-async def get_workflow(
-    workflow_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> Workflow:
+async def get_workflow(workflow_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One workflow."""
-    return await workflows.get_workflow(session, principal=principal, workflow_id=workflow_id)
+    return await WORKFLOW_DOCUMENT.respond(reader, workflow_id)
 
 
 @workflows_router.patch(WORKFLOW, response_model=WorkflowRead)
@@ -184,8 +185,7 @@ async def create_ticket(
 
 @tickets_router.get("/tickets", response_model=Page[TicketRead])
 async def list_tickets(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: PageDep,
     status: Annotated[list[TicketStatus] | None, Query(max_length=12)] = None,
     priority: TicketPriority | None = None,
@@ -206,12 +206,11 @@ async def list_tickets(
     created_from: AwareDatetime | None = None,
     created_to: AwareDatetime | None = None,
     q: TextFilter = None,
-) -> dict[str, object]:
+) -> Response:
     """The tickets the caller can see (sort: created_at, priority, number, sla_resolution_due_at;
     default -created_at)."""
     items, cursor = await tickets.list_tickets(
-        session,
-        principal=principal,
+        reader,
         params=page,
         status=status,
         priority=priority,
@@ -227,13 +226,13 @@ async def list_tickets(
         created_to=created_to,
         q=q,
     )
-    return _page(items, cursor)
+    return reads.document(TICKET_PAGE, _page(items, cursor))
 
 
 @tickets_router.get(TICKET, response_model=TicketRead)
 async def get_ticket(ticket_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One ticket."""
-    return reads.document(TicketRead, await tickets.read_ticket(reader, ticket_id=ticket_id))
+    return await TICKET_DOCUMENT.respond(reader, ticket_id)
 
 
 @tickets_router.patch(TICKET, response_model=TicketRead)

@@ -224,13 +224,6 @@ async def list_workflows(
     )
 
 
-async def get_workflow(
-    session: AsyncSession, *, principal: Principal, workflow_id: uuid.UUID
-) -> Workflow:
-    """One workflow the caller can see."""
-    return await access.get_scoped(session, Workflow, workflow_id, principal)
-
-
 async def update_workflow(
     session: AsyncSession, *, principal: Principal, workflow_id: uuid.UUID, data: WorkflowUpdate
 ) -> Workflow:

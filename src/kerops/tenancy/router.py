@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core import access
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import LocalRole
 from kerops.core.pagination import Page, PageDep
 from kerops.tenancy import service
@@ -27,6 +28,7 @@ from kerops.tenancy.schemas import (
 )
 
 router = APIRouter(tags=["tenancy"])
+LOCALE_DOCUMENT = access.Document(Locale, LocaleRead)
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
@@ -68,9 +70,9 @@ async def list_locales(
 
 
 @router.get("/locales/{locale_id}", response_model=LocaleRead)
-async def get_locale(locale_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Locale:
+async def get_locale(locale_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One locale."""
-    return await service.get_locale(session, principal=principal, locale_id=locale_id)
+    return await LOCALE_DOCUMENT.respond(reader, locale_id)
 
 
 @router.patch("/locales/{locale_id}", response_model=LocaleRead)

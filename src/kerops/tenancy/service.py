@@ -102,13 +102,6 @@ async def list_locales(
     )
 
 
-async def get_locale(
-    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID
-) -> Locale:
-    """One locale the caller can see."""
-    return await access.get_scoped(session, Locale, locale_id, principal)
-
-
 async def update_locale(
     session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, data: LocaleUpdate
 ) -> Locale:

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core import access
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import ShiftType
 from kerops.core.pagination import Page, PageDep
 from kerops.core.storage import ObjectWritesDep
@@ -32,6 +33,8 @@ SHIFTS = "/shifts"
 SHIFT = "/shifts/{shift_id}"
 CERTS = "/certifications"
 CERT = "/certifications/{certification_id}"
+SHIFT_DOCUMENT = access.Document(TechnicianShift, ShiftRead)
+CERTIFICATION_DOCUMENT = access.Document(TechnicianCertification, CertificationRead)
 
 From = Annotated[Instant | None, Query(alias="from", description="Overlapping from (aware)")]
 To = Annotated[Instant | None, Query(alias="to", description="Overlapping until (aware)")]
@@ -77,11 +80,9 @@ async def list_shifts(
 
 
 @router.get(SHIFT, response_model=ShiftRead)
-async def get_shift(
-    shift_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> TechnicianShift:
+async def get_shift(shift_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One shift."""
-    return await service.get_shift(session, principal=principal, shift_id=shift_id)
+    return await SHIFT_DOCUMENT.respond(reader, shift_id)
 
 
 @router.patch(SHIFT, response_model=ShiftRead)
@@ -137,13 +138,9 @@ async def list_certifications(
 
 
 @router.get(CERT, response_model=CertificationRead)
-async def get_certification(
-    certification_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> TechnicianCertification:
+async def get_certification(certification_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One licence."""
-    return await service.get_certification(
-        session, principal=principal, certification_id=certification_id
-    )
+    return await CERTIFICATION_DOCUMENT.respond(reader, certification_id)
 
 
 @router.patch(CERT, response_model=CertificationRead)

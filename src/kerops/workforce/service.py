@@ -194,13 +194,6 @@ async def list_shifts(
     )
 
 
-async def get_shift(
-    session: AsyncSession, *, principal: Principal, shift_id: uuid.UUID
-) -> TechnicianShift:
-    """One shift the caller can see."""
-    return await access.get_scoped(session, TechnicianShift, shift_id, principal)
-
-
 async def update_shift(
     session: AsyncSession, *, principal: Principal, shift_id: uuid.UUID, data: ShiftUpdate
 ) -> TechnicianShift:
