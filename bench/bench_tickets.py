@@ -530,13 +530,19 @@ async def database_timings(url: str, data: Dataset, budget: float = 4.0) -> dict
         for label, (statement, args) in cases.items():
             plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", *args)
             plans[label] = [row[0] for row in plan]
-            samples = []
-            deadline = time.perf_counter() + budget
-            while len(samples) < 5 or (time.perf_counter() < deadline and len(samples) < 300):
+        # The cases take turns, one execution each, so a slower stretch of the machine falls on
+        # all of them alike (measured one after the other, page 1,000 once came out 35 % slower
+        # than page 1 with the same plan, the same buffers and a shorter execution time).
+        samples: dict[str, list[float]] = {label: [] for label in cases}
+        deadline = time.perf_counter() + budget * len(cases)
+        while min(map(len, samples.values())) < 5 or (
+            time.perf_counter() < deadline and min(map(len, samples.values())) < 300
+        ):
+            for label, (statement, args) in cases.items():
                 started = time.perf_counter()
                 await conn.fetch(statement, *args)
-                samples.append(time.perf_counter() - started)
-            timings[label] = statistics.median(samples) * 1000
+                samples[label].append(time.perf_counter() - started)
+        timings = {label: statistics.median(taken) * 1000 for label, taken in samples.items()}
     finally:
         await conn.close()
     return {"median_ms": timings, "plans": plans}
@@ -747,6 +753,54 @@ async def measure(
     return reports
 
 
+async def measure_pages_together(
+    config: Config, servers: Servers, ops: list[Operation], rates: dict[str, float], token: str
+) -> dict[str, Any] | None:
+    """Page 1 and page 1,000 in one open-model window per run and server, the two taking turns
+    at the lower of their common rates: the same load and the same stretch of the machine for
+    both, so their p50s compare directly (the operations' own windows run at different rates and
+    times)."""
+    by_key = {op.key: op for op in ops}
+    if "list_p1" not in by_key or "list_deep" not in by_key:
+        return None
+    rate = min(rates["list_p1"], rates["list_deep"])
+    runs: list[dict[str, dict[str, float]]] = []
+    for _ in range(config.runs):
+        windows: dict[str, dict[str, float]] = {}
+        for name in SERVERS:
+            first = _source(servers.bases[name], by_key["list_p1"], token)
+            deep = _source(servers.bases[name], by_key["list_deep"], token)
+            mixed = [r for pair in zip(first.requests, deep.requests, strict=False) for r in pair]
+            source = loadgen.RequestCycle(first.host, first.port, mixed)
+            result = await loadgen.open_loop(
+                source, rate=rate, duration=config.duration, connections=config.connections
+            )
+
+            def p50(requests: list[bytes], result: loadgen.Result = result) -> float:
+                taken = sorted(t for r in requests for t in result.by_request.get(r, []))
+                return taken[len(taken) // 2] * 1000 if taken else math.nan
+
+            windows[name] = {
+                "page_1_p50_ms": p50(first.requests),
+                "deep_p50_ms": p50(deep.requests),
+            }
+        runs.append(windows)
+        app = windows["app"]
+        print(
+            f"  together: page 1 p50 {app['page_1_p50_ms']:.2f} ms, page {DEEP_PAGE:,}"
+            f" {app['deep_p50_ms']:.2f} ms (app, {rate:.0f} rps)",
+            flush=True,
+        )
+    median = {
+        name: {
+            key: _median([run[name][key] for run in runs])
+            for key in ("page_1_p50_ms", "deep_p50_ms")
+        }
+        for name in SERVERS
+    }
+    return {"rate": rate, "runs": runs, "median": median}
+
+
 # --- summary -------------------------------------------------------------------------------------
 
 METRICS = (
@@ -793,7 +847,11 @@ def summarise(report: OperationReport) -> dict[str, Any]:
     return {"median": median, "ratio": ratio, "totals": totals}
 
 
-def targets(summaries: dict[str, dict[str, Any]], database: dict[str, Any]) -> list[dict[str, Any]]:
+def targets(
+    summaries: dict[str, dict[str, Any]],
+    database: dict[str, Any],
+    together: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """The product targets, each with the measured figure and whether it is met."""
     out: list[dict[str, Any]] = []
 
@@ -810,13 +868,25 @@ def targets(summaries: dict[str, dict[str, Any]], database: dict[str, Any]) -> l
     if "list_p1" in summaries and "list_deep" in summaries:
         p1 = summaries["list_p1"]["median"]["app"]
         deep = summaries["list_deep"]["median"]["app"]
-        ratio = deep["p50_ms"] / p1["p50_ms"]
-        add(
-            f"page {DEEP_PAGE:,} no slower than page 1 (app p50 at the same rate, within 15 %)",
-            f"{ratio:.2f}x (p50 {deep['p50_ms']:.0f} vs {p1['p50_ms']:.0f} ms;"
-            f" max {deep['max_rps']:.1f} vs {p1['max_rps']:.1f} rps)",
-            ratio <= 1 + KEYSET_TOLERANCE,
-        )
+        if together is not None:
+            app = together["median"]["app"]
+            ratio = app["deep_p50_ms"] / app["page_1_p50_ms"]
+            add(
+                f"page {DEEP_PAGE:,} no slower than page 1 (app p50, both pages taking turns in"
+                " one window, within 15 %)",
+                f"{ratio:.2f}x (p50 {app['deep_p50_ms']:.2f} vs {app['page_1_p50_ms']:.2f} ms at"
+                f" {together['rate']:.0f} rps)",
+                ratio <= 1 + KEYSET_TOLERANCE,
+            )
+        else:
+            ratio = deep["p50_ms"] / p1["p50_ms"]
+            add(
+                f"page {DEEP_PAGE:,} no slower than page 1 (app p50, each page's own window,"
+                " within 15 %)",
+                f"{ratio:.2f}x (p50 {deep['p50_ms']:.0f} vs {p1['p50_ms']:.0f} ms;"
+                f" max {deep['max_rps']:.1f} vs {p1['max_rps']:.1f} rps)",
+                ratio <= 1 + KEYSET_TOLERANCE,
+            )
         t = database.get("median_ms", {})
         if t:
             d, one = t.get(f"status, page {DEEP_PAGE}", math.nan), t.get("status, page 1", math.nan)
@@ -1140,6 +1210,7 @@ async def bench(config: Config, url: str, data_dir: str, fill: dict[str, Any]) -
         rates = await calibrate(config, url, servers, ops, data, since)
         print(f"offered rates: {rates}", flush=True)
         reports = await measure(config, url, servers, ops, rates, data, since)
+        together = await measure_pages_together(config, servers, ops, rates, pre["token"])
     summaries = {r.operation.key: summarise(r) for r in reports}
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -1173,7 +1244,8 @@ async def bench(config: Config, url: str, data_dir: str, fill: dict[str, Any]) -
         },
         "cursor_encoding_matches": pre["cursor_encoding_matches"],
         "database": database,
-        "targets": targets(summaries, database),
+        "pages_together": together,
+        "targets": targets(summaries, database, together),
         "elapsed_seconds": time.perf_counter() - started,
     }
 

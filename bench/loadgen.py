@@ -128,6 +128,9 @@ class Result:
     timed_out: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    #: Open loop: the answered requests' latencies by request (its bytes), for windows that mix
+    #: requests of different kinds.
+    by_request: dict[bytes, list[float]] = field(default_factory=dict)
     #: CPU time this process spent generating load, as a share of one core.
     generator_cpu: float = 0.0
     #: Share of all cores busy (whole machine) during the window.
@@ -413,7 +416,8 @@ async def open_loop(
         while True:
             intended = await queue.get()
             in_flight[slot] = intended
-            connection, status = await _send(target, connection, next(requests))
+            data = next(requests)
+            connection, status = await _send(target, connection, data)
             done = clock()
             del in_flight[slot]
             queue.task_done()
@@ -426,6 +430,7 @@ async def open_loop(
             elif done <= end:
                 result.completed += 1
             result.latencies.append(done - intended)
+            result.by_request.setdefault(data, []).append(done - intended)
 
     with _Meter() as meter:
         clients = [asyncio.ensure_future(client(i, c)) for i, c in enumerate(conns)]

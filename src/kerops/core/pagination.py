@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -13,7 +14,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -91,6 +92,21 @@ def _bad_cursor() -> Unprocessable:
     )
 
 
+@functools.lru_cache(maxsize=512)
+def _after(
+    column: InstrumentedAttribute[Any], id_column: InstrumentedAttribute[Any], descending: bool
+) -> ColumnElement[bool]:
+    """The keyset condition "after the cursor's row", its values bound parameters
+    (``keyset_value``, ``keyset_id``): built once per sort, not per page. A row-value comparison:
+    both databases seek the (…, sort, id) index with it."""
+    last_id = bindparam("keyset_id", type_=id_column.type)
+    if column is id_column:
+        return id_column < last_id if descending else id_column > last_id
+    here = tuple_(column, id_column)
+    after = tuple_(bindparam("keyset_value", type_=column.type), last_id)
+    return here < after if descending else here > after
+
+
 async def paginate(
     session: AsyncSession | StatementRunner,
     stmt: Select[Any],
@@ -114,6 +130,7 @@ async def paginate(
         )
     column = sort_fields[name]
     same_as_id = column is id_column
+    keyset: dict[str, Any] = {}
     if params.cursor:
         try:
             raw = json.loads(base64.urlsafe_b64decode(params.cursor.encode() + b"=="))
@@ -123,22 +140,17 @@ async def paginate(
             last_value = _decode(column, raw.get("v")) if not same_as_id else last_id
         except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
             raise _bad_cursor() from exc
-        if same_as_id:
-            stmt = stmt.where(id_column < last_id if descending else id_column > last_id)
-        else:
-            # A row-value comparison: both databases seek the (…, sort, id) index with it.
-            here = tuple_(column, id_column)
-            after = tuple_(literal(last_value, column.type), literal(last_id, id_column.type))
-            stmt = stmt.where(here < after if descending else here > after)
+        stmt = stmt.where(_after(column, id_column, descending))
+        keyset = {"keyset_id": last_id, "keyset_value": last_value}
     order = [column.desc() if descending else column.asc()]
     if not same_as_id:
         order.append(id_column.desc() if descending else id_column.asc())
     stmt = stmt.order_by(*order).limit(params.limit + 1)
     if isinstance(session, StatementRunner):
-        rows: list[Any] = list(await session.all(stmt))
+        rows: list[Any] = list(await session.all(stmt, keyset))
         scalars = True  # a row of columns answers by attribute, as an object does
     else:
-        result = await session.execute(stmt)
+        result = await session.execute(stmt, keyset)
         rows = list(result.scalars().all() if scalars else result.all())
     next_cursor = None
     if len(rows) > params.limit:
