@@ -305,6 +305,10 @@ def test_every_lean_read_equals_the_orm_objects(client: TestClient, run: Runner)
         "/locales/{locale_id}",
         "/technicians/shifts/{shift_id}",
         "/technicians/certifications/{certification_id}",
+        "/users/{user_id}",
+        "/vendors/{vendor_id}",
+        "/sla-policies/{policy_id}",
+        "/app-versions/{version_id}",
     }
     for path, document, is_list in routes:
         response = _call_case(world, "GET", path, CASES[("GET", path)], world.a_owner.headers)

@@ -423,13 +423,6 @@ async def list_policies(
     )
 
 
-async def get_policy(
-    session: AsyncSession, *, principal: Principal, policy_id: uuid.UUID
-) -> SlaPolicy:
-    """One SLA policy the caller can see."""
-    return await access.get_scoped(session, SlaPolicy, policy_id, principal)
-
-
 async def update_policy(
     session: AsyncSession, *, principal: Principal, policy_id: uuid.UUID, data: SlaPolicyUpdate
 ) -> SlaPolicy:

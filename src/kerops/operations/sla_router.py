@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core import access
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.pagination import Page, PageDep
 from kerops.operations import sla
 from kerops.operations.models import SlaPolicy
@@ -16,6 +17,7 @@ from kerops.operations.sla_schemas import SlaPolicyCreate, SlaPolicyRead, SlaPol
 router = APIRouter(tags=["sla"])
 
 POLICY = "/sla-policies/{policy_id}"
+POLICY_DOCUMENT = access.Document(SlaPolicy, SlaPolicyRead)
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
 
@@ -49,11 +51,9 @@ async def list_policies(
 
 
 @router.get(POLICY, response_model=SlaPolicyRead)
-async def get_policy(
-    policy_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> SlaPolicy:
+async def get_policy(policy_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One SLA policy."""
-    return await sla.get_policy(session, principal=principal, policy_id=policy_id)
+    return await POLICY_DOCUMENT.respond(reader, policy_id)
 
 
 @router.patch(POLICY, response_model=SlaPolicyRead)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from kerops.core.deps import PrincipalDep, SessionDep, StaffDep, StateDep, client_ip
+from kerops.core import access
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StaffDep, StateDep, client_ip
 from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Unprocessable, field_error
 from kerops.core.pagination import Page, PageDep
@@ -28,6 +29,7 @@ from kerops.system.schemas import (
 )
 
 router = APIRouter(tags=["system"])
+APP_VERSION_DOCUMENT = access.Document(AppVersion, AppVersionRead)
 
 SettingKey = Annotated[
     str, Path(pattern=SETTING_KEY_PATTERN, max_length=120, description="Setting key")
@@ -155,11 +157,9 @@ async def create_app_version(
 
 
 @router.get("/app-versions/{version_id}", response_model=AppVersionRead)
-async def get_app_version(
-    principal: PrincipalDep, session: SessionDep, version_id: uuid.UUID
-) -> AppVersion:
+async def get_app_version(version_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One app release."""
-    return await service.get_app_version(session, principal, version_id=version_id)
+    return await APP_VERSION_DOCUMENT.respond(reader, version_id)
 
 
 @router.patch("/app-versions/{version_id}", response_model=AppVersionRead)

@@ -147,13 +147,6 @@ async def list_app_versions(
     )
 
 
-async def get_app_version(
-    session: AsyncSession, principal: Principal, *, version_id: uuid.UUID
-) -> AppVersion:
-    """One app release, or 404."""
-    return await access.get_scoped(session, AppVersion, version_id, principal)
-
-
 async def _ensure_unique_version(
     session: AsyncSession, *, platform: str, version: str, exclude_id: uuid.UUID | None = None
 ) -> None:

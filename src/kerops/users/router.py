@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from kerops.auth.schemas import TokenPair
-from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
+from kerops.core import access
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import UserRole
 from kerops.core.mail import deliver
 from kerops.core.pagination import Page, PageDep
@@ -17,6 +18,7 @@ from kerops.users.models import User
 from kerops.users.schemas import InvitationAccept, UserInvite, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
+USER_DOCUMENT = access.Document(User, UserRead)
 
 Search = Annotated[
     str | None, Query(min_length=1, max_length=100, description="Part of the email or name")
@@ -74,9 +76,9 @@ async def accept_invitation(
 
 
 @router.get("/{user_id}", response_model=UserRead)
-async def get_user(user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> User:
+async def get_user(user_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One user."""
-    return await service.get_user(session, principal=principal, user_id=user_id)
+    return await USER_DOCUMENT.respond(reader, user_id)
 
 
 @router.patch("/{user_id}", response_model=UserRead)

@@ -110,11 +110,6 @@ async def list_users(
     )
 
 
-async def get_user(session: AsyncSession, *, principal: Principal, user_id: uuid.UUID) -> User:
-    """One user the caller may see (404 otherwise)."""
-    return await get_scoped(session, User, user_id, principal)
-
-
 async def get_client_account(
     session: AsyncSession, *, principal: Principal, client_id: uuid.UUID
 ) -> User:

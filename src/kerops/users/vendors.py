@@ -110,13 +110,6 @@ async def list_vendors(
     )
 
 
-async def get_vendor(
-    session: AsyncSession, *, principal: Principal, vendor_id: uuid.UUID
-) -> Vendor:
-    """One vendor the caller may see (404 otherwise)."""
-    return await get_scoped(session, Vendor, vendor_id, principal)
-
-
 async def update_vendor(
     session: AsyncSession, *, principal: Principal, vendor_id: uuid.UUID, changes: VendorUpdate
 ) -> Vendor:

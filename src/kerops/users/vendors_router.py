@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core import access
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import UserRole
 from kerops.core.pagination import Page, PageDep
 from kerops.users import vendors as service
@@ -15,6 +16,7 @@ from kerops.users.models import Vendor
 from kerops.users.schemas import UserRead, VendorCreate, VendorRead, VendorUpdate
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
+VENDOR_DOCUMENT = access.Document(Vendor, VendorRead)
 
 Search = Annotated[str | None, Query(min_length=1, max_length=100)]
 
@@ -44,9 +46,9 @@ async def list_vendors(
 
 
 @router.get("/{vendor_id}", response_model=VendorRead)
-async def get_vendor(vendor_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Vendor:
+async def get_vendor(vendor_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One vendor."""
-    return await service.get_vendor(session, principal=principal, vendor_id=vendor_id)
+    return await VENDOR_DOCUMENT.respond(reader, vendor_id)
 
 
 @router.patch("/{vendor_id}", response_model=VendorRead)
