@@ -298,6 +298,7 @@ def test_every_lean_read_equals_the_orm_objects(client: TestClient, run: Runner)
     assert {path.removeprefix(API) for path, _, _ in routes} >= {
         "/tickets",
         "/tickets/{ticket_id}",
+        "/assets",
         "/assets/{asset_id}",
         "/products/{product_id}",
         "/iot-devices/{device_id}",

@@ -24,7 +24,7 @@ from kerops.assets.schemas import (
     ScanReportRead,
     StatusChangeRead,
 )
-from kerops.core import access
+from kerops.core import access, reads
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageDep
@@ -41,6 +41,7 @@ router = APIRouter(tags=["assets"])
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 ASSET = "/assets/{asset_id}"
 ASSET_DOCUMENT = access.Document(Asset, AssetRead)
+ASSET_PAGE = Page[AssetRead]
 
 
 @router.post("/assets", response_model=AssetRead, status_code=status.HTTP_201_CREATED)
@@ -51,8 +52,7 @@ async def create_asset(body: AssetCreate, principal: PrincipalDep, session: Sess
 
 @router.get("/assets", response_model=Page[AssetRead])
 async def list_assets(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: PageDep,
     locale_id: uuid.UUID | None = None,
     area_id: uuid.UUID | None = None,
@@ -60,11 +60,10 @@ async def list_assets(
     status: AssetStatus | None = None,
     category: TextFilter = None,
     q: TextFilter = None,
-) -> dict[str, object]:
+) -> Response:
     """The assets the caller can see (sort: name, created_at, criticality)."""
     items, cursor = await service.list_assets(
-        session,
-        principal=principal,
+        reader,
         params=page,
         locale_id=locale_id,
         area_id=area_id,
@@ -73,7 +72,7 @@ async def list_assets(
         category=category,
         q=q,
     )
-    return {"items": items, "next_cursor": cursor}
+    return reads.document(ASSET_PAGE, {"items": items, "next_cursor": cursor})
 
 
 @router.get(ASSET, response_model=AssetRead)

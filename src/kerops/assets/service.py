@@ -31,6 +31,7 @@ from kerops.core.filtering import text_search
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.core.storage import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow
 from kerops.inventory.models import Product
@@ -47,6 +48,8 @@ MAX_ASSET_DEPTH = 12
 #: Tickets in these states no longer count as open on the scan page.
 CLOSED_TICKET_STATES = (TicketStatus.resolved, TicketStatus.completed, TicketStatus.cancelled)
 
+#: The assets as their columns (lean reads: no ORM object), built once.
+_ASSET_ROWS = select(*Asset.__table__.columns)
 ASSET_SORTS = {
     "name": Asset.name,
     "created_at": Asset.created_at,
@@ -147,9 +150,8 @@ async def create_asset(session: AsyncSession, *, principal: Principal, data: Ass
 
 
 async def list_assets(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     locale_id: uuid.UUID | None = None,
     area_id: uuid.UUID | None = None,
@@ -157,9 +159,10 @@ async def list_assets(
     status: AssetStatus | None = None,
     category: str | None = None,
     q: str | None = None,
-) -> tuple[Sequence[Asset], str | None]:
-    """One page of the assets the caller can see (one query)."""
-    stmt = access.scoped(select(Asset), Asset, principal)
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the assets the caller can see (one query): their columns by name
+    (``AssetRead``'s fields), read without a session or ORM objects (a lean read)."""
+    stmt = access.scoped(_ASSET_ROWS, Asset, reader.principal)
     if locale_id is not None:
         stmt = stmt.where(Asset.locale_id == locale_id)
     if area_id is not None:
@@ -172,9 +175,15 @@ async def list_assets(
         stmt = stmt.where(func.lower(Asset.category) == category.lower())
     if q:
         stmt = stmt.where(text_search(q, Asset.name, Asset.serial_number, Asset.make, Asset.model))
-    return await paginate(
-        session, stmt, params, sort_fields=ASSET_SORTS, id_column=Asset.id, default_sort="name"
+    rows, cursor = await paginate(
+        reader.runner,
+        stmt,
+        params,
+        sort_fields=ASSET_SORTS,
+        id_column=Asset.id,
+        default_sort="name",
     )
+    return [row._asdict() for row in rows], cursor
 
 
 async def get_asset(session: AsyncSession, *, principal: Principal, asset_id: uuid.UUID) -> Asset:
