@@ -159,7 +159,7 @@ async def list_assets(
     status: AssetStatus | None = None,
     category: str | None = None,
     q: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the assets the caller can see (one query): their columns by name
     (``AssetRead``'s fields), read without a session or ORM objects (a lean read)."""
     stmt = access.scoped(_ASSET_ROWS, Asset, reader.principal)
@@ -175,7 +175,7 @@ async def list_assets(
         stmt = stmt.where(func.lower(Asset.category) == category.lower())
     if q:
         stmt = stmt.where(text_search(q, Asset.name, Asset.serial_number, Asset.make, Asset.model))
-    rows, cursor = await paginate(
+    return await paginate(
         reader.runner,
         stmt,
         params,
@@ -183,7 +183,6 @@ async def list_assets(
         id_column=Asset.id,
         default_sort="name",
     )
-    return [row._asdict() for row in rows], cursor
 
 
 async def get_asset(session: AsyncSession, *, principal: Principal, asset_id: uuid.UUID) -> Asset:

@@ -119,7 +119,7 @@ async def paginate(
 ) -> tuple[Sequence[Any], str | None]:
     """Run ``stmt`` for one keyset page: a whitelisted sort field, then id; one query.
     Through a session: ORM objects (``scalars``) or rows of entities; through a statement
-    runner (a lean read, ``kerops.core.reads``): rows of columns."""
+    runner (a lean read, ``kerops.core.reads``): each row's columns as a dict by name."""
     sort = params.sort or default_sort
     descending = sort.startswith("-")
     name = sort.lstrip("-")
@@ -163,4 +163,6 @@ async def paginate(
             "v": None if same_as_id else _encode(getattr(obj, column.key)),
         }
         next_cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    if isinstance(session, StatementRunner):
+        rows = [row._asdict() for row in rows]
     return rows, next_cursor

@@ -361,7 +361,7 @@ async def list_tickets(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     q: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the tickets the caller can see, filtered and sorted: their columns by name
     (``TicketRead``'s fields), read without a session or ORM objects (a lean read)."""
     stmt = access.scoped(_TICKET_ROWS, ServiceTicket, reader.principal)
@@ -410,7 +410,7 @@ async def list_tickets(
             f"Allowed: {', '.join(ALL_TICKET_SORTS)}.",
             errors=[field_error(("query", "sort"), "unknown sort field", "sort_invalid")],
         )
-    rows, cursor = await paginate(
+    return await paginate(
         reader.runner,
         stmt,
         params,
@@ -418,7 +418,6 @@ async def list_tickets(
         id_column=ServiceTicket.id,
         default_sort="-created_at",
     )
-    return [row._asdict() for row in rows], cursor
 
 
 def _bad_cursor() -> Unprocessable:
