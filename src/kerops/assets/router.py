@@ -24,7 +24,7 @@ from kerops.assets.schemas import (
     ScanReportRead,
     StatusChangeRead,
 )
-from kerops.core import access, reads
+from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageDep
@@ -41,7 +41,6 @@ router = APIRouter(tags=["assets"])
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 ASSET = "/assets/{asset_id}"
 ASSET_DOCUMENT = access.Document(Asset, AssetRead)
-ASSET_PAGE = Page[AssetRead]
 
 
 @router.post("/assets", response_model=AssetRead, status_code=status.HTTP_201_CREATED)
@@ -72,7 +71,7 @@ async def list_assets(
         category=category,
         q=q,
     )
-    return reads.document(ASSET_PAGE, {"items": items, "next_cursor": cursor})
+    return ASSET_DOCUMENT.respond_page(items, cursor)
 
 
 @router.get(ASSET, response_model=AssetRead)

@@ -48,8 +48,6 @@ MAX_ASSET_DEPTH = 12
 #: Tickets in these states no longer count as open on the scan page.
 CLOSED_TICKET_STATES = (TicketStatus.resolved, TicketStatus.completed, TicketStatus.cancelled)
 
-#: The assets as their columns (lean reads: no ORM object), built once.
-_ASSET_ROWS = select(*Asset.__table__.columns)
 ASSET_SORTS = {
     "name": Asset.name,
     "created_at": Asset.created_at,
@@ -162,7 +160,7 @@ async def list_assets(
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the assets the caller can see (one query): their columns by name
     (``AssetRead``'s fields), read without a session or ORM objects (a lean read)."""
-    stmt = access.scoped(_ASSET_ROWS, Asset, reader.principal)
+    stmt = access.scoped_rows(Asset, reader.principal)
     if locale_id is not None:
         stmt = stmt.where(Asset.locale_id == locale_id)
     if area_id is not None:

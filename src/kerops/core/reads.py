@@ -160,17 +160,13 @@ class StatementRunner:
         except Exception as exc:
             # An error the server reported leaves the connection usable; anything else (a
             # lost connection, a protocol error) does not.
-            healthy = _server_error(exc)
+            healthy = isinstance(exc, asyncpg.PostgresError)
             raise
         finally:
             if not healthy:
                 # Cancelled mid-statement, or broken: never hand it to another request.
                 await greenlet_spawn(pooled.invalidate)
             await greenlet_spawn(pooled.close)
-
-
-def _server_error(exc: BaseException) -> bool:
-    return isinstance(exc, asyncpg.PostgresError)
 
 
 @dataclass(frozen=True, slots=True)

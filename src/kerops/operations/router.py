@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from kerops.core import access, reads
+from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.pagination import Page, PageDep
@@ -42,7 +42,6 @@ STEP = f"{STEPS}/{{step_id}}"
 TICKET = "/tickets/{ticket_id}"
 WORKFLOW_DOCUMENT = access.Document(Workflow, WorkflowRead)
 TICKET_DOCUMENT = access.Document(ServiceTicket, TicketRead)
-TICKET_PAGE = Page[TicketRead]
 
 
 def _page(items: Sequence[object], cursor: str | None) -> dict[str, object]:
@@ -226,7 +225,7 @@ async def list_tickets(
         created_to=created_to,
         q=q,
     )
-    return reads.document(TICKET_PAGE, _page(items, cursor))
+    return TICKET_DOCUMENT.respond_page(items, cursor)
 
 
 @tickets_router.get(TICKET, response_model=TicketRead)

@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, case, exists, insert, or_, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,8 +44,6 @@ from kerops.users.models import User
 from kerops.workforce.models import TechnicianCertification
 
 #: States in which a ticket no longer counts as overdue.
-#: The tickets as their columns (lean reads: no ORM object), built once (46 columns to coerce).
-_TICKET_ROWS = select(*ServiceTicket.__table__.columns)
 CLOSED_STATES = (TicketStatus.resolved, TicketStatus.completed, TicketStatus.cancelled)
 #: The first move out of these into ``RESPONSE_STATES`` stamps ``responded_at``.
 WAITING_STATES = (TicketStatus.open, TicketStatus.assigned)
@@ -364,7 +361,7 @@ async def list_tickets(
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the tickets the caller can see, filtered and sorted: their columns by name
     (``TicketRead``'s fields), read without a session or ORM objects (a lean read)."""
-    stmt = access.scoped(_TICKET_ROWS, ServiceTicket, reader.principal)
+    stmt = access.scoped_rows(ServiceTicket, reader.principal)
     if status:
         stmt = stmt.where(ServiceTicket.status.in_(list(dict.fromkeys(status))))
     if priority is not None:
@@ -402,8 +399,7 @@ async def list_tickets(
         number = _number_of(q)
         stmt = stmt.where(or_(search, ServiceTicket.number == number) if number else search)
     if (params.sort or "").lstrip("-") == "priority":
-        rows, cursor = await _paginate_by_priority(reader.runner, stmt, params)
-        return [row._asdict() for row in rows], cursor
+        return await _paginate_by_priority(reader.runner, stmt, params)
     if (params.sort or "-created_at").lstrip("-") not in TICKET_SORTS:
         raise Unprocessable(
             f"Cannot sort by '{(params.sort or '').lstrip('-')}'. "
@@ -429,8 +425,9 @@ def _bad_cursor() -> Unprocessable:
 
 async def _paginate_by_priority(
     runner: StatementRunner, stmt: Select[Any], params: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
-    """Keyset pages ordered by severity (low < medium < high < critical), then id."""
+) -> tuple[Sequence[dict[str, Any]], str | None]:
+    """Keyset pages ordered by severity (low < medium < high < critical), then id; each row's
+    columns as a dict by name (as ``paginate`` through a runner)."""
     assert params.sort is not None
     descending = params.sort.startswith("-")
     rank = case(PRIORITY_RANK, value=ServiceTicket.priority, else_=0)
@@ -458,7 +455,7 @@ async def _paginate_by_priority(
         last = rows[-1]
         payload = {"s": params.sort, "i": str(last.id), "v": PRIORITY_RANK[last.priority.value]}
         next_cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
-    return rows, next_cursor
+    return [row._asdict() for row in rows], next_cursor
 
 
 async def get_ticket(
