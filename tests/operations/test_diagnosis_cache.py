@@ -33,7 +33,6 @@ from kerops.operations.diagnosis_engine import (
     diagnose,
     shortlist,
 )
-from kerops.operations.models import ServiceTicket
 from tests.automation.helpers import (
     Site,
     add_diagnosis_history,
@@ -92,9 +91,10 @@ def _uncached(run: Runner, state: AppState, ticket_id: str) -> diagnosis._Inputs
     alone = dataclasses.replace(state, settings=settings, diagnosis_cache=IndexCache())
 
     async def compute(session: AsyncSession) -> diagnosis._Inputs:
-        ticket = await session.get(ServiceTicket, uuid.UUID(ticket_id))
-        assert ticket is not None
-        return await diagnosis._inputs(session, ticket, alone)
+        conn = await session.connection()
+        found = await diagnosis._query(conn, uuid.UUID(ticket_id))
+        assert found is not None
+        return await diagnosis._inputs(conn, alone, *found)
 
     inputs: diagnosis._Inputs = run(compute)
     assert alone.diagnosis_cache.builds == 1

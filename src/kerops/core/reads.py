@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVarTuple
 
 import asyncpg
 from pydantic import BaseModel
@@ -47,6 +47,10 @@ MAX_STATEMENTS = 2048
 
 Processor = Callable[[Any], Any] | None
 
+_Ts = TypeVarTuple("_Ts")
+#: A SELECT of any columns.
+AnySelect = Select[*tuple[Any, ...]]
+
 
 class _Plan:
     """One statement compiled for the driver: its text, how to order and convert its parameters,
@@ -54,7 +58,7 @@ class _Plan:
 
     __slots__ = ("binds", "compiled", "keys", "names", "results", "sql", "statement")
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+    def __init__(self, statement: AnySelect, dialect: Dialect) -> None:
         compiled: SQLCompiler = statement.compile(dialect=dialect)  # type: ignore[assignment]
         self.statement = statement  # kept, so its id is not reused while the plan lives
         self.compiled = compiled
@@ -106,7 +110,7 @@ class StatementRunner:
     def __len__(self) -> int:
         return len(self._plans)
 
-    def _plan(self, statement: Select[Any]) -> _Plan | None:
+    def _plan(self, statement: AnySelect) -> _Plan | None:
         plan = self._plans.get(id(statement))
         if plan is not None and plan.statement is statement:
             return plan
@@ -119,7 +123,7 @@ class StatementRunner:
         return plan
 
     async def one(
-        self, statement: Select[Any], params: _CoreSingleExecuteParams | None = None
+        self, statement: AnySelect, params: _CoreSingleExecuteParams | None = None
     ) -> dict[str, Any] | None:
         """The first row of ``statement`` as a dict by column name, or None. For statements
         built once and reused: a plan is kept per statement object."""
@@ -136,13 +140,13 @@ class StatementRunner:
         return None if found is None else plan.document(found)
 
     async def all(
-        self, statement: Select[Any], params: _CoreSingleExecuteParams | None = None
-    ) -> Sequence[Row[Any]]:
+        self, statement: Select[*_Ts], params: _CoreSingleExecuteParams | None = None
+    ) -> Sequence[Row[*_Ts]]:
         """Every row of ``statement``, through SQLAlchemy Core on a read connection: for
         statements built per request (a filtered page), whose compiled form SQLAlchemy's cache
         finds by the statement's structure. No session, no ORM objects."""
         async with self.engine.connect() as connection:
-            rows: Sequence[Row[Any]] = (await connection.execute(statement, params or {})).all()
+            rows = (await connection.execute(statement, params or {})).all()
         return rows
 
     async def _fetchrow(self, plan: _Plan, arguments: list[Any]) -> Sequence[Any] | None:

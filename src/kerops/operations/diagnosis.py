@@ -5,8 +5,9 @@ ticket's ``ai_*`` fields; ``POST /tickets/{id}/diagnosis`` runs it again. The de
 offline on the client's own resolved tickets (``diagnosis_engine``); an LLM provider, when set,
 refines that result (``diagnosis_llm``) and any failure of it keeps the offline one.
 
-The reading happens in a read-only session and the provider is called outside any transaction:
-only the final update of the ticket takes a write transaction.
+The reading happens on one read-only connection through SQLAlchemy Core (rows, no session and
+no ORM objects) and the provider is called outside any transaction: only the final update of
+the ticket takes a write transaction.
 
 A client's indexed history is kept by the app instance (``AppState.diagnosis_cache``, at most
 ``INDEX_CACHE_SIZE`` clients) for ``diagnosis_index_seconds``: a diagnosis within that time reads
@@ -22,13 +23,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kerops.assets.models import Asset, AssetBOM
 from kerops.config import Settings
 from kerops.core import access
 from kerops.core.enums import TicketStatus
+from kerops.core.errors import NotFound
+from kerops.core.filtering import one_of
 from kerops.core.jobs import JobContext, job
 from kerops.core.principal import Principal
 from kerops.core.schemas import ReadModel
@@ -94,7 +97,7 @@ def _skill_of(required: str | None, technician_skills: list[str] | None) -> str 
     return None
 
 
-async def _history(session: AsyncSession, client_id: uuid.UUID, limit: int) -> list[Doc]:
+async def _history(conn: AsyncConnection, client_id: uuid.UUID, limit: int) -> list[Doc]:
     """The client's most recent resolved tickets (bounded), as documents."""
     stmt = (
         select(
@@ -127,45 +130,61 @@ async def _history(session: AsyncSession, client_id: uuid.UUID, limit: int) -> l
             category=(category or "").strip().lower(),
         )
         for tid, number, title, description, asset_id, required, category, skills in (
-            await session.execute(stmt)
+            await conn.execute(stmt)
         )
     ]
 
 
-async def _parts(session: AsyncSession, asset_ids: set[str]) -> dict[str, list[Part]]:
-    """The parts lists of some assets, by asset id."""
-    if not asset_ids:
-        return {}
-    stmt = (
+def _parts_statement(dialect_name: str) -> Select[uuid.UUID, uuid.UUID, str, str | None]:
+    return (
         select(AssetBOM.asset_id, Product.id, Product.name, Product.sku)
         .join(Product, Product.id == AssetBOM.product_id)
-        .where(AssetBOM.asset_id.in_([uuid.UUID(a) for a in asset_ids]))
+        .where(one_of(AssetBOM.asset_id, "asset_ids", dialect_name))
         .order_by(Product.name)
     )
-    found: dict[str, list[Part]] = {}
-    for asset_id, product_id, name, sku in await session.execute(stmt):
-        found.setdefault(str(asset_id), []).append(Part(str(product_id), name, sku or ""))
-    return found
 
 
-async def _resolution_notes(session: AsyncSession, ticket_ids: list[str]) -> dict[str, str]:
-    """The comment of each ticket's latest move to resolved (what was done)."""
-    if not ticket_ids:
-        return {}
-    stmt = (
+def _notes_statement(dialect_name: str) -> Select[uuid.UUID, str]:
+    return (
         select(TicketHistory.ticket_id, TicketHistory.comment)
         .where(
-            TicketHistory.ticket_id.in_([uuid.UUID(t) for t in ticket_ids]),
+            one_of(TicketHistory.ticket_id, "ticket_ids", dialect_name),
             TicketHistory.to_status == TicketStatus.resolved,
             TicketHistory.comment != "",
         )
         .order_by(TicketHistory.created_at)
     )
-    return {str(tid): comment for tid, comment in await session.execute(stmt)}
+
+
+#: The parts lists and resolution notes of a shortlist, per dialect: built once (the lists'
+#: lengths change with every diagnosis; see ``one_of``).
+_PARTS = {name: _parts_statement(name) for name in ("postgresql", "sqlite")}
+_NOTES = {name: _notes_statement(name) for name in ("postgresql", "sqlite")}
+
+
+async def _parts(conn: AsyncConnection, asset_ids: set[str]) -> dict[str, list[Part]]:
+    """The parts lists of some assets, by asset id."""
+    if not asset_ids:
+        return {}
+    stmt = _PARTS[conn.dialect.name]
+    params = {"asset_ids": [uuid.UUID(a) for a in sorted(asset_ids)]}
+    found: dict[str, list[Part]] = {}
+    for asset_id, product_id, name, sku in await conn.execute(stmt, params):
+        found.setdefault(str(asset_id), []).append(Part(str(product_id), name, sku or ""))
+    return found
+
+
+async def _resolution_notes(conn: AsyncConnection, ticket_ids: list[str]) -> dict[str, str]:
+    """The comment of each ticket's latest move to resolved (what was done)."""
+    if not ticket_ids:
+        return {}
+    stmt = _NOTES[conn.dialect.name]
+    params = {"ticket_ids": [uuid.UUID(t) for t in ticket_ids]}
+    return {str(tid): comment for tid, comment in await conn.execute(stmt, params)}
 
 
 async def _index(
-    session: AsyncSession,
+    conn: AsyncConnection,
     client_id: uuid.UUID,
     settings: Settings,
     cache: IndexCache,
@@ -176,41 +195,64 @@ async def _index(
     never change it)."""
 
     async def build() -> Index:
-        return Index(await _history(session, client_id, settings.diagnosis_history_limit))
+        return Index(await _history(conn, client_id, settings.diagnosis_history_limit))
 
     return await cache.get(client_id, settings.diagnosis_index_seconds, build, refresh=refresh)
 
 
+#: What a diagnosis reads of the ticket itself, with its asset's category; built once.
+_QUERY = (
+    select(
+        ServiceTicket.id,
+        ServiceTicket.client_id,
+        ServiceTicket.number,
+        ServiceTicket.title,
+        ServiceTicket.description,
+        ServiceTicket.asset_id,
+        Asset.category,
+    )
+    .outerjoin(Asset, Asset.id == ServiceTicket.asset_id)
+    .where(ServiceTicket.id == bindparam("ticket_id"))
+)
+
+
+async def _query(conn: AsyncConnection, ticket_id: uuid.UUID) -> tuple[uuid.UUID, Doc] | None:
+    """The ticket's client and the ticket as the engine sees it; None when it does not exist."""
+    row = (await conn.execute(_QUERY, {"ticket_id": ticket_id})).mappings().first()
+    if row is None:
+        return None
+    asset_id = row["asset_id"]
+    return row["client_id"], Doc(
+        ticket_id=str(row["id"]),
+        number=row["number"],
+        title=row["title"],
+        description=row["description"] or "",
+        asset_id=str(asset_id) if asset_id else None,
+        category=(row["category"] or "").strip().lower(),
+    )
+
+
 async def _inputs(
-    session: AsyncSession, ticket: ServiceTicket, state: AppState, *, refresh: bool = False
+    conn: AsyncConnection,
+    state: AppState,
+    client_id: uuid.UUID,
+    query: Doc,
+    *,
+    refresh: bool = False,
 ) -> _Inputs:
-    """Everything the engines need, read in ``session``, and the offline diagnosis.
+    """Everything the engines need, read on ``conn``, and the offline diagnosis of ``query``, a
+    ticket of ``client_id``.
 
     ``refresh``: read and index the client's history again rather than use the cached one."""
     settings = state.settings
-    category = ""
-    if ticket.asset_id is not None:
-        category = (
-            await session.execute(select(Asset.category).where(Asset.id == ticket.asset_id))
-        ).scalar_one_or_none() or ""
-    query = Doc(
-        ticket_id=str(ticket.id),
-        number=ticket.number,
-        title=ticket.title,
-        description=ticket.description or "",
-        asset_id=str(ticket.asset_id) if ticket.asset_id else None,
-        category=category.strip().lower(),
-    )
-    index = await _index(
-        session, ticket.client_id, settings, state.diagnosis_cache, refresh=refresh
-    )
+    index = await _index(conn, client_id, settings, state.diagnosis_cache, refresh=refresh)
     shortlisted = shortlist(query, index, exclude=query.ticket_id)
     candidates = [doc for doc, _ in shortlisted]
     assets = {d.asset_id for d in candidates if d.asset_id}
     if query.asset_id:
         assets.add(query.asset_id)
-    parts_of = await _parts(session, assets)
-    notes = await _resolution_notes(session, [d.ticket_id for d in candidates])
+    parts_of = await _parts(conn, assets)
+    notes = await _resolution_notes(conn, [d.ticket_id for d in candidates])
     if notes:
         # Copies of the shortlisted documents with their notes (the shared index is not changed;
         # the diagnosis reads only the shortlist).
@@ -270,13 +312,12 @@ def _read(ticket_id: uuid.UUID, result: Diagnosis, engine: Engine, at: datetime)
 @job("tickets.diagnose")
 async def diagnose_job(ctx: JobContext, ticket_id: str) -> None:
     """Fill a ticket's diagnosis (a ticket deleted meanwhile is skipped)."""
-    settings = ctx.state.settings
-    async with ctx.state.db.read_sessions() as reader:
-        ticket = await reader.get(ServiceTicket, uuid.UUID(ticket_id))
-        if ticket is None:
+    async with ctx.state.db.read_engine.connect() as conn:
+        found = await _query(conn, uuid.UUID(ticket_id))
+        if found is None:
             return
-        inputs = await _inputs(reader, ticket, ctx.state)
-    result, _ = await _compute(settings, inputs)
+        inputs = await _inputs(conn, ctx.state, *found)
+    result, _ = await _compute(ctx.state.settings, inputs)
     target = await ctx.session.get(ServiceTicket, uuid.UUID(ticket_id), with_for_update=True)
     if target is not None:
         _apply(target, result, utcnow())
@@ -291,8 +332,12 @@ async def rerun(
     Asked for explicitly, it reads the client's history afresh (and refreshes the cached index
     the following diagnoses use)."""
     async with state.db.read_sessions() as reader:
-        ticket = await access.get_for_write(reader, ServiceTicket, ticket_id, principal)
-        inputs = await _inputs(reader, ticket, state, refresh=True)
+        await access.get_for_write(reader, ServiceTicket, ticket_id, principal)
+        conn = await reader.connection()
+        found = await _query(conn, ticket_id)
+        if found is None:  # (read in the same transaction: cannot happen)
+            raise NotFound("Ticket not found.")
+        inputs = await _inputs(conn, state, *found, refresh=True)
     result, engine = await _compute(state.settings, inputs)
     target = await access.get_for_write(session, ServiceTicket, ticket_id, principal)
     at = utcnow()
