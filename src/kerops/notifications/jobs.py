@@ -92,9 +92,8 @@ async def _email_written(
             failed.append(note.id)
             continue
         sent.append(note.id)
-    async with state.db.sessions() as session:
-        await service.mark_emailed(session, sent=sent, failed=failed)
-        await session.commit()
+    async with state.db.engine.begin() as conn:
+        await service.mark_emailed(conn, sent=sent, failed=failed)
 
 
 @events.subscriber("notifications.webhooks")

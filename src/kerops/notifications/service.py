@@ -8,13 +8,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, false, func, or_, select, update
+from sqlalchemy import Select, Table, Update, bindparam, false, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kerops.core import access
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import NotFound
+from kerops.core.filtering import one_of
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow, uuid7
@@ -257,28 +258,35 @@ async def notify(
     return message, [w for w in wanted if w.id in new]
 
 
-#: ``mark_emailed``'s UPDATE: only notifications still claimed (a later claim, after this one
-#: expired, is left to whoever took it).
-_MARK_EMAILED = (
-    update(Notification)
-    .where(
-        Notification.id.in_(bindparam("ids", expanding=True)),
-        Notification.email_state == EmailState.sending,
+def _mark_emailed(dialect_name: str) -> Update:
+    table: Table = Notification.__table__  # type: ignore[assignment]
+    return (
+        update(table)
+        .where(
+            one_of(table.c.id, "ids", dialect_name),
+            table.c.email_state == EmailState.sending,
+        )
+        .values(email_state=bindparam("state"), emailed_at=bindparam("at"))
     )
-    .values(email_state=bindparam("state"), emailed_at=bindparam("at"))
-    .execution_options(synchronize_session=False)
-)
+
+
+#: ``mark_emailed``'s UPDATE, per dialect: only notifications still claimed (a later claim,
+#: after this one expired, is left to whoever took it). Built once; the number of ids changes
+#: with every event (see ``one_of``).
+_MARK_EMAILED = {name: _mark_emailed(name) for name in ("postgresql", "sqlite")}
 
 
 async def mark_emailed(
-    session: AsyncSession, *, sent: list[uuid.UUID], failed: list[uuid.UUID]
+    conn: AsyncConnection, *, sent: list[uuid.UUID], failed: list[uuid.UUID]
 ) -> None:
     """Record the outcome of claimed emails: ``sent``, or ``pending`` again for a later try
-    (these were first attempts)."""
+    (these were first attempts). On ``conn``, through SQLAlchemy Core: no session is needed for
+    one UPDATE (nor audited: notifications are not)."""
     now = utcnow()
+    stmt = _MARK_EMAILED[conn.dialect.name]
     for ids, state in ((sent, EmailState.sent), (failed, EmailState.pending)):
         if ids:
-            await session.execute(_MARK_EMAILED, {"ids": ids, "state": state, "at": now})
+            await conn.execute(stmt, {"ids": ids, "state": state, "at": now})
 
 
 # --- the inbox -----------------------------------------------------------------------------------
