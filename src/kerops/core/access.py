@@ -14,7 +14,17 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, bindparam, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Select,
+    bindparam,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -235,6 +245,26 @@ async def get_scoped(
     if obj is None:
         raise NotFound(_not_found(model))
     return obj
+
+
+async def get_scoped_row(
+    session: AsyncSession,
+    model: type[Base],
+    object_id: uuid.UUID,
+    principal: Principal,
+    action: Action = "read",
+) -> RowMapping:
+    """``get_scoped``'s row of table columns instead of an ORM object, in the session's
+    transaction: for a write that only checks an object it points at (no identity map, no
+    attribute instrumentation). 404 like ``get_scoped``. Run on the session's connection, it
+    does not flush the session first: call it before changing anything."""
+    stmt = _get_columns_statement(model, principal, action)
+    # On the session's connection: a Core statement needs none of the session's execution path.
+    conn = await session.connection()
+    row: RowMapping | None = (await conn.execute(stmt, {"object_id": object_id})).mappings().first()
+    if row is None:
+        raise NotFound(_not_found(model))
+    return row
 
 
 @functools.lru_cache(maxsize=GET_STATEMENTS)

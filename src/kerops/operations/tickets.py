@@ -164,8 +164,8 @@ async def _check_in_locale(
     if object_id is None:
         return
     model, message, code = _IN_LOCALE[field]
-    found = await access.get_scoped(session, model, object_id, principal)
-    if found.locale_id != locale_id:
+    found = await access.get_scoped_row(session, model, object_id, principal)
+    if found["locale_id"] != locale_id:
         kind = field.removesuffix("_id")
         raise Unprocessable(
             message, errors=[field_error(("body", field), f"{kind} of another locale", code)]
@@ -176,17 +176,18 @@ async def create_ticket(
     session: AsyncSession, *, principal: Principal, data: TicketCreate
 ) -> ServiceTicket:
     """Raise a ticket: numbered, on the client's default workflow, with SLA deadlines."""
-    locale = await access.get_scoped(session, Locale, data.locale_id, principal)
+    locale = await access.get_scoped_row(session, Locale, data.locale_id, principal)
+    locale_id: uuid.UUID = locale["id"]
     if not (principal.is_staff or principal.is_client_owner):
-        roles = await _locale_roles(session, principal, locale.id)
+        roles = await _locale_roles(session, principal, locale_id)
         if not roles & {LocalRole.manager, LocalRole.requester}:
             raise Forbidden("Only the locale's managers and requesters can raise tickets here.")
-    await _check_in_locale(session, principal, locale.id, "area_id", data.area_id)
-    await _check_in_locale(session, principal, locale.id, "asset_id", data.asset_id)
+    await _check_in_locale(session, principal, locale_id, "area_id", data.area_id)
+    await _check_in_locale(session, principal, locale_id, "asset_id", data.asset_id)
     return await _open_ticket(
         session,
-        client_id=locale.client_id,
-        locale_id=locale.id,
+        client_id=locale["client_id"],
+        locale_id=locale_id,
         priority=data.priority,
         actor_id=principal.user_id,
         title=data.title,
