@@ -3,6 +3,7 @@ retried by the sweep when a subscriber failed or the dispatch message was lost."
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -34,13 +35,15 @@ def _subscriber() -> Any:
         if event.type in FAIL:
             raise RuntimeError("subscriber down")
         RECEIVED.append(event.type)
+        if event.type == "test.slow":
+            await asyncio.sleep(0.2)  # still in its transaction when a second dispatch starts
 
     events.SUBSCRIBERS["test.record"] = record
     yield
     del events.SUBSCRIBERS["test.record"]
 
 
-def _emit(client: TestClient, event_type: str, *, commit: bool = True) -> None:
+def _emit(client: TestClient, event_type: str, *, commit: bool = True, send: bool = True) -> None:
     state = client.app.state.kerops  # type: ignore[attr-defined]
 
     async def go() -> None:
@@ -48,7 +51,10 @@ def _emit(client: TestClient, event_type: str, *, commit: bool = True) -> None:
             events.emit(session, event_type, client_id=None, payload={"n": 1})
             if commit:
                 await session.commit()
-                await state.jobs.send_pending(session)
+                if send:
+                    await state.jobs.send_pending(session)
+                else:
+                    take_pending(session)
             else:
                 await session.rollback()
                 take_pending(session)
@@ -69,6 +75,25 @@ def test_an_event_is_dispatched_after_commit(client: TestClient, run: Any) -> No
     assert RECEIVED == ["ticket.created"]
     (event,) = _events(run)
     assert event.dispatched_at is not None and event.payload == {"n": 1}
+
+
+def test_two_dispatches_of_one_event_at_once_hand_it_over_once(
+    client: TestClient, run: Any
+) -> None:
+    _emit(client, "test.slow", send=False)
+    (event,) = _events(run)
+    assert event.dispatched_at is None
+    jobs = client.app.state.kerops.jobs  # type: ignore[attr-defined]
+
+    async def twice() -> None:
+        await asyncio.gather(
+            *(jobs.run("events.dispatch", event_id=str(event.id)) for _ in range(2))
+        )
+
+    client.portal.call(twice)  # type: ignore[union-attr]
+    assert RECEIVED == ["test.slow"]
+    (event,) = _events(run)
+    assert event.dispatched_at is not None and event.attempts == 0
 
 
 def test_a_rolled_back_change_has_no_event(client: TestClient, run: Any) -> None:

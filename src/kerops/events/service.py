@@ -2,10 +2,11 @@
 
 ``emit`` writes the event in the caller's transaction and queues the dispatch job, which the
 job engine sends only after that transaction commits: an event exists if and only if its change
-does. The dispatch job hands the event to every subscriber (in-app notifications, email,
-webhooks, ...) and marks it dispatched; subscribers must be idempotent (a crash between a
-subscriber and the mark re-delivers the event). A periodic sweep dispatches events whose job
-message was lost, or whose subscribers failed.
+does. The dispatch job marks the event dispatched and hands it to every subscriber (in-app
+notifications, email, webhooks, ...) in one transaction; subscribers must be idempotent (a
+crash before that transaction commits re-delivers the event, and what a subscriber does after
+it, such as sending e-mails, may be repeated by a later delivery). A periodic sweep dispatches
+events whose job message was lost, or whose subscribers failed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.jobs import (
@@ -107,28 +108,39 @@ async def _dispatch_one(ctx: JobContext, event: Event) -> None:
     event.attempts += 1
 
 
-#: The event to dispatch, locked (skipped when another dispatch holds it); built once.
-_UNDISPATCHED = (
-    select(Event)
-    .where(Event.id == bindparam("event_id"), Event.dispatched_at.is_(None))
-    .with_for_update(skip_locked=True)
-)
+def _claim() -> Update:
+    table: Table = Event.__table__  # type: ignore[assignment]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("event_id"), table.c.dispatched_at.is_(None))
+        .values(dispatched_at=bindparam("now"))
+        .returning(*table.columns)
+    )
+
+
+#: The event to dispatch, marked dispatched as it is read (one statement; the row stays locked
+#: until the job's commit, and a second dispatch of it waits, then finds it dispatched). Built
+#: once.
+_CLAIM = _claim()
 
 
 @job("events.dispatch")
 async def dispatch(ctx: JobContext, event_id: str) -> None:
     """Hand one event to every subscriber (no-op when it was dispatched already).
 
-    The subscribers run in this job's transaction, without savepoints: if one fails, all of
-    their work is rolled back (with the jobs they queued), the failure is counted, and the sweep
-    dispatches the event again later (subscribers are idempotent)."""
+    The event is marked dispatched first, in this job's transaction, and the subscribers run in
+    the same transaction, without savepoints: if one fails, all of it is rolled back (the mark,
+    their work and the jobs they queued), the failure is counted, and the sweep dispatches the
+    event again later (subscribers are idempotent)."""
     session = ctx.session
     key = uuid.UUID(event_id)
-    event = (await session.execute(_UNDISPATCHED, {"event_id": key})).scalar_one_or_none()
-    if event is None:
+    conn = await session.connection()
+    row = (await conn.execute(_CLAIM, {"event_id": key, "now": utcnow()})).mappings().first()
+    if row is None:
         return
+    # What the subscribers read (not in the session: the row is already written).
+    event = Event(**row)
     if await _run_subscribers(ctx, event):
-        event.dispatched_at = utcnow()
         return
     await session.rollback()
     take_pending(session)
