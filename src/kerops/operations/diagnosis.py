@@ -335,8 +335,8 @@ async def rerun(
         await access.get_for_write(reader, ServiceTicket, ticket_id, principal)
         conn = await reader.connection()
         found = await _query(conn, ticket_id)
-        if found is None:  # (read in the same transaction: cannot happen)
-            raise NotFound("Ticket not found.")
+        if found is None:  # deleted since it was checked
+            raise NotFound("service ticket not found")
         inputs = await _inputs(conn, state, *found, refresh=True)
     result, engine = await _compute(state.settings, inputs)
     target = await access.get_for_write(session, ServiceTicket, ticket_id, principal)
