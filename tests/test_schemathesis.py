@@ -4,9 +4,15 @@ Every operation is called with generated valid and invalid data, authenticated a
 whose client has a locale, an area and members, and as platform staff. No response may be a 5xx,
 and every response must match the schema (status code, content type, body).
 
-The suite runs the same few examples per operation every time (5 as the owner, 3 as staff).
-``KEROPS_TEST_SCHEMATHESIS_EXAMPLES=150`` explores further: that many examples per operation
-as the owner (a third as staff), new ones on every run.
+Generated path parameters name objects that do not exist, so those calls mostly end at a 404.
+A third run aims every operation at real objects of a client (the path parameters of the
+all-routes isolation test's client A: its ticket, asset, plan, device, workflow, ...) called by
+that client's owner, with generated query strings and bodies: the code behind the 404 is fuzzed
+too.
+
+The suite runs the same few examples per operation every time (5 as the owner, 3 as staff and
+on real objects). ``KEROPS_TEST_SCHEMATHESIS_EXAMPLES=150`` explores further: that many examples
+per operation as the owner (a third as staff and on real objects), new ones on every run.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from kerops.core.enums import LocalRole, UserRole
 from kerops.main import create_app
 from tests.conftest import app_for, fresh_database, make_settings
 from tests.fixtures.live_server import serve
+from tests.isolation import build_world
+from tests.test_isolation import CASES as ISOLATION_CASES
 
 CHECKS = [
     not_a_server_error,
@@ -81,6 +89,10 @@ def live(
             manager = make_user(client, run, role=UserRole.client_member, client_id=owner.client_id)
             add_member(run, owner.client_id, locale, manager.id, LocalRole.manager)
             staff = make_user(client, run, role=UserRole.super_admin)
+            # Client A of the all-routes isolation test, with an object of its own for every
+            # route: the path parameters that name real objects (see ``test_api_on_real_objects``).
+            world = build_world(client, run)
+            real_params = {key: case.params(world) for key, case in ISOLATION_CASES.items()}
         app = create_app(settings_)
         # One keep-alive session for every call (schemathesis drops its cookies after each).
         with serve(app) as base_url, ManagedCookiesSession() as session:
@@ -89,6 +101,8 @@ def live(
                 "base_url": base_url,
                 "owner": owner,
                 "staff": staff,
+                "world_owner": world.a_owner,
+                "real_params": real_params,
                 "app": app,
                 "session": session,
             }
@@ -134,5 +148,32 @@ def test_api_as_client_owner(case: Any, live: dict[str, Any]) -> None:
 def test_api_as_platform_staff(case: Any, live: dict[str, Any]) -> None:
     response = case.call(
         base_url=live["base_url"], session=live["session"], headers=live["staff"].headers
+    )
+    case.validate_response(response, checks=CHECKS)
+
+
+#: The operations on one object (a path parameter), but not sign-in, sign-out and single sign-on
+#: (no object; a sign-out would end the caller's session for every later call) nor deletes (the
+#: object would be gone for the operations after it; the isolation test calls every delete).
+on_objects = schema.include(path_regex=r"\{").exclude(path_regex=r"^/api/v1/auth/")
+on_objects = on_objects.exclude(method="DELETE")
+
+
+@on_objects.parametrize()
+@settings(
+    max_examples=STAFF_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=not _EXPLORE,
+)
+def test_api_on_real_objects(case: Any, live: dict[str, Any]) -> None:
+    real = live["real_params"].get((case.method.upper(), case.path), {})
+    if case.path_parameters:
+        case.path_parameters = {
+            name: str(real[name]) if name in real else value
+            for name, value in case.path_parameters.items()
+        }
+    response = case.call(
+        base_url=live["base_url"], session=live["session"], headers=live["world_owner"].headers
     )
     case.validate_response(response, checks=CHECKS)

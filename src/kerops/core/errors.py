@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger("kerops.errors")
@@ -161,6 +163,20 @@ _STATUS_CODES = {
 }
 
 
+#: PostgreSQL's answers to text it cannot take: a NUL character in a text value (22021), and
+#: ``\u0000`` in a JSON value (22P05).
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    """Whether a database error says the request's text had a NUL character (the input models
+    refuse them; this catches a query parameter or form field that reached the database)."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in _UNSTORABLE_TEXT
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into one problem-details shape."""
 
@@ -201,6 +217,19 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=detail,
             code=code,
             headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(asyncpg.PostgresError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not is_unstorable_text(exc):
+            return await _unhandled(request, exc)
+        return problem(
+            request,
+            422,
+            title="Validation failed",
+            detail="The request has text with a NUL character, which cannot be stored or searched.",
+            code="nul_character",
         )
 
     @app.exception_handler(Exception)

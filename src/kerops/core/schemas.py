@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StringConstraints,
+    model_validator,
+)
 
 
 class InputModel(BaseModel):
-    """Base of every request body: unknown fields are refused (422)."""
+    """Base of every request body: unknown fields are refused (422), and so is text that no
+    database column can hold (a NUL character, an unpaired surrogate), wherever it is in the
+    body: the same answer on SQLite, which would store it, as on PostgreSQL, which cannot."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _storable_text(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        # The fields first: those that check their own text report it at their own location.
+        model = handler(data)
+        if (where := _unstorable_text(data)) is not None:
+            raise ValueError(
+                f"text at {where or 'the top'} has a NUL character or is not valid Unicode"
+            )
+        return model
 
 
 class ReadModel(BaseModel):
@@ -33,6 +53,37 @@ MAX_MINOR = 9_007_199_254_740_991
 MinorUnits = Annotated[int, Field(ge=0, le=MAX_MINOR)]
 #: An ISO 4217 currency code (CLP, USD, EUR; the UF is CLF).
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _unstorable_text(data: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (value or key) in ``data`` with a NUL character or an
+    unpaired surrogate (which no UTF-8 database text can hold), or None."""
+    if isinstance(data, str):
+        if "\x00" in data or (not data.isascii() and not _encodes(data)):
+            return path
+        return None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _unstorable_text(key) is not None:
+                return inner
+            if (found := _unstorable_text(value, inner)) is not None:
+                return found
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            if (
+                found := _unstorable_text(value, f"{path}.{index}" if path else str(index))
+            ) is not None:
+                return found
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def no_nul(value: str) -> str:
