@@ -5,10 +5,10 @@ whose client has a locale, an area and members, and as platform staff. No respon
 and every response must match the schema (status code, content type, body).
 
 Generated path parameters name objects that do not exist, so those calls mostly end at a 404.
-A third run aims every operation at real objects of a client (the path parameters of the
-all-routes isolation test's client A: its ticket, asset, plan, device, workflow, ...) called by
-that client's owner, with generated query strings and bodies: the code behind the 404 is fuzzed
-too.
+Two more runs aim every operation on an object at real objects of a client (the path parameters
+of the all-routes isolation test's client A: its ticket, asset, plan, device, workflow, ...),
+called by that client's owner and by its technician, with generated query strings and bodies:
+the code behind the 404 is fuzzed too.
 
 The suite runs the same few examples per operation every time (5 as the owner, 3 as staff and
 on real objects). ``KEROPS_TEST_SCHEMATHESIS_EXAMPLES=150`` explores further: that many examples
@@ -101,7 +101,7 @@ def live(
                 "base_url": base_url,
                 "owner": owner,
                 "staff": staff,
-                "world_owner": world.a_owner,
+                "world": {"owner": world.a_owner, "technician": world.a_technician},
                 "real_params": real_params,
                 "app": app,
                 "session": session,
@@ -159,6 +159,19 @@ on_objects = schema.include(path_regex=r"\{").exclude(path_regex=r"^/api/v1/auth
 on_objects = on_objects.exclude(method="DELETE")
 
 
+def _on_real_objects(case: Any, live: dict[str, Any], caller: str) -> None:
+    real = live["real_params"].get((case.method.upper(), case.path), {})
+    if case.path_parameters:
+        case.path_parameters = {
+            name: str(real[name]) if name in real else value
+            for name, value in case.path_parameters.items()
+        }
+    response = case.call(
+        base_url=live["base_url"], session=live["session"], headers=live["world"][caller].headers
+    )
+    case.validate_response(response, checks=CHECKS)
+
+
 @on_objects.parametrize()
 @settings(
     max_examples=STAFF_EXAMPLES,
@@ -167,13 +180,17 @@ on_objects = on_objects.exclude(method="DELETE")
     derandomize=not _EXPLORE,
 )
 def test_api_on_real_objects(case: Any, live: dict[str, Any]) -> None:
-    real = live["real_params"].get((case.method.upper(), case.path), {})
-    if case.path_parameters:
-        case.path_parameters = {
-            name: str(real[name]) if name in real else value
-            for name, value in case.path_parameters.items()
-        }
-    response = case.call(
-        base_url=live["base_url"], session=live["session"], headers=live["world_owner"].headers
-    )
-    case.validate_response(response, checks=CHECKS)
+    _on_real_objects(case, live, "owner")
+
+
+@on_objects.parametrize()
+@settings(
+    max_examples=STAFF_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=not _EXPLORE,
+)
+def test_api_on_real_objects_as_their_technician(case: Any, live: dict[str, Any]) -> None:
+    # The client's technician: the access rules of the assigned (tickets, their assets and
+    # areas, the technician's own shifts and licences) rather than the owner's.
+    _on_real_objects(case, live, "technician")
