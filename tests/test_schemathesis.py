@@ -124,32 +124,31 @@ OWNER_EXAMPLES = int(_EXPLORE) if _EXPLORE else 5
 STAFF_EXAMPLES = max(1, OWNER_EXAMPLES // 3) if _EXPLORE else 3
 
 
+def _examples(count: int) -> settings:
+    """Hypothesis' settings for ``count`` examples per operation (fixed ones unless exploring)."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=not _EXPLORE,
+    )
+
+
+def _call(case: Any, live: dict[str, Any], caller: Any) -> None:
+    response = case.call(base_url=live["base_url"], session=live["session"], headers=caller.headers)
+    case.validate_response(response, checks=CHECKS)
+
+
 @schema.parametrize()
-@settings(
-    max_examples=OWNER_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=not _EXPLORE,
-)
+@_examples(OWNER_EXAMPLES)
 def test_api_as_client_owner(case: Any, live: dict[str, Any]) -> None:
-    response = case.call(
-        base_url=live["base_url"], session=live["session"], headers=live["owner"].headers
-    )
-    case.validate_response(response, checks=CHECKS)
+    _call(case, live, live["owner"])
 
 
 @schema.parametrize()
-@settings(
-    max_examples=STAFF_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=not _EXPLORE,
-)
+@_examples(STAFF_EXAMPLES)
 def test_api_as_platform_staff(case: Any, live: dict[str, Any]) -> None:
-    response = case.call(
-        base_url=live["base_url"], session=live["session"], headers=live["staff"].headers
-    )
-    case.validate_response(response, checks=CHECKS)
+    _call(case, live, live["staff"])
 
 
 #: The operations on one object (a path parameter), but not sign-in, sign-out and single sign-on
@@ -166,30 +165,17 @@ def _on_real_objects(case: Any, live: dict[str, Any], caller: str) -> None:
             name: str(real[name]) if name in real else value
             for name, value in case.path_parameters.items()
         }
-    response = case.call(
-        base_url=live["base_url"], session=live["session"], headers=live["world"][caller].headers
-    )
-    case.validate_response(response, checks=CHECKS)
+    _call(case, live, live["world"][caller])
 
 
 @on_objects.parametrize()
-@settings(
-    max_examples=STAFF_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=not _EXPLORE,
-)
+@_examples(STAFF_EXAMPLES)
 def test_api_on_real_objects(case: Any, live: dict[str, Any]) -> None:
     _on_real_objects(case, live, "owner")
 
 
 @on_objects.parametrize()
-@settings(
-    max_examples=STAFF_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=not _EXPLORE,
-)
+@_examples(STAFF_EXAMPLES)
 def test_api_on_real_objects_as_their_technician(case: Any, live: dict[str, Any]) -> None:
     # The client's technician: the access rules of the assigned (tickets, their assets and
     # areas, the technician's own shifts and licences) rather than the owner's.
