@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     #: PostgreSQL connections each process opens at most (as needed, then kept open); a request
     #: finding them all busy waits for one.
     database_pool_size: int = Field(default=20, ge=1, le=500)
+    #: Seconds to wait for PostgreSQL to accept a new connection; an unreachable database is
+    #: then answered 503 with ``Retry-After`` instead of keeping the request waiting.
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    #: Seconds a request waits for a free pooled connection (PostgreSQL) before it is a 503.
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     secret_key: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,7 +18,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import NullPool
 
 from kerops.config import Settings
-from kerops.core.errors import Conflict
+from kerops.core.errors import Conflict, DatabaseUnavailable, is_database_unavailable
 from kerops.core.principal import PrincipalCache
 from kerops.core.reads import StatementRunner
 
@@ -46,8 +46,32 @@ def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine
         # would open (and PostgreSQL start a backend for) new ones again. Beyond the size a
         # request waits for a free connection. No pre-ping (it costs a round trip per request);
         # stale connections are recycled instead.
-        kwargs.update(pool_size=settings.database_pool_size, max_overflow=0, pool_recycle=1800)
-    return create_async_engine(url, **kwargs)
+        kwargs.update(
+            pool_size=settings.database_pool_size,
+            max_overflow=0,
+            pool_recycle=1800,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
+    # asyncpg waits 60 s for a connection by default; an unreachable server answers 503 sooner.
+    kwargs["connect_args"] = {"timeout": settings.database_connect_timeout_seconds}
+    engine = create_async_engine(url, **kwargs)
+    _report_unreachable(engine)
+    return engine
+
+
+def _report_unreachable(engine: AsyncEngine) -> None:
+    """A connection the server refuses, times out or will not serve raises ``DatabaseUnavailable``
+    (503 with ``Retry-After``): asyncpg's ``OSError``s would otherwise escape SQLAlchemy
+    unwrapped, as errors no handler expects."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                raise DatabaseUnavailable() from exc
+            raise
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger("kerops.errors")
@@ -117,6 +118,25 @@ class TooManyRequests(AppError):
         self.extra = {"retry_after": max(1, retry_after)}
 
 
+class DatabaseUnavailable(AppError):
+    """The database cannot be reached (refused, timed out, shut down, connection lost): 503 with
+    ``Retry-After``; the next request tries again with a new connection."""
+
+    status_code = 503
+    code = "database_unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail or "The database cannot be reached; try again shortly.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+
+
+#: Seconds a client is asked to wait before trying again when the database is out of reach.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def field_error(loc: tuple[str | int, ...], msg: str, type_: str = "value_error") -> dict[str, Any]:
     """One field error in Pydantic's shape, for ``Unprocessable(errors=[...])``."""
     return {"loc": list(loc), "msg": msg, "type": type_}
@@ -177,6 +197,35 @@ def is_unstorable_text(exc: BaseException) -> bool:
     return sqlstate in _UNSTORABLE_TEXT
 
 
+#: PostgreSQL's answers of a server that will not serve the connection: class 08 (connection
+#: exception), shut down by an administrator or a crash, starting up or shutting down (57P0x),
+#: too many connections (53300).
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether an error says the database is out of reach (refused, shut down, connection lost,
+    no pooled connection in time), not that a statement failed."""
+    if isinstance(exc, DatabaseUnavailable | SQLAlchemyTimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    # SQLAlchemy's asyncpg adapter keeps asyncpg's own error as the cause.
+    for error in (exc, exc.__cause__):
+        if isinstance(error, asyncpg.ConnectionDoesNotExistError | OSError):
+            return True
+        if isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error):
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+        ):
+            return True
+    return False
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into one problem-details shape."""
 
@@ -219,9 +268,13 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=dict(exc.headers or {}),
         )
 
-    @app.exception_handler(DBAPIError)
+    @app.exception_handler(SQLAlchemyError)
     @app.exception_handler(asyncpg.PostgresError)
+    @app.exception_handler(asyncpg.InterfaceError)
     async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_unavailable(exc):
+            log.warning("database_unavailable", path=request.url.path, error=repr(exc))
+            return await _app_error(request, DatabaseUnavailable())
         if not is_unstorable_text(exc):
             return await _unhandled(request, exc)
         return problem(

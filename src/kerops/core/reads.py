@@ -35,6 +35,8 @@ from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
 from starlette.responses import Response
 
+from kerops.core.errors import DatabaseUnavailable, is_database_unavailable
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
     from sqlalchemy.engine.interfaces import _CoreSingleExecuteParams
@@ -152,6 +154,7 @@ class StatementRunner:
     async def _fetchrow(self, plan: _Plan, arguments: list[Any]) -> Sequence[Any] | None:
         pooled = await self.engine.raw_connection()
         healthy = False
+        lost: Exception | None = None
         try:
             connection = pooled.driver_connection
             assert connection is not None
@@ -165,9 +168,17 @@ class StatementRunner:
             # An error the server reported leaves the connection usable; anything else (a
             # lost connection, a protocol error) does not.
             healthy = isinstance(exc, asyncpg.PostgresError)
+            if is_database_unavailable(exc):
+                lost = exc
+                raise DatabaseUnavailable() from exc
             raise
         finally:
-            if not healthy:
+            if lost is not None:
+                # The server went away (or refuses this connection): the pool's other
+                # connections are as dead as this one. Replace them all on their next checkout,
+                # as SQLAlchemy does when its own statement finds the connection lost.
+                await greenlet_spawn(self.engine.pool._invalidate, pooled, lost)
+            elif not healthy:
                 # Cancelled mid-statement, or broken: never hand it to another request.
                 await greenlet_spawn(pooled.invalidate)
             await greenlet_spawn(pooled.close)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kerops import __version__
 from kerops.core.deps import StateDep
+from kerops.core.errors import DATABASE_RETRY_AFTER_SECONDS, is_database_unavailable
 from kerops.core.migrate import head_revision
 
 router = APIRouter(tags=["health"])
@@ -39,7 +40,8 @@ async def health() -> Health:
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
 async def ready(state: StateDep) -> JSONResponse:
-    """The database answers and its schema is at the newest migration (503 otherwise)."""
+    """The database answers and its schema is at the newest migration (503 otherwise, with
+    ``Retry-After`` while the database is out of reach)."""
     expected = head_revision()
     current: str | None = None
     database = "ok"
@@ -48,7 +50,9 @@ async def ready(state: StateDep) -> JSONResponse:
             current = (
                 await session.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one_or_none()
-    except SQLAlchemyError:
+    except Exception as exc:
+        if not isinstance(exc, SQLAlchemyError) and not is_database_unavailable(exc):
+            raise
         database = "unreachable"
     ok = database == "ok" and current == expected
     body = Readiness(
@@ -57,4 +61,5 @@ async def ready(state: StateDep) -> JSONResponse:
         migration=current,
         expected_migration=expected,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)} if not ok else None
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503, headers=headers)
