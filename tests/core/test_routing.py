@@ -131,3 +131,25 @@ def test_a_middleware_only_under_a_prefix_is_skipped_elsewhere() -> None:
         client.get("/api/v1/auth/sso/acme/login")
         client.get("/api/v1/tickets")
     assert seen == [("/api/v1/auth/sso/acme/login", True), ("/api/v1/tickets", False)]
+
+
+SOME_ID = "0190b9a0-0000-7000-8000-000000000001"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", f"{API_PREFIX}/locales", "GET, POST"),
+        ("PUT", f"{API_PREFIX}/health", "GET"),
+        ("POST", f"{API_PREFIX}/tickets/{SOME_ID}", "GET, PATCH"),
+        ("PUT", f"{API_PREFIX}/locales/{SOME_ID}", "DELETE, GET, PATCH"),
+    ],
+)
+def test_a_405_allows_the_methods_of_every_route_of_its_path(
+    client: TestClient, method: str, path: str, allowed: str
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allowed
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "method_not_allowed"

@@ -5,8 +5,9 @@ routes and their inclusion contexts (~270 µs to reach ``GET /api/v1/tickets/{id
 routes, more than the raw driver needs for the whole request). So the modules' routes are added
 to the app's own router one by one (``mount_flat``; the OpenAPI document is the same), and a
 request is matched only against the routes that share its first path segments (``RouteIndex``,
-a few µs). Everything the index does not settle with a full match (405, slash redirects, 404)
-goes through the router's own loop, unchanged.
+a few µs). A path that exists only with other methods is a 405 whose ``Allow`` lists the methods
+of every route of that path. Everything else the index does not settle with a full match (slash
+redirects, 404) goes through the router's own loop, unchanged.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -128,6 +130,7 @@ class RouteIndex:
             root_path: str = scope.get("root_path", "")
             if root_path and path.startswith(root_path):
                 path = path[len(root_path) :]
+            allowed: set[str] = set()
             for route in self.candidates(path):
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
@@ -135,6 +138,12 @@ class RouteIndex:
                     scope.update(child_scope)
                     await route.handle(scope, receive, send)
                     return
+                if match is Match.PARTIAL:
+                    allowed.update(getattr(route, "methods", None) or ())
+            if allowed:
+                # The path exists with other methods. Starlette's loop would answer the first
+                # such route's methods only (GET of ``/locales`` without POST, or the reverse).
+                raise StarletteHTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
         await self.fallback(scope, receive, send)
 
 
