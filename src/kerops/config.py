@@ -76,6 +76,11 @@ class Settings(BaseSettings):
 
     sso_allow_insecure_http: bool = False
 
+    #: Largest accepted JSON or form body, in bytes (a larger one is a 413 before it is read).
+    #: File uploads and IoT batches have their own limits (``attachment_max_bytes``,
+    #: ``iot_max_body_bytes``).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     #: Largest accepted upload (ticket attachments, certification documents, scan photos).
     attachment_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
     #: Where uploaded files live: ``local`` (``data_dir/files``) or an S3-compatible bucket.

@@ -17,6 +17,7 @@ from kerops.core.errors import install_error_handlers
 from kerops.core.jobs import JobEngine
 from kerops.core.logging import RequestContextMiddleware, configure_logging
 from kerops.core.mail import create_sender
+from kerops.core.middleware import BodyLimitMiddleware
 from kerops.core.openapi import install_openapi
 from kerops.core.ratelimit import RateLimiter
 from kerops.core.routing import OnlyUnder, install_route_index, mount_flat
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "https_only": settings.environment == "production",
         },
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, router=app.router)
     app.add_middleware(RequestContextMiddleware)
     mount_api(app)
     return app

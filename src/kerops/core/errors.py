@@ -90,6 +90,15 @@ class PayloadTooLarge(AppError):
     title = "Payload too large"
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A body passing its limit while it is read. An HTTP exception, because FastAPI turns any
+    other error raised while it reads a body into a 400; answered as its ``PayloadTooLarge``."""
+
+    def __init__(self, error: PayloadTooLarge) -> None:
+        super().__init__(status_code=413, detail=error.detail)
+        self.error = error
+
+
 class Unprocessable(AppError):
     """The body is well-formed but breaks a rule; ``errors`` lists the offending fields."""
 
@@ -168,6 +177,19 @@ def problem(
     )
 
 
+def error_response(request: Request, exc: AppError) -> JSONResponse:
+    """The problem-details answer of one of the service's own errors."""
+    return problem(
+        request,
+        exc.status_code,
+        title=exc.title,
+        detail=exc.detail,
+        code=exc.code,
+        headers=exc.headers,
+        **exc.extra,
+    )
+
+
 _STATUS_CODES = {
     400: ("bad_request", "Bad request"),
     401: ("unauthorized", "Not authenticated"),
@@ -231,15 +253,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem(
-            request,
-            exc.status_code,
-            title=exc.title,
-            detail=exc.detail,
-            code=exc.code,
-            headers=exc.headers,
-            **exc.extra,
-        )
+        return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -257,6 +271,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyTooLarge):
+            return await _app_error(request, exc.error)
         code, title = _STATUS_CODES.get(exc.status_code, ("error", "Error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem(

@@ -36,11 +36,17 @@ from fastapi.routing import APIRoute
 from obstore.store import LocalStore, S3Store
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive
 
 from kerops.config import Settings
-from kerops.core.errors import AppError, NotFound, PayloadTooLarge, Unprocessable, field_error
+from kerops.core.errors import (
+    AppError,
+    BodyTooLarge,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    field_error,
+)
 from kerops.core.jobs import JobContext, job
 from kerops.core.types import utcnow
 
@@ -217,11 +223,6 @@ ObjectWritesDep = Annotated[ObjectWrites, Depends(object_writes)]
 # --- bounded request bodies ----------------------------------------------------------------------
 
 
-class _BodyTooLarge(StarletteHTTPException):
-    def __init__(self) -> None:
-        super().__init__(status_code=413)
-
-
 def too_large(max_bytes: int) -> PayloadTooLarge:
     """The 413 of an upload over the limit."""
     return PayloadTooLarge(
@@ -231,7 +232,7 @@ def too_large(max_bytes: int) -> PayloadTooLarge:
     )
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
+def _limited(receive: Receive, limit: int, max_bytes: int) -> Receive:
     received = 0
 
     async def limited_receive() -> Message:
@@ -240,7 +241,7 @@ def _limited(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
-                raise _BodyTooLarge
+                raise BodyTooLarge(too_large(max_bytes))
         return message
 
     return limited_receive
@@ -251,8 +252,11 @@ class UploadRoute(APIRoute):
 
     The multipart parser spools files to temporary files (at most 1 MiB in memory); this route
     stops reading the body as soon as it exceeds ``attachment_max_bytes`` plus the framing, and
-    refuses a declared ``Content-Length`` over that before reading anything.
+    refuses a declared ``Content-Length`` over that before reading anything. The app's body
+    limit (``KEROPS_MAX_BODY_BYTES``) leaves these routes to this one.
     """
+
+    bounds_own_body = True
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -263,10 +267,9 @@ class UploadRoute(APIRoute):
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise too_large(max_bytes)
-            try:
-                return await handler(Request(request.scope, _limited(request.receive, limit)))
-            except _BodyTooLarge:
-                raise too_large(max_bytes) from None
+            return await handler(
+                Request(request.scope, _limited(request.receive, limit, max_bytes))
+            )
 
         return bounded
 

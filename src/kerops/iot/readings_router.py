@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader
 
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep
 from kerops.core.errors import PayloadTooLarge
+from kerops.core.middleware import own_body_limit
 from kerops.iot import ingest, readings
 from kerops.iot.readings_schemas import (
     BATCH_BODY_SCHEMA,
@@ -55,6 +56,7 @@ async def _body(request: Request, limit: int) -> bytes:
     response_model=IngestResult,
     openapi_extra={"requestBody": BATCH_BODY_SCHEMA},
 )
+@own_body_limit  # KEROPS_IOT_MAX_BODY_BYTES
 async def ingest_readings(
     request: Request,
     session: SessionDep,

@@ -1,0 +1,103 @@
+"""The app's own ASGI middleware: request bodies capped before they are read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Match, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kerops.core.errors import BodyTooLarge, PayloadTooLarge, error_response
+
+#: Set (true) on a route class or an endpoint whose body is bounded by a limit of its own.
+OWN_LIMIT_ATTRIBUTE = "bounds_own_body"
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+def own_body_limit(endpoint: _Endpoint) -> _Endpoint:
+    """Mark a route's endpoint as reading its body under a limit of its own (larger than the
+    app's body limit, e.g. an IoT batch): the app's limit leaves it alone."""
+    setattr(endpoint, OWN_LIMIT_ATTRIBUTE, True)
+    return endpoint
+
+
+def has_own_body_limit(route: BaseRoute) -> bool:
+    """Whether a route bounds its body itself (an upload route, a marked endpoint)."""
+    if getattr(route, OWN_LIMIT_ATTRIBUTE, False):  # a route class (the upload routes)
+        return True
+    return isinstance(route, APIRoute) and bool(getattr(route.endpoint, OWN_LIMIT_ATTRIBUTE, False))
+
+
+class BodyLimitMiddleware:
+    """Request bodies refused with a 413 past ``max_bytes``, before they are read: at once from a
+    declared ``Content-Length``, else as soon as a streamed (chunked) body passes the limit.
+
+    Every route and every path gets it (JSON and form bodies alike), except the routes that
+    bound their body themselves with a larger limit of their own (file uploads, IoT batches).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, router: Router) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.router = router
+        self._own_limit: tuple[BaseRoute, ...] = ()
+        self._routes_seen = -1
+
+    def _routes_with_own_limit(self) -> tuple[BaseRoute, ...]:
+        routes = self.router.routes
+        if len(routes) != self._routes_seen:
+            self._own_limit = tuple(route for route in routes if has_own_body_limit(route))
+            self._routes_seen = len(routes)
+        return self._own_limit
+
+    def exempt(self, scope: Scope) -> bool:
+        """Whether the request goes to a route that bounds its own body."""
+        return any(route.matches(scope)[0] is Match.FULL for route in self._routes_with_own_limit())
+
+    def too_large(self) -> PayloadTooLarge:
+        """The 413 of a body over the limit."""
+        return PayloadTooLarge(
+            f"The request body is larger than the limit of {self.max_bytes} bytes.",
+            max_bytes=self.max_bytes,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = int(value) if value.isdigit() else None
+                break
+        if declared is not None:
+            if declared <= self.max_bytes or self.exempt(scope):
+                # The server hands the app exactly the declared length, never more.
+                await self.app(scope, receive, send)
+                return
+            await error_response(Request(scope), self.too_large())(scope, receive, send)
+            return
+        await self.app(scope, self._limited(scope, receive), send)
+
+    def _limited(self, scope: Scope, receive: Receive) -> Receive:
+        """``receive`` counting a body of unknown length; past the limit it raises the 413
+        (an HTTP exception, which FastAPI's body parsing lets through to the error handler)."""
+        received = 0
+        applies: bool | None = None
+
+        async def limited_receive() -> Message:
+            nonlocal received, applies
+            message = await receive()
+            if message["type"] == "http.request" and applies is not False:
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    if applies is None:
+                        applies = not self.exempt(scope)
+                    if applies:
+                        raise BodyTooLarge(self.too_large())
+            return message
+
+        return limited_receive
