@@ -76,3 +76,15 @@ def test_secret_key_is_generated_once_and_kept(data_dir: Path) -> None:
     assert (data_dir / "secret_key").read_text().strip() == first
     assert settings.resolved_secret_key() == first
     assert oct((data_dir / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_serve_starts_uvicorn_without_a_server_header(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    assert cli.main(["serve", "--port", "8123"]) == 0
+    assert len(started) == 1
+    assert started[0]["server_header"] is False and started[0]["port"] == 8123

@@ -47,6 +47,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="warning",
         access_log=False,
+        # No "server: uvicorn" banner (the app itself sets no Server header either).
+        server_header=False,
     )
     return 0
 

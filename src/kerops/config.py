@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -80,6 +82,9 @@ class Settings(BaseSettings):
     #: File uploads and IoT batches have their own limits (``attachment_max_bytes``,
     #: ``iot_max_body_bytes``).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Browser origins allowed to call the API (CORS), e.g. ``https://app.example.com``; a JSON
+    #: list or comma-separated. Empty: no CORS headers at all.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     #: Largest accepted upload (ticket attachments, certification documents, scan photos).
     attachment_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
@@ -152,6 +157,31 @@ class Settings(BaseSettings):
     mqtt_shared_group: str = "kerops"
     #: A fixed client id makes the broker keep the session (queued QoS 1 messages) across restarts.
     mqtt_client_id: str | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or origin != f"{parts.scheme}://{parts.netloc}"
+            ):
+                raise ValueError(
+                    f"{origin!r} is not an origin (scheme://host[:port], no path or slash)"
+                )
+        return value
 
     @field_validator("database_url")
     @classmethod

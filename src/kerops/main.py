@@ -5,9 +5,13 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 from kerops import __version__
 from kerops.config import Settings, get_settings
@@ -17,7 +21,7 @@ from kerops.core.errors import install_error_handlers
 from kerops.core.jobs import JobEngine
 from kerops.core.logging import RequestContextMiddleware, configure_logging
 from kerops.core.mail import create_sender
-from kerops.core.middleware import BodyLimitMiddleware
+from kerops.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from kerops.core.openapi import install_openapi
 from kerops.core.ratelimit import RateLimiter
 from kerops.core.routing import OnlyUnder, install_route_index, mount_flat
@@ -26,6 +30,11 @@ from kerops.core.state import AppState
 from kerops.iot.mqtt import start_mqtt
 
 API_PREFIX = "/api/v1"
+#: What a browser of an allowed origin may send and read (``KEROPS_CORS_ORIGINS``). No cookies:
+#: the API takes bearer tokens and API keys.
+CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+CORS_HEADERS = ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "X-Device-Key"]
+CORS_EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "Content-Disposition", "ETag"]
 _heap = {"frozen": False}
 
 
@@ -42,6 +51,25 @@ def freeze_startup_heap() -> bool:
     gc.freeze()
     _heap["frozen"] = True
     return True
+
+
+class KerOpsAPI(FastAPI):
+    """FastAPI with middleware of its own around the whole stack (``outer_middleware``).
+
+    Starlette puts its ``ServerErrorMiddleware`` (the 500 answer of an unhandled error) outside
+    every added middleware, so headers added by those never reach a 500. The outer middleware
+    wrap it: the security headers, the request id and CORS reach every answer."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Outermost first.
+        self.outer_middleware: list[Middleware] = []
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        for cls, args, kwargs in reversed(self.outer_middleware):
+            stack = cls(stack, *args, **kwargs)
+        return stack
 
 
 def build_state(settings: Settings) -> AppState:
@@ -88,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The state the app holds now (tests give a reused app fresh services per test).
         await app.state.kerops.db.dispose()
 
-    app = FastAPI(
+    app = KerOpsAPI(
         title="KER Ops API",
         version=__version__,
         description=(
@@ -120,6 +148,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, router=app.router)
-    app.add_middleware(RequestContextMiddleware)
+    docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.outer_middleware = [
+        Middleware(SecurityHeadersMiddleware, docs_paths={p for p in docs_paths if p}),
+        Middleware(RequestContextMiddleware),
+    ]
+    if settings.cors_origins:
+        app.outer_middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=CORS_METHODS,
+                allow_headers=CORS_HEADERS,
+                expose_headers=CORS_EXPOSED_HEADERS,
+                max_age=600,
+            )
+        )
     mount_api(app)
     return app

@@ -1,11 +1,13 @@
-"""The app's own ASGI middleware: request bodies capped before they are read."""
+"""The app's own ASGI middleware: request bodies capped before they are read, and the security
+headers of every answer (see "Middleware" in docs/architecture.md for the whole stack)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from fastapi.routing import APIRoute
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -101,3 +103,53 @@ class BodyLimitMiddleware:
             return message
 
         return limited_receive
+
+
+#: The content security policy of every API answer: it loads nothing and may not be framed.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+#: Swagger UI and ReDoc load their scripts, styles and fonts (from a CDN): only framing is refused.
+DOCS_CSP = "frame-ancestors 'none'"
+_CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
+
+
+class SecurityHeadersMiddleware:
+    """The security headers of every answer, errors and 500s included.
+
+    ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``,
+    ``X-Frame-Options: DENY`` and a content security policy (``frame-ancestors 'none'``; for the
+    API also ``default-src 'none'``) unless the answer set its own; ``Cache-Control: no-store``
+    unless the answer set its own caching and the request carried no credentials (an answer to
+    ``Authorization`` or ``X-API-Key`` is never stored); no ``Server`` header.
+    """
+
+    def __init__(self, app: ASGIApp, *, docs_paths: Collection[str]) -> None:
+        self.app = app
+        self.docs_paths = frozenset(docs_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        policy = DOCS_CSP if path in self.docs_paths else API_CSP
+        credentials = any(name in _CREDENTIAL_HEADERS for name, _ in scope["headers"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                if "server" in headers:
+                    del headers["server"]
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("Content-Security-Policy", policy)
+                caching = headers.get("cache-control")
+                if caching is None or (credentials and "no-store" not in caching):
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -506,7 +506,7 @@ def download_headers(filename: str, size: int, sha256: str | None = None) -> dic
         "Content-Disposition": content_disposition(filename),
         "Content-Length": str(size),
         "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Content-Security-Policy": "default-src 'none'; sandbox; frame-ancestors 'none'",
         "Cache-Control": "private, no-store",
     }
     if sha256:
