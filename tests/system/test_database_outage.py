@@ -93,13 +93,15 @@ def test_an_outage_answers_503_with_retry_after_and_the_service_recovers(
 
 
 @pytest.mark.parametrize("settings_overrides", [{"principal_cache_seconds": 300}])
-def test_a_lean_read_that_finds_the_connection_lost_drops_every_pooled_one(
-    client: TestClient, server: PrivatePostgres
+@pytest.mark.parametrize("first", ["read", "list"])
+def test_the_first_call_to_find_the_connection_lost_drops_every_pooled_one(
+    client: TestClient, server: PrivatePostgres, first: str
 ) -> None:
+    # "read": a lean read, straight to the driver; "list": a statement of a request session.
     owner = make_user(client, run_in_app(client), role=UserRole.client_owner)
     created = client.post(f"{API}/locales", json={"name": "Planta"}, headers=owner.headers)
     locale_id = created.json()["id"]
-    # The caller is cached now: the lean read below goes straight to a pooled connection.
+    # The caller is cached now: the call below goes straight to a pooled connection.
     assert client.get(f"{API}/locales/{locale_id}", headers=owner.headers).status_code == 200
     engine = client.app.state.kerops.db.engine  # type: ignore[attr-defined]
 
@@ -110,7 +112,8 @@ def test_a_lean_read_that_finds_the_connection_lost_drops_every_pooled_one(
 
     client.portal.call(pool_two_connections)  # type: ignore[union-attr]
     server.stop()
-    assert_database_unavailable(client.get(f"{API}/locales/{locale_id}", headers=owner.headers))
+    path = f"{API}/locales/{locale_id}" if first == "read" else f"{API}/locales"
+    assert_database_unavailable(client.get(path, headers=owner.headers))
     server.start()
     # The other pooled connection the outage ended was dropped too: nothing fails after it.
     answers = calls(client, owner, locale_id)
