@@ -1,8 +1,10 @@
 """A database outage answers 503 with Retry-After (readiness and API calls), and the service
-recovers by itself once the database is back: against a private PostgreSQL server of the test."""
+recovers by itself once the database is back: against a private PostgreSQL server of the test,
+and for SQLite a database file that cannot be opened or stays locked."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,9 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from kerops.core.enums import UserRole
-from kerops.core.errors import DATABASE_RETRY_AFTER_SECONDS
+from kerops.core.errors import DATABASE_RETRY_AFTER_SECONDS, is_database_unavailable
 from kerops.core.migrate import upgrade
 from kerops.main import create_app
 from tests.conftest import make_settings, run_in_app
@@ -118,3 +121,35 @@ def test_the_first_call_to_find_the_connection_lost_drops_every_pooled_one(
     # The other pooled connection the outage ended was dropped too: nothing fails after it.
     answers = calls(client, owner, locale_id)
     assert [a.status_code for a in answers.values()] == [200, 200, 201]
+
+
+# --- SQLite ---------------------------------------------------------------------------------------
+
+
+def test_a_sqlite_database_that_cannot_be_opened_answers_503(tmp_path: Path) -> None:
+    (tmp_path / "kerops.sqlite3").mkdir()  # where the database file should be (a lost volume)
+    settings = make_settings(tmp_path, None)
+    with TestClient(create_app(settings)) as sqlite_client:
+        assert_not_ready(sqlite_client.get(f"{API}/ready"))
+        login = {"email": "someone@example.com", "password": "not-the-password-1"}
+        assert_database_unavailable(sqlite_client.post(f"{API}/auth/login", json=login))
+
+
+def test_a_sqlite_writer_still_locked_out_after_its_busy_timeout_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "locked.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError) as locked:
+            waiter.execute("BEGIN IMMEDIATE")
+    finally:
+        waiter.close()
+        holder.close()
+    assert is_database_unavailable(locked.value)
+    assert is_database_unavailable(OperationalError("BEGIN IMMEDIATE", {}, locked.value))
+    assert not is_database_unavailable(
+        OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: nothing"))
+    )

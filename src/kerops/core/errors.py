@@ -223,6 +223,9 @@ def is_unstorable_text(exc: BaseException) -> bool:
 #: exception), shut down by an administrator or a crash, starting up or shutting down (57P0x),
 #: too many connections (53300).
 _UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+#: SQLite's: the file cannot be opened (a missing volume, a path that is no file), or a writer
+#: still found the database locked when its busy timeout (30 s) ran out.
+_UNAVAILABLE_SQLITE = frozenset({"SQLITE_CANTOPEN", "SQLITE_BUSY"})
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
@@ -239,6 +242,8 @@ def is_database_unavailable(exc: BaseException) -> bool:
         if isinstance(error, asyncpg.ConnectionDoesNotExistError | OSError):
             return True
         if isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error):
+            return True
+        if getattr(error, "sqlite_errorname", None) in _UNAVAILABLE_SQLITE:
             return True
         sqlstate = getattr(error, "sqlstate", None)
         if isinstance(sqlstate, str) and (
