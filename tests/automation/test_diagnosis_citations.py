@@ -8,6 +8,7 @@ note. The client's owner, who may read both, still sees the citation.
 
 from __future__ import annotations
 
+import typing
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -180,3 +181,40 @@ def test_a_cited_id_that_is_no_ticket_is_never_shown(
     ticket = _answers(client, cited.team.owner, cited)["get"]
     assert ticket["ai_similar_ticket_ids"] == [cited.seen_id]
     assert ticket["ai_cause"] == generic_cause("hvac")
+
+
+def _answers_a_ticket(model: Any) -> bool:
+    from kerops.operations.schemas import TicketRead
+
+    if model is None or not isinstance(model, type):
+        return False
+    if issubclass(model, TicketRead):
+        return True
+    return any(
+        TicketRead in (field.annotation, *typing.get_args(field.annotation))
+        for field in getattr(model, "model_fields", {}).values()
+    )
+
+
+def test_every_route_answering_a_ticket_is_one_that_shows_the_diagnosis_filtered(
+    client: TestClient,
+) -> None:
+    # A new route answering a ticket must show its diagnosis through
+    # ``operations.diagnosis_shown`` (the ticket Document, or ``ticket_read``), then be added here.
+    found = set()
+    for route in client.app.router.routes:  # type: ignore[attr-defined]
+        model = getattr(route, "response_model", None)
+        items = getattr(model, "model_fields", {}).get("items")
+        if _answers_a_ticket(model) or (
+            items is not None and _answers_a_ticket(typing.get_args(items.annotation)[0])
+        ):
+            found |= {(method, route.path.removeprefix(API)) for method in route.methods}
+    assert found == {
+        ("POST", "/tickets"),
+        ("GET", "/tickets"),
+        ("GET", "/tickets/{ticket_id}"),
+        ("PATCH", "/tickets/{ticket_id}"),
+        ("POST", "/tickets/{ticket_id}/transitions"),
+        ("POST", "/tickets/{ticket_id}/assign"),
+        ("POST", "/tickets/{ticket_id}/tasks/{task_id}/complete"),
+    }
