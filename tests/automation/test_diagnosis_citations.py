@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from kerops.core.enums import TicketStatus, UserRole
 from kerops.operations.diagnosis_engine import generic_cause
 from tests.automation.helpers import INLINE_JOBS, Site, add_resolved_ticket, ticket_row
+from tests.conftest import QueryCounter
 from tests.fixtures.factories import Account, Runner, make_user, make_vendor
 from tests.fixtures.operations import create_ticket, move, set_ticket
 from tests.fixtures.plans import make_asset
@@ -218,3 +219,24 @@ def test_every_route_answering_a_ticket_is_one_that_shows_the_diagnosis_filtered
         ("POST", "/tickets/{ticket_id}/assign"),
         ("POST", "/tickets/{ticket_id}/tasks/{task_id}/complete"),
     }
+
+
+def test_the_cited_tickets_of_a_page_are_checked_in_one_statement(
+    client: TestClient, cited: Cited, queries: QueryCounter
+) -> None:
+    manager = cited.team.manager
+    for _ in range(6):
+        create_ticket(client, manager, cited.team.locale1, title="El chiller no enfria")
+    counts = []
+    for limit in (2, 7):  # the diagnosed tickets (not the resolved one they cite)
+        params: dict[str, Any] = {"limit": limit, "status": ["open", "assigned"]}
+        with queries as q:
+            page = client.get(f"{API}/tickets", params=params, headers=manager.headers)
+        assert page.status_code == 200 and len(page.json()["items"]) == limit
+        assert all(t["ai_similar_ticket_ids"] for t in page.json()["items"])
+        _shows_nothing_of_locale_2(page.json(), cited)
+        counts.append(q.count)
+    assert counts[0] == counts[1] <= 5
+    with queries as q:
+        assert client.get(f"{API}/tickets/{cited.ticket_id}", headers=manager.headers).is_success
+    assert q.count <= 5

@@ -360,15 +360,18 @@ class Document:
 
     async def respond(self, reader: Reader, object_id: uuid.UUID) -> Response:
         """The object the reader may see, as the response to send (404 as ``get_scoped``)."""
-        row = await read_scoped(reader, self.model, object_id)
-        if self.shown is not None:
+        if self.shown is None:
+            return document(self.schema, await read_scoped(reader, self.model, object_id))
+        async with reader.runner.sharing():  # the row and what ``shown`` reads: one connection
+            row = await read_scoped(reader, self.model, object_id)
             [row] = await self.shown(reader, [row])
         return document(self.schema, row)
 
     async def respond_page(
         self, reader: Reader, items: Sequence[Mapping[str, Any]], cursor: str | None
     ) -> Response:
-        """A page of such objects (each its columns by name) as the response to send."""
+        """A page of such objects (each its columns by name) as the response to send (read the
+        page within ``reader.runner.sharing()`` for ``shown`` to read on its connection)."""
         if self.shown is not None:
             items = await self.shown(reader, [dict(item) for item in items])
         return document(self.page_schema, {"items": items, "next_cursor": cursor})

@@ -1,7 +1,9 @@
 """Diagnosis of service tickets: likely cause, skill, parts and similar past tickets.
 
 Every new ticket (manual, scan, plan, sensor) queues the job ``tickets.diagnose``, which fills the
-ticket's ``ai_*`` fields; ``POST /tickets/{id}/diagnosis`` runs it again. The default engine works
+ticket's ``ai_*`` fields; ``POST /tickets/{id}/diagnosis`` runs it again. The diagnosis is stored
+whole, with the tickets its cause is taken from; a reader is shown only the tickets they may
+read (``diagnosis_shown``). The default engine works
 offline on the client's own resolved tickets (``diagnosis_engine``); an LLM provider, when set,
 refines that result (``diagnosis_llm``) and any failure of it keeps the offline one.
 

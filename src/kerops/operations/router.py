@@ -209,24 +209,25 @@ async def list_tickets(
 ) -> Response:
     """The tickets the caller can see (sort: created_at, priority, number, sla_resolution_due_at;
     default -created_at)."""
-    items, cursor = await tickets.list_tickets(
-        reader,
-        params=page,
-        status=status,
-        priority=priority,
-        locale_id=locale_id,
-        asset_id=asset_id,
-        technician_id=technician_id,
-        requester_id=requester_id,
-        vendor_id=vendor_id,
-        overdue=overdue,
-        sla_breached=sla_breached,
-        sla_warned=sla_warned,
-        created_from=created_from,
-        created_to=created_to,
-        q=q,
-    )
-    return await TICKET_DOCUMENT.respond_page(reader, items, cursor)
+    async with reader.runner.sharing():  # the page and its diagnoses' citations: one connection
+        items, cursor = await tickets.list_tickets(
+            reader,
+            params=page,
+            status=status,
+            priority=priority,
+            locale_id=locale_id,
+            asset_id=asset_id,
+            technician_id=technician_id,
+            requester_id=requester_id,
+            vendor_id=vendor_id,
+            overdue=overdue,
+            sla_breached=sla_breached,
+            sla_warned=sla_warned,
+            created_from=created_from,
+            created_to=created_to,
+            q=q,
+        )
+        return await TICKET_DOCUMENT.respond_page(reader, items, cursor)
 
 
 @tickets_router.get(TICKET, response_model=TicketRead)
