@@ -101,11 +101,16 @@ class _Plan:
 class _Shared:
     """The read connection the statements of one ``StatementRunner.sharing`` block run on."""
 
-    __slots__ = ("connection", "stack")
+    __slots__ = ("connection", "runner", "stack")
 
-    def __init__(self, stack: AsyncExitStack) -> None:
+    def __init__(self, runner: StatementRunner, stack: AsyncExitStack) -> None:
+        self.runner = runner
         self.stack = stack
         self.connection: AsyncConnection | None = None
+
+
+#: The ``sharing`` block the current task is in, if any.
+_SHARED: ContextVar[_Shared | None] = ContextVar("kerops_reads_shared", default=None)
 
 
 class StatementRunner:
@@ -120,9 +125,6 @@ class StatementRunner:
         self.listeners: list[Callable[[str], object]] = []
         self.max_statements = max_statements
         self._plans: dict[int, _Plan] = {}
-        self._shared: ContextVar[_Shared | None] = ContextVar(
-            f"kerops_reads_shared_{id(self)}", default=None
-        )
 
     def __len__(self) -> int:
         return len(self._plans)
@@ -145,20 +147,21 @@ class StatementRunner:
         one read connection, opened by the first of them (several statements of one answer:
         on SQLite one transaction and one ``BEGIN`` instead of one each). Nested blocks share
         the outer one's."""
-        if self._shared.get() is not None:
+        outer = _SHARED.get()
+        if outer is not None and outer.runner is self:
             yield
             return
         async with AsyncExitStack() as stack:
-            token = self._shared.set(_Shared(stack))
+            token = _SHARED.set(_Shared(self, stack))
             try:
                 yield
             finally:
-                self._shared.reset(token)
+                _SHARED.reset(token)
 
     async def _connection(self) -> AsyncConnection | None:
         """The connection of the current ``sharing`` block (opened now if need be), or None."""
-        shared = self._shared.get()
-        if shared is None:
+        shared = _SHARED.get()
+        if shared is None or shared.runner is not self:
             return None
         if shared.connection is None:
             shared.connection = await shared.stack.enter_async_context(self.engine.connect())
