@@ -19,9 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("service_tickets", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "ai_cause_ticket_ids", sa.JSON(), server_default=sa.text("'[]'"), nullable=False
-            )
+            sa.Column("ai_cause_ticket_ids", sa.JSON(), server_default="[]", nullable=False)
         )
     # A cause stored before may quote any of its similar tickets: shown only to those who may
     # read them all.
