@@ -137,10 +137,13 @@ def add_resolved_ticket(
     skill: str | None = None,
     note: str = "",
     asset_id: uuid.UUID | None = None,
+    locale_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Insert a resolved ticket of the site's client, with its resolution note."""
+    """Insert a resolved ticket of the site's client (in the site's locale unless
+    ``locale_id``), with its resolution note."""
     ticket_id = uuid7()
     now = utcnow()
+    locale_id = locale_id or site.locale_id
 
     async def create(session: AsyncSession) -> None:
         from kerops.operations.tickets import next_ticket_number
@@ -152,7 +155,7 @@ def add_resolved_ticket(
                 number=await next_ticket_number(session, site.client_id),
                 title=title,
                 description=description,
-                locale_id=site.locale_id,
+                locale_id=locale_id,
                 asset_id=asset_id,
                 status=TicketStatus.resolved,
                 required_skill=skill,
@@ -166,7 +169,7 @@ def add_resolved_ticket(
         session.add(
             TicketHistory(
                 client_id=site.client_id,
-                locale_id=site.locale_id,
+                locale_id=locale_id,
                 ticket_id=ticket_id,
                 from_status=TicketStatus.in_progress,
                 to_status=TicketStatus.resolved,

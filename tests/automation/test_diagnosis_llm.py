@@ -138,6 +138,8 @@ def test_the_provider_refines_the_offline_diagnosis(
     assert ticket.ai_cause == "Sello de la válvula de paso gastado"
     assert ticket.ai_confidence == 0.91
     assert len(ticket.ai_similar_ticket_ids) == 1 and ticket.ai_similar_ticket_ids[0] in hvac
+    # The model read the notes of all three: its cause is shown only to who may read them all.
+    assert set(ticket.ai_cause_ticket_ids) == hvac
     [request] = provider.requests
     assert request["path"] == "/v1/chat/completions"
     assert request["auth"] == "Bearer sk-test"

@@ -306,12 +306,16 @@ def test_reading_a_ticket_shows_every_field_as_the_model_would(
 
     team = make_team(client, run)
     ticket = create_ticket(client, team.requester, team.locale1, description="Gotea")
+    earlier = create_ticket(client, team.requester, team.locale1, description="Goteaba")
     set_ticket(
         run,
         ticket["id"],
         ai_cause="Filtro tapado",
         ai_parts=[{"product_id": str(uuid7()), "name": "Filtro", "sku": "F-1", "score": 0.8}],
-        ai_similar_ticket_ids=[str(uuid7())],
+        # A ticket the reader may read (the cited tickets a reader may not read are left out:
+        # tests/automation/test_diagnosis_citations.py).
+        ai_similar_ticket_ids=[earlier["id"]],
+        ai_cause_ticket_ids=[earlier["id"]],
         ai_confidence=0.75,
         labour_cost_minor=12_500,
         parts_cost_minor=3_000,

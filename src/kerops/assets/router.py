@@ -71,7 +71,7 @@ async def list_assets(
         category=category,
         q=q,
     )
-    return ASSET_DOCUMENT.respond_page(items, cursor)
+    return await ASSET_DOCUMENT.respond_page(reader, items, cursor)
 
 
 @router.get(ASSET, response_model=AssetRead)

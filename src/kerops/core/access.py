@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -33,10 +33,11 @@ from kerops.audit.models import AuditLog
 from kerops.auth.models import ApiKey, IdentityProvider
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.filtering import one_of
 from kerops.core.models import Base
 from kerops.core.pagination import Page
 from kerops.core.principal import Principal
-from kerops.core.reads import Reader, document
+from kerops.core.reads import Reader, StatementRunner, document
 from kerops.inventory.models import Product
 from kerops.iot.models import IoTDevice, IoTRule
 from kerops.notifications.models import (  # [notifications]
@@ -303,26 +304,76 @@ async def read_scoped(
     return row
 
 
+@functools.lru_cache(maxsize=GET_STATEMENTS)
+def _readable_statement(model: type[Base], principal: Principal, dialect_name: str) -> Select[Any]:
+    """``readable_ids``' SELECT, the ids one list parameter: built once per model, principal
+    and dialect (``one_of``)."""
+    id_column = model.__table__.c.id  # type: ignore[attr-defined]
+    return scoped(select(id_column), model, principal).where(
+        one_of(id_column, "object_ids", dialect_name)
+    )
+
+
+async def readable_ids(
+    source: AsyncSession | StatementRunner,
+    model: type[Base],
+    ids: Iterable[uuid.UUID],
+    principal: Principal,
+) -> set[uuid.UUID]:
+    """Which of ``ids`` the principal may read (of the objects that exist): one statement for
+    any number of ids, none for no ids. ``source``: the request's session, or the statement
+    runner of a lean read."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    params = {"object_ids": wanted}
+    if isinstance(source, AsyncSession):
+        dialect_name = source.get_bind().dialect.name
+        stmt = _readable_statement(model, principal, dialect_name)
+        return set((await source.execute(stmt, params)).scalars())
+    stmt = _readable_statement(model, principal, source.dialect.name)
+    return {row[0] for row in await source.all(stmt, params)}
+
+
+#: What a document shows of rows the reader may read, when that depends on more than the row
+#: (e.g. a ticket's diagnosis citing other tickets): the rows changed or copied, in order.
+Shown = Callable[[Reader, list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+
+
 class Document:
     """How a read-only route shows one object: ``schema``'s JSON from the object's columns,
     read with ``read_scoped``. Every field of ``schema`` must be a column of ``model`` (checked
     here, when the route's module is imported), so nothing the ORM object would have given is
-    missing from the row."""
+    missing from the row. ``shown``, when given, sees every row (one call per page) before it is
+    validated into ``schema``."""
 
-    def __init__(self, model: type[Base], schema: type[BaseModel]) -> None:
+    def __init__(
+        self, model: type[Base], schema: type[BaseModel], *, shown: Shown | None = None
+    ) -> None:
         columns = set(model.__table__.columns.keys())  # type: ignore[attr-defined]
         if missing := sorted(set(schema.model_fields) - columns):
             raise TypeError(f"{schema.__name__} has fields that are not columns: {missing}")
         self.model = model
         self.schema = schema
         self.page_schema = Page[schema]  # type: ignore[valid-type]
+        self.shown = shown
 
     async def respond(self, reader: Reader, object_id: uuid.UUID) -> Response:
         """The object the reader may see, as the response to send (404 as ``get_scoped``)."""
-        return document(self.schema, await read_scoped(reader, self.model, object_id))
+        if self.shown is None:
+            return document(self.schema, await read_scoped(reader, self.model, object_id))
+        async with reader.runner.sharing():  # the row and what ``shown`` reads: one connection
+            row = await read_scoped(reader, self.model, object_id)
+            [row] = await self.shown(reader, [row])
+        return document(self.schema, row)
 
-    def respond_page(self, items: Sequence[Mapping[str, Any]], cursor: str | None) -> Response:
-        """A page of such objects (each its columns by name) as the response to send."""
+    async def respond_page(
+        self, reader: Reader, items: Sequence[Mapping[str, Any]], cursor: str | None
+    ) -> Response:
+        """A page of such objects (each its columns by name) as the response to send (read the
+        page within ``reader.runner.sharing()`` for ``shown`` to read on its connection)."""
+        if self.shown is not None:
+            items = await self.shown(reader, [dict(item) for item in items])
         return document(self.page_schema, {"items": items, "next_cursor": cursor})
 
 

@@ -15,7 +15,9 @@ cached) and one SELECT built by the same access rules as every other route
   SQLAlchemy Core on a connection of the read engine.
 
 ``StatementRunner.all`` runs a statement built per request (a filtered page of a list) through
-SQLAlchemy Core on a read connection: rows, not ORM objects, and no session.
+SQLAlchemy Core on a read connection: rows, not ORM objects, and no session. Within
+``StatementRunner.sharing()`` the statements that go through Core share one read connection
+(on SQLite one transaction, one ``BEGIN``), opened when the first of them runs.
 
 Statements sent straight are not seen by the engine's ``before_cursor_execute`` listeners:
 whoever counts statements subscribes to ``StatementRunner.listeners`` as well.
@@ -23,14 +25,16 @@ whoever counts statements subscribes to ``StatementRunner.listeners`` as well.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVarTuple
 
 import asyncpg
 from pydantic import BaseModel
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
 from starlette.responses import Response
@@ -96,6 +100,21 @@ class _Plan:
         }
 
 
+class _Shared:
+    """The read connection the statements of one ``StatementRunner.sharing`` block run on."""
+
+    __slots__ = ("connection", "runner", "stack")
+
+    def __init__(self, runner: StatementRunner, stack: AsyncExitStack) -> None:
+        self.runner = runner
+        self.stack = stack
+        self.connection: AsyncConnection | None = None
+
+
+#: The ``sharing`` block the current task is in, if any.
+_SHARED: ContextVar[_Shared | None] = ContextVar("kerops_reads_shared", default=None)
+
+
 class StatementRunner:
     """Runs the SELECTs of read-only routes (see the module's description)."""
 
@@ -124,6 +143,32 @@ class StatementRunner:
         self._plans[id(statement)] = plan
         return plan
 
+    @asynccontextmanager
+    async def sharing(self) -> AsyncIterator[None]:
+        """Within the block, the statements of this task that go through SQLAlchemy Core share
+        one read connection, opened by the first of them (several statements of one answer:
+        on SQLite one transaction and one ``BEGIN`` instead of one each). Nested blocks share
+        the outer one's."""
+        outer = _SHARED.get()
+        if outer is not None and outer.runner is self:
+            yield
+            return
+        async with AsyncExitStack() as stack:
+            token = _SHARED.set(_Shared(self, stack))
+            try:
+                yield
+            finally:
+                _SHARED.reset(token)
+
+    async def _connection(self) -> AsyncConnection | None:
+        """The connection of the current ``sharing`` block (opened now if need be), or None."""
+        shared = _SHARED.get()
+        if shared is None or shared.runner is not self:
+            return None
+        if shared.connection is None:
+            shared.connection = await shared.stack.enter_async_context(self.engine.connect())
+        return shared.connection
+
     async def one(
         self, statement: AnySelect, params: _CoreSingleExecuteParams | None = None
     ) -> dict[str, Any] | None:
@@ -132,6 +177,10 @@ class StatementRunner:
         params = params or {}
         plan = self._plan(statement) if self.direct else None
         if plan is None:
+            shared = await self._connection()
+            if shared is not None:
+                first = (await shared.execute(statement, params)).mappings().first()
+                return None if first is None else dict(first)
             async with self.engine.connect() as connection:
                 row = (await connection.execute(statement, params)).mappings().first()
             return None if row is None else dict(row)
@@ -147,6 +196,9 @@ class StatementRunner:
         """Every row of ``statement``, through SQLAlchemy Core on a read connection: for
         statements built per request (a filtered page), whose compiled form SQLAlchemy's cache
         finds by the statement's structure. No session, no ORM objects."""
+        shared = await self._connection()
+        if shared is not None:
+            return (await shared.execute(statement, params or {})).all()
         async with self.engine.connect() as connection:
             rows = (await connection.execute(statement, params or {})).all()
         return rows

@@ -8,9 +8,8 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime
 
 from kerops.core.deps import PrincipalDep, SessionDep
-from kerops.operations import assignment
+from kerops.operations import assignment, diagnosis_shown
 from kerops.operations.assignment import AssignmentCreate, CandidateList
-from kerops.operations.models import ServiceTicket
 from kerops.operations.schemas import TicketRead
 
 router = APIRouter(tags=["tickets"])
@@ -21,10 +20,11 @@ TICKET = "/tickets/{ticket_id}"
 @router.post(f"{TICKET}/assign", response_model=TicketRead)
 async def assign_ticket(
     ticket_id: uuid.UUID, body: AssignmentCreate, principal: PrincipalDep, session: SessionDep
-) -> ServiceTicket:
+) -> TicketRead:
     """Assign an eligible technician (the client's own, or a vendor's with ``vendor_id``); an
     open ticket moves to assigned."""
-    return await assignment.assign(session, principal=principal, ticket_id=ticket_id, data=body)
+    ticket = await assignment.assign(session, principal=principal, ticket_id=ticket_id, data=body)
+    return await diagnosis_shown.ticket_read(session, principal, ticket)
 
 
 @router.get(f"{TICKET}/candidates", response_model=CandidateList)

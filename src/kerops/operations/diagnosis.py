@@ -1,7 +1,9 @@
 """Diagnosis of service tickets: likely cause, skill, parts and similar past tickets.
 
 Every new ticket (manual, scan, plan, sensor) queues the job ``tickets.diagnose``, which fills the
-ticket's ``ai_*`` fields; ``POST /tickets/{id}/diagnosis`` runs it again. The default engine works
+ticket's ``ai_*`` fields; ``POST /tickets/{id}/diagnosis`` runs it again. The diagnosis is stored
+whole, with the tickets its cause is taken from; a reader is shown only the tickets they may
+read (``diagnosis_shown``). The default engine works
 offline on the client's own resolved tickets (``diagnosis_engine``); an LLM provider, when set,
 refines that result (``diagnosis_llm``) and any failure of it keeps the offline one.
 
@@ -38,7 +40,7 @@ from kerops.core.schemas import ReadModel
 from kerops.core.state import AppState
 from kerops.core.types import utcnow
 from kerops.inventory.models import Product
-from kerops.operations import diagnosis_llm
+from kerops.operations import diagnosis_llm, diagnosis_shown
 from kerops.operations.diagnosis_engine import (
     Diagnosis,
     Doc,
@@ -66,7 +68,8 @@ class SimilarTicketRead(ReadModel):
 
 
 class DiagnosisRead(ReadModel):
-    """A ticket's diagnosis as just computed (also stored in the ticket's ``ai_*`` fields)."""
+    """A ticket's diagnosis as just computed (also stored in the ticket's ``ai_*`` fields), as
+    the caller may see it: the similar tickets they may read, and the cause as on the ticket."""
 
     ticket_id: uuid.UUID
     engine: Engine
@@ -290,20 +293,42 @@ def _apply(ticket: ServiceTicket, result: Diagnosis, at: datetime) -> None:
     ticket.ai_parts = result.parts
     ticket.ai_confidence = result.confidence
     ticket.ai_similar_ticket_ids = [s.ticket_id for s in result.similar]
+    ticket.ai_cause_ticket_ids = list(result.cause_ticket_ids)
     ticket.ai_diagnosed_at = at
 
 
-def _read(ticket_id: uuid.UUID, result: Diagnosis, engine: Engine, at: datetime) -> DiagnosisRead:
+async def _read(
+    session: AsyncSession,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    result: Diagnosis,
+    engine: Engine,
+    at: datetime,
+) -> DiagnosisRead:
+    """The diagnosis as ``principal`` is shown it: only the similar tickets they may read, and
+    a cause taken from no ticket when it comes from one they may not (``diagnosis_shown``)."""
+    similar_ids = [s.ticket_id for s in result.similar]
+    readable = await diagnosis_shown.readable_cited(
+        session, principal, similar_ids, result.cause_ticket_ids
+    )
+    shown_ids, cause = diagnosis_shown.visible(
+        similar_ids=similar_ids,
+        cause=result.cause,
+        cause_ticket_ids=result.cause_ticket_ids,
+        skill=result.skill,
+        readable=readable,
+    )
     return DiagnosisRead(
         ticket_id=ticket_id,
         engine=engine,
-        cause=result.cause,
+        cause=cause or "",
         skill=result.skill,
         parts=result.parts,
         confidence=result.confidence,
         similar_tickets=[
             SimilarTicketRead(ticket_id=uuid.UUID(s.ticket_id), number=s.number, score=s.score)
             for s in result.similar
+            if s.ticket_id in shown_ids
         ],
         diagnosed_at=at,
     )
@@ -343,4 +368,4 @@ async def rerun(
     at = utcnow()
     _apply(target, result, at)
     await session.flush()
-    return _read(target.id, result, engine, at)
+    return await _read(session, principal, target.id, result, engine, at)

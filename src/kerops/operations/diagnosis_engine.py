@@ -184,6 +184,10 @@ class Diagnosis:
     parts: list[dict[str, object]]
     confidence: float
     similar: list[Similar] = field(default_factory=list)
+    #: The past tickets ``cause`` is taken from (a resolution note, a title): a reader who may
+    #: not read every one of them is shown ``generic_cause(skill)`` instead. Empty when the
+    #: cause quotes no ticket.
+    cause_ticket_ids: list[str] = field(default_factory=list)
 
 
 # --- TF-IDF --------------------------------------------------------------------------------------
@@ -338,16 +342,24 @@ def _suggest_parts(
     ]
 
 
-def _cause(similar: Sequence[tuple[Doc, float]], skill: str | None) -> str:
+def generic_cause(skill: str | None) -> str:
+    """A cause taken from no other ticket: what the skill alone says."""
+    if skill:
+        return f"Looks like a {skill} fault."
+    return "Not enough history to suggest a cause yet."
+
+
+def _cause(similar: Sequence[tuple[Doc, float]], skill: str | None) -> tuple[str, list[str]]:
+    """The likely cause and the tickets it is taken from."""
     for doc, _ in similar:
         if doc.cause:
-            return f"{doc.cause.strip()[:600]} (as on T-{doc.number:06d})"
+            return f"{doc.cause.strip()[:600]} (as on T-{doc.number:06d})", [doc.ticket_id]
     if similar:
         doc = similar[0][0]
-        return f"Like T-{doc.number:06d}: {doc.title[:300]}"
+        return f"Like T-{doc.number:06d}: {doc.title[:300]}", [doc.ticket_id]
     if skill:
-        return f"Looks like a {skill} fault; no similar resolved tickets yet."
-    return "Not enough history to suggest a cause yet."
+        return f"Looks like a {skill} fault; no similar resolved tickets yet.", []
+    return generic_cause(None), []
 
 
 def diagnose(
@@ -398,13 +410,15 @@ def diagnose(
             confidence = min(0.95, share * evidence)
         else:
             confidence = min(KEYWORD_ONLY_CAP, share * KEYWORD_ONLY_CAP)
+    cause, cause_ticket_ids = _cause(similar, skill)
     return Diagnosis(
-        cause=_cause(similar, skill),
+        cause=cause,
         skill=skill,
         skills_ranked=ranked,
         parts=_suggest_parts(query, similar, own_parts, parts_of),
         confidence=round(confidence, 3),
         similar=[Similar(doc.ticket_id, doc.number, round(sim, 3)) for doc, sim in similar],
+        cause_ticket_ids=cause_ticket_ids,
     )
 
 

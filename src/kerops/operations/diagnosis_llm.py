@@ -105,6 +105,9 @@ def _merge(offline: Diagnosis, data: dict[str, Any]) -> Diagnosis:
         parts=[parts_by_id[str(p)] for p in dict.fromkeys(part_ids)],
         confidence=round(max(0.0, min(1.0, float(confidence))), 3),
         similar=similar or offline.similar,
+        # The model read the notes and titles of every similar ticket (and the offline cause):
+        # its cause may come from any of them.
+        cause_ticket_ids=[s.ticket_id for s in offline.similar],
     )
 
 

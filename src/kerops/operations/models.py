@@ -196,6 +196,9 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
     ai_parts: Mapped[list[Any]] = mapped_column(JSON, default=list)
     ai_confidence: Mapped[float | None]
     ai_similar_ticket_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The tickets ``ai_cause`` is taken from: a reader who may not read every one of them is
+    # shown a cause taken from no ticket (``operations.diagnosis_shown``).
+    ai_cause_ticket_ids: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     ai_diagnosed_at: Mapped[datetime | None]
     labour_cost_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     parts_cost_minor: Mapped[int] = mapped_column(BigInteger, default=0)

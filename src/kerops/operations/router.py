@@ -13,7 +13,7 @@ from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.pagination import Page, PageDep
-from kerops.operations import tickets, workflows
+from kerops.operations import diagnosis_shown, tickets, workflows
 from kerops.operations.models import ServiceTicket, TicketComment, Workflow, WorkflowStep
 from kerops.operations.schemas import (
     CommentCreate,
@@ -41,7 +41,7 @@ STEPS = f"{WORKFLOW}/steps"
 STEP = f"{STEPS}/{{step_id}}"
 TICKET = "/tickets/{ticket_id}"
 WORKFLOW_DOCUMENT = access.Document(Workflow, WorkflowRead)
-TICKET_DOCUMENT = access.Document(ServiceTicket, TicketRead)
+TICKET_DOCUMENT = access.Document(ServiceTicket, TicketRead, shown=diagnosis_shown.shown_rows)
 
 
 def _page(items: Sequence[object], cursor: str | None) -> dict[str, object]:
@@ -177,9 +177,10 @@ async def delete_step(
 @tickets_router.post("/tickets", response_model=TicketRead, status_code=status.HTTP_201_CREATED)
 async def create_ticket(
     body: TicketCreate, principal: PrincipalDep, session: SessionDep
-) -> ServiceTicket:
+) -> TicketRead:
     """Raise a ticket (the client's owner, or a manager or requester of the locale)."""
-    return await tickets.create_ticket(session, principal=principal, data=body)
+    ticket = await tickets.create_ticket(session, principal=principal, data=body)
+    return await diagnosis_shown.ticket_read(session, principal, ticket)
 
 
 @tickets_router.get("/tickets", response_model=Page[TicketRead])
@@ -208,24 +209,25 @@ async def list_tickets(
 ) -> Response:
     """The tickets the caller can see (sort: created_at, priority, number, sla_resolution_due_at;
     default -created_at)."""
-    items, cursor = await tickets.list_tickets(
-        reader,
-        params=page,
-        status=status,
-        priority=priority,
-        locale_id=locale_id,
-        asset_id=asset_id,
-        technician_id=technician_id,
-        requester_id=requester_id,
-        vendor_id=vendor_id,
-        overdue=overdue,
-        sla_breached=sla_breached,
-        sla_warned=sla_warned,
-        created_from=created_from,
-        created_to=created_to,
-        q=q,
-    )
-    return TICKET_DOCUMENT.respond_page(items, cursor)
+    async with reader.runner.sharing():  # the page and its diagnoses' citations: one connection
+        items, cursor = await tickets.list_tickets(
+            reader,
+            params=page,
+            status=status,
+            priority=priority,
+            locale_id=locale_id,
+            asset_id=asset_id,
+            technician_id=technician_id,
+            requester_id=requester_id,
+            vendor_id=vendor_id,
+            overdue=overdue,
+            sla_breached=sla_breached,
+            sla_warned=sla_warned,
+            created_from=created_from,
+            created_to=created_to,
+            q=q,
+        )
+        return await TICKET_DOCUMENT.respond_page(reader, items, cursor)
 
 
 @tickets_router.get(TICKET, response_model=TicketRead)
@@ -237,17 +239,21 @@ async def get_ticket(ticket_id: uuid.UUID, reader: ReaderDep) -> Response:
 @tickets_router.patch(TICKET, response_model=TicketRead)
 async def update_ticket(
     ticket_id: uuid.UUID, body: TicketUpdate, principal: PrincipalDep, session: SessionDep
-) -> ServiceTicket:
+) -> TicketRead:
     """Change a ticket's details (owner or locale manager); the status moves by transitions."""
-    return await tickets.update_ticket(session, principal=principal, ticket_id=ticket_id, data=body)
+    ticket = await tickets.update_ticket(
+        session, principal=principal, ticket_id=ticket_id, data=body
+    )
+    return await diagnosis_shown.ticket_read(session, principal, ticket)
 
 
 @tickets_router.post(f"{TICKET}/transitions", response_model=TicketRead)
 async def transition_ticket(
     ticket_id: uuid.UUID, body: TransitionCreate, principal: PrincipalDep, session: SessionDep
-) -> ServiceTicket:
+) -> TicketRead:
     """Move a ticket to another status along its workflow (the only way to change a status)."""
-    return await tickets.transition(session, principal=principal, ticket_id=ticket_id, data=body)
+    ticket = await tickets.transition(session, principal=principal, ticket_id=ticket_id, data=body)
+    return await diagnosis_shown.ticket_read(session, principal, ticket)
 
 
 @tickets_router.get(f"{TICKET}/history", response_model=Page[HistoryRead])

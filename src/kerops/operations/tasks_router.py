@@ -8,9 +8,8 @@ from fastapi import APIRouter, status
 
 from kerops.core.deps import PrincipalDep, SessionDep
 from kerops.core.pagination import Page, PageDep
-from kerops.operations import tasks
+from kerops.operations import diagnosis_shown, tasks
 from kerops.operations.models import TicketTask
-from kerops.operations.schemas import TicketRead
 from kerops.operations.tasks_schemas import (
     TaskComplete,
     TaskCompletionRead,
@@ -80,5 +79,7 @@ async def complete_task(
         session, principal=principal, ticket_id=ticket_id, task_id=task_id, data=body
     )
     read = TaskRead.model_validate(task).model_dump()
-    ticket = TicketRead.model_validate(follow_up) if follow_up is not None else None
+    ticket = None
+    if follow_up is not None:
+        ticket = await diagnosis_shown.ticket_read(session, principal, follow_up)
     return TaskCompletionRead(**read, follow_up_ticket=ticket)
