@@ -9,6 +9,7 @@ message again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -16,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,6 +28,7 @@ from typing import Any
 
 import aiomqtt
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from paho.mqtt import client as paho
 from sqlalchemy import select
@@ -34,7 +37,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.config import Settings
 from kerops.iot.models import IoTReading
 from kerops.iot.mqtt import MqttIngestor
+from tests.conftest import TEST_SECRET
 from tests.fixtures.factories import Runner
+from tests.fixtures.processes import stop
 from tests.iot.readings_helpers import Sensor, iso, make_sensor
 
 MOSQUITTO = shutil.which("mosquitto")
@@ -342,3 +347,63 @@ def test_a_message_delivered_again_is_stored_once(
     assert first == {"accepted": 2, "duplicates": 0, "rejected": []}
     assert again == {"accepted": 0, "duplicates": 2, "rejected": []}
     assert _stored_values(run, sensor) == _expected(range(1, 2))
+
+
+BROKER_URL = os.environ.get("KEROPS_TEST_BROKER_URL", "")
+
+
+@pytest.mark.skipif(
+    not BROKER_URL, reason="KEROPS_TEST_BROKER_URL is not set (e.g. redis://127.0.0.1:6379/14)"
+)
+def test_the_kerops_mqtt_process_keeps_its_session_across_its_restart(
+    client: TestClient,
+    run: Runner,
+    settings: Settings,
+    mosquitto: Mosquitto,
+    topic_root: str,
+    device_for: Callable[[Sensor], Device],
+) -> None:
+    sensor = make_sensor(client, run)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    queue_name = f"kerops-test-{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "KEROPS_DATA_DIR": str(settings.data_dir),
+        "KEROPS_SECRET_KEY": TEST_SECRET,
+        "KEROPS_BROKER_URL": BROKER_URL,
+        "KEROPS_BROKER_QUEUE": queue_name,
+        "KEROPS_MQTT_URL": f"mqtt://127.0.0.1:{mosquitto.port}",
+        "KEROPS_MQTT_TOPIC": f"{topic_root}/+/readings",
+        "KEROPS_MQTT_CLIENT_ID": f"kerops-ingest-{uuid.uuid4().hex[:8]}",
+        "KEROPS_LOG_LEVEL": "WARNING",
+    }
+    env.pop("KEROPS_DATABASE_URL", None)
+    if settings.database_url:
+        env["KEROPS_DATABASE_URL"] = settings.database_url
+
+    def ingest_process() -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "kerops.cli", "mqtt"]
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+    device = device_for(sensor)
+    process = ingest_process()
+    try:
+        deadline = time.monotonic() + WAIT
+        answer: dict[str, Any] = {}
+        while not answer:  # re-sent until the process has subscribed and answers
+            assert time.monotonic() < deadline, "no answer from kerops mqtt"
+            assert process.poll() is None, "kerops mqtt exited"
+            device.publish(_readings(1, start))
+            with contextlib.suppress(queue.Empty):
+                answer = device.results.get(timeout=1)
+        assert answer["accepted"] + answer["duplicates"] == 2
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=WAIT) == 0  # a clean stop
+        device.publish(_readings(2, start))  # queued by the broker for the stopped process
+        device.wait_acknowledged()
+        process = ingest_process()
+        expected = _expected(range(1, 3))
+        assert _wait_stored(run, sensor, expected) == expected
+    finally:
+        stop(process)
+        redis.Redis.from_url(BROKER_URL).delete(queue_name)
