@@ -143,7 +143,12 @@ class Settings(BaseSettings):
     mqtt_shared_group: str = "kerops"
     #: A fixed client id: a persistent session with a plain subscription, whose queued QoS 1
     #: messages the broker keeps across its restarts. One process per id (``kerops mqtt``).
-    mqtt_client_id: str | None = Field(default=None, min_length=1, max_length=64)
+    mqtt_client_id: str | None = Field(default=None, max_length=64)
+
+    @field_validator("mqtt_client_id")
+    @classmethod
+    def _blank_client_id_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ from kerops import cli
 from kerops.config import Settings
 from kerops.core.state import AppState
 from kerops.iot import mqtt
+from tests.conftest import TEST_SECRET
 
 TOPIC = "kerops/devices/+/readings"
 
@@ -92,3 +93,9 @@ def test_kerops_mqtt_needs_a_client_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KEROPS_MQTT_URL", "mqtt://127.0.0.1:1")
     monkeypatch.delenv("KEROPS_MQTT_CLIENT_ID", raising=False)
     assert cli.main(["mqtt"]) == 2
+
+
+def test_a_blank_client_id_is_no_client_id() -> None:
+    # An empty KEROPS_MQTT_CLIENT_ID= (as compose files write "unset") keeps the shared layout.
+    assert Settings(secret_key=TEST_SECRET, mqtt_client_id=" ").mqtt_client_id is None
+    assert Settings(secret_key=TEST_SECRET, mqtt_client_id="ingest-1").mqtt_client_id == "ingest-1"
