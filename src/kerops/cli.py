@@ -1,4 +1,4 @@
-"""The ``kerops`` command: serve, worker, scheduler, db upgrade|downgrade|current, demo,
+"""The ``kerops`` command: serve, worker, scheduler, mqtt, db upgrade|downgrade|current, demo,
 create-admin."""
 
 from __future__ import annotations
@@ -138,6 +138,24 @@ def cmd_scheduler(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mqtt(_args: argparse.Namespace) -> int:
+    """Take IoT readings from MQTT in one process with a persistent session (run one per id)."""
+    from kerops.iot.mqtt import run_ingest
+    from kerops.main import build_state
+
+    settings = get_settings()
+    if not _external_broker(settings, "mqtt"):
+        return 2
+    if not settings.mqtt_url or not settings.mqtt_client_id:
+        _print(
+            "error: `kerops mqtt` needs KEROPS_MQTT_URL and KEROPS_MQTT_CLIENT_ID (the fixed "
+            "client id of its persistent session)."
+        )
+        return 2
+    asyncio.run(run_ingest(build_state(settings)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``kerops`` command."""
     parser = argparse.ArgumentParser(prog="kerops", description="KER Ops backend")
@@ -161,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     scheduler = sub.add_parser("scheduler", help="send periodic jobs (run one)")
     scheduler.set_defaults(func=cmd_scheduler)
+
+    mqtt = sub.add_parser(
+        "mqtt", help="take IoT readings from MQTT (persistent session; run one per client id)"
+    )
+    mqtt.set_defaults(func=cmd_mqtt)
 
     demo = sub.add_parser("demo", help="load demo data")
     demo.set_defaults(func=cmd_demo)

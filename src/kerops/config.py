@@ -153,10 +153,17 @@ class Settings(BaseSettings):
     mqtt_url: str | None = None
     #: Readings topic filter; ``+`` stands for the device's credential prefix.
     mqtt_topic: str = "kerops/devices/+/readings"
-    #: Shared-subscription group, so several processes split the messages (empty: none).
+    #: Shared-subscription group, so several processes split the messages (empty: none); not
+    #: used with a client id (Mosquitto does not restore shared subscriptions after a restart).
     mqtt_shared_group: str = "kerops"
-    #: A fixed client id makes the broker keep the session (queued QoS 1 messages) across restarts.
-    mqtt_client_id: str | None = None
+    #: A fixed client id: a persistent session with a plain subscription, whose queued QoS 1
+    #: messages the broker keeps across its restarts. One process per id (``kerops mqtt``).
+    mqtt_client_id: str | None = Field(default=None, max_length=64)
+
+    @field_validator("mqtt_client_id")
+    @classmethod
+    def _blank_client_id_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -91,6 +91,45 @@ def test_a_message_id_twice_in_one_batch_is_stored_once(client: TestClient, run:
     }
 
 
+def test_a_resent_reading_without_message_id_is_known_by_its_device_time(
+    client: TestClient, run: Runner
+) -> None:
+    sensor = make_sensor(client, run, metrics={"humidity": "%"})
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    batch = [
+        {"metric": "temperature", "value": 1, "ts": iso(at)},
+        {"metric": "humidity", "value": 40, "ts": iso(at)},
+        {"metric": "temperature", "value": 2, "ts": int(at.timestamp()) - 60},
+    ]
+    assert send(client, sensor.key, batch)["accepted"] == 3
+    # The same readings again (one with another value: the first one stays), and a new one.
+    again = [*batch[:2], {**batch[2], "value": 5}, {**batch[0], "ts": iso(at - timedelta(hours=1))}]
+    assert send(client, sensor.key, again) == {"accepted": 1, "duplicates": 3, "rejected": []}
+    assert stored_count(run, sensor.id) == 4
+
+
+def test_a_device_time_twice_in_one_batch_is_stored_once(client: TestClient, run: Runner) -> None:
+    sensor = make_sensor(client, run, device_type="meter", unit="h", metrics={"run_hours": "h"})
+    reading = {"metric": "run_hours", "value": 100.0, "ts": iso(datetime.now(UTC))}
+    assert send(client, sensor.key, [reading, {**reading, "value": 999.0}]) == {
+        "accepted": 1,
+        "duplicates": 1,
+        "rejected": [],
+    }
+    # The copy is dropped before storing: the meter is the stored reading's.
+    assert _meters(run, sensor.asset["id"]) == {"run_hours": 100.0}
+
+
+def test_readings_without_message_id_or_time_are_always_stored(
+    client: TestClient, run: Runner
+) -> None:
+    sensor = make_sensor(client, run)
+    reading = {"metric": "temperature", "value": 1}
+    assert send(client, sensor.key, [reading, reading])["accepted"] == 2
+    assert send(client, sensor.key, [reading])["accepted"] == 1
+    assert stored_count(run, sensor.id) == 3
+
+
 def test_message_ids_are_per_device(client: TestClient, run: Runner) -> None:
     sensor = make_sensor(client, run)
     other = add_device(client, sensor)
@@ -344,3 +383,15 @@ def test_a_metric_named_like_an_asset_meter_updates_it(client: TestClient, run: 
         [{"metric": "cycles", "value": 42}, {"metric": "temperature", "value": 3}],
     )
     assert _meters(run, sensor.asset["id"]) == {"cycles": 42, "km": 5}
+
+
+def test_a_resent_meter_reading_leaves_the_meter_alone(client: TestClient, run: Runner) -> None:
+    sensor = make_sensor(client, run, device_type="meter", unit="h", metrics={"run_hours": "h"})
+    now = datetime.now(UTC)
+    newest = {"metric": "run_hours", "value": 120.0, "ts": iso(now)}
+    send(client, sensor.key, [newest])
+    # Its copy (same device time, another value) is not stored and so sets nothing: the meter
+    # takes the batch's newest stored reading.
+    older = {"metric": "run_hours", "value": 119.0, "ts": iso(now - timedelta(minutes=5))}
+    assert send(client, sensor.key, [{**newest, "value": 999.0}, older])["accepted"] == 1
+    assert _meters(run, sensor.asset["id"]) == {"run_hours": 119.0}

@@ -3,7 +3,8 @@
 A batch is authenticated by one device credential. Each reading is checked on its own; a bad one
 is reported by its index and never stops the others. The good ones are stored in the caller's
 transaction with one bulk ``INSERT ... ON CONFLICT DO NOTHING`` (no ORM object, no query per
-reading), so a re-sent reading with the same ``message_id`` is stored once. Then, only when
+reading), so a re-sent reading is stored once: the same ``message_id``, or without one the same
+metric and device time (``ts``). Then, only when
 needed: the devices' ``last_seen_at``, the assets' meters, and the rules of the batch's devices.
 """
 
@@ -230,6 +231,7 @@ async def ingest(
     checked = Columns()
     sources: dict[uuid.UUID, DeviceInfo] = {device.id: device}
     seen: set[tuple[uuid.UUID, str]] = set()
+    seen_times: set[tuple[uuid.UUID, str, datetime]] = set()
     duplicates = 0
     # Metrics already checked, per device: a batch repeats a handful of names.
     units: dict[tuple[uuid.UUID, str], str | None] = {}
@@ -330,6 +332,13 @@ async def ingest(
                 duplicates += 1
                 continue
             seen.add(key)
+        elif ts is not None:
+            # No message id: a reading of the device's time is known by its metric and time.
+            timed = (source.id, metric, at)
+            if timed in seen_times:
+                duplicates += 1
+                continue
+            seen_times.add(timed)
         add_device(source.id)
         add_metric(metric)
         add_value(value)
@@ -354,8 +363,9 @@ async def ingest(
     return IngestResult(accepted=accepted, duplicates=duplicates, rejected=rejected)
 
 
-def _only_stored(checked: Columns, stored: list[tuple[uuid.UUID, str | None]]) -> Columns:
-    kept = {key for key in stored if key[1] is not None}
+def _only_stored(checked: Columns, stored: list[repository.StoredKey]) -> Columns:
+    kept = {(key[0], key[1]) for key in stored if key[1] is not None}
+    kept_times = {(key[0], key[2], key[3]) for key in stored if key[1] is None}
     out = Columns()
     for row in zip(
         checked.device_id,
@@ -365,7 +375,11 @@ def _only_stored(checked: Columns, stored: list[tuple[uuid.UUID, str | None]]) -
         checked.message_id,
         strict=True,
     ):
-        if row[4] is None or (row[0], row[4]) in kept:
+        if (
+            (row[0], row[4]) in kept
+            if row[4] is not None
+            else (row[0], row[1], row[3]) in kept_times
+        ):
             out.device_id.append(row[0])
             out.metric.append(row[1])
             out.value.append(row[2])

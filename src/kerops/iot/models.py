@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,11 +54,18 @@ class IoTDevice(IdMixin, TimestampMixin, Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
+#: Readings identified by device, metric and device time (no ``message_id``, time given).
+TIMED_WITHOUT_MESSAGE_ID = text("message_id IS NULL AND device_time <> received_at")
+
+
 class IoTReading(Base):
     """One measurement of a device: its metric, value, the device's time and our arrival time.
 
     Written in bulk (Core inserts, no ORM object or audit row per reading), read by time range
-    through ``(device_id, metric, device_time)``. ``message_id`` makes a re-sent reading a no-op.
+    through ``(device_id, metric, device_time)``. A re-sent reading is a no-op: by its
+    ``message_id`` when it has one, else by ``(device_id, metric, device_time)`` when the device
+    gave the time. A reading with neither has no identity (its device time is its arrival time,
+    ``device_time = received_at``) and is always stored.
     """
 
     __tablename__ = "iot_readings"
@@ -65,6 +73,15 @@ class IoTReading(Base):
     __table_args__ = (
         Index("ix_iot_readings_device_id_metric_device_time", "device_id", "metric", "device_time"),
         UniqueConstraint("device_id", "message_id"),
+        Index(
+            "uq_iot_readings_device_id_metric_device_time",
+            "device_id",
+            "metric",
+            "device_time",
+            unique=True,
+            sqlite_where=TIMED_WITHOUT_MESSAGE_ID,
+            postgresql_where=TIMED_WITHOUT_MESSAGE_ID,
+        ),
         # The retention sweep finds old rows by time: a BRIN on PostgreSQL (tiny, rows arrive
         # roughly in time order), a plain index elsewhere.
         Index("ix_iot_readings_device_time", "device_time", postgresql_using="brin"),

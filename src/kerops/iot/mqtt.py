@@ -7,11 +7,23 @@ topic); the subscriber still checks the full credential, as HTTP does, and that 
 that credential's prefix. The outcome (``{accepted, duplicates, rejected}``, or ``{error}``) is
 published at QoS 0 on ``kerops/devices/{prefix}/results``.
 
-A message is acknowledged only after its readings are committed (paho's manual ack): a crash in
-between makes the broker deliver it again, and ``message_id`` makes that harmless. Several
-processes share the subscription (``$share/{KEROPS_MQTT_SHARED_GROUP}/...``), so each message is
-handled once. The subscriber reconnects with a capped exponential backoff when the broker goes
-away. It runs inside ``kerops serve`` (in-process jobs) or in every ``kerops worker`` process.
+A message is acknowledged only after its readings are committed (paho's manual ack): a crash or
+a lost connection in between makes the broker deliver it again, and the readings' keys
+(``message_id``, or metric and device time) make that harmless.
+
+Two layouts:
+
+- **Persistent** (``KEROPS_MQTT_CLIENT_ID`` set; what production wants): one ingest process
+  (``kerops mqtt``, or ``kerops serve`` with in-process jobs) with that fixed client id, a
+  persistent session (``clean_session=False``) and a plain subscription. The broker keeps the
+  subscription and queues what arrives while the process is away, across its own restarts too.
+- **Shared** (no client id): every process subscribes to ``$share/{group}/...`` with a clean
+  session. Mosquitto 2.0 does not restore shared subscriptions from its persistence, and a clean
+  session queues nothing: what arrives while no process is subscribed is lost.
+
+The devices' topic has no level that a filter could split into partitions (the credential prefix
+is one level), so the persistent layout has exactly one subscriber per client id. The subscriber
+reconnects with a capped exponential backoff and subscribes again whenever the broker goes away.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import ssl
 from typing import TYPE_CHECKING, Any
@@ -35,6 +48,7 @@ from kerops.core.principal import AuditContext
 from kerops.iot import ingest
 
 if TYPE_CHECKING:
+    from kerops.config import Settings
     from kerops.core.jobs import JobEngine
     from kerops.core.state import AppState
 
@@ -53,15 +67,19 @@ def _prefix_level(topic_filter: str) -> int:
 class MqttIngestor:
     """The MQTT subscriber of one process."""
 
-    def __init__(self, state: AppState) -> None:
+    def __init__(self, state: AppState, *, settings: Settings | None = None) -> None:
         self.state = state
-        settings = state.settings
+        settings = settings or state.settings
         assert settings.mqtt_url, "KEROPS_MQTT_URL is not set"
         self.url = urlsplit(settings.mqtt_url)
         self.topic = settings.mqtt_topic
-        group = settings.mqtt_shared_group
-        self.subscription = f"$share/{group}/{self.topic}" if group else self.topic
         self.client_id = settings.mqtt_client_id
+        self.persistent = self.client_id is not None
+        # A persistent session keeps only plain subscriptions across broker restarts.
+        group = settings.mqtt_shared_group
+        shared = group and not self.persistent
+        self.subscription = f"$share/{group}/{self.topic}" if shared else self.topic
+        self.backoff_start = BACKOFF_START
         self.backoff_max = BACKOFF_MAX
         #: Set while subscribed (tests and health checks wait on it).
         self.connected = asyncio.Event()
@@ -76,7 +94,7 @@ class MqttIngestor:
             username=unquote(self.url.username) if self.url.username else None,
             password=unquote(self.url.password) if self.url.password else None,
             identifier=self.client_id or f"kerops-{socket.gethostname()}-{os.getpid()}",
-            clean_session=self.client_id is None,
+            clean_session=not self.persistent,
             tls_context=tls,
         )
         # Acknowledge only after the commit (aiomqtt has no option for it; paho has).
@@ -98,19 +116,21 @@ class MqttIngestor:
         self.connected.clear()
 
     async def _run(self) -> None:
-        backoff = BACKOFF_START
+        backoff = self.backoff_start
         while True:
             try:
                 async with self._client() as client:
+                    # Again on every connection: harmless when the session kept it.
                     await client.subscribe(self.subscription, qos=1)
                     self.connected.set()
-                    backoff = BACKOFF_START
+                    backoff = self.backoff_start
                     log.info("mqtt subscribed", extra={"topic": self.subscription})
                     async for message in client.messages:
                         await self._handle(client, message)
             except aiomqtt.MqttError as exc:
                 log.warning("mqtt connection lost", extra={"error": str(exc)})
             except Exception:
+                # Nothing of the message is acknowledged: the broker delivers it again.
                 log.exception("mqtt subscriber failed")
             self.connected.clear()
             await asyncio.sleep(backoff)
@@ -127,8 +147,13 @@ class MqttIngestor:
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.publish(results, json.dumps(outcome), qos=0)
         if message.qos > 0:
-            client._client.ack(message.mid, message.qos)
+            self._ack(client, message)
         self.handled += 1
+
+    def _ack(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Acknowledge a message whose readings are committed (aiomqtt has no call for it)."""
+        # On a connection lost since, paho sends nothing: the broker delivers the message again.
+        client._client.ack(message.mid, message.qos)
 
     async def ingest_payload(self, prefix: str, payload: Any) -> dict[str, Any]:
         """Check and store one message's readings; returns what to tell the device."""
@@ -175,12 +200,14 @@ async def start_mqtt(state: AppState) -> MqttIngestor | None:
 
 
 def worker_mqtt_hooks(engine: JobEngine) -> None:
-    """In a worker process: run the subscriber beside the jobs (after the state is built)."""
+    """In a worker process: run the shared subscriber beside the jobs (after the state is built);
+    with a fixed client id, ``kerops mqtt`` runs the one subscriber instead."""
     holder: dict[str, MqttIngestor | None] = {"subscriber": None}
 
     async def startup(_: TaskiqState) -> None:
-        if engine.state is not None:
-            holder["subscriber"] = await start_mqtt(engine.state)
+        state = engine.state
+        if state is not None and state.settings.mqtt_client_id is None:
+            holder["subscriber"] = await start_mqtt(state)
 
     async def shutdown(_: TaskiqState) -> None:
         if holder["subscriber"] is not None:
@@ -188,3 +215,20 @@ def worker_mqtt_hooks(engine: JobEngine) -> None:
 
     engine.broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, startup)
     engine.broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, shutdown)
+
+
+async def run_ingest(state: AppState) -> None:
+    """``kerops mqtt``: run the subscriber of the persistent layout until SIGTERM or SIGINT."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    await state.jobs.start(state)
+    subscriber = MqttIngestor(state)
+    await subscriber.start()
+    try:
+        await stopping.wait()
+    finally:
+        await subscriber.stop()
+        await state.jobs.stop()
+        await state.db.dispose()
