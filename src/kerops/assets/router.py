@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, ValidationError
+from pydantic import ValidationError
 
 from kerops.assets import qr, service
 from kerops.assets.models import Asset
@@ -28,6 +28,7 @@ from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageDep
+from kerops.core.schemas import ApiDateTime
 from kerops.core.storage import (
     IMAGE_TYPES,
     ObjectWritesDep,
@@ -110,8 +111,8 @@ async def get_downtime(
     asset_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    start: Annotated[AwareDatetime, Query(alias="from", description="Window start (with offset)")],
-    end: Annotated[AwareDatetime, Query(alias="to", description="Window end (with offset)")],
+    start: Annotated[ApiDateTime, Query(alias="from", description="Window start (with offset)")],
+    end: Annotated[ApiDateTime, Query(alias="to", description="Window end (with offset)")],
 ) -> DowntimeRead:
     """Seconds the asset was ``down`` within [from, to) (counted at most until now)."""
     return await service.downtime(

@@ -6,13 +6,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from kerops.audit import service
 from kerops.audit.models import AuditLog
 from kerops.audit.schemas import AuditAction, AuditLogRead
 from kerops.core.deps import PrincipalDep, SessionDep
 from kerops.core.pagination import Page, PageDep
+from kerops.core.schemas import ApiDateTime
 
 router = APIRouter(prefix="/audit-logs", tags=["audit"])
 
@@ -28,10 +28,10 @@ async def list_audit_logs(
     action: AuditAction | None = None,
     locale_id: uuid.UUID | None = None,
     occurred_from: Annotated[
-        AwareDatetime | None, Query(description="From this time on (inclusive, with offset)")
+        ApiDateTime | None, Query(description="From this time on (inclusive, with offset)")
     ] = None,
     occurred_to: Annotated[
-        AwareDatetime | None, Query(description="Before this time (exclusive, with offset)")
+        ApiDateTime | None, Query(description="Before this time (exclusive, with offset)")
     ] = None,
 ) -> Page[AuditLogRead]:
     """Audit rows, newest first: all for platform staff, their client's for a client owner.

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.pagination import Page, PageDep
+from kerops.core.schemas import ApiDateTime
 from kerops.operations import tickets, workflows
 from kerops.operations.models import ServiceTicket, TicketComment, Workflow, WorkflowStep
 from kerops.operations.schemas import (
@@ -202,8 +202,8 @@ async def list_tickets(
     sla_warned: Annotated[
         bool | None, Query(description="true: an SLA warning was raised for the ticket")
     ] = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    created_from: ApiDateTime | None = None,
+    created_to: ApiDateTime | None = None,
     q: TextFilter = None,
 ) -> Response:
     """The tickets the caller can see (sort: created_at, priority, number, sla_resolution_due_at;
