@@ -39,10 +39,10 @@ async def list_api_keys(
         uuid.UUID | None, Query(description="Another user's keys (platform staff only)")
     ] = None,
     active: Annotated[
-        bool | None, Query(description="Only usable keys (true) or revoked/expired ones (false)")
+        bool | None, Query(description="Only unexpired keys (true) or expired ones (false)")
     ] = None,
 ) -> Page[ApiKeyRead]:
-    """Your keys, newest first (never their secrets)."""
+    """Your keys, newest first (never their secrets nor deleted keys)."""
     items, cursor = await api_keys.list_api_keys(
         session, principal, page, user_id=user_id, active=active
     )
@@ -57,5 +57,6 @@ async def get_api_key(key_id: uuid.UUID, principal: KeyAdminDep, session: Sessio
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_key(key_id: uuid.UUID, principal: KeyAdminDep, session: SessionDep) -> None:
-    """Revoke a key: it stops working at once (the record is kept)."""
+    """Delete a key: it stops working at once and is gone from the API (404 from then on); its
+    row is kept, revoked, for the audit log."""
     await api_keys.revoke_api_key(session, principal, key_id)
