@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Self
@@ -31,6 +32,8 @@ class InputModel(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _storable_text(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        if isinstance(data, dict):
+            data = _as_given_lengths(cls, data)
         # The fields first: those that check their own text report it at their own location.
         model = handler(data)
         if (where := _unstorable_text(data)) is not None:
@@ -137,6 +140,41 @@ ApiDate = Annotated[
     AfterValidator(_bounded_date),
     _FormatBounds(MIN_API_DATE.isoformat(), MAX_API_DATE.isoformat()),
 ]
+
+
+@functools.cache
+def _max_lengths(model: type[BaseModel]) -> dict[str, int]:
+    """The ``maxLength`` of each text field of ``model``'s JSON schema (by alias), or of its items
+    for a list of texts."""
+    properties = model.model_json_schema().get("properties", {})
+    found: dict[str, int] = {}
+    for name, schema in properties.items():
+        for branch in [schema, *schema.get("anyOf", [])]:
+            branch = branch.get("items", branch) if branch.get("type") == "array" else branch
+            if branch.get("type") == "string" and "maxLength" in branch:
+                found[name] = branch["maxLength"]
+    return found
+
+
+def _as_given_lengths(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each text longer than its field's ``maxLength`` as sent, before the
+    whitespace is stripped, replaced by text as long that is no whitespace, so the field refuses
+    it with its own ``string_too_long``: the OpenAPI document's limit holds for what is sent."""
+    changed: dict[str, Any] | None = None
+    for name, limit in _max_lengths(model).items():
+        value = data.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            changed = changed if changed is not None else dict(data)
+            changed[name] = "x" * len(value)
+        elif isinstance(value, list) and any(
+            isinstance(item, str) and len(item) > limit for item in value
+        ):
+            changed = changed if changed is not None else dict(data)
+            changed[name] = [
+                "x" * len(item) if isinstance(item, str) and len(item) > limit else item
+                for item in value
+            ]
+    return data if changed is None else changed
 
 
 def _unstorable_text(data: Any, path: str = "") -> str | None:
