@@ -17,10 +17,12 @@ from kerops.assets.plans_schemas import (
     PlanUpdate,
 )
 from kerops.core.deps import PrincipalDep, SessionDep
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
 
 router = APIRouter(tags=["maintenance plans"])
+
+PlanPage = Annotated[PageParams, sorted_by(service.PLAN_SORTS)]
 
 PLANS = "/assets/{asset_id}/maintenance-plans"
 PLAN = PLANS + "/{plan_id}"
@@ -40,7 +42,7 @@ async def list_plans(
     asset_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: PlanPage,
     trigger: PlanTrigger | None = None,
     is_active: bool | None = None,
 ) -> dict[str, object]:

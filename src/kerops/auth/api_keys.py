@@ -27,7 +27,7 @@ from kerops.core.types import utcnow
 
 PREFIX_CHARS = 8
 _ALPHABET = string.ascii_letters + string.digits
-_SORT_FIELDS = {"created_at": ApiKey.created_at, "name": ApiKey.name, "id": ApiKey.id}
+API_KEY_SORTS = {"created_at": ApiKey.created_at, "name": ApiKey.name, "id": ApiKey.id}
 
 
 def new_key() -> tuple[str, str]:
@@ -92,7 +92,7 @@ async def list_api_keys(
         session,
         stmt,
         params,
-        sort_fields=_SORT_FIELDS,
+        sort_fields=API_KEY_SORTS,
         id_column=ApiKey.id,
         default_sort="-created_at",
     )

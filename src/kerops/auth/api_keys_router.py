@@ -11,10 +11,12 @@ from kerops.auth import api_keys
 from kerops.auth.api_keys_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from kerops.auth.models import ApiKey
 from kerops.core.deps import SessionDep, require_scope
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import Principal
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
+
+ApiKeyPage = Annotated[PageParams, sorted_by(api_keys.API_KEY_SORTS)]
 
 KeyAdminDep = Annotated[Principal, Depends(require_scope("admin"))]
 
@@ -34,7 +36,7 @@ async def create_api_key(
 async def list_api_keys(
     principal: KeyAdminDep,
     session: SessionDep,
-    page: PageDep,
+    page: ApiKeyPage,
     user_id: Annotated[
         uuid.UUID | None, Query(description="Another user's keys (platform staff only)")
     ] = None,
