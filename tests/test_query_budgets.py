@@ -868,3 +868,54 @@ def test_budget_tables_name_existing_routes() -> None:
         (name, route) for name, table in tables.items() for route in table if route not in ROUTES
     ]
     assert not stale, f"entries for routes that do not exist: {stale}"
+
+
+# --- sorts of the lists --------------------------------------------------------------------------
+
+
+def _sort_parameter(route: Route) -> dict[str, Any] | None:
+    parameters = OPENAPI["paths"][route[1]][route[0].lower()].get("parameters", [])
+    return next((p for p in parameters if p["in"] == "query" and p["name"] == "sort"), None)
+
+
+SORTED_ROUTES = [route for route in ROUTES if _sort_parameter(route) is not None]
+
+
+def test_every_list_declares_its_sorts_as_an_enum() -> None:
+    assert len(SORTED_ROUTES) >= 30  # every list paged by kerops.core.pagination
+    for route in SORTED_ROUTES:
+        parameter = _sort_parameter(route)
+        assert parameter is not None
+        (choice,) = [s for s in parameter["schema"]["anyOf"] if s.get("type") == "string"]
+        fields = [value for value in choice.get("enum", []) if not value.startswith("-")]
+        # Each field of the whitelist, then its descending form.
+        assert fields and choice["enum"] == [v for f in fields for v in (f, f"-{f}")], (
+            f"{_label(route)}: sort is not an enum of the whitelist (sorted_by): {choice}"
+        )
+
+
+@pytest.mark.parametrize("route", SORTED_ROUTES, ids=_label)
+def test_every_sort_in_a_lists_enum_is_answered_and_any_other_is_a_422(
+    route: Route, request: pytest.FixtureRequest
+) -> None:
+    # The enum of the OpenAPI document is the whitelist the list sorts by: each value answers
+    # (paginate refuses a sort outside its whitelist), and FastAPI refuses every other one.
+    parameter = _sort_parameter(route)
+    assert parameter is not None
+    (choice,) = [s for s in parameter["schema"]["anyOf"] if s.get("type") == "string"]
+    stage = _stage(route, request)
+    case = _case(route)
+    assert case is not None
+    call = _build(stage, route, case, _actor(stage, route))
+    for value in choice["enum"]:
+        response, _ = _send(stage, call, sort=value)
+        assert response.is_success, f"{_label(route)} sort={value}: {response.text[:300]}"
+    for value in ("title", f"{choice['enum'][0]}x", f"--{choice['enum'][0]}", ""):
+        response, _ = _send(stage, call, sort=value)
+        assert response.status_code == 422, f"{_label(route)} sort={value!r}: {response.text}"
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["code"] == "validation_error"
+        assert [(e["loc"], e["type"]) for e in body["errors"]] == [
+            (["query", "sort"], "literal_error")
+        ]

@@ -28,6 +28,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -180,3 +181,123 @@ def test_api_on_real_objects_as_their_technician(case: Any, live: dict[str, Any]
     # The client's technician: the access rules of the assigned (tickets, their assets and
     # areas, the technician's own shifts and licences) rather than the owner's.
     _on_real_objects(case, live, "technician")
+
+
+# --- extreme dates --------------------------------------------------------------------------------
+
+#: Instants at and beyond the ends of what the API accepts (1900-2200): each is a 422, never a 5xx.
+EXTREME_INSTANTS = (
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+05:00",
+    "9999-12-31T23:59:59Z",
+    "9999-12-31T23:59:59-05:00",
+    "1900-01-01T00:00:00Z",
+    "2200-12-31T23:59:59.999999Z",
+)
+_DATE_FORMATS = ("date", "date-time")
+
+
+def _resolve(node: Any, components: dict[str, Any]) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        node = components[node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _date_format(node: Any, components: dict[str, Any]) -> str | None:
+    """``date`` or ``date-time`` when ``node`` (or one of its alternatives) is one, else None."""
+    node = _resolve(node, components)
+    if not isinstance(node, dict):
+        return None
+    if node.get("format") in _DATE_FORMATS:
+        return str(node["format"])
+    for branch in node.get("anyOf", []) + node.get("oneOf", []):
+        if (found := _date_format(branch, components)) is not None:
+            return found
+    return None
+
+
+def _has_dates(node: Any, components: dict[str, Any], seen: frozenset[str] = frozenset()) -> bool:
+    if isinstance(node, dict) and "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        return name not in seen and _has_dates(components[name], components, seen | {name})
+    if isinstance(node, dict):
+        if node.get("format") in _DATE_FORMATS:
+            return True
+        return any(_has_dates(value, components, seen) for value in node.values())
+    if isinstance(node, list):
+        return any(_has_dates(value, components, seen) for value in node)
+    return False
+
+
+def _with_dates(value: Any, node: Any, instant: str, components: dict[str, Any]) -> Any:
+    """``value`` (of schema ``node``) with every date and instant in it set to ``instant`` (its
+    day for a date); absent date fields of an object are added."""
+    fmt = _date_format(node, components)
+    if fmt is not None:
+        return instant if fmt == "date-time" else instant[:10]
+    node = _resolve(node, components)
+    if not isinstance(node, dict):
+        return value
+    if isinstance(value, dict):
+        for name, inner in node.get("properties", {}).items():
+            if _date_format(inner, components) is not None or name in value:
+                value[name] = _with_dates(value.get(name), inner, instant, components)
+        return value
+    if isinstance(value, list) and "items" in node:
+        items = value or ([None] if _date_format(node["items"], components) else [])
+        return [_with_dates(item, node["items"], instant, components) for item in items]
+    return value
+
+
+def _date_inputs(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per operation taking a date or an instant: its date query parameters and body schema."""
+    components = document.get("components", {}).get("schemas", {})
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            query = [
+                (p["name"], fmt)
+                for p in operation.get("parameters", [])
+                if p["in"] == "query" and (fmt := _date_format(p["schema"], components))
+            ]
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            body_schema = (
+                body["schema"] if body and _has_dates(body["schema"], components) else None
+            )
+            if query or body_schema is not None:
+                found[(method.upper(), path)] = {"query": query, "body": body_schema}
+    return found
+
+
+_DOCUMENT = _openapi()
+DATE_INPUTS = _date_inputs(_DOCUMENT)
+# Generated cases only (no coverage phase): what matters here is the dates put into them.
+with_dates = schemathesis.openapi.from_dict(
+    _DOCUMENT,
+    config=SchemathesisConfig.from_dict(
+        {"phases": {"coverage": {"enabled": False}, "examples": {"enabled": False}}}
+    ),
+).include(lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in DATE_INPUTS)
+
+
+@with_dates.parametrize()
+@_examples(2)
+def test_extreme_dates_are_refused_without_a_server_error(case: Any, live: dict[str, Any]) -> None:
+    # Every operation taking a date or an instant (query or body), on real objects as the owner,
+    # with each date at and beyond the ends of the accepted range; the rest as generated.
+    components = _DOCUMENT.get("components", {}).get("schemas", {})
+    inputs = DATE_INPUTS[(case.method.upper(), case.path)]
+    real = live["real_params"].get((case.method.upper(), case.path), {})
+    if case.path_parameters:
+        case.path_parameters = {
+            name: str(real[name]) if name in real else value
+            for name, value in case.path_parameters.items()
+        }
+    for instant in EXTREME_INSTANTS:
+        if inputs["query"]:
+            case.query = dict(case.query or {})
+            for name, fmt in inputs["query"]:
+                case.query[name] = instant if fmt == "date-time" else instant[:10]
+        if inputs["body"] is not None and isinstance(case.body, dict | list):
+            case.body = _with_dates(copy.deepcopy(case.body), inputs["body"], instant, components)
+        _call(case, live, live["world"]["owner"])

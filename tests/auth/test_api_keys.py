@@ -51,6 +51,17 @@ def _stored(run: Runner, key_id: str) -> ApiKey:
     return result
 
 
+def _expire(run: Runner, key_id: str) -> None:
+    async def expire(session: AsyncSession) -> None:
+        await session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == uuid.UUID(key_id))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+    run(expire)
+
+
 def test_create_returns_the_key_once(client: TestClient) -> None:
     owner = register_owner(client)
     created = create_key(client, owner)
@@ -124,19 +135,32 @@ def test_revoked_key_is_401(client: TestClient, run: Runner) -> None:
     # the row is kept, marked revoked
     stored = _stored(run, created["id"])
     assert stored.revoked_at is not None
-    shown = client.get(f"{KEYS}/{created['id']}", headers=owner.headers).json()
-    assert shown["revoked_at"] is not None
 
 
-def test_revoking_twice_is_harmless(client: TestClient) -> None:
+def test_a_deleted_key_is_gone_from_reads_lists_and_deletes(
+    client: TestClient, run: Runner
+) -> None:
     owner = register_owner(client)
-    created = create_key(client, owner)
-    assert client.delete(f"{KEYS}/{created['id']}", headers=owner.headers).status_code == 204
-    first = client.get(f"{KEYS}/{created['id']}", headers=owner.headers).json()["revoked_at"]
-    assert client.delete(f"{KEYS}/{created['id']}", headers=owner.headers).status_code == 204
-    assert (
-        client.get(f"{KEYS}/{created['id']}", headers=owner.headers).json()["revoked_at"] == first
-    )
+    kept = create_key(client, owner)
+    deleted = create_key(client, owner)
+    url = f"{KEYS}/{deleted['id']}"
+    assert client.delete(url, headers=owner.headers).status_code == 204
+    revoked_at = _stored(run, deleted["id"]).revoked_at
+    read = client.get(url, headers=owner.headers)
+    assert read.status_code == 404
+    assert read.json()["code"] == "not_found"
+    again = client.delete(url, headers=owner.headers)
+    assert again.status_code == 404
+    for active in (None, "true", "false"):
+        params = {} if active is None else {"active": active}
+        listed = client.get(KEYS, params=params, headers=owner.headers).json()["items"]
+        assert deleted["id"] not in [k["id"] for k in listed]
+    assert [k["id"] for k in client.get(KEYS, headers=owner.headers).json()["items"]] == [
+        kept["id"]
+    ]
+    # the second delete changed nothing: the row keeps the first revocation's time
+    assert revoked_at is not None
+    assert _stored(run, deleted["id"]).revoked_at == revoked_at
 
 
 def test_expired_key_is_401(client: TestClient, run: Runner) -> None:
@@ -272,15 +296,15 @@ def test_list_pages_through_own_keys_without_secrets(client: TestClient) -> None
         assert c["key"] not in response.text
 
 
-def test_list_filters_usable_keys(client: TestClient) -> None:
+def test_list_filters_usable_keys(client: TestClient, run: Runner) -> None:
     owner = register_owner(client)
     kept = create_key(client, owner)
-    revoked = create_key(client, owner)
-    client.delete(f"{KEYS}/{revoked['id']}", headers=owner.headers)
+    expired = create_key(client, owner)
+    _expire(run, expired["id"])
     active = client.get(KEYS, params={"active": "true"}, headers=owner.headers).json()
     assert [k["id"] for k in active["items"]] == [kept["id"]]
     inactive = client.get(KEYS, params={"active": "false"}, headers=owner.headers).json()
-    assert [k["id"] for k in inactive["items"]] == [revoked["id"]]
+    assert [k["id"] for k in inactive["items"]] == [expired["id"]]
 
 
 def test_list_of_another_users_keys_is_empty_for_non_staff(client: TestClient) -> None:

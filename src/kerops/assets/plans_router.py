@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime
 
 from kerops.assets import plans as service
 from kerops.assets.models import AssetMaintenancePlan
@@ -18,9 +17,12 @@ from kerops.assets.plans_schemas import (
     PlanUpdate,
 )
 from kerops.core.deps import PrincipalDep, SessionDep
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
+from kerops.core.schemas import ApiDateTime
 
 router = APIRouter(tags=["maintenance plans"])
+
+PlanPage = Annotated[PageParams, sorted_by(service.PLAN_SORTS)]
 
 PLANS = "/assets/{asset_id}/maintenance-plans"
 PLAN = PLANS + "/{plan_id}"
@@ -40,7 +42,7 @@ async def list_plans(
     asset_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: PlanPage,
     trigger: PlanTrigger | None = None,
     is_active: bool | None = None,
 ) -> dict[str, object]:
@@ -94,7 +96,7 @@ async def preview_plan(
     session: SessionDep,
     count: Annotated[int, Query(ge=1, le=MAX_PREVIEW, description="How many to list")] = 10,
     after: Annotated[
-        AwareDatetime | None, Query(description="List from this instant on (default: now)")
+        ApiDateTime | None, Query(description="List from this instant on (default: now)")
     ] = None,
 ) -> PlanPreview:
     """The next due dates (UTC, local date, generation time) or meter thresholds of a plan."""

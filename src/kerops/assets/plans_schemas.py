@@ -11,11 +11,11 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 
 from kerops.assets.recurrence import IntervalUnit
 from kerops.core.enums import TechnicianSkill, TicketPriority
-from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
+from kerops.core.schemas import ApiDate, InputModel, ReadModel, no_nul, refuse_null
 
-#: Bounds of a plan's dates and intervals (keeps every computed date inside the calendar).
+#: Bounds of a plan's dates and intervals (keeps every computed date inside the calendar); a
+#: start date also lies within the API's dates (up to 2200-12-31).
 MIN_START_DATE = date(1970, 1, 1)
-MAX_START_DATE = date(2999, 12, 31)
 MAX_INTERVAL_COUNT = 1000
 MAX_LEAD_TIME_DAYS = 3650
 MAX_CHECKLIST_ITEMS = 200
@@ -58,7 +58,7 @@ MeterInterval = Annotated[float, Field(gt=0, le=MAX_METER_VALUE, allow_inf_nan=F
 MeterValue = Annotated[float, Field(ge=0, le=MAX_METER_VALUE, allow_inf_nan=False)]
 IntervalCount = Annotated[int, Field(ge=1, le=MAX_INTERVAL_COUNT)]
 LeadTime = Annotated[int, Field(ge=0, le=MAX_LEAD_TIME_DAYS)]
-StartDate = Annotated[date, Field(ge=MIN_START_DATE, le=MAX_START_DATE)]
+StartDate = Annotated[ApiDate, Field(ge=MIN_START_DATE)]
 
 
 class ChecklistItem(InputModel):

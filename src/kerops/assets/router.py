@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, ValidationError
+from pydantic import ValidationError
 
 from kerops.assets import qr, service
 from kerops.assets.models import Asset
@@ -27,7 +27,8 @@ from kerops.assets.schemas import (
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import AssetStatus
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
+from kerops.core.schemas import ApiDateTime
 from kerops.core.storage import (
     IMAGE_TYPES,
     ObjectWritesDep,
@@ -52,7 +53,7 @@ async def create_asset(body: AssetCreate, principal: PrincipalDep, session: Sess
 @router.get("/assets", response_model=Page[AssetRead])
 async def list_assets(
     reader: ReaderDep,
-    page: PageDep,
+    page: AssetPage,
     locale_id: uuid.UUID | None = None,
     area_id: uuid.UUID | None = None,
     parent_id: uuid.UUID | None = None,
@@ -96,7 +97,7 @@ async def delete_asset(asset_id: uuid.UUID, principal: PrincipalDep, session: Se
 
 @router.get(f"{ASSET}/status-history", response_model=Page[StatusChangeRead])
 async def list_status_history(
-    asset_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: PageDep
+    asset_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: StatusChangePage
 ) -> dict[str, object]:
     """The asset's status changes (sort: changed_at)."""
     items, cursor = await service.list_status_history(
@@ -110,8 +111,8 @@ async def get_downtime(
     asset_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    start: Annotated[AwareDatetime, Query(alias="from", description="Window start (with offset)")],
-    end: Annotated[AwareDatetime, Query(alias="to", description="Window end (with offset)")],
+    start: Annotated[ApiDateTime, Query(alias="from", description="Window start (with offset)")],
+    end: Annotated[ApiDateTime, Query(alias="to", description="Window end (with offset)")],
 ) -> DowntimeRead:
     """Seconds the asset was ``down`` within [from, to) (counted at most until now)."""
     return await service.downtime(
@@ -172,6 +173,10 @@ async def report_fault(
 #: The form version of the fault report takes a photo, so its body is bounded like any upload.
 scan_form_router = APIRouter(tags=["assets"], route_class=UploadRoute)
 
+AssetPage = Annotated[PageParams, sorted_by(service.ASSET_SORTS)]
+StatusChangePage = Annotated[PageParams, sorted_by(service.HISTORY_SORTS)]
+BomPage = Annotated[PageParams, sorted_by(service.BOM_SORTS)]
+
 
 @scan_form_router.post(
     "/scan/{code}/photo-report",
@@ -230,7 +235,7 @@ async def report_fault_with_photo(
 
 @router.get(f"{ASSET}/bom", response_model=Page[BomLineRead])
 async def list_bom(
-    asset_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: PageDep
+    asset_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: BomPage
 ) -> dict[str, object]:
     """The asset's parts list with product SKUs and names (sort: created_at, quantity)."""
     items, cursor = await service.list_bom(

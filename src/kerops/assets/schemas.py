@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 from pydantic.networks import validate_email
 
 from kerops.core.enums import AssetStatus
-from kerops.core.schemas import InputModel, ReadModel, refuse_null
+from kerops.core.schemas import ApiDate, InputModel, ReadModel, refuse_null
 from kerops.tenancy.schemas import Description, Text120, Text200
 
 
@@ -56,8 +56,8 @@ class AssetCreate(InputModel):
     model: Text120 = ""
     serial_number: Text120 | None = None
     status: AssetStatus = AssetStatus.operational
-    install_date: date | None = None
-    warranty_end_date: date | None = None
+    install_date: ApiDate | None = None
+    warranty_end_date: ApiDate | None = None
     criticality: Criticality = 3
     meter_readings: Meters = Field(default_factory=dict)
     notes: Description = ""
@@ -81,8 +81,8 @@ class AssetUpdate(InputModel):
     serial_number: Text120 | None = None
     status: AssetStatus | None = None
     status_reason: Reason | None = None
-    install_date: date | None = None
-    warranty_end_date: date | None = None
+    install_date: ApiDate | None = None
+    warranty_end_date: ApiDate | None = None
     criticality: Criticality | None = None
     meter_readings: Meters | None = None
     notes: Description | None = None

@@ -6,32 +6,34 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from kerops.audit import service
 from kerops.audit.models import AuditLog
 from kerops.audit.schemas import AuditAction, AuditLogRead
 from kerops.core.deps import PrincipalDep, SessionDep
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
+from kerops.core.schemas import ApiDateTime
 
 router = APIRouter(prefix="/audit-logs", tags=["audit"])
+
+AuditPage = Annotated[PageParams, sorted_by(service.SORT_FIELDS)]
 
 
 @router.get("", response_model=Page[AuditLogRead])
 async def list_audit_logs(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: AuditPage,
     table_name: Annotated[str | None, Query(max_length=64)] = None,
     record_id: Annotated[str | None, Query(max_length=64)] = None,
     actor_user_id: uuid.UUID | None = None,
     action: AuditAction | None = None,
     locale_id: uuid.UUID | None = None,
     occurred_from: Annotated[
-        AwareDatetime | None, Query(description="From this time on (inclusive, with offset)")
+        ApiDateTime | None, Query(description="From this time on (inclusive, with offset)")
     ] = None,
     occurred_to: Annotated[
-        AwareDatetime | None, Query(description="Before this time (exclusive, with offset)")
+        ApiDateTime | None, Query(description="Before this time (exclusive, with offset)")
     ] = None,
 ) -> Page[AuditLogRead]:
     """Audit rows, newest first: all for platform staff, their client's for a client owner.

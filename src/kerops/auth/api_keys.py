@@ -1,4 +1,8 @@
-"""API keys for integrations: shown once, stored as a hash, scoped, expiring, revocable."""
+"""API keys for integrations: shown once, stored as a hash, scoped, expiring, revocable.
+
+Deleting a key revokes it: the row stays (the audit log and the record of who used it point at
+it) but the key stops working and is gone from the API: reading, listing or deleting it again
+answers 404, like a key that never existed."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from kerops.auth.models import ApiKey
 from kerops.core.access import get_scoped, scoped
 from kerops.core.db import flush_or_conflict
 from kerops.core.deps import API_KEY_PREFIX
-from kerops.core.errors import Conflict, Forbidden
+from kerops.core.errors import Conflict, Forbidden, NotFound
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.security import hash_token, random_token
@@ -23,7 +27,7 @@ from kerops.core.types import utcnow
 
 PREFIX_CHARS = 8
 _ALPHABET = string.ascii_letters + string.digits
-_SORT_FIELDS = {"created_at": ApiKey.created_at, "name": ApiKey.name, "id": ApiKey.id}
+API_KEY_SORTS = {"created_at": ApiKey.created_at, "name": ApiKey.name, "id": ApiKey.id}
 
 
 def new_key() -> tuple[str, str]:
@@ -76,34 +80,37 @@ async def list_api_keys(
     user_id: uuid.UUID | None = None,
     active: bool | None = None,
 ) -> tuple[Sequence[ApiKey], str | None]:
-    """One page of keys: the caller's own, or (staff) those of ``user_id``."""
+    """One page of keys: the caller's own, or (staff) those of ``user_id``; never deleted ones.
+    ``active``: only the unexpired (true) or only the expired (false)."""
     stmt = scoped(select(ApiKey), ApiKey, principal).where(
-        ApiKey.user_id == (user_id or principal.user_id)
+        ApiKey.user_id == (user_id or principal.user_id), ApiKey.revoked_at.is_(None)
     )
     if active is not None:
-        now = utcnow()
-        usable = ApiKey.revoked_at.is_(None) & (
-            ApiKey.expires_at.is_(None) | (ApiKey.expires_at > now)
-        )
-        stmt = stmt.where(usable if active else ~usable)
+        unexpired = ApiKey.expires_at.is_(None) | (ApiKey.expires_at > utcnow())
+        stmt = stmt.where(unexpired if active else ~unexpired)
     return await paginate(
         session,
         stmt,
         params,
-        sort_fields=_SORT_FIELDS,
+        sort_fields=API_KEY_SORTS,
         id_column=ApiKey.id,
         default_sort="-created_at",
     )
 
 
 async def get_api_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
-    """One key within the caller's reach, or 404."""
-    return await get_scoped(session, ApiKey, key_id, principal)
+    """One key within the caller's reach and not deleted, or 404."""
+    return _not_deleted(await get_scoped(session, ApiKey, key_id, principal))
 
 
 async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> None:
-    """Revoke a key (kept for the record); revoking twice changes nothing."""
+    """Delete a key: revoked, kept for the record, hidden from the API (a second time: 404)."""
     api_key = await get_scoped(session, ApiKey, key_id, principal, "write", for_update=True)
-    if api_key.revoked_at is None:
-        api_key.revoked_at = utcnow()
-        await session.flush()
+    _not_deleted(api_key).revoked_at = utcnow()
+    await session.flush()
+
+
+def _not_deleted(api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is not None:
+        raise NotFound("api key not found")
+    return api_key

@@ -11,10 +11,12 @@ from kerops.auth import api_keys
 from kerops.auth.api_keys_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from kerops.auth.models import ApiKey
 from kerops.core.deps import SessionDep, require_scope
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import Principal
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
+
+ApiKeyPage = Annotated[PageParams, sorted_by(api_keys.API_KEY_SORTS)]
 
 KeyAdminDep = Annotated[Principal, Depends(require_scope("admin"))]
 
@@ -34,15 +36,15 @@ async def create_api_key(
 async def list_api_keys(
     principal: KeyAdminDep,
     session: SessionDep,
-    page: PageDep,
+    page: ApiKeyPage,
     user_id: Annotated[
         uuid.UUID | None, Query(description="Another user's keys (platform staff only)")
     ] = None,
     active: Annotated[
-        bool | None, Query(description="Only usable keys (true) or revoked/expired ones (false)")
+        bool | None, Query(description="Only unexpired keys (true) or expired ones (false)")
     ] = None,
 ) -> Page[ApiKeyRead]:
-    """Your keys, newest first (never their secrets)."""
+    """Your keys, newest first (never their secrets nor deleted keys)."""
     items, cursor = await api_keys.list_api_keys(
         session, principal, page, user_id=user_id, active=active
     )
@@ -57,5 +59,6 @@ async def get_api_key(key_id: uuid.UUID, principal: KeyAdminDep, session: Sessio
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_key(key_id: uuid.UUID, principal: KeyAdminDep, session: SessionDep) -> None:
-    """Revoke a key: it stops working at once (the record is kept)."""
+    """Delete a key: it stops working at once and is gone from the API (404 from then on); its
+    row is kept, revoked, for the audit log."""
     await api_keys.revoke_api_key(session, principal, key_id)

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from kerops.core.schemas import InputModel, ReadModel
+from kerops.core.schemas import ApiDateTime, InputModel, ReadModel
 from kerops.core.types import utcnow
 
 ApiKeyScope = Literal["read", "write", "admin"]
@@ -20,7 +20,7 @@ class ApiKeyCreate(InputModel):
 
     name: ApiKeyName
     scopes: Annotated[list[ApiKeyScope], Field(min_length=1, max_length=3)]
-    expires_at: AwareDatetime | None = None
+    expires_at: ApiDateTime | None = None
 
     @field_validator("scopes")
     @classmethod

@@ -56,7 +56,7 @@ except ImportError:  # pragma: no cover - depends on the installed packages
     import httpx as http_client  # type: ignore[no-redef]
 
 HTTP_TIMEOUT_SECONDS = 10.0
-_SORT_FIELDS = {
+IDENTITY_PROVIDER_SORTS = {
     "created_at": IdentityProvider.created_at,
     "name": IdentityProvider.name,
     "slug": IdentityProvider.slug,
@@ -249,7 +249,7 @@ async def list_providers(
     if vendor_id is not None:
         stmt = stmt.where(IdentityProvider.vendor_id == vendor_id)
     return await paginate(
-        session, stmt, params, sort_fields=_SORT_FIELDS, id_column=IdentityProvider.id
+        session, stmt, params, sort_fields=IDENTITY_PROVIDER_SORTS, id_column=IdentityProvider.id
     )
 
 

@@ -21,12 +21,14 @@ from kerops.auth.sso_schemas import (
 )
 from kerops.core.audit import set_audit_context
 from kerops.core.deps import SessionDep, StateDep, client_ip, require_scope
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.state import AppState
 
 providers = APIRouter(prefix="/identity-providers", tags=["identity providers"])
 flow = APIRouter(prefix="/auth/sso", tags=["sso"])
+
+ProviderPage = Annotated[PageParams, sorted_by(sso.IDENTITY_PROVIDER_SORTS)]
 
 #: Configuring sign-in is an administrative act: through an API key, the "admin" scope too.
 AdminDep = Annotated[Principal, Depends(require_scope("admin"))]
@@ -45,7 +47,7 @@ async def create_identity_provider(
 async def list_identity_providers(
     principal: AdminDep,
     session: SessionDep,
-    page: PageDep,
+    page: ProviderPage,
     is_active: Annotated[bool | None, Query(description="Only active (or inactive) ones")] = None,
     client_id: Annotated[uuid.UUID | None, Query(description="Providers of this client")] = None,
     vendor_id: Annotated[uuid.UUID | None, Query(description="Providers of this vendor")] = None,

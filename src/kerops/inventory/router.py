@@ -10,12 +10,14 @@ from fastapi import APIRouter, Query, Response, status
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import ProductCategory
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.inventory import service
 from kerops.inventory.models import Product
 from kerops.inventory.schemas import ProductCreate, ProductRead, ProductUpdate
 
 router = APIRouter(tags=["inventory"])
+
+ProductPage = Annotated[PageParams, sorted_by(service.PRODUCT_SORTS)]
 PRODUCT_DOCUMENT = access.Document(Product, ProductRead)
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
@@ -33,7 +35,7 @@ async def create_product(
 async def list_products(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: ProductPage,
     category: ProductCategory | None = None,
     is_active: bool | None = None,
     q: TextFilter = None,

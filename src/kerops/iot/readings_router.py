@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Security
@@ -12,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep
 from kerops.core.errors import PayloadTooLarge
 from kerops.core.middleware import own_body_limit
+from kerops.core.schemas import ApiDateTime
 from kerops.iot import ingest, readings
 from kerops.iot.readings_schemas import (
     BATCH_BODY_SCHEMA,
@@ -84,10 +84,10 @@ async def read_series(
     principal: PrincipalDep,
     session: SessionDep,
     start: Annotated[
-        datetime | None, Query(alias="from", description="Start (inclusive; default: to - 24 h)")
+        ApiDateTime | None, Query(alias="from", description="Start (inclusive; default: to - 24 h)")
     ] = None,
     end: Annotated[
-        datetime | None, Query(alias="to", description="End (exclusive; default: now)")
+        ApiDateTime | None, Query(alias="to", description="End (exclusive; default: now)")
     ] = None,
     metric: MetricName | None = None,
     bucket: Annotated[

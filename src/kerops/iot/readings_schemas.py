@@ -6,7 +6,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from kerops.core.schemas import ReadModel
+from kerops.core.schemas import API_DATETIME_JSON_SCHEMA, ReadModel
 
 
 class Bucket(enum.StrEnum):
@@ -113,7 +113,7 @@ _READING_SCHEMA: dict[str, Any] = {
         "value": {"type": "number"},
         "ts": {
             "description": "Device time: RFC 3339 with offset, or Unix seconds (default: now)",
-            "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+            "oneOf": [API_DATETIME_JSON_SCHEMA, {"type": "number"}],
         },
         "unit": {"type": "string", "maxLength": 16, "description": "Checked when given"},
         "message_id": {

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.iot import service
 from kerops.iot.models import IoTDevice
 from kerops.iot.schemas import (
@@ -21,6 +21,8 @@ from kerops.iot.schemas import (
 )
 
 router = APIRouter(tags=["iot"])
+
+DevicePage = Annotated[PageParams, sorted_by(service.DEVICE_SORTS)]
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 DEVICE = "/iot-devices/{device_id}"
@@ -41,7 +43,7 @@ async def create_device(
 async def list_devices(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: DevicePage,
     asset_id: uuid.UUID | None = None,
     locale_id: uuid.UUID | None = None,
     status: DeviceStatus | None = None,

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, status
 
 from kerops.core.deps import PrincipalDep, SessionDep
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.iot import rules
 from kerops.iot.models import IoTRule
 from kerops.iot.rules_schemas import RuleCreate, RuleRead, RuleUpdate
 
 router = APIRouter(tags=["iot"])
+
+RulePage = Annotated[PageParams, sorted_by(rules.RULE_SORTS)]
 
 RULES = "/iot-devices/{device_id}/rules"
 RULE = RULES + "/{rule_id}"
@@ -28,7 +31,7 @@ async def create_rule(
 
 @router.get(RULES, response_model=Page[RuleRead])
 async def list_rules(
-    device_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: PageDep
+    device_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: RulePage
 ) -> dict[str, object]:
     """The device's rules with their state (sort: name, created_at)."""
     items, cursor = await rules.list_rules(

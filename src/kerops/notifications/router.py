@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep, require_scope
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import Principal
 from kerops.notifications import service, webhooks
 from kerops.notifications.models import DeliveryStatus, Notification, WebhookDelivery
@@ -26,6 +26,10 @@ from kerops.notifications.schemas import (
 notifications_router = APIRouter(prefix="/notifications", tags=["notifications"])
 webhooks_router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
+NotificationPage = Annotated[PageParams, sorted_by(service.NOTIFICATION_SORTS)]
+WebhookPage = Annotated[PageParams, sorted_by(webhooks.WEBHOOK_SORTS)]
+DeliveryPage = Annotated[PageParams, sorted_by(webhooks.DELIVERY_SORTS)]
+
 #: Webhooks hold a signing secret and send the client's data out: API keys need "admin".
 WebhookAdminDep = Annotated[Principal, Depends(require_scope("admin"))]
 
@@ -37,7 +41,7 @@ WebhookAdminDep = Annotated[Principal, Depends(require_scope("admin"))]
 async def list_notifications(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: NotificationPage,
     unread: Annotated[
         bool | None, Query(description="Only unread (true) or only read (false) ones")
     ] = None,
@@ -92,7 +96,7 @@ async def create_webhook(
 async def list_webhooks(
     principal: WebhookAdminDep,
     session: SessionDep,
-    page: PageDep,
+    page: WebhookPage,
     active: Annotated[bool | None, Query(description="Only active (true) or inactive")] = None,
 ) -> Page[WebhookRead]:
     """The webhooks you manage."""
@@ -158,7 +162,7 @@ async def list_deliveries(
     webhook_id: uuid.UUID,
     principal: WebhookAdminDep,
     session: SessionDep,
-    page: PageDep,
+    page: DeliveryPage,
     delivery_status: Annotated[
         DeliveryStatus | None,
         Query(alias="status", description="Only this status; 'dead' lists the dead letters"),

@@ -291,7 +291,7 @@ async def mark_emailed(
 
 # --- the inbox -----------------------------------------------------------------------------------
 
-_SORT_FIELDS = {"created_at": Notification.created_at, "id": Notification.id}
+NOTIFICATION_SORTS = {"created_at": Notification.created_at, "id": Notification.id}
 
 
 def _inbox(principal: Principal) -> Select[Any]:
@@ -320,7 +320,7 @@ async def list_notifications(
         session,
         stmt,
         params,
-        sort_fields=_SORT_FIELDS,
+        sort_fields=NOTIFICATION_SORTS,
         id_column=Notification.id,
         default_sort="-created_at",
     )

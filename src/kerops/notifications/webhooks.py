@@ -58,12 +58,12 @@ BATCH = 20
 
 # --- subscriptions -------------------------------------------------------------------------------
 
-_SORT_FIELDS = {
+WEBHOOK_SORTS = {
     "created_at": WebhookSubscription.created_at,
     "url": WebhookSubscription.url,
     "id": WebhookSubscription.id,
 }
-_DELIVERY_SORT_FIELDS = {
+DELIVERY_SORTS = {
     "created_at": WebhookDelivery.created_at,
     "next_attempt_at": WebhookDelivery.next_attempt_at,
     "id": WebhookDelivery.id,
@@ -126,7 +126,7 @@ async def list_subscriptions(
         session,
         stmt,
         params,
-        sort_fields=_SORT_FIELDS,
+        sort_fields=WEBHOOK_SORTS,
         id_column=WebhookSubscription.id,
         default_sort="-created_at",
     )
@@ -209,7 +209,7 @@ async def list_deliveries(
         session,
         stmt,
         params,
-        sort_fields=_DELIVERY_SORT_FIELDS,
+        sort_fields=DELIVERY_SORTS,
         id_column=WebhookDelivery.id,
         default_sort="-created_at",
     )

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from pydantic import AwareDatetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +22,7 @@ from kerops.core import access
 from kerops.core.enums import ShiftType, TicketStatus, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.principal import Principal
-from kerops.core.schemas import InputModel, ReadModel
+from kerops.core.schemas import ApiDateTime, InputModel, ReadModel
 from kerops.core.types import utcnow
 from kerops.events import service as events
 from kerops.notifications.payloads import ticket_event
@@ -69,7 +68,7 @@ class AssignmentCreate(InputModel):
 
     technician_id: uuid.UUID
     vendor_id: uuid.UUID | None = None
-    at: AwareDatetime | None = None
+    at: ApiDateTime | None = None
 
 
 class CandidateRead(ReadModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime
 
 from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core.schemas import ApiDateTime
 from kerops.operations import assignment, diagnosis_shown
 from kerops.operations.assignment import AssignmentCreate, CandidateList
 from kerops.operations.schemas import TicketRead
@@ -32,7 +32,7 @@ async def list_candidates(
     ticket_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    at: AwareDatetime | None = None,
+    at: ApiDateTime | None = None,
 ) -> CandidateList:
     """The technicians who might take the ticket at ``at`` (default: its planned time, else
     now): eligible first, then by fewest open tickets, then by name."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from kerops.core.deps import AuthenticatedUploadRoute, PrincipalDep, SessionDep, StateDep
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.storage import (
     FILE_TYPES,
     ObjectWritesDep,
@@ -23,6 +23,8 @@ from kerops.operations.attachments_schemas import AttachmentKind, AttachmentRead
 from kerops.operations.models import ServiceTicket, TicketAttachment
 
 router = APIRouter(tags=["ticket attachments"], route_class=AuthenticatedUploadRoute)
+
+AttachmentPage = Annotated[PageParams, sorted_by(attachments.ATTACHMENT_SORTS)]
 
 ATTACHMENTS = "/tickets/{ticket_id}/attachments"
 ATTACHMENT = f"{ATTACHMENTS}/{{attachment_id}}"
@@ -81,7 +83,7 @@ async def list_attachments(
     ticket_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: AttachmentPage,
     kind: AttachmentKind | None = None,
 ) -> dict[str, object]:
     """A ticket's files, oldest first (sort: created_at)."""

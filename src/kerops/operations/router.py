@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import TicketPriority, TicketStatus
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
+from kerops.core.schemas import ApiDateTime
 from kerops.operations import diagnosis_shown, tickets, workflows
 from kerops.operations.models import ServiceTicket, TicketComment, Workflow, WorkflowStep
 from kerops.operations.schemas import (
@@ -33,6 +33,12 @@ from kerops.operations.schemas import (
 
 workflows_router = APIRouter(tags=["workflows"])
 tickets_router = APIRouter(tags=["tickets"])
+
+WorkflowPage = Annotated[PageParams, sorted_by(workflows.WORKFLOW_SORTS)]
+StepPage = Annotated[PageParams, sorted_by(workflows.STEP_SORTS)]
+TicketPage = Annotated[PageParams, sorted_by(tickets.ALL_TICKET_SORTS)]
+HistoryPage = Annotated[PageParams, sorted_by(tickets.HISTORY_SORTS)]
+CommentPage = Annotated[PageParams, sorted_by(tickets.COMMENT_SORTS)]
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
@@ -65,7 +71,7 @@ async def create_workflow(
 async def list_workflows(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: WorkflowPage,
     q: TextFilter = None,
     is_default: bool | None = None,
     is_active: bool | None = None,
@@ -121,7 +127,7 @@ async def list_steps(
     workflow_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: StepPage,
     from_status: TicketStatus | None = None,
     to_status: TicketStatus | None = None,
 ) -> dict[str, object]:
@@ -186,7 +192,7 @@ async def create_ticket(
 @tickets_router.get("/tickets", response_model=Page[TicketRead])
 async def list_tickets(
     reader: ReaderDep,
-    page: PageDep,
+    page: TicketPage,
     status: Annotated[list[TicketStatus] | None, Query(max_length=12)] = None,
     priority: TicketPriority | None = None,
     locale_id: uuid.UUID | None = None,
@@ -203,8 +209,8 @@ async def list_tickets(
     sla_warned: Annotated[
         bool | None, Query(description="true: an SLA warning was raised for the ticket")
     ] = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    created_from: ApiDateTime | None = None,
+    created_to: ApiDateTime | None = None,
     q: TextFilter = None,
 ) -> Response:
     """The tickets the caller can see (sort: created_at, priority, number, sla_resolution_due_at;
@@ -258,7 +264,7 @@ async def transition_ticket(
 
 @tickets_router.get(f"{TICKET}/history", response_model=Page[HistoryRead])
 async def list_history(
-    ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: PageDep
+    ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: HistoryPage
 ) -> dict[str, object]:
     """A ticket's status moves, oldest first (sort: created_at)."""
     items, cursor = await tickets.list_history(
@@ -281,7 +287,7 @@ async def add_comment(
 
 @tickets_router.get(f"{TICKET}/comments", response_model=Page[CommentRead])
 async def list_comments(
-    ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: PageDep
+    ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: CommentPage
 ) -> dict[str, object]:
     """A ticket's comments, oldest first (sort: created_at)."""
     items, cursor = await tickets.list_comments(

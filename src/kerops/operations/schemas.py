@@ -9,7 +9,6 @@ from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     Field,
     StringConstraints,
     computed_field,
@@ -18,7 +17,15 @@ from pydantic import (
 )
 
 from kerops.core.enums import TechnicianSkill, TicketPriority, TicketStatus
-from kerops.core.schemas import Currency, InputModel, MinorUnits, ReadModel, no_nul, refuse_null
+from kerops.core.schemas import (
+    ApiDateTime,
+    Currency,
+    InputModel,
+    MinorUnits,
+    ReadModel,
+    no_nul,
+    refuse_null,
+)
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(no_nul)]
 WorkflowName = Annotated[
@@ -192,7 +199,7 @@ class TicketCreate(InputModel):
     priority: TicketPriority = TicketPriority.medium
     required_skill: TechnicianSkill | None = None
     required_certification: Certification | None = None
-    planned_at: AwareDatetime | None = None
+    planned_at: ApiDateTime | None = None
 
 
 class TicketUpdate(InputModel):
@@ -203,7 +210,7 @@ class TicketUpdate(InputModel):
     priority: TicketPriority | None = None
     area_id: uuid.UUID | None = None
     asset_id: uuid.UUID | None = None
-    planned_at: AwareDatetime | None = None
+    planned_at: ApiDateTime | None = None
     labour_cost_minor: MinorUnits | None = None
     parts_cost_minor: MinorUnits | None = None
     currency: Currency | None = None

@@ -260,7 +260,8 @@ def pending_thresholds(ticket: ServiceTicket) -> list[tuple[Target, Threshold, d
 
     A warning is pending while its target is unmet, the clock runs and no warning was recorded.
     A breach is pending while not recorded and the target is unmet with the clock running, or was
-    met after its deadline (a late response or resolution is still a breach).
+    met after its deadline (a late response or resolution is still a breach; one at the deadline
+    instant itself is in time).
     """
     running = ticket.status not in PAUSED_STATES and ticket.status not in (
         TicketStatus.cancelled,
@@ -292,6 +293,13 @@ def pending_thresholds(ticket: ServiceTicket) -> list[tuple[Target, Threshold, d
         if (met_at is None and running) or (met_at is not None and met_at > due_at):
             found.append((target, "breach", due_at))
     return found
+
+
+def has_come(threshold: tuple[Target, Threshold, datetime], now: datetime) -> bool:
+    """Whether a pending threshold is to be recorded at ``now``: a warning from its instant on, a
+    breach only after its deadline (a target met at the deadline instant itself is met)."""
+    _, kind, instant = threshold
+    return instant < now if kind == "breach" else instant <= now
 
 
 def next_check_at(ticket: ServiceTicket) -> datetime | None:

@@ -91,7 +91,8 @@ async def check_batch(session: AsyncSession, *, now: datetime, limit: int) -> in
     )
     tickets: Sequence[ServiceTicket] = list((await session.execute(stmt)).scalars())
     due = {
-        ticket.id: [t for t in sla.pending_thresholds(ticket) if t[2] <= now] for ticket in tickets
+        ticket.id: [t for t in sla.pending_thresholds(ticket) if sla.has_come(t, now)]
+        for ticket in tickets
     }
     breached_locales = {
         t.locale_id for t in tickets if any(kind == "breach" for _, kind, _ in due[t.id])

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Query, Response, status
 
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.operations import sla
 from kerops.operations.models import SlaPolicy
 from kerops.operations.sla_schemas import SlaPolicyCreate, SlaPolicyRead, SlaPolicyUpdate
 
 router = APIRouter(tags=["sla"])
+
+SlaPolicyPage = Annotated[PageParams, sorted_by(sla.SLA_POLICY_SORTS)]
 
 POLICY = "/sla-policies/{policy_id}"
 POLICY_DOCUMENT = access.Document(SlaPolicy, SlaPolicyRead)
@@ -33,7 +35,7 @@ async def create_policy(
 async def list_policies(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: SlaPolicyPage,
     q: TextFilter = None,
     locale_id: uuid.UUID | None = None,
     client_wide: bool | None = None,

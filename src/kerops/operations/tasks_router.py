@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, status
 
 from kerops.core.deps import PrincipalDep, SessionDep
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.operations import diagnosis_shown, tasks
 from kerops.operations.models import TicketTask
 from kerops.operations.tasks_schemas import (
@@ -20,13 +21,15 @@ from kerops.operations.tasks_schemas import (
 
 router = APIRouter(tags=["tickets"])
 
+TaskPage = Annotated[PageParams, sorted_by(tasks.TASK_SORTS)]
+
 TASKS = "/tickets/{ticket_id}/tasks"
 TASK = f"{TASKS}/{{task_id}}"
 
 
 @router.get(TASKS, response_model=Page[TaskRead])
 async def list_tasks(
-    ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: PageDep
+    ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: TaskPage
 ) -> dict[str, object]:
     """A ticket's checklist (anyone who can read the ticket; sort: position)."""
     items, cursor = await tasks.list_tasks(

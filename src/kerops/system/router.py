@@ -11,7 +11,7 @@ from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StaffDep, StateDep, client_ip
 from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Unprocessable, field_error
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.system import semver, service
 from kerops.system.models import AppVersion, PlanLimit, Setting
 from kerops.system.schemas import (
@@ -29,6 +29,9 @@ from kerops.system.schemas import (
 )
 
 router = APIRouter(tags=["system"])
+
+SettingPage = Annotated[PageParams, sorted_by(service.SETTING_SORTS)]
+AppVersionPage = Annotated[PageParams, sorted_by(service.APP_VERSION_SORTS)]
 APP_VERSION_DOCUMENT = access.Document(AppVersion, AppVersionRead)
 
 SettingKey = Annotated[
@@ -44,7 +47,7 @@ SettingKey = Annotated[
 async def list_settings(
     principal: StaffDep,
     session: SessionDep,
-    page: PageDep,
+    page: SettingPage,
     prefix: Annotated[
         str | None,
         Query(pattern=SETTING_PREFIX_PATTERN, max_length=120, description="Key starts with"),
@@ -137,7 +140,7 @@ async def check_app_version(
 async def list_app_versions(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: AppVersionPage,
     platform: AppPlatform | None = None,
     is_active: bool | None = None,
 ) -> Page[AppVersionRead]:

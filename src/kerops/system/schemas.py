@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     ConfigDict,
     Field,
     JsonValue,
@@ -20,7 +19,7 @@ from pydantic import (
 )
 
 from kerops.core.enums import SubscriptionPlan
-from kerops.core.schemas import InputModel, LongText, ReadModel, refuse_null
+from kerops.core.schemas import ApiDateTime, InputModel, LongText, ReadModel, refuse_null
 from kerops.system import semver
 
 SETTING_KEY_PATTERN = r"^[a-z][a-z0-9_.\-]{1,119}$"
@@ -167,7 +166,7 @@ class AppVersionCreate(InputModel):
     min_supported_version: SemVer
     release_notes: LongText = ""
     is_active: bool = True
-    released_at: AwareDatetime | None = None
+    released_at: ApiDateTime | None = None
 
     @field_validator("min_supported_version")
     @classmethod
@@ -186,7 +185,7 @@ class AppVersionUpdate(InputModel):
     min_supported_version: SemVer | None = None
     release_notes: LongText | None = None
     is_active: bool | None = None
-    released_at: AwareDatetime | None = None
+    released_at: ApiDateTime | None = None
 
     @field_validator("*", mode="before")
     @classmethod

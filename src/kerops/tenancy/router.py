@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import LocalRole
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.tenancy import service
 from kerops.tenancy.models import LocalArea, Locale
 from kerops.tenancy.schemas import (
@@ -28,6 +28,10 @@ from kerops.tenancy.schemas import (
 )
 
 router = APIRouter(tags=["tenancy"])
+
+LocalePage = Annotated[PageParams, sorted_by(service.LOCALE_SORTS)]
+AreaPage = Annotated[PageParams, sorted_by(service.AREA_SORTS)]
+MemberPage = Annotated[PageParams, sorted_by(service.MEMBER_SORTS)]
 LOCALE_DOCUMENT = access.Document(Locale, LocaleRead)
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
@@ -50,7 +54,7 @@ async def create_locale(body: LocaleCreate, principal: PrincipalDep, session: Se
 async def list_locales(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: LocalePage,
     q: TextFilter = None,
     city: TextFilter = None,
     region: TextFilter = None,
@@ -107,7 +111,7 @@ async def list_areas(
     locale_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: AreaPage,
     parent_id: uuid.UUID | None = None,
     root: Annotated[bool | None, Query(description="true: top-level areas only")] = None,
     kind: AreaKind | None = None,
@@ -177,7 +181,7 @@ async def list_members(
     locale_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: MemberPage,
     role: LocalRole | None = None,
     q: TextFilter = None,
 ) -> dict[str, object]:

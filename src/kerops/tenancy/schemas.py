@@ -9,10 +9,17 @@ import zoneinfo
 from datetime import date, datetime
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from kerops.core.enums import LocalRole, UserRole
-from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
+from kerops.core.schemas import ApiDate, InputModel, ReadModel, no_nul, refuse_null
 from kerops.operations import sla_clock
 
 DEFAULT_COUNTRY = "CL"
@@ -64,12 +71,7 @@ Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 SearchText = Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)]
 
 
-def _real_date(value: str) -> str:
-    date.fromisoformat(value)  # ValueError for 2026-02-30
-    return value
-
-
-def _sorted_unique(values: list[str]) -> list[str]:
+def _sorted_unique(values: list[date]) -> list[date]:
     return sorted(set(values))
 
 
@@ -81,9 +83,8 @@ def _default_business_hours() -> dict[str, list[list[str]]]:
 BusinessHours = Annotated[
     dict[str, list[list[str]]], AfterValidator(sla_clock.normalise_business_hours)
 ]
-IsoDate = Annotated[
-    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)
-]
+#: A date of the API's range, kept (and dumped) as its ISO text, "2026-09-18".
+IsoDate = Annotated[ApiDate, PlainSerializer(date.isoformat, return_type=str)]
 ClosedDates = Annotated[list[IsoDate], Field(max_length=400), AfterValidator(_sorted_unique)]
 
 

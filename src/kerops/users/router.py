@@ -12,12 +12,14 @@ from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import UserRole
 from kerops.core.mail import deliver
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.users import service
 from kerops.users.models import User
 from kerops.users.schemas import InvitationAccept, UserInvite, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+UserPage = Annotated[PageParams, sorted_by(service.USER_SORT_FIELDS)]
 USER_DOCUMENT = access.Document(User, UserRead)
 
 Search = Annotated[
@@ -29,7 +31,7 @@ Search = Annotated[
 async def list_users(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: UserPage,
     role: UserRole | None = None,
     is_active: bool | None = None,
     vendor_id: uuid.UUID | None = None,

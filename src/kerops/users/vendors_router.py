@@ -10,12 +10,16 @@ from fastapi import APIRouter, Query, Response, status
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import UserRole
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
+from kerops.users import service as users_service
 from kerops.users import vendors as service
 from kerops.users.models import Vendor
 from kerops.users.schemas import UserRead, VendorCreate, VendorRead, VendorUpdate
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
+
+VendorPage = Annotated[PageParams, sorted_by(service.VENDOR_SORT_FIELDS)]
+VendorMemberPage = Annotated[PageParams, sorted_by(users_service.USER_SORT_FIELDS)]
 VENDOR_DOCUMENT = access.Document(Vendor, VendorRead)
 
 Search = Annotated[str | None, Query(min_length=1, max_length=100)]
@@ -31,7 +35,7 @@ async def create_vendor(body: VendorCreate, principal: PrincipalDep, session: Se
 async def list_vendors(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: VendorPage,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="Name or RUT")] = None,
     is_active: bool | None = None,
     client_id: uuid.UUID | None = None,
@@ -72,7 +76,7 @@ async def list_vendor_members(
     vendor_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: VendorMemberPage,
     role: UserRole | None = None,
     is_active: bool | None = None,
     q: Search = None,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import ShiftType
-from kerops.core.pagination import Page, PageDep
+from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.storage import ObjectWritesDep
 from kerops.workforce import service
 from kerops.workforce.models import TechnicianCertification, TechnicianShift
@@ -28,6 +28,9 @@ from kerops.workforce.schemas import (
 )
 
 router = APIRouter(prefix="/technicians", tags=["workforce"])
+
+ShiftPage = Annotated[PageParams, sorted_by(service.SHIFT_SORTS)]
+CertificationPage = Annotated[PageParams, sorted_by(service.CERT_SORTS)]
 
 SHIFTS = "/shifts"
 SHIFT = "/shifts/{shift_id}"
@@ -59,7 +62,7 @@ async def create_shift(
 async def list_shifts(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: ShiftPage,
     technician_id: uuid.UUID | None = None,
     shift_type: ShiftType | None = None,
     from_: From = None,
@@ -114,7 +117,7 @@ async def create_certification(
 async def list_certifications(
     principal: PrincipalDep,
     session: SessionDep,
-    page: PageDep,
+    page: CertificationPage,
     technician_id: uuid.UUID | None = None,
     cert_type: Annotated[str | None, Query(pattern=CERT_TYPE_PATTERN)] = None,
     expiring_within_days: Annotated[

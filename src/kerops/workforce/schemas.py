@@ -8,36 +8,21 @@ from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     StringConstraints,
     field_validator,
     model_validator,
 )
 
 from kerops.core.enums import ShiftType
-from kerops.core.schemas import InputModel, ReadModel, refuse_null
+from kerops.core.schemas import ApiDate, ApiDateTime, InputModel, ReadModel, refuse_null
 
 MAX_SHIFT = timedelta(days=31)
 MAX_AVAILABILITY_WINDOW = timedelta(days=62)
-MIN_YEAR, MAX_YEAR = 1900, 2200
 CERT_TYPE_PATTERN = r"^[a-z0-9_]{2,64}$"
 
 
-def _instant(value: datetime) -> datetime:
-    """A timezone-aware instant within the supported years, normalised to UTC."""
-    try:
-        value = value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("date out of range") from exc
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"year must be between {MIN_YEAR} and {MAX_YEAR}")
-    return value
-
-
-def _day(value: date) -> date:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"year must be between {MIN_YEAR} and {MAX_YEAR}")
-    return value
+def _in_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
 
 
 def _no_nul(value: str) -> str:
@@ -46,9 +31,9 @@ def _no_nul(value: str) -> str:
     return value
 
 
-#: A timezone-aware timestamp (a naive one is refused), stored in UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
-Day = Annotated[date, AfterValidator(_day)]
+#: An instant of the API's range (a naive one is refused), normalised to UTC.
+Instant = Annotated[ApiDateTime, AfterValidator(_in_utc)]
+Day = ApiDate
 Notes = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
 CertType = Annotated[str, StringConstraints(pattern=CERT_TYPE_PATTERN)]
 CertNumber = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
