@@ -58,8 +58,9 @@ def build_state(settings: Settings) -> AppState:
 def mount_api(app: FastAPI) -> None:
     """Every module's routes under ``/api/v1``, flat, found through the route index."""
     from kerops.api import routers
+    from kerops.idempotency.http import adapt_route
 
-    mount_flat(app, API_PREFIX, routers())
+    mount_flat(app, API_PREFIX, routers(), adapt=adapt_route)
     install_route_index(app)
 
 
