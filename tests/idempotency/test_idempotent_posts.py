@@ -9,14 +9,17 @@ from typing import Any
 
 import httpx2
 import pytest
+from fastapi import APIRouter, Response
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.config import Settings
+from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core.routing import mount_flat
 from kerops.core.types import utcnow
-from kerops.idempotency.http import supports_keys
+from kerops.idempotency.http import adapt_route, supports_keys
 from kerops.idempotency.models import IdempotencyKey
 from kerops.idempotency.repository import lock_id
 from kerops.main import create_app
@@ -71,16 +74,29 @@ def test_a_retry_with_the_key_replays_the_first_answer_and_creates_nothing(
     assert count(run, Locale) == 1
 
 
-def test_a_replay_repeats_the_answers_location(client: TestClient, run: Runner) -> None:
-    team = make_team(client, run)
-    body = {"title": "Gotera", "locale_id": str(team.locale1)}
-    first = client.post(f"{API}/tickets", json=body, headers=keyed(team.manager, "t-1"))
-    assert first.status_code == 201, first.text
-    again = client.post(f"{API}/tickets", json=body, headers=keyed(team.manager, "t-1"))
-    assert (again.status_code, again.json()) == (201, first.json())
-    for header in ("location", "content-type"):
-        assert again.headers.get(header) == first.headers.get(header)
-    assert count(run, ServiceTicket) == 1
+def test_a_replay_repeats_the_answers_status_type_and_location_only(settings: Settings) -> None:
+    router = APIRouter()
+
+    @router.post("/made", status_code=202)
+    async def made(principal: PrincipalDep, session: SessionDep) -> Response:
+        headers = {"Location": f"/made/{uuid.uuid4()}", "X-Other": "1"}
+        return Response(b"made", status_code=202, media_type="text/plain", headers=headers)
+
+    app = create_app(settings)
+    mount_flat(app, API, [router], adapt=adapt_route)
+    with TestClient(app) as client:
+        owner = register_owner(client)
+        first, again = (client.post(f"{API}/made", headers=keyed(owner, "k")) for _ in range(2))
+    assert (first.status_code, first.content) == (202, b"made")
+    assert (again.status_code, again.content) == (202, b"made")
+    assert again.headers["location"] == first.headers["location"]
+    assert (
+        again.headers["content-type"]
+        == first.headers["content-type"]
+        == "text/plain; charset=utf-8"
+    )
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "x-other" not in again.headers
 
 
 def test_without_the_key_every_post_creates(client: TestClient, run: Runner) -> None:
@@ -110,6 +126,8 @@ def test_an_upload_with_the_key_is_stored_once(client: TestClient, run: Runner) 
     assert [a.status_code for a in answers] == [201, 201], answers[0].text
     assert answers[1].json() == answers[0].json()
     assert count(run, TicketAttachment) == 1
+    content = client.get(f"{url}/{answers[0].json()['id']}/content", headers=team.manager.headers)
+    assert content.content == b"hello there\n"  # the fingerprint left the file to be read whole
     other_file = client.post(
         url,
         files={"file": ("nota.txt", b"other bytes\n", "application/octet-stream")},
