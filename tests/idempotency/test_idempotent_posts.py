@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.config import Settings
 from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core.jobs import REGISTRY, load_job_modules
 from kerops.core.routing import mount_flat
 from kerops.core.types import utcnow
 from kerops.idempotency.http import adapt_route, supports_keys
@@ -243,6 +244,11 @@ def test_the_sweep_deletes_expired_keys_only(client: TestClient, run: Runner) ->
         return list((await session.execute(select(IdempotencyKey.key))).scalars())
 
     assert run(keys) == ["new"]
+
+
+def test_the_sweep_is_a_periodic_job_of_the_app() -> None:
+    load_job_modules()
+    assert REGISTRY["idempotency.sweep"].every_seconds == 3600
 
 
 # --- failures are not kept ----------------------------------------------------------------------
