@@ -12,7 +12,7 @@ import pytest
 from fastapi import APIRouter, Response
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.config import Settings
@@ -26,7 +26,7 @@ from kerops.idempotency.repository import lock_id
 from kerops.main import create_app
 from kerops.operations.models import ServiceTicket, TicketAttachment
 from kerops.tenancy.models import Locale
-from tests.conftest import USE_PG
+from tests.conftest import USE_PG, run_in_app
 from tests.fixtures.factories import PASSWORD, Account, Runner, register_owner
 from tests.fixtures.live_server import serve
 from tests.fixtures.tenancy import make_team
@@ -98,6 +98,32 @@ def test_a_replay_repeats_the_answers_status_type_and_location_only(settings: Se
     )
     assert again.headers["idempotent-replayed"] == "true"
     assert "x-other" not in again.headers
+
+
+def test_a_key_recorded_meanwhile_rolls_the_request_back_as_in_progress(
+    settings: Settings,
+) -> None:
+    router = APIRouter()
+
+    @router.post("/slipped", status_code=201)
+    async def slipped(principal: PrincipalDep, session: SessionDep) -> dict[str, str]:
+        # As if a concurrent request with the key had committed while this one ran.
+        now = utcnow()
+        row = {"caller": f"user:{principal.user_id}", "key": "k", "fingerprint": "0" * 64}
+        row |= {"status_code": 201, "headers": {}, "body": b"", "created_at": now}
+        await session.execute(insert(IdempotencyKey).values(expires_at=now, **row))
+        session.add(Locale(client_id=principal.client_id, name="Local Norte"))
+        return {}
+
+    app = create_app(settings)
+    mount_flat(app, API, [router], adapt=adapt_route)
+    with TestClient(app) as client:
+        owner = register_owner(client)
+        answer = client.post(f"{API}/slipped", headers=keyed(owner, "k"))
+        run = run_in_app(client)
+        assert answer.status_code == 409
+        assert answer.json()["code"] == "idempotency_key_in_progress"
+        assert (count(run, IdempotencyKey), count(run, Locale)) == (0, 0)
 
 
 def test_without_the_key_every_post_creates(client: TestClient, run: Runner) -> None:

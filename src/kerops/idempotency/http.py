@@ -32,6 +32,7 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
@@ -97,17 +98,29 @@ class _Claim:
         if not isinstance(body, bytes):
             return  # a streamed answer cannot be kept (no POST streams one today)
         now = utcnow()
-        await repository.record(
-            self.session,
-            caller=self.caller,
-            key=self.key,
-            fingerprint=self.fingerprint,
-            status_code=response.status_code,
-            headers={k: v for k in KEPT_HEADERS if (v := response.headers.get(k)) is not None},
-            body=body,
-            now=now,
-            expires_at=now + KEEP_FOR,
-        )
+        try:
+            await repository.record(
+                self.session,
+                caller=self.caller,
+                key=self.key,
+                fingerprint=self.fingerprint,
+                status_code=response.status_code,
+                headers={k: v for k in KEPT_HEADERS if (v := response.headers.get(k)) is not None},
+                body=body,
+                now=now,
+                expires_at=now + KEEP_FOR,
+            )
+        except IntegrityError as exc:
+            # Another request recorded the key meanwhile (the lock makes this unreachable; the
+            # primary key still keeps it to one): this one rolls back, its retry is a replay.
+            raise _in_progress() from exc
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        "A request with this Idempotency-Key is still running; retry shortly.",
+        code="idempotency_key_in_progress",
+    )
 
 
 def caller_of(principal: Principal) -> str:
@@ -169,10 +182,7 @@ async def claim_key(
     if not state.settings.is_sqlite and not await repository.try_lock(
         session, caller=caller, key=key
     ):
-        raise Conflict(
-            "A request with this Idempotency-Key is still running; retry shortly.",
-            code="idempotency_key_in_progress",
-        )
+        raise _in_progress()
     # SQLite: the write transaction began with BEGIN IMMEDIATE, so no other writer runs now.
     answer = await repository.find(session, caller=caller, key=key, now=utcnow())
     if answer is None:
