@@ -14,7 +14,8 @@ the app adds it when it mounts the modules' routes (``adapt_route``), so no rout
 - Concurrent requests with one key: on PostgreSQL the first takes a transaction-scoped advisory
   lock of the key and the others answer 409 ``idempotency_key_in_progress`` at once; on SQLite
   writers are serialised (``BEGIN IMMEDIATE``), so the others wait and get the replay. Either
-  way exactly one of them runs. A crash mid-request rolls the transaction back and releases the
+  way exactly one of them runs (and the table's primary key refuses a second answer: that
+  request rolls back as 409). A crash mid-request rolls the transaction back and releases the
   lock: no key is left half-claimed.
 - Routes that sign in or answer credentials (login, token, refresh, OTP, invitations, API keys,
   device credentials, webhook secrets) and routes without a signed-in caller refuse the header
