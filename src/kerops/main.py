@@ -33,8 +33,21 @@ API_PREFIX = "/api/v1"
 #: What a browser of an allowed origin may send and read (``KEROPS_CORS_ORIGINS``). No cookies:
 #: the API takes bearer tokens and API keys.
 CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-CORS_HEADERS = ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "X-Device-Key"]
-CORS_EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "Content-Disposition", "ETag"]
+CORS_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "X-API-Key",
+    "X-Request-ID",
+    "X-Device-Key",
+    "Idempotency-Key",
+]
+CORS_EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "Content-Disposition",
+    "ETag",
+    "Idempotent-Replayed",
+]
 _heap = {"frozen": False}
 
 
@@ -87,8 +100,9 @@ def build_state(settings: Settings) -> AppState:
 def mount_api(app: FastAPI) -> None:
     """Every module's routes under ``/api/v1``, flat, found through the route index."""
     from kerops.api import routers
+    from kerops.idempotency.http import adapt_route
 
-    mount_flat(app, API_PREFIX, routers())
+    mount_flat(app, API_PREFIX, routers(), adapt=adapt_route)
     install_route_index(app)
 
 

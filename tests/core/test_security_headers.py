@@ -154,14 +154,18 @@ def test_an_allowed_origin_gets_cors_headers_and_its_preflight(client: TestClien
         headers={
             "Origin": ALLOWED,
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization, content-type",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
         },
     )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == ALLOWED
     assert "POST" in preflight.headers["access-control-allow-methods"]
     allowed_headers = preflight.headers["access-control-allow-headers"].lower()
-    assert "authorization" in allowed_headers and "content-type" in allowed_headers
+    assert {"authorization", "content-type", "idempotency-key"} <= {
+        h.strip() for h in allowed_headers.split(",")
+    }
+    exposed = response.headers["access-control-expose-headers"].lower()
+    assert "idempotent-replayed" in exposed
     assert_security_headers(preflight)
 
 

@@ -13,6 +13,7 @@ from kerops.auth.models import ApiKey
 from kerops.core.deps import SessionDep, require_scope
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import Principal
+from kerops.idempotency.http import not_replayable
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 
@@ -22,6 +23,7 @@ KeyAdminDep = Annotated[Principal, Depends(require_scope("admin"))]
 
 
 @router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
+@not_replayable
 async def create_api_key(
     body: ApiKeyCreate, principal: KeyAdminDep, session: SessionDep
 ) -> ApiKeyCreated:

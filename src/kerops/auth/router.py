@@ -18,6 +18,7 @@ from kerops.auth.schemas import (
 from kerops.core.deps import CurrentUserDep, PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.errors import Unauthorized
 from kerops.core.state import AppState
+from kerops.idempotency.http import not_replayable
 from kerops.users.models import User
 from kerops.users.schemas import UserRead
 
@@ -73,6 +74,7 @@ async def refresh(body: RefreshRequest, state: StateDep, session: SessionDep) ->
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@not_replayable
 async def logout(body: LogoutRequest, principal: PrincipalDep, session: SessionDep) -> None:
     """End the current login session (or the one of the given refresh token, if it is yours)."""
     family_id = principal.session_id

@@ -98,6 +98,7 @@ JOB_MODULES: list[str] = [
     "kerops.operations.sla_jobs",
     "kerops.notifications.jobs",
     "kerops.core.storage",  # storage.sweep (orphan objects)
+    "kerops.idempotency.jobs",  # idempotency.sweep (expired keys)
 ]
 
 

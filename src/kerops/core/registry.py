@@ -5,6 +5,7 @@ from kerops.audit import models as audit_models
 from kerops.auth import models as auth_models
 from kerops.core.models import Base
 from kerops.events import models as event_models
+from kerops.idempotency import models as idempotency_models
 from kerops.inventory import models as inventory_models
 from kerops.iot import models as iot_models
 from kerops.notifications import models as notification_models
@@ -20,6 +21,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "event_models",
+    "idempotency_models",
     "inventory_models",
     "iot_models",
     "notification_models",

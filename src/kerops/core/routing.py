@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, params
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
@@ -34,21 +34,32 @@ def _routes_of(router: APIRouter) -> Iterator[APIRoute]:
         yield route
 
 
-def mount_flat(app: FastAPI, prefix: str, routers: Iterable[APIRouter]) -> None:
+#: What the app adds to a module's route as it mounts it: its dependencies and route class
+#: (e.g. ``kerops.idempotency.http.adapt_route``: the ``Idempotency-Key`` of POSTs).
+RouteAdapter = Callable[[APIRoute], tuple[list[params.Depends], type[APIRoute]]]
+
+
+def mount_flat(
+    app: FastAPI, prefix: str, routers: Iterable[APIRouter], adapt: RouteAdapter | None = None
+) -> None:
     """Add every route of ``routers`` to the app's own router under ``prefix``.
 
     The routes keep everything their routers gave them (paths with the routers' prefixes, tags,
-    dependencies, response models, route classes), as ``include_router`` would.
+    dependencies, response models, route classes), as ``include_router`` would; ``adapt`` may
+    add dependencies and choose a route class derived from the route's own.
     """
     for router in routers:
         for route in _routes_of(router):
+            dependencies, route_class = (
+                adapt(route) if adapt else (list(route.dependencies), type(route))
+            )
             app.router.add_api_route(
                 prefix + route.path,
                 route.endpoint,
                 response_model=route.response_model,
                 status_code=route.status_code,
                 tags=route.tags,
-                dependencies=route.dependencies,
+                dependencies=dependencies,
                 summary=route.summary,
                 description=route.description,
                 response_description=route.response_description,
@@ -65,7 +76,7 @@ def mount_flat(app: FastAPI, prefix: str, routers: Iterable[APIRouter]) -> None:
                 include_in_schema=route.include_in_schema,
                 response_class=route.response_class,
                 name=route.name,
-                route_class_override=type(route),
+                route_class_override=route_class,
                 callbacks=route.callbacks,
                 openapi_extra=route.openapi_extra,
                 generate_unique_id_function=route.generate_unique_id_function,

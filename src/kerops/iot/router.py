@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.pagination import Page, PageParams, sorted_by
+from kerops.idempotency.http import not_replayable
 from kerops.iot import service
 from kerops.iot.models import IoTDevice
 from kerops.iot.schemas import (
@@ -32,6 +33,7 @@ DEVICE_DOCUMENT = access.Document(IoTDevice, DeviceRead)
 @router.post(
     "/iot-devices", response_model=DeviceWithCredential, status_code=status.HTTP_201_CREATED
 )
+@not_replayable
 async def create_device(
     body: DeviceCreate, principal: PrincipalDep, session: SessionDep
 ) -> DeviceWithCredential:
@@ -83,6 +85,7 @@ async def delete_device(device_id: uuid.UUID, principal: PrincipalDep, session: 
 
 
 @router.post(f"{DEVICE}/rotate-credential", response_model=DeviceWithCredential)
+@not_replayable
 async def rotate_credential(
     device_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
 ) -> DeviceWithCredential:

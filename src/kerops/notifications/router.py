@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep, require_scope
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import Principal
+from kerops.idempotency.http import not_replayable
 from kerops.notifications import service, webhooks
 from kerops.notifications.models import DeliveryStatus, Notification, WebhookDelivery
 from kerops.notifications.schemas import (
@@ -82,6 +83,7 @@ async def mark_read(
 
 
 @webhooks_router.post("", response_model=WebhookWithSecret, status_code=status.HTTP_201_CREATED)
+@not_replayable
 async def create_webhook(
     body: WebhookCreate, principal: WebhookAdminDep, state: StateDep, session: SessionDep
 ) -> WebhookWithSecret:
@@ -147,6 +149,7 @@ async def delete_webhook(
 
 
 @webhooks_router.post("/{webhook_id}/rotate-secret", response_model=WebhookWithSecret)
+@not_replayable
 async def rotate_webhook_secret(
     webhook_id: uuid.UUID, principal: WebhookAdminDep, state: StateDep, session: SessionDep
 ) -> WebhookWithSecret:
