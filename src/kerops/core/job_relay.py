@@ -1,0 +1,51 @@
+"""``jobs.relay``: send again the outbox rows whose job has not run by their ``relay_at``.
+
+A row is left when the broker was down at the commit that queued it, when its message was lost
+(a broker restarted without persistence, a worker killed past the broker's redelivery), or when
+its job failed after its retries on transient errors. Rows are claimed as they are read (one
+``UPDATE … RETURNING`` moving their ``relay_at`` past the broker's redelivery time, committed
+before anything is sent: a job run in this process never waits for the sweep's locks), then sent;
+the ones the broker refused are due again at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from kerops.core import job_outbox
+from kerops.core.jobs import OUTBOX_KEY, JobContext, job
+from kerops.core.types import utcnow
+
+log = logging.getLogger("kerops.jobs")
+
+#: Rows relayed by one run of the sweep (the next run takes the rest).
+BATCH = 500
+
+
+@job("jobs.relay", every_seconds=30)
+async def relay(ctx: JobContext, limit: int = BATCH) -> None:
+    """Send the jobs whose outbox row is due (their job has not run), oldest first."""
+    session = ctx.session
+    conn = await session.connection()
+    dialect = conn.dialect.name
+    now = utcnow()
+    later = now + timedelta(seconds=ctx.state.settings.broker_redelivery_seconds)
+    claim = job_outbox.CLAIM[dialect]
+    rows = (await conn.execute(claim, {"now": now, "limit": limit, "relay_at": later})).all()
+    if not rows:
+        return
+    await session.commit()
+    unsent: list[uuid.UUID] = []
+    for n, (outbox_id, name, kwargs) in enumerate(rows):
+        try:
+            await ctx.state.jobs.send(name, **kwargs, **{OUTBOX_KEY: str(outbox_id)})
+        except Exception:
+            log.exception("relay: could not send job", extra={"job": name})
+            unsent = [row[0] for row in rows[n:]]
+            break
+    if unsent:
+        conn = await session.connection()
+        await conn.execute(job_outbox.RELEASE[dialect], {"ids": unsent, "relay_at": utcnow()})
+    log.info("relay: sent %d jobs", len(rows) - len(unsent))
