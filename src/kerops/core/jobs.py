@@ -216,6 +216,10 @@ def build_broker(settings: Settings) -> AsyncBroker:
             url,
             queue_name=settings.broker_queue,
             consumer_group_name=settings.broker_queue,
+            # A group created after messages were added (a Redis restarted without persistence:
+            # the relay or the API may send before a worker declares the group again) reads the
+            # stream from its start, not only what comes after it.
+            consumer_id="0",
             # Messages a dead worker took are re-delivered after this many milliseconds.
             idle_timeout=settings.broker_redelivery_seconds * 1000,
         )
