@@ -17,6 +17,7 @@ from kerops.core.errors import Conflict
 from kerops.core.job_outbox import JobOutbox
 from kerops.core.jobs import JobContext, JobEngine, enqueue, job
 from kerops.core.transient import is_transient
+from kerops.core.types import utcnow
 from kerops.events import service as events_service
 from kerops.operations.models import ServiceTicket
 from kerops.system.models import Setting
@@ -274,3 +275,17 @@ def test_a_refused_database_connection_is_transient(client: TestClient) -> None:
 
     error: BaseException = client.portal.call(connect)  # type: ignore[union-attr]
     assert is_transient(error)
+
+
+def test_the_relay_parks_a_job_no_version_registers_any_more(
+    client: TestClient, run: Runner
+) -> None:
+    async def add(session: AsyncSession) -> None:
+        now = utcnow()
+        session.add(JobOutbox(name="gone.job", kwargs={}, created_at=now, relay_at=now))
+
+    run(add)
+    _relay(client)
+    [row] = _outbox(run)
+    assert row.failed_at is not None
+    assert row.last_error == "unknown job"

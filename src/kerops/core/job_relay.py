@@ -15,7 +15,7 @@ import uuid
 from datetime import timedelta
 
 from kerops.core import job_outbox
-from kerops.core.jobs import OUTBOX_KEY, JobContext, job
+from kerops.core.jobs import OUTBOX_KEY, REGISTRY, JobContext, job
 from kerops.core.types import utcnow
 
 log = logging.getLogger("kerops.jobs")
@@ -37,15 +37,24 @@ async def relay(ctx: JobContext, limit: int = BATCH) -> None:
     if not rows:
         return
     await session.commit()
+    # Nothing is held while sending: a job run in this process takes its own write transaction.
+    unknown: list[uuid.UUID] = []
     unsent: list[uuid.UUID] = []
     for n, (outbox_id, name, kwargs) in enumerate(rows):
+        if name not in REGISTRY:
+            unknown.append(outbox_id)  # queued by a version that had this job
+            continue
         try:
             await ctx.state.jobs.send(name, **kwargs, **{OUTBOX_KEY: str(outbox_id)})
         except Exception:
             log.exception("relay: could not send job", extra={"job": name})
-            unsent = [row[0] for row in rows[n:]]
+            unsent = [row[0] for row in rows[n:] if row[1] in REGISTRY]
             break
+    for outbox_id in unknown:
+        log.error("relay: unknown job parked", extra={"outbox_id": str(outbox_id)})
+        params = {"outbox_id": outbox_id, "now": now, "relay_at": now, "give_up": True}
+        await session.execute(job_outbox.RECORD_FAILURE, {**params, "error": "unknown job"})
     if unsent:
         conn = await session.connection()
         await conn.execute(job_outbox.RELEASE[dialect], {"ids": unsent, "relay_at": utcnow()})
-    log.info("relay: sent %d jobs", len(rows) - len(unsent))
+    log.info("relay: sent %d jobs", len(rows) - len(unsent) - len(unknown))

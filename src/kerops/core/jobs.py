@@ -187,7 +187,7 @@ def _write_outbox(session: Session) -> None:
         }
         for queued in pending[written:]
     ]
-    session.execute(job_outbox.INSERT, rows)
+    session.connection().execute(job_outbox.INSERT, rows)
     session.info[_WRITTEN] = len(pending)
 
 
@@ -341,9 +341,8 @@ class JobEngine:
                 await spec.fn(JobContext(state=state, session=session, name=name), **kwargs)
                 if outbox_id is not None:
                     # The job's row goes with the job's own changes: both or neither.
-                    await session.execute(
-                        job_outbox.DELETE_ONE, {"outbox_id": uuid.UUID(outbox_id)}
-                    )
+                    conn = await session.connection()
+                    await conn.execute(job_outbox.DELETE_ONE, {"outbox_id": uuid.UUID(outbox_id)})
                 await session.commit()
             except BaseException:
                 await session.rollback()
