@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import socket
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from kerops.config import Settings
 from kerops.core.errors import Conflict
 from kerops.core.job_outbox import JobOutbox
+from kerops.core.job_relay import CLAIM_SECONDS
 from kerops.core.jobs import JobContext, JobEngine, enqueue, job
 from kerops.core.transient import is_transient
 from kerops.core.types import utcnow
@@ -289,3 +292,52 @@ def test_the_relay_parks_a_job_no_version_registers_any_more(
     [row] = _outbox(run)
     assert row.failed_at is not None
     assert row.last_error == "unknown job"
+
+
+class _WorkerStopped(BaseException):
+    """Ends a job the way a stopped worker does (not an ``Exception``: nothing catches it)."""
+
+
+def _relay_at(run: Runner) -> datetime:
+    [row] = _outbox(run)
+    return row.relay_at
+
+
+def test_a_relayed_row_waits_for_the_brokers_redelivery_and_a_dead_relays_claim_is_short(
+    client: TestClient, run: Runner, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker = _engine(client).broker
+
+    async def die(*_args: Any, **_kwargs: Any) -> None:
+        raise _WorkerStopped  # the relay's worker is stopped mid-send
+
+    _broker_down(client, monkeypatch)
+    _queue(client, "test.outbox.flaky", key="held", failures=0)
+    monkeypatch.setattr(broker, "kick", die)
+    before = utcnow()
+    engine = _engine(client)
+
+    async def relay_until_stopped() -> bool:
+        try:
+            await engine.run("jobs.relay")
+        except _WorkerStopped:
+            return True
+        return False
+
+    assert client.portal.call(relay_until_stopped)  # type: ignore[union-attr]
+    assert before < _relay_at(run) <= utcnow() + timedelta(seconds=CLAIM_SECONDS)
+
+    async def lose(*_args: Any, **_kwargs: Any) -> None:
+        return None  # taken by the broker, never delivered
+
+    monkeypatch.setattr(broker, "kick", lose)
+
+    async def due_now(session: AsyncSession) -> None:
+        await session.execute(update(JobOutbox).values(relay_at=utcnow()))
+
+    run(due_now)
+    before = utcnow()
+    _relay(client)
+    redelivery = timedelta(seconds=settings.broker_redelivery_seconds)
+    assert before + redelivery <= _relay_at(run) <= utcnow() + redelivery
+    assert RUNS == []

@@ -117,5 +117,5 @@ def _release(dialect_name: str) -> Update:
 
 #: Rows due for the relay, claimed (their ``relay_at`` moved on) as they are read.
 CLAIM: dict[str, Update] = {name: _claim(name) for name in ("postgresql", "sqlite")}
-#: Claimed rows that could not be sent: due again at ``relay_at``.
+#: Claimed rows, sent or not: due again at ``relay_at``.
 RELEASE: dict[str, Update] = {name: _release(name) for name in ("postgresql", "sqlite")}
