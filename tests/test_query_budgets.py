@@ -83,13 +83,17 @@ BUDGETS: dict[Route, int] = {
     # The owner, the client's default workflow and its steps, each with its audit rows.
     ("POST", f"{P}/auth/register"): 12,
     # A ticket: its number (a counter row, made on the client's first ticket), its SLA policy,
-    # its first history row, each with its audit row, and its event.
-    ("POST", f"{P}/tickets"): 15,
-    ("POST", f"{P}/scan/{{code}}"): 13,
+    # its first history row, each with its audit row, its event, and the jobs it queues (its
+    # diagnosis, its event's dispatch) written to the jobs outbox in one INSERT.
+    ("POST", f"{P}/tickets"): 16,
+    ("POST", f"{P}/scan/{{code}}"): 14,
     # The same ticket, and the photo's attachment row with its audit row.
-    ("POST", f"{P}/scan/{{code}}/photo-report"): 15,
+    ("POST", f"{P}/scan/{{code}}/photo-report"): 16,
     # A failed check opens a follow-up ticket (as above) besides updating the task.
-    ("POST", f"{P}/tickets/{{ticket_id}}/tasks/{{task_id}}/complete"): 17,
+    ("POST", f"{P}/tickets/{{ticket_id}}/tasks/{{task_id}}/complete"): 18,
+    # The assignment, its history and audit rows, its event and the jobs outbox row of its
+    # dispatch.
+    ("POST", f"{P}/tickets/{{ticket_id}}/assign"): 11,
     # The plan's user limit, the user, their invitation code and locale membership, audited.
     ("POST", f"{P}/users/invite"): 11,
 }

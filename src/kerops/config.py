@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     jobs_inline: bool = False
     #: Periods of periodic jobs in seconds, overriding their defaults: ``{"pm.generate": 30}``.
     job_intervals: dict[str, int] = Field(default_factory=dict)
+    #: A job failing on a transient database error (connection lost or refused, serialization
+    #: failure, deadlock, SQLite "database is locked") is run again this many times ...
+    job_retries: int = Field(default=3, ge=0, le=20)
+    #: ... after this many seconds, doubling each time (0.5, 1, 2: 3.5 s in all).
+    job_retry_seconds: float = Field(default=0.5, ge=0, le=60)
+    #: The relay sweep (``jobs.relay``) sends a queued job again when it has not run this many
+    #: seconds after its commit (the broker was down, the message was lost, the job failed).
+    job_relay_after_seconds: int = Field(default=60, ge=0)
 
     # --- notifications and webhooks (docs/notifications.md) ---
     #: Also email each in-app notification to its recipient.

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from kerops.config import Settings
 from kerops.core.errors import Conflict, DatabaseUnavailable, is_database_unavailable
+from kerops.core.job_outbox import RELAY_AFTER_KEY
 from kerops.core.principal import PrincipalCache
 from kerops.core.reads import StatementRunner
 
@@ -110,7 +111,10 @@ class Database:
         self.reads_autocommit = not settings.is_sqlite
         self.read_engine = self.engine.execution_options(**read_options)
         self.principals = PrincipalCache(settings.principal_cache_seconds)
-        info = {PRINCIPALS_KEY: self.principals}
+        info: dict[str, Any] = {
+            PRINCIPALS_KEY: self.principals,
+            RELAY_AFTER_KEY: settings.job_relay_after_seconds,
+        }
         self.sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=True, info=info
         )

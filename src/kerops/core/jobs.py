@@ -3,7 +3,11 @@
 A job is an ``async def fn(ctx: JobContext, **kwargs)`` registered with :func:`job`. It runs in
 its own transaction (committed when it returns, rolled back when it raises), and must be
 idempotent: brokers deliver at least once. Jobs are queued with :func:`enqueue` on a session;
-they are sent only after that session commits (a rolled-back request or job sends nothing).
+they are written to the jobs outbox by that session's commit (:mod:`kerops.core.job_outbox`) and
+sent only after it (a rolled-back request or job writes and sends nothing). A job deletes its
+outbox row in its own transaction; a row left (the broker was down, the message was lost, the
+job failed) is sent again by the relay sweep ``jobs.relay``. A job failing on a transient
+database error is run again with backoff (``KEROPS_JOB_RETRIES``, ``KEROPS_JOB_RETRY_SECONDS``).
 
 Brokers (``KEROPS_BROKER_URL``):
 
@@ -21,19 +25,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from taskiq import AsyncBroker, InMemoryBroker, TaskiqEvents, TaskiqScheduler, TaskiqState
 from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
 from kerops.config import Settings
+from kerops.core import job_outbox
 from kerops.core.audit import set_audit_context
 from kerops.core.principal import AuditContext
+from kerops.core.transient import is_transient
+from kerops.core.types import utcnow, uuid7
 
 if TYPE_CHECKING:
     from kerops.core.state import AppState
@@ -48,8 +59,12 @@ STOP_GRACE_SECONDS = 10.0
 
 #: Key of ``session.info`` holding the jobs queued in that session's transaction.
 _PENDING = "kerops_pending_jobs"
+#: Key of ``session.info``: how many of the queued jobs a commit already wrote to the outbox.
+_WRITTEN = "kerops_pending_jobs_written"
 #: Key of ``session.info`` holding the work a job does once its transaction committed.
 _AFTER_COMMIT = "kerops_after_commit"
+#: The keyword a job message carries its outbox row's id in (taken off before the job runs).
+OUTBOX_KEY = "_kerops_outbox_id"
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -76,6 +91,14 @@ class JobContext:
 JobFn = Callable[..., Awaitable[Any]]
 
 
+class QueuedJob(NamedTuple):
+    """A job queued in a transaction, with the id of its outbox row."""
+
+    name: str
+    kwargs: dict[str, Any]
+    outbox_id: uuid.UUID
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A registered job: its name, function and optional period (UTC cron, or seconds)."""
@@ -91,6 +114,7 @@ REGISTRY: dict[str, JobSpec] = {}
 
 #: Modules that declare jobs (imported before a broker registers them).
 JOB_MODULES: list[str] = [
+    "kerops.core.job_relay",  # jobs.relay (outbox rows whose job has not run)
     "kerops.events.service",
     "kerops.iot.jobs",  # iot.no_data, iot.retention
     "kerops.automation.pm",  # preventive maintenance (pm.generate)
@@ -126,18 +150,46 @@ def load_job_modules() -> None:
 
 
 def enqueue(session: AsyncSession, name: str, **kwargs: Any) -> None:
-    """Queue job ``name`` with JSON-able ``kwargs``; it is sent after ``session`` commits."""
+    """Queue job ``name`` with JSON-able ``kwargs``: written to the outbox by ``session``'s
+    commit, sent after it."""
     if name not in REGISTRY:
         raise KeyError(f"unknown job {name!r}")
-    session.info.setdefault(_PENDING, []).append((name, kwargs))
+    session.info.setdefault(_PENDING, []).append(QueuedJob(name, kwargs, uuid7()))
 
 
-def take_pending(session: AsyncSession) -> list[tuple[str, dict[str, Any]]]:
+def take_pending(session: AsyncSession) -> list[QueuedJob]:
     """The jobs queued in ``session`` (and forget them): to send after commit, or to drop.
     Work queued with :meth:`JobContext.after_commit` is forgotten too."""
     session.info.pop(_AFTER_COMMIT, None)
-    pending: list[tuple[str, dict[str, Any]]] = session.info.pop(_PENDING, [])
+    session.info.pop(_WRITTEN, None)
+    pending: list[QueuedJob] = session.info.pop(_PENDING, [])
     return pending
+
+
+@event.listens_for(Session, "before_commit")
+def _write_outbox(session: Session) -> None:
+    """Write the jobs queued since the last commit to the outbox, in the committing
+    transaction: one INSERT, its rows as parameters."""
+    pending: list[QueuedJob] | None = session.info.get(_PENDING)
+    written: int = session.info.get(_WRITTEN, 0)
+    if not pending or written >= len(pending):
+        return
+    now = utcnow()
+    delay = session.info.get(job_outbox.RELAY_AFTER_KEY, job_outbox.DEFAULT_RELAY_AFTER)
+    relay_at = now + timedelta(seconds=delay)
+    rows = [
+        {
+            "id": queued.outbox_id,
+            "name": queued.name,
+            "kwargs": queued.kwargs,
+            "created_at": now,
+            "relay_at": relay_at,
+            "attempts": 0,
+        }
+        for queued in pending[written:]
+    ]
+    session.connection().execute(job_outbox.INSERT, rows)
+    session.info[_WRITTEN] = len(pending)
 
 
 def queued_mark(session: AsyncSession) -> tuple[int, int]:
@@ -165,6 +217,10 @@ def build_broker(settings: Settings) -> AsyncBroker:
             url,
             queue_name=settings.broker_queue,
             consumer_group_name=settings.broker_queue,
+            # A group created after messages were added (a Redis restarted without persistence:
+            # the relay or the API may send before a worker declares the group again) reads the
+            # stream from its start, not only what comes after it.
+            consumer_id="0",
             # Messages a dead worker took are re-delivered after this many milliseconds.
             idle_timeout=settings.broker_redelivery_seconds * 1000,
         )
@@ -214,30 +270,84 @@ class JobEngine:
         return run
 
     async def run(self, name: str, **kwargs: Any) -> None:
-        """Run job ``name`` now, in this process, in its own transaction."""
+        """Run job ``name`` now, in this process, in its own transaction; again with backoff
+        while it fails on a transient database error (``KEROPS_JOB_RETRIES``)."""
         state = self.state
         if state is None:
             raise RuntimeError("the job engine has no app state; call start() first")
         spec = REGISTRY[name]
+        outbox_id = kwargs.pop(OUTBOX_KEY, None)
         token = current_job.set(name)
         try:
-            await self._run_in_transaction(state, spec, kwargs)
+            await self._run_with_retries(state, spec, kwargs, outbox_id)
         finally:
             current_job.reset(token)
 
+    async def _run_with_retries(
+        self, state: AppState, spec: JobSpec, kwargs: dict[str, Any], outbox_id: str | None
+    ) -> None:
+        settings = self.settings
+        attempt = 0
+        while True:
+            try:
+                await self._run_in_transaction(state, spec, kwargs, outbox_id)
+                return
+            except Exception as exc:
+                transient = is_transient(exc)
+                if transient and attempt < settings.job_retries:
+                    delay = settings.job_retry_seconds * 2**attempt
+                    attempt += 1
+                    log.warning(
+                        "job failed on a transient error; retrying",
+                        extra={"job": spec.name, "attempt": attempt, "delay": delay},
+                        exc_info=True,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                log.exception(
+                    "job failed" if not transient else "job failed; left to the relay sweep",
+                    extra={"job": spec.name, "attempts": attempt + 1},
+                )
+                if outbox_id is not None:
+                    await self._record_failure(state, outbox_id, exc, give_up=not transient)
+                raise
+
+    async def _record_failure(
+        self, state: AppState, outbox_id: str, error: BaseException, *, give_up: bool
+    ) -> None:
+        """Count a failed run on its outbox row: the sweep sends it again after the relay delay,
+        unless it is given up on (parked for an operator)."""
+        now = utcnow()
+        params = {
+            "outbox_id": uuid.UUID(outbox_id),
+            "now": now,
+            "relay_at": now + timedelta(seconds=self.settings.job_relay_after_seconds),
+            "error": f"{type(error).__name__}: {error}"[: job_outbox.ERROR_CHARS],
+            "give_up": give_up,
+        }
+        try:
+            async with state.db.engine.begin() as conn:
+                await conn.execute(job_outbox.RECORD_FAILURE, params)
+        except Exception:
+            # The row stays due as it was: the sweep sends it again.
+            log.exception("could not record a failed job", extra={"outbox_id": outbox_id})
+
     async def _run_in_transaction(
-        self, state: AppState, spec: JobSpec, kwargs: dict[str, Any]
+        self, state: AppState, spec: JobSpec, kwargs: dict[str, Any], outbox_id: str | None
     ) -> None:
         name = spec.name
         async with state.db.sessions() as session:
             set_audit_context(session.sync_session, AuditContext(request_id=f"job:{name}"))
             try:
                 await spec.fn(JobContext(state=state, session=session, name=name), **kwargs)
+                if outbox_id is not None:
+                    # The job's row goes with the job's own changes: both or neither.
+                    conn = await session.connection()
+                    await conn.execute(job_outbox.DELETE_ONE, {"outbox_id": uuid.UUID(outbox_id)})
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 take_pending(session)
-                log.exception("job failed", extra={"job": name})
                 raise
         after: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
         await self.send_pending(session)
@@ -253,13 +363,24 @@ class JobEngine:
         await AsyncKicker(name, self.broker, {}).kiq(**kwargs)
 
     async def send_pending(self, session: AsyncSession) -> None:
-        """Send the jobs queued in ``session``; call only after it committed."""
-        for name, kwargs in take_pending(session):
+        """Send the jobs queued in ``session``; call only after it committed (which wrote them
+        to the outbox: a job that cannot be sent now is sent later by the relay sweep)."""
+        written: int = session.info.get(_WRITTEN, 0)
+        pending = take_pending(session)
+        for n, queued in enumerate(pending):
+            kwargs = queued.kwargs
+            if n < written:
+                kwargs = {**kwargs, OUTBOX_KEY: str(queued.outbox_id)}
             try:
-                await self.send(name, **kwargs)
+                await self.send(queued.name, **kwargs)
             except Exception:
-                # The periodic sweeps pick up whatever a lost message would have done.
-                log.exception("could not send job", extra={"job": name})
+                # The outbox rows stay: the relay sweep sends them once the broker is back. The
+                # others are not tried now (each would wait for the broker's failure again).
+                log.exception(
+                    "could not send job; left to the relay sweep",
+                    extra={"job": queued.name, "unsent": len(pending) - n},
+                )
+                return
 
     async def start(self, state: AppState, *, scheduler: bool = False) -> None:
         """Connect the broker as a client (and, embedded, run the periodic jobs here)."""

@@ -3,6 +3,7 @@
 from kerops.assets import models as asset_models
 from kerops.audit import models as audit_models
 from kerops.auth import models as auth_models
+from kerops.core import job_outbox as job_outbox_models
 from kerops.core.models import Base
 from kerops.events import models as event_models
 from kerops.idempotency import models as idempotency_models
@@ -24,6 +25,7 @@ __all__ = [
     "idempotency_models",
     "inventory_models",
     "iot_models",
+    "job_outbox_models",
     "notification_models",
     "operations_models",
     "system_models",
