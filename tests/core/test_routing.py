@@ -13,8 +13,10 @@ from fastapi.testclient import TestClient
 from starlette.routing import Match, Route
 
 from kerops.api import routers
-from kerops.core.routing import OnlyUnder, RouteIndex, install_route_index, mount_flat
+from kerops.core.routing import OnlyUnder, mount_flat
 from kerops.main import API_PREFIX
+from kerops.speedups.route_index import RouteIndex
+from kerops.speedups.route_index import install as install_route_index
 
 
 def _sample_path(template: str) -> str:

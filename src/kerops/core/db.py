@@ -122,7 +122,9 @@ class Database:
             self.read_engine, expire_on_commit=False, autoflush=True, info=info
         )
         #: The SELECTs of read-only routes, without a session (``kerops.core.reads``).
-        self.reads = StatementRunner(self.read_engine)
+        self.reads = StatementRunner(
+            self.read_engine, direct="direct_reads" not in settings.speedups_off
+        )
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
