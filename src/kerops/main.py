@@ -85,7 +85,9 @@ class KerOpsAPI(FastAPI):
 
 
 def build_state(settings: Settings) -> AppState:
-    """Create the shared services of one app instance."""
+    """Create the shared services of one app instance (and apply the process-wide framework
+    speed-ups its settings switch on)."""
+    speedups.install(settings)
     return AppState(
         settings=settings,
         db=Database(settings),
@@ -110,7 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the FastAPI app for the given settings (defaults: from the environment)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    speedups.install(settings)
     state = build_state(settings)
 
     @asynccontextmanager

@@ -57,7 +57,6 @@ def test_the_app_answers_the_same_with_one_speed_up_off(
     client: TestClient, run: Runner, settings: Settings
 ) -> None:
     (off,) = settings.speedups_off
-    speedups.install(settings)  # the app may be a reused one: apply its settings again
     # (SQLite has no direct reads: they are PostgreSQL's, through asyncpg.)
     never = {"direct_reads"} if settings.is_sqlite else set()
     assert _in_effect(client) == set(speedups.NAMES) - {off} - never

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import NullPool
 
+from kerops import speedups
 from kerops.config import Settings
 from kerops.core.errors import Conflict, DatabaseUnavailable, is_database_unavailable
 from kerops.core.job_outbox import RELAY_AFTER_KEY
@@ -123,7 +124,7 @@ class Database:
         )
         #: The SELECTs of read-only routes, without a session (``kerops.core.reads``).
         self.reads = StatementRunner(
-            self.read_engine, direct="direct_reads" not in settings.speedups_off
+            self.read_engine, direct=speedups.enabled(settings, "direct_reads")
         )
 
     async def dispose(self) -> None:

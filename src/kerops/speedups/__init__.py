@@ -45,8 +45,8 @@ def enabled(settings: Settings, name: SpeedupName) -> bool:
 
 def install(settings: Settings) -> frozenset[SpeedupName]:
     """Apply the process-wide speed-ups switched on, and take back those switched off; the names
-    in effect. (FastAPI's helpers are module globals: the last app built decides for the
-    process.)"""
+    in effect. (FastAPI's helpers and the audit's choice are module globals: the last
+    ``main.build_state`` decides for the process: the app's and the worker's both call it.)"""
     from kerops.core import audit
     from kerops.speedups import fastapi_dependencies, fastapi_params
 
