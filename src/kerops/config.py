@@ -12,6 +12,15 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: The framework speed-ups (``kerops.speedups``), by the name their switch uses.
+SpeedupName = Literal[
+    "fastapi_params",
+    "fastapi_dependencies",
+    "route_index",
+    "direct_reads",
+    "audit_committed_state",
+]
+
 
 class Settings(BaseSettings):
     """Every tunable of the service; read from the environment (prefix ``KEROPS_``)."""
@@ -48,6 +57,9 @@ class Settings(BaseSettings):
     #: configures an OpenTelemetry SDK (off: the check costs every request, and logs are
     #: structlog's).
     opentelemetry: bool = False
+    #: Framework speed-ups switched off, comma-separated (``KEROPS_SPEEDUPS_OFF=route_index``):
+    #: each relies on library internals; the app answers the same without it, only slower.
+    speedups_off: Annotated[frozenset[SpeedupName], NoDecode] = frozenset()
 
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2
@@ -172,6 +184,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_client_id_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("speedups_off", mode="before")
+    @classmethod
+    def _split_speedups(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

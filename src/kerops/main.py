@@ -13,9 +13,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from kerops import __version__
+from kerops import __version__, speedups
 from kerops.config import Settings, get_settings
-from kerops.core import fastapi_speedups
 from kerops.core.db import Database
 from kerops.core.errors import install_error_handlers
 from kerops.core.jobs import JobEngine
@@ -24,7 +23,7 @@ from kerops.core.mail import create_sender
 from kerops.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from kerops.core.openapi import install_openapi
 from kerops.core.ratelimit import RateLimiter
-from kerops.core.routing import OnlyUnder, install_route_index, mount_flat
+from kerops.core.routing import OnlyUnder, mount_flat
 from kerops.core.security import Security
 from kerops.core.state import AppState
 from kerops.iot.mqtt import start_mqtt
@@ -86,7 +85,9 @@ class KerOpsAPI(FastAPI):
 
 
 def build_state(settings: Settings) -> AppState:
-    """Create the shared services of one app instance."""
+    """Create the shared services of one app instance (and apply the process-wide framework
+    speed-ups its settings switch on)."""
+    speedups.install(settings)
     return AppState(
         settings=settings,
         db=Database(settings),
@@ -97,20 +98,20 @@ def build_state(settings: Settings) -> AppState:
     )
 
 
-def mount_api(app: FastAPI) -> None:
-    """Every module's routes under ``/api/v1``, flat, found through the route index."""
+def mount_api(app: FastAPI, settings: Settings) -> None:
+    """Every module's routes under ``/api/v1``, flat, found through the route index (when its
+    speed-up is on)."""
     from kerops.api import routers
     from kerops.idempotency.http import adapt_route
 
     mount_flat(app, API_PREFIX, routers(), adapt=adapt_route)
-    install_route_index(app)
+    speedups.install_route_index(app, settings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the FastAPI app for the given settings (defaults: from the environment)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    fastapi_speedups.install()
     state = build_state(settings)
 
     @asynccontextmanager
@@ -178,5 +179,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_age=600,
             )
         )
-    mount_api(app)
+    mount_api(app, settings)
     return app

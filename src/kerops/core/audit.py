@@ -22,6 +22,9 @@ from kerops.core.principal import AuditContext
 from kerops.core.types import utcnow, uuid7
 
 AUDIT_CONTEXT_KEY = "kerops_audit"
+#: Whether the values before a change are read from the ORM's ``committed_state`` (the
+#: ``audit_committed_state`` speed-up, ``kerops.speedups``) or from each column's history.
+READ_COMMITTED_STATE = True
 REDACTED = "[redacted]"
 
 
@@ -76,8 +79,11 @@ def _snapshot(obj: Base, *, changed_only: bool) -> dict[str, dict[str, Any]]:
     """Each audited column's value before and after this flush (only the changed ones with
     ``changed_only``). Read from the instance's state: its current values, and the values from
     before the change that the ORM keeps for modified attributes (``committed_state``): the
-    same as each attribute's history, without building a history per column."""
+    same as each attribute's history, without building a history per column (the
+    ``audit_committed_state`` speed-up; ``_snapshot_from_history`` without it)."""
     state = inspect(obj)
+    if not READ_COMMITTED_STATE:
+        return _snapshot_from_history(obj, changed_only=changed_only)
     current = state.dict
     committed = state.committed_state
     changes: dict[str, dict[str, Any]] = {}
@@ -105,6 +111,27 @@ def _snapshot(obj: Base, *, changed_only: bool) -> dict[str, dict[str, Any]]:
             continue
         else:
             before, after = None, current.get(key)
+        changes[key] = _entry(before, after, redacted)
+    return changes
+
+
+def _snapshot_from_history(obj: Base, *, changed_only: bool) -> dict[str, dict[str, Any]]:
+    """``_snapshot`` through SQLAlchemy's public attribute history (one history per column)."""
+    state = inspect(obj)
+    changes: dict[str, dict[str, Any]] = {}
+    for key, redacted in _audited_columns(obj):
+        history = state.attrs[key].history
+        after = state.dict.get(key)
+        if history.has_changes():
+            before = history.deleted[0] if history.deleted else None
+            if _plain(before) == _plain(after):
+                if changed_only:
+                    continue
+                before = None
+        elif changed_only:
+            continue
+        else:
+            before = None
         changes[key] = _entry(before, after, redacted)
     return changes
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import NullPool
 
+from kerops import speedups
 from kerops.config import Settings
 from kerops.core.errors import Conflict, DatabaseUnavailable, is_database_unavailable
 from kerops.core.job_outbox import RELAY_AFTER_KEY
@@ -122,7 +123,9 @@ class Database:
             self.read_engine, expire_on_commit=False, autoflush=True, info=info
         )
         #: The SELECTs of read-only routes, without a session (``kerops.core.reads``).
-        self.reads = StatementRunner(self.read_engine)
+        self.reads = StatementRunner(
+            self.read_engine, direct=speedups.enabled(settings, "direct_reads")
+        )
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

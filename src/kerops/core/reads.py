@@ -11,8 +11,13 @@ cached) and one SELECT built by the same access rules as every other route
   result values go through the same SQLAlchemy type processors (enums, JSON, numerics), only
   the execution layer (execution context, cursor and result objects) is skipped — half of a
   ticket read's CPU with the session dependency (``bench/get_floor.py``);
-- on SQLite, and for statements whose SQL depends on their parameters (expanding ``IN``), through
-  SQLAlchemy Core on a connection of the read engine.
+- on SQLite, for statements whose SQL depends on their parameters (expanding ``IN``), and with
+  the ``direct_reads`` speed-up switched off (``kerops.speedups``), through SQLAlchemy Core on a
+  connection of the read engine.
+
+The direct path relies on SQLAlchemy internals (``SQLCompiler.positiontup``, ``binds``,
+``construct_params``, the types' ``dialect_impl`` processors, ``Pool._invalidate``) and asyncpg's
+``prepare``/``fetchrow``: ``tests/speedups/test_direct_reads.py`` fails when they change.
 
 ``StatementRunner.all`` runs a statement built per request (a filtered page of a list) through
 SQLAlchemy Core on a read connection: rows, not ORM objects, and no session. Within
@@ -118,11 +123,14 @@ _SHARED: ContextVar[_Shared | None] = ContextVar("kerops_reads_shared", default=
 class StatementRunner:
     """Runs the SELECTs of read-only routes (see the module's description)."""
 
-    def __init__(self, engine: AsyncEngine, *, max_statements: int = MAX_STATEMENTS) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, max_statements: int = MAX_STATEMENTS, direct: bool = True
+    ) -> None:
         self.engine = engine
         self.dialect = engine.dialect
-        #: Whether statements go straight to the driver (PostgreSQL through asyncpg).
-        self.direct = engine.dialect.driver == "asyncpg"
+        #: Whether statements go straight to the driver (PostgreSQL through asyncpg, unless the
+        #: ``direct_reads`` speed-up is switched off: then through SQLAlchemy Core, as on SQLite).
+        self.direct = direct and engine.dialect.driver == "asyncpg"
         #: Called with the text of every statement sent straight to the driver.
         self.listeners: list[Callable[[str], object]] = []
         self.max_statements = max_statements

@@ -1,0 +1,76 @@
+"""The framework speed-ups: code that patches, or reads, private internals of FastAPI, Starlette,
+SQLAlchemy or asyncpg because the public path costs measurably more CPU per request.
+
+Each has a name and a switch: ``KEROPS_SPEEDUPS_OFF`` lists the names turned off (default: none).
+With one off the app answers the same, only slower; ``tests/speedups/`` proves both that each
+answers as the library's own path would and that the internals it relies on are still there, so
+a library upgrade that moves them fails loudly. The libraries are upper-bounded in
+``pyproject.toml`` for the same reason. See docs/architecture.md, "Framework speed-ups".
+
+- ``fastapi_params`` (``fastapi_params.py``): FastAPI's per-parameter helpers, answered once.
+- ``fastapi_dependencies`` (``fastapi_dependencies.py``): FastAPI's per-dependency helpers,
+  answered once.
+- ``route_index`` (``route_index.py``): the routes found by their leading path segments, in
+  Starlette's ``Router.middleware_stack``.
+- ``direct_reads`` (``kerops.core.reads.StatementRunner``): lean reads sent straight to asyncpg
+  with SQLAlchemy's compiled statements and type processors (and ``Pool._invalidate``).
+- ``audit_committed_state`` (``kerops.core.audit``): the values before a change read from the
+  ORM's ``InstanceState.committed_state`` instead of a history per column.
+
+``direct_reads`` and ``audit_committed_state`` are code paths, not patches: they stay beside the
+code they speed up (moving them would split one executor, or one audit diff, in two), and their
+switch makes that code take SQLAlchemy's public path instead.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import TYPE_CHECKING, get_args
+
+from kerops.config import SpeedupName
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from kerops.config import Settings
+
+#: Every speed-up, by the name its switch uses.
+NAMES: tuple[SpeedupName, ...] = get_args(SpeedupName)
+
+
+def enabled(settings: Settings, name: SpeedupName) -> bool:
+    """Whether the speed-up ``name`` is switched on."""
+    return name not in settings.speedups_off
+
+
+def install(settings: Settings) -> frozenset[SpeedupName]:
+    """Apply the process-wide speed-ups switched on, and take back those switched off; the names
+    in effect. (FastAPI's helpers and the audit's choice are module globals: the last
+    ``main.build_state`` decides for the process: the app's and the worker's both call it.)"""
+    from kerops.core import audit
+    from kerops.speedups import fastapi_dependencies, fastapi_params
+
+    patches: dict[SpeedupName, ModuleType] = {
+        "fastapi_params": fastapi_params,
+        "fastapi_dependencies": fastapi_dependencies,
+    }
+    on: set[SpeedupName] = set()
+    for name, patch in patches.items():
+        if not enabled(settings, name):
+            patch.uninstall()
+        elif patch.install():
+            on.add(name)
+    audit.READ_COMMITTED_STATE = enabled(settings, "audit_committed_state")
+    if audit.READ_COMMITTED_STATE:
+        on.add("audit_committed_state")
+    return frozenset(on)
+
+
+def install_route_index(app: FastAPI, settings: Settings) -> bool:
+    """Put the route index in front of the app router's loop, when switched on; whether it is."""
+    from kerops.speedups import route_index
+
+    if not enabled(settings, "route_index"):
+        return False
+    route_index.install(app)
+    return True
