@@ -32,7 +32,7 @@ from kerops.core.limits import enforce_plan_limit
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
-from kerops.core.storage import ObjectWrites, ReceivedFile
+from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow
 from kerops.inventory.models import Product
 from kerops.iot.models import IoTDevice

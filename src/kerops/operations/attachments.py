@@ -18,7 +18,8 @@ from kerops.core.enums import TicketStatus
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
-from kerops.core.storage import FILE_TYPES, ObjectWrites, ReceivedFile
+from kerops.core.storage.sniffing import FILE_TYPES
+from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow, uuid7
 from kerops.operations import tickets
 from kerops.operations.attachments_schemas import AttachmentKind
