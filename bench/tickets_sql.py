@@ -92,7 +92,7 @@ class Statements:
         t = ServiceTicket
         cid, oid = _PLACEHOLDER, _PLACEHOLDER
         self.get_ticket, _ = render(select(t).where(t.client_id == cid).where(t.id == oid))
-        # A transition reads the ticket with its row locked (``operations.tickets.transition``).
+        # A transition reads the ticket with its row locked (``operations.transitions.transition``).
         self.get_ticket_for_update, _ = render(
             select(t).where(t.client_id == cid).where(t.id == oid).with_for_update()
         )

@@ -33,8 +33,8 @@ from kerops.core.types import utcnow, uuid7
 from kerops.inventory.models import Product
 from kerops.iot import service as iot_service
 from kerops.iot.models import IoTDevice
+from kerops.operations import numbering as ticket_numbering
 from kerops.operations import sla, workflows
-from kerops.operations import tickets as tickets_service
 from kerops.operations.models import ServiceTicket, SlaPolicy, TicketHistory
 from kerops.system.models import AppVersion
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
@@ -797,7 +797,7 @@ async def _demo_tickets(
         path = _PATHS[status]
         ticket = ServiceTicket(
             client_id=client_id,
-            number=await tickets_service.next_ticket_number(session, client_id),
+            number=await ticket_numbering.next_ticket_number(session, client_id),
             title=title,
             description=f"{title}. Reportado por el personal del local.",
             locale_id=asset.locale_id,

@@ -146,7 +146,7 @@ def add_resolved_ticket(
     locale_id = locale_id or site.locale_id
 
     async def create(session: AsyncSession) -> None:
-        from kerops.operations.tickets import next_ticket_number
+        from kerops.operations.numbering import next_ticket_number
 
         session.add(
             ServiceTicket(

@@ -10,10 +10,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.enums import TicketStatus
-from kerops.core.storage import storage_of
+from kerops.core.storage.backends import storage_of
 from kerops.core.types import utcnow, uuid7
 from kerops.operations.models import ServiceTicket, TicketAttachment, Workflow
-from kerops.operations.tickets import next_ticket_number
+from kerops.operations.numbering import next_ticket_number
 from kerops.workforce.models import TechnicianCertification
 from tests.fixtures import files
 from tests.isolation import Case, World, public

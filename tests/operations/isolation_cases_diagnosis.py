@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core.enums import TicketStatus
 from kerops.core.types import utcnow, uuid7
 from kerops.operations.models import ServiceTicket
-from kerops.operations.tickets import next_ticket_number
+from kerops.operations.numbering import next_ticket_number
 from tests.isolation import Case, World
 
 P = "/api/v1"

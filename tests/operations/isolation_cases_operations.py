@@ -17,7 +17,7 @@ from kerops.operations.models import (
     Workflow,
     WorkflowStep,
 )
-from kerops.operations.tickets import next_ticket_number
+from kerops.operations.numbering import next_ticket_number
 from tests.isolation import Case, World
 
 P = "/api/v1"

@@ -20,14 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.config import Settings
 from kerops.core.enums import LocalRole, TicketStatus, UserRole
-from kerops.core.storage import (
-    STORED_FILES,
-    ObjectWrites,
-    Storage,
-    create_storage,
-    object_writes,
-    safe_filename,
-)
+from kerops.core.storage.backends import Storage, create_storage
+from kerops.core.storage.downloads import safe_filename
+from kerops.core.storage.sweep import STORED_FILES
+from kerops.core.storage.uploads import ObjectWrites, object_writes
 from kerops.core.types import utcnow, uuid7
 from kerops.main import create_app
 from kerops.operations.models import ServiceTicket, TicketAttachment

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kerops.operations.models import Workflow
-from kerops.operations.tickets import next_ticket_number
+from kerops.operations.numbering import next_ticket_number
 from tests.fixtures.factories import Runner
 from tests.fixtures.tenancy import make_team
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kerops.operations import sla, tickets
+from kerops.operations import sla, transitions
 from tests.fixtures.factories import Account, Runner
 from tests.fixtures.operations import create_ticket, move, set_ticket
 from tests.fixtures.tenancy import Team, make_team
@@ -29,7 +29,7 @@ def settings_overrides() -> dict[str, Any]:
 @pytest.fixture
 def moved_at(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """Transitions stamp ``MOVED_AT`` (``responded_at``, ``resolved_at``)."""
-    monkeypatch.setattr(tickets, "utcnow", lambda: MOVED_AT)
+    monkeypatch.setattr(transitions, "utcnow", lambda: MOVED_AT)
     return MOVED_AT
 
 

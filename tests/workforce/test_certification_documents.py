@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from kerops.config import Settings
-from kerops.core.storage import create_storage
+from kerops.core.storage.backends import create_storage
 from tests.fixtures import files
 from tests.fixtures.factories import Account, Runner
 from tests.fixtures.workforce import CERTS, Crew, create_cert, make_crew

@@ -29,13 +29,8 @@ from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, clie
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
-from kerops.core.storage import (
-    IMAGE_TYPES,
-    ObjectWritesDep,
-    UploadRoute,
-    describe,
-    receive_upload,
-)
+from kerops.core.storage.sniffing import IMAGE_TYPES, describe
+from kerops.core.storage.uploads import ObjectWritesDep, UploadRoute, receive_upload
 
 router = APIRouter(tags=["assets"])
 

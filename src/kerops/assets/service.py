@@ -32,12 +32,12 @@ from kerops.core.limits import enforce_plan_limit
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
-from kerops.core.storage import ObjectWrites, ReceivedFile
+from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow
 from kerops.inventory.models import Product
 from kerops.iot.models import IoTDevice
 from kerops.operations import attachments as attachments_service
-from kerops.operations import tickets as tickets_service
+from kerops.operations import intake as ticket_intake
 from kerops.operations.attachments_schemas import AttachmentKind
 from kerops.operations.models import ServiceTicket
 from kerops.operations.schemas import ticket_code
@@ -351,7 +351,7 @@ async def report_fault(
     asset = (await session.execute(select(Asset).where(Asset.qr_code == code))).scalar_one_or_none()
     if asset is None:
         raise NotFound("asset not found")
-    ticket = await tickets_service.create_scan_report_ticket(
+    ticket = await ticket_intake.create_scan_report_ticket(
         session,
         asset=asset,
         reporter_name=data.reporter_name,

@@ -40,7 +40,7 @@ from kerops.core.enums import TicketStatus, UserRole
 from kerops.core.jobs import JobContext, job
 from kerops.core.types import utcnow
 from kerops.events import service as events
-from kerops.operations import tickets as ticket_service
+from kerops.operations import intake as ticket_intake
 from kerops.operations.models import ServiceTicket, TicketTask
 from kerops.users.models import User
 
@@ -333,7 +333,7 @@ async def _open_ticket(
     assert asset is not None
     planned_at = due_at or now
     technician = await _assignee(session, plan)
-    ticket = await ticket_service.raise_system_ticket(
+    ticket = await ticket_intake.raise_system_ticket(
         session,
         asset=asset,
         source="plan",

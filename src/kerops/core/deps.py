@@ -19,7 +19,7 @@ from kerops.core.principal import AuditContext, Principal
 from kerops.core.reads import Reader
 from kerops.core.security import TokenError, hash_token
 from kerops.core.state import AppState
-from kerops.core.storage import UploadRoute
+from kerops.core.storage.uploads import UploadRoute
 from kerops.core.types import utcnow
 from kerops.users.models import User
 

@@ -121,7 +121,7 @@ JOB_MODULES: list[str] = [
     "kerops.operations.diagnosis",  # tickets.diagnose
     "kerops.operations.sla_jobs",
     "kerops.notifications.jobs",
-    "kerops.core.storage",  # storage.sweep (orphan objects)
+    "kerops.core.storage.sweep",  # storage.sweep (orphan objects)
     "kerops.idempotency.jobs",  # idempotency.sweep (expired keys)
 ]
 

@@ -24,8 +24,9 @@ from kerops.core.enums import TicketPriority
 from kerops.events import service as events
 from kerops.iot import repository
 from kerops.iot.models import IoTDevice, IoTRule
+from kerops.operations.intake import raise_system_ticket
 from kerops.operations.models import ServiceTicket, TicketComment
-from kerops.operations.tickets import CLOSED_STATES, raise_system_ticket
+from kerops.operations.tickets import CLOSED_STATES
 
 RULES = IoTRule.__table__
 #: (device time, value) of readings, oldest first.

@@ -18,9 +18,10 @@ from kerops.core.enums import TicketStatus
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
-from kerops.core.storage import FILE_TYPES, ObjectWrites, ReceivedFile
+from kerops.core.storage.sniffing import FILE_TYPES
+from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow, uuid7
-from kerops.operations import tickets
+from kerops.operations.actors import actor_kinds
 from kerops.operations.attachments_schemas import AttachmentKind
 from kerops.operations.models import ServiceTicket, TicketAttachment
 from kerops.operations.schemas import StepRole
@@ -57,7 +58,7 @@ async def ticket_for_upload(
 ) -> ServiceTicket:
     """The ticket a caller adds a file to: 404 unseen, 403 for a mere reader, 409 when closed."""
     ticket = await access.get_scoped(session, ServiceTicket, ticket_id, principal)
-    if not await tickets.actor_kinds(session, principal, ticket) & UPLOADERS:
+    if not await actor_kinds(session, principal, ticket) & UPLOADERS:
         raise Forbidden("You may read this ticket but not add files to it.")
     _refuse_closed(ticket)
     return ticket
@@ -176,7 +177,7 @@ async def delete_attachment(
         session, principal=principal, ticket_id=ticket.id, attachment_id=attachment_id
     )
     own = attachment.uploaded_by_id is not None and attachment.uploaded_by_id == principal.user_id
-    if not own and not await tickets.actor_kinds(session, principal, ticket) & REMOVERS:
+    if not own and not await actor_kinds(session, principal, ticket) & REMOVERS:
         raise Forbidden(
             "Only the uploader, the client's owner or a manager of the locale removes a file."
         )

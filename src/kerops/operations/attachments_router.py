@@ -10,14 +10,10 @@ from fastapi.responses import StreamingResponse
 
 from kerops.core.deps import AuthenticatedUploadRoute, PrincipalDep, SessionDep, StateDep
 from kerops.core.pagination import Page, PageParams, sorted_by
-from kerops.core.storage import (
-    FILE_TYPES,
-    ObjectWritesDep,
-    StorageDep,
-    describe,
-    download_headers,
-    receive_upload,
-)
+from kerops.core.storage.backends import StorageDep
+from kerops.core.storage.downloads import download_headers
+from kerops.core.storage.sniffing import FILE_TYPES, describe
+from kerops.core.storage.uploads import ObjectWritesDep, receive_upload
 from kerops.operations import attachments
 from kerops.operations.attachments_schemas import AttachmentKind, AttachmentRead
 from kerops.operations.models import ServiceTicket, TicketAttachment

@@ -13,7 +13,15 @@ from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
-from kerops.operations import diagnosis_shown, tickets, workflows
+from kerops.operations import (
+    diagnosis_shown,
+    history,
+    intake,
+    ticket_list,
+    tickets,
+    transitions,
+    workflows,
+)
 from kerops.operations.models import ServiceTicket, TicketComment, Workflow, WorkflowStep
 from kerops.operations.schemas import (
     CommentCreate,
@@ -36,9 +44,9 @@ tickets_router = APIRouter(tags=["tickets"])
 
 WorkflowPage = Annotated[PageParams, sorted_by(workflows.WORKFLOW_SORTS)]
 StepPage = Annotated[PageParams, sorted_by(workflows.STEP_SORTS)]
-TicketPage = Annotated[PageParams, sorted_by(tickets.ALL_TICKET_SORTS)]
-HistoryPage = Annotated[PageParams, sorted_by(tickets.HISTORY_SORTS)]
-CommentPage = Annotated[PageParams, sorted_by(tickets.COMMENT_SORTS)]
+TicketPage = Annotated[PageParams, sorted_by(ticket_list.ALL_TICKET_SORTS)]
+HistoryPage = Annotated[PageParams, sorted_by(history.HISTORY_SORTS)]
+CommentPage = Annotated[PageParams, sorted_by(history.COMMENT_SORTS)]
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
@@ -185,7 +193,7 @@ async def create_ticket(
     body: TicketCreate, principal: PrincipalDep, session: SessionDep
 ) -> TicketRead:
     """Raise a ticket (the client's owner, or a manager or requester of the locale)."""
-    ticket = await tickets.create_ticket(session, principal=principal, data=body)
+    ticket = await intake.create_ticket(session, principal=principal, data=body)
     return await diagnosis_shown.ticket_read(session, principal, ticket)
 
 
@@ -216,7 +224,7 @@ async def list_tickets(
     """The tickets the caller can see (sort: created_at, priority, number, sla_resolution_due_at;
     default -created_at)."""
     async with reader.runner.sharing():  # the page and its diagnoses' citations: one connection
-        items, cursor = await tickets.list_tickets(
+        items, cursor = await ticket_list.list_tickets(
             reader,
             params=page,
             status=status,
@@ -258,7 +266,9 @@ async def transition_ticket(
     ticket_id: uuid.UUID, body: TransitionCreate, principal: PrincipalDep, session: SessionDep
 ) -> TicketRead:
     """Move a ticket to another status along its workflow (the only way to change a status)."""
-    ticket = await tickets.transition(session, principal=principal, ticket_id=ticket_id, data=body)
+    ticket = await transitions.transition(
+        session, principal=principal, ticket_id=ticket_id, data=body
+    )
     return await diagnosis_shown.ticket_read(session, principal, ticket)
 
 
@@ -267,7 +277,7 @@ async def list_history(
     ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: HistoryPage
 ) -> dict[str, object]:
     """A ticket's status moves, oldest first (sort: created_at)."""
-    items, cursor = await tickets.list_history(
+    items, cursor = await history.list_history(
         session, principal=principal, ticket_id=ticket_id, params=page
     )
     return _page(items, cursor)
@@ -280,7 +290,7 @@ async def add_comment(
     ticket_id: uuid.UUID, body: CommentCreate, principal: PrincipalDep, session: SessionDep
 ) -> TicketComment:
     """Comment on a ticket (anyone who can read it)."""
-    return await tickets.add_comment(
+    return await history.add_comment(
         session, principal=principal, ticket_id=ticket_id, body=body.body
     )
 
@@ -290,7 +300,7 @@ async def list_comments(
     ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: CommentPage
 ) -> dict[str, object]:
     """A ticket's comments, oldest first (sort: created_at)."""
-    items, cursor = await tickets.list_comments(
+    items, cursor = await history.list_comments(
         session, principal=principal, ticket_id=ticket_id, params=page
     )
     return _page(items, cursor)

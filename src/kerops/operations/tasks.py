@@ -15,7 +15,8 @@ from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, fie
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
-from kerops.operations import tickets
+from kerops.operations import intake
+from kerops.operations.actors import actor_kinds
 from kerops.operations.models import ServiceTicket, TicketTask
 from kerops.operations.schemas import StepRole, TicketCreate, ticket_code
 from kerops.operations.tasks_schemas import TaskComplete, TaskCreate, TaskKind, TaskUpdate
@@ -35,7 +36,7 @@ async def _ticket_to_change(
     ticket = await access.get_for_write(
         session, ServiceTicket, ticket_id, principal, for_update=True
     )
-    kinds = await tickets.actor_kinds(session, principal, ticket)
+    kinds = await actor_kinds(session, principal, ticket)
     if not kinds & roles:
         raise Forbidden("You may not change this ticket's checklist.")
     if ticket.status in FINAL_STATES:
@@ -196,7 +197,7 @@ async def _open_follow_up(
         asset_id=ticket.asset_id,
         priority=ticket.priority,
     )
-    return await tickets.create_ticket(session, principal=principal, data=data)
+    return await intake.create_ticket(session, principal=principal, data=data)
 
 
 async def complete_task(

@@ -9,14 +9,10 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import StreamingResponse
 
 from kerops.core.deps import AuthenticatedUploadRoute, PrincipalDep, SessionDep, StateDep
-from kerops.core.storage import (
-    ObjectWritesDep,
-    StorageDep,
-    describe,
-    download_headers,
-    receive_upload,
-    safe_filename,
-)
+from kerops.core.storage.backends import StorageDep
+from kerops.core.storage.downloads import download_headers, safe_filename
+from kerops.core.storage.sniffing import describe
+from kerops.core.storage.uploads import ObjectWritesDep, receive_upload
 from kerops.workforce import service
 from kerops.workforce.models import TechnicianCertification
 from kerops.workforce.schemas import CertificationRead

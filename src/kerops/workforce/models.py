@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import ShiftType
 from kerops.core.models import Base, IdMixin, TimestampMixin
-from kerops.core.storage import stored_files
+from kerops.core.storage.sweep import stored_files
 from kerops.core.types import StrEnum
 
 

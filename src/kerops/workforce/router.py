@@ -12,7 +12,7 @@ from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.enums import ShiftType
 from kerops.core.pagination import Page, PageParams, sorted_by
-from kerops.core.storage import ObjectWritesDep
+from kerops.core.storage.uploads import ObjectWritesDep
 from kerops.workforce import service
 from kerops.workforce.models import TechnicianCertification, TechnicianShift
 from kerops.workforce.schemas import (

@@ -23,7 +23,8 @@ from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, fie
 from kerops.core.models import Base
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
-from kerops.core.storage import BY_EXTENSION, IMAGE_TYPES, ObjectWrites, ReceivedFile
+from kerops.core.storage.sniffing import BY_EXTENSION, IMAGE_TYPES
+from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow, uuid7
 from kerops.users.models import User
 from kerops.workforce.models import TechnicianCertification, TechnicianShift

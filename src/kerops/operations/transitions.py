@@ -1,0 +1,189 @@
+"""The transition engine: a ticket moves along its workflow when the step exists, the caller may
+take it and its requirements (comment, tasks done, photo, signature, a valid licence) are met."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.automation import completion as plan_completion  # PM: plan tickets' completion
+from kerops.core import access
+from kerops.core.enums import TicketStatus
+from kerops.core.errors import Conflict, Forbidden, Unprocessable, field_error
+from kerops.core.principal import Principal
+from kerops.core.types import utcnow
+from kerops.events import service as events
+from kerops.notifications.payloads import ticket_event
+from kerops.operations import sla, workflows
+from kerops.operations.actors import actor_kinds
+from kerops.operations.models import (
+    ServiceTicket,
+    TicketAttachment,
+    TicketComment,
+    TicketHistory,
+    TicketTask,
+    WorkflowStep,
+)
+from kerops.operations.schemas import TransitionCreate
+from kerops.workforce.models import TechnicianCertification
+
+#: The first move out of these into ``RESPONSE_STATES`` stamps ``responded_at``.
+WAITING_STATES = (TicketStatus.open, TicketStatus.assigned)
+RESPONSE_STATES = (TicketStatus.accepted, TicketStatus.en_route, TicketStatus.in_progress)
+
+
+async def _requirement_errors(
+    session: AsyncSession, ticket: ServiceTicket, step: WorkflowStep, comment: str
+) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    if step.requires_comment and not comment:
+        errors.append(
+            field_error(("body", "comment"), "this move requires a comment", "comment_required")
+        )
+    if step.requires_all_tasks_done:
+        open_tasks = (
+            await session.execute(
+                select(TicketTask.label)
+                .where(TicketTask.ticket_id == ticket.id, TicketTask.is_done.is_(False))
+                .order_by(TicketTask.position, TicketTask.id)
+            )
+        ).scalars()
+        labels = list(open_tasks)
+        if labels:
+            errors.append(
+                field_error(
+                    ("body", "to_status"),
+                    "tasks still open: " + "; ".join(labels),
+                    "tasks_not_done",
+                )
+            )
+    for needed, kind in ((step.requires_photo, "photo"), (step.requires_signature, "signature")):
+        if needed:
+            has = exists().where(
+                TicketAttachment.ticket_id == ticket.id, TicketAttachment.kind == kind
+            )
+            if not (await session.execute(select(has))).scalar():
+                errors.append(
+                    field_error(
+                        ("body", "to_status"),
+                        f"this move requires a {kind} attachment",
+                        f"{kind}_required",
+                    )
+                )
+    if step.requires_valid_licence:
+        problem = await _licence_problem(session, ticket, utcnow().date())
+        if problem:
+            errors.append(field_error(("body", "to_status"), problem, "licence_required"))
+    return errors
+
+
+async def _licence_problem(session: AsyncSession, ticket: ServiceTicket, today: date) -> str | None:
+    needed = ticket.required_certification or ticket.required_skill
+    if needed is None:
+        return None
+    if ticket.technician_id is None:
+        return f"this move requires an assigned technician holding a valid '{needed}' licence"
+    valid = exists().where(
+        TechnicianCertification.technician_id == ticket.technician_id,
+        TechnicianCertification.cert_type == needed,
+        or_(
+            TechnicianCertification.expires_date.is_(None),
+            TechnicianCertification.expires_date >= today,
+        ),
+    )
+    if (await session.execute(select(valid))).scalar():
+        return None
+    return f"the assigned technician holds no valid '{needed}' licence"
+
+
+async def transition(
+    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, data: TransitionCreate
+) -> ServiceTicket:
+    """Move a ticket along its workflow: the step must exist, the caller take it, its needs met.
+
+    The ticket's row is locked as it is read (PostgreSQL; SQLite writers are serialised by
+    ``BEGIN IMMEDIATE``): a concurrent move waits, then reads the status this one set, and is
+    judged from there (one UPDATE, the ORM's, which the audit log records)."""
+    ticket = await access.get_scoped(session, ServiceTicket, ticket_id, principal, for_update=True)
+    current = ticket.status
+    if ticket.workflow_id is not None:
+        workflow_id = ticket.workflow_id
+    else:
+        workflow_id = (await workflows.ensure_default_workflow(session, ticket.client_id)).id
+    steps = await workflows.steps_from(session, workflow_id, current)
+    kinds = {k.value for k in await actor_kinds(session, principal, ticket)}
+    step = next((s for s in steps if s.to_status == data.to_status), None)
+    if step is None:
+        allowed = list(
+            dict.fromkeys(s.to_status.value for s in steps if kinds & set(s.allowed_roles))
+        )
+        raise Conflict(
+            f"A ticket cannot move from {current} to {data.to_status} in its workflow.",
+            code="transition_not_allowed",
+            allowed=allowed,
+        )
+    if not kinds & set(step.allowed_roles):
+        raise Forbidden(
+            f"You may not move this ticket from {current} to {data.to_status}.",
+            code="transition_forbidden",
+        )
+    comment = data.comment or ""
+    errors = await _requirement_errors(session, ticket, step, comment)
+    if errors:
+        raise Unprocessable(
+            "This move's requirements are not met; see errors.",
+            code="transition_requirements",
+            errors=errors,
+        )
+    now = utcnow()
+    ticket.status = data.to_status
+    ticket.updated_at = now
+    if (
+        ticket.responded_at is None
+        and current in WAITING_STATES
+        and data.to_status in RESPONSE_STATES
+    ):
+        ticket.responded_at = now
+    if data.to_status is TicketStatus.resolved:
+        ticket.resolved_at = now
+    elif data.to_status is TicketStatus.completed:
+        ticket.completed_at = now
+    elif data.to_status is TicketStatus.cancelled:
+        ticket.cancelled_at = now
+    await plan_completion.ticket_moved(session, ticket)  # PM: a plan ticket completed/cancelled
+    await sla.record_status_change(session, ticket, now)  # SLA: pauses, next check
+    session.add(
+        TicketHistory(
+            client_id=ticket.client_id,
+            locale_id=ticket.locale_id,
+            ticket_id=ticket.id,
+            from_status=current,
+            to_status=data.to_status,
+            actor_id=principal.user_id,
+            comment=comment,
+            created_at=now,
+        )
+    )
+    if comment:
+        session.add(
+            TicketComment(
+                client_id=ticket.client_id,
+                locale_id=ticket.locale_id,
+                ticket_id=ticket.id,
+                author_id=principal.user_id,
+                body=comment,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    await session.flush()
+    events.emit(
+        session,
+        "ticket.status_changed",
+        **ticket_event(ticket, actor_id=principal.user_id, from_status=current),
+    )
+    return ticket
