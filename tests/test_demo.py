@@ -20,7 +20,7 @@ from kerops.core.enums import SubscriptionPlan, TicketStatus
 from kerops.core.errors import PlanLimitExceeded
 from kerops.events.models import Event
 from kerops.inventory.models import Product
-from kerops.iot.models import IoTDevice
+from kerops.iot.models import IoTDevice, IoTRule
 from kerops.operations.models import ServiceTicket, TicketCounter, TicketHistory
 from kerops.system.models import PlanLimit
 from kerops.tenancy.models import Locale
@@ -43,7 +43,7 @@ async def _count(session: AsyncSession, model: type[Any]) -> int:
     return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
 
-COUNTED = (User, Locale, Asset, Product, AssetBOM, AssetMaintenancePlan, IoTDevice)
+COUNTED = (User, Locale, Asset, Product, AssetBOM, AssetMaintenancePlan, IoTDevice, IoTRule)
 COUNTED_TOO = (TechnicianShift, TechnicianCertification, ServiceTicket, TicketHistory, AuditLog)
 
 
@@ -63,6 +63,7 @@ def test_demo_holds_what_the_readme_promises(client: TestClient, run: Run) -> No
     }
     assert counts["AssetMaintenancePlan"] == 3 and counts["ServiceTicket"] == 8
     assert counts["TechnicianShift"] == 5 and counts["TechnicianCertification"] == 2
+    assert counts["IoTRule"] == 2
 
     async def statuses(session: AsyncSession) -> list[str]:
         return list((await session.execute(select(Asset.status))).scalars())
@@ -115,9 +116,10 @@ def test_demo_creations_are_audited_as_their_makers_and_emit_events(
     _load(client, run)
 
     async def check(session: AsyncSession) -> None:
-        owner = (
-            await session.execute(select(User).where(User.email == "owner@acme.demo"))
-        ).scalar_one()
+        people = {
+            email: id_ for email, id_ in (await session.execute(select(User.email, User.id))).all()
+        }
+        owner_id, requester_id = people["owner@acme.demo"], people["requester@acme.demo"]
         inserts = (
             await session.execute(
                 select(AuditLog.table_name, AuditLog.actor_user_id).where(
@@ -126,7 +128,9 @@ def test_demo_creations_are_audited_as_their_makers_and_emit_events(
             )
         ).all()
         asset_actors = {actor for table, actor in inserts if table == "assets"}
-        assert asset_actors == {owner.id}
+        assert asset_actors == {owner_id}
+        ticket_actors = {actor for table, actor in inserts if table == "service_tickets"}
+        assert ticket_actors == {requester_id, owner_id}  # Viña has no requester
         audited = {table for table, _ in inserts}
         assert {"locales", "local_areas", "assets", "products", "service_tickets"} <= audited
         assert {"ticket_history", "technician_shifts", "iot_devices", "users"} <= audited

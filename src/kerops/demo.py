@@ -44,7 +44,9 @@ from kerops.core.types import utcnow
 from kerops.inventory import service as inventory_service
 from kerops.inventory.models import Product
 from kerops.inventory.schemas import ProductCreate
+from kerops.iot import rules as iot_rules
 from kerops.iot import service as iot_service
+from kerops.iot.rules_schemas import RuleCreate, RuleKind
 from kerops.iot.schemas import DeviceCreate
 from kerops.operations import assignment, sla, tasks
 from kerops.operations import tickets as tickets_service
@@ -85,12 +87,23 @@ DEMO_LOGINS = [
 ]
 
 
-def _acting_as(session: AsyncSession, user: User) -> Principal:
-    """``user``'s principal as the routers pass it; what follows is audited as theirs."""
-    set_audit_context(session.sync_session, AuditContext(actor_user_id=user.id, request_id="demo"))
+def _principal(user: User) -> Principal:
+    """``user``'s principal as the routers pass it (an interactive login)."""
     return Principal(
         user_id=user.id, role=user.role, client_id=user.client_id, vendor_id=user.vendor_id
     )
+
+
+def _as(session: AsyncSession, principal: Principal) -> Principal:
+    """``principal``, with the changes that follow audited as theirs (as a request's are)."""
+    context = AuditContext(actor_user_id=principal.user_id, request_id="demo")
+    set_audit_context(session.sync_session, context)
+    return principal
+
+
+def _acting_as(session: AsyncSession, user: User) -> Principal:
+    """``user``'s principal, with the changes that follow audited as theirs."""
+    return _as(session, _principal(user))
 
 
 async def _platform_admin(session: AsyncSession, password_hash: str) -> User:
@@ -616,10 +629,10 @@ async def _load_acme(session: AsyncSession, state: AppState, owner: User, pw: st
         data=AssetUpdate(status=AssetStatus.down, status_reason="No enfría; compresor no arranca"),
     )
     acme = _Acme(
-        owner=_acting_as(session, owner),
-        manager=_acting_as(session, manager),
-        requester=_acting_as(session, requester),
-        tech=_acting_as(session, tech),
+        owner=_principal(owner),
+        manager=_principal(manager),
+        requester=_principal(requester),
+        tech=_principal(tech),
         tech_id=tech.id,
         locale_codes={locale.id: code for code, locale in locales.items()},
         assets=assets,
@@ -694,7 +707,8 @@ async def _plans(
 
 
 async def _devices(session: AsyncSession, acting: Principal, assets: dict[str, Asset]) -> None:
-    """Temperature sensors of both cold rooms and an energy meter of the chiller."""
+    """Temperature sensors of both cold rooms (with a rule on their range) and an energy meter
+    of the chiller."""
     for asset_name, name, kind, unit, serial, low, high in (
         (
             "Cámara de frío 1",
@@ -716,7 +730,7 @@ async def _devices(session: AsyncSession, acting: Principal, assets: dict[str, A
             -15.0,
         ),
     ):
-        await iot_service.create_device(
+        device = await iot_service.create_device(
             session,
             principal=acting,
             data=DeviceCreate(
@@ -729,6 +743,21 @@ async def _devices(session: AsyncSession, acting: Principal, assets: dict[str, A
                 max_threshold=high,
             ),
         )
+        if low is not None and high is not None:
+            # Out of its range, a sensor opens a ticket for its asset.
+            await iot_rules.create_rule(
+                session,
+                principal=acting,
+                device_id=device.id,
+                data=RuleCreate(
+                    name=f"{name}: fuera de rango",
+                    metric=kind,
+                    kind=RuleKind.outside,
+                    low=low,
+                    high=high,
+                    hysteresis=0.5,
+                ),
+            )
 
 
 async def _licences(
@@ -852,7 +881,7 @@ async def _demo_tickets(session: AsyncSession, acme: _Acme) -> None:
         client_side = acme.manager if at_providencia else acme.owner
         ticket = await tickets_service.create_ticket(
             session,
-            principal=reporter,
+            principal=_as(session, reporter),
             data=TicketCreate(
                 title=title,
                 description=f"{title}. Reportado por el personal del local.",
@@ -863,11 +892,7 @@ async def _demo_tickets(session: AsyncSession, acme: _Acme) -> None:
             ),
         )
         for to_status, actor in _PATHS[status]:
-            principal = acme.tech if actor == "tech" else client_side
-            set_audit_context(
-                session.sync_session,
-                AuditContext(actor_user_id=principal.user_id, request_id="demo"),
-            )
+            principal = _as(session, acme.tech if actor == "tech" else client_side)
             if to_status is TicketStatus.assigned:
                 await assignment.assign(
                     session,
@@ -890,22 +915,16 @@ async def _demo_tickets(session: AsyncSession, acme: _Acme) -> None:
 async def _ticket_work(session: AsyncSession, acme: _Acme) -> None:
     """A checklist item and a comment on the tickets being worked on."""
     tripping = await _ticket_titled(session, "Disparo reiterado de protección")
-    set_audit_context(
-        session.sync_session, AuditContext(actor_user_id=acme.manager.user_id, request_id="demo")
-    )
     await tasks.create_task(
         session,
-        principal=acme.manager,
+        principal=_as(session, acme.manager),
         ticket_id=tripping.id,
         data=TaskCreate(label="Medir corriente de fuga"),
     )
     showcase = await _ticket_titled(session, "Vitrina no mantiene 4 °C")
-    set_audit_context(
-        session.sync_session, AuditContext(actor_user_id=acme.tech.user_id, request_id="demo")
-    )
     await tickets_service.add_comment(
         session,
-        principal=acme.tech,
+        principal=_as(session, acme.tech),
         ticket_id=showcase.id,
         body="Condensador sucio; se limpia y se mide la temperatura en una hora.",
     )
