@@ -1,45 +1,69 @@
 """Demo data: a platform admin, a client with two locales, its people, a vendor, and the client's
-assets, parts, plans, devices, shifts, licences and tickets (idempotent)."""
+assets, parts, plans, devices, shifts, licences and tickets (idempotent).
+
+Everything is created through the domain services, acting as the person who would do it (the
+owner, a manager, the technician, platform staff), so every access rule, plan limit, audit row,
+event and numbering rule applies to the demo as to a request. The few fields the services cannot
+set (the first staff account, passwords of invited people, the client's plan, backdated ticket
+history) are adjusted afterwards, each with its reason.
+"""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.assets import plans
-from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan, AssetStatusChange
+from kerops.assets import plans as plans_service
+from kerops.assets import service as assets_service
+from kerops.assets.models import Asset
+from kerops.assets.plans_schemas import PlanCreate
+from kerops.assets.schemas import AssetCreate, AssetUpdate, BomLineCreate
+from kerops.auth import service as auth_service
 from kerops.config import Settings
+from kerops.core import jobs
 from kerops.core.audit import set_audit_context
-from kerops.core.db import Database
 from kerops.core.enums import (
     AssetStatus,
     LocalRole,
     ProductCategory,
     ShiftType,
     SubscriptionPlan,
+    TechnicianSkill,
     TicketPriority,
     TicketStatus,
     UserRole,
 )
-from kerops.core.principal import AuditContext
-from kerops.core.security import Security, hash_token
-from kerops.core.types import utcnow, uuid7
+from kerops.core.principal import AuditContext, Principal
+from kerops.core.state import AppState
+from kerops.core.types import utcnow
+from kerops.inventory import service as inventory_service
 from kerops.inventory.models import Product
+from kerops.inventory.schemas import ProductCreate
+from kerops.iot import rules as iot_rules
 from kerops.iot import service as iot_service
-from kerops.iot.models import IoTDevice
-from kerops.operations import numbering as ticket_numbering
-from kerops.operations import sla, workflows
-from kerops.operations.models import ServiceTicket, SlaPolicy, TicketHistory
-from kerops.system.models import AppVersion
-from kerops.tenancy.models import LocalArea, Locale, LocalMember
-from kerops.users.models import User, Vendor
-from kerops.workforce.models import TechnicianCertification, TechnicianShift
+from kerops.iot.rules_schemas import RuleCreate, RuleKind
+from kerops.iot.schemas import DeviceCreate
+from kerops.operations import assignment, history, intake, sla, tasks, transitions
+from kerops.operations.models import ServiceTicket, TicketHistory
+from kerops.operations.schemas import TicketCreate, TransitionCreate
+from kerops.operations.sla_schemas import SlaPolicyCreate, SlaTarget
+from kerops.operations.tasks_schemas import TaskCreate
+from kerops.system import service as system_service
+from kerops.system.schemas import AppPlatform, AppVersionCreate
+from kerops.tenancy import service as tenancy_service
+from kerops.tenancy.models import LocalArea
+from kerops.tenancy.schemas import AreaCreate, AreaKind, LocaleCreate
+from kerops.users import service as users_service
+from kerops.users import vendors as vendors_service
+from kerops.users.models import User
+from kerops.users.schemas import UserInvite, UserUpdate, VendorCreate
+from kerops.workforce import service as workforce_service
+from kerops.workforce.schemas import CertificationCreate, ShiftCreate
 
 DEMO_PASSWORD = "Demo-Maint-2026"
 
@@ -62,136 +86,113 @@ DEMO_LOGINS = [
 ]
 
 
-async def load_demo(session: AsyncSession, security: Security) -> bool:
-    """Insert the demo data unless it is already there; returns whether anything was added."""
-    existing = (
-        await session.execute(select(User).where(User.email == "owner@acme.demo"))
-    ).scalar_one_or_none()
-    if existing is not None:
-        return await _load_step2(session, existing)
-    pw = security.hash_password(DEMO_PASSWORD)
-    admin = User(
-        email="admin@kerops.demo",
-        full_name="KER Admin",
-        password_hash=pw,
-        role=UserRole.super_admin,
+def _principal(user: User) -> Principal:
+    """``user``'s principal as the routers pass it (an interactive login)."""
+    return Principal(
+        user_id=user.id, role=user.role, client_id=user.client_id, vendor_id=user.vendor_id
     )
-    owner_id = uuid7()
-    owner = User(
-        id=owner_id,
-        email="owner@acme.demo",
-        full_name="Carolina Rojas",
-        password_hash=pw,
-        role=UserRole.client_owner,
-        client_id=owner_id,
-        plan=SubscriptionPlan.pro,
+
+
+def _as(session: AsyncSession, principal: Principal) -> Principal:
+    """``principal``, with the changes that follow audited as theirs (as a request's are)."""
+    context = AuditContext(actor_user_id=principal.user_id, request_id="demo")
+    set_audit_context(session.sync_session, context)
+    return principal
+
+
+def _acting_as(session: AsyncSession, user: User) -> Principal:
+    """``user``'s principal, with the changes that follow audited as theirs."""
+    return _as(session, _principal(user))
+
+
+async def _platform_admin(session: AsyncSession, password_hash: str) -> User:
+    """The platform's first staff account: no service creates one (``kerops create-admin``
+    adds the row the same way), and every other account is created by someone."""
+    admin = await auth_service.find_user_by_email(session, "admin@kerops.demo")
+    if admin is None:
+        admin = User(
+            email="admin@kerops.demo",
+            full_name="KER Admin",
+            password_hash=password_hash,
+            role=UserRole.super_admin,
+        )
+        session.add(admin)
+        await session.flush()
+    return admin
+
+
+async def _invite(
+    session: AsyncSession,
+    state: AppState,
+    principal: Principal,
+    invite: UserInvite,
+    password_hash: str,
+) -> User:
+    """Invite a demo person, then give them the demo password: they cannot open the email
+    the invitation sends, so the password is set here instead of by accepting it."""
+    user, _message = await users_service.invite_user(
+        session, state, principal=principal, invite=invite
     )
-    session.add_all([admin, owner])
+    user.password_hash = password_hash
+    user.email_verified_at = utcnow()
     await session.flush()
-    vendor = Vendor(
-        name="Frío Sur SpA",
-        rut="76.086.428-5",
-        contact_name="Pedro Soto",
-        contact_email="contacto@frio.demo",
-        contact_phone="+56 2 2345 6789",
-    )
-    session.add(vendor)
-    await session.flush()
-    manager = User(
-        email="manager@acme.demo",
-        full_name="Matías González",
-        password_hash=pw,
-        role=UserRole.client_member,
-        client_id=owner_id,
-    )
-    requester = User(
-        email="requester@acme.demo",
-        full_name="Valentina Muñoz",
-        password_hash=pw,
-        role=UserRole.client_member,
-        client_id=owner_id,
-    )
-    tech = User(
-        email="tech@acme.demo",
-        full_name="José Pérez",
-        password_hash=pw,
-        role=UserRole.technician,
-        client_id=owner_id,
-        skills=["electricity", "hvac"],
-    )
-    vendor_admin = User(
-        email="vendor.admin@frio.demo",
-        full_name="Pedro Soto",
-        password_hash=pw,
-        role=UserRole.vendor_admin,
-        vendor_id=vendor.id,
-    )
-    session.add_all([manager, requester, tech, vendor_admin])
-    providencia = Locale(
-        client_id=owner_id,
-        name="Acme Providencia",
-        code="PRV",
-        address="Av. Providencia 1234",
-        city="Santiago",
-        region="Región Metropolitana",
-        latitude=-33.4263,
-        longitude=-70.6170,
-    )
-    vina = Locale(
-        client_id=owner_id,
-        name="Acme Viña del Mar",
-        code="VIN",
-        address="Av. Libertad 500",
-        city="Viña del Mar",
-        region="Valparaíso",
-        latitude=-33.0153,
-        longitude=-71.5500,
-    )
-    session.add_all([providencia, vina])
-    await session.flush()
-    floor = LocalArea(
-        client_id=owner_id, locale_id=providencia.id, name="Piso 1", kind="floor", code="P1"
-    )
-    session.add(floor)
-    await session.flush()
-    session.add_all(
-        [
-            LocalArea(
-                client_id=owner_id,
-                locale_id=providencia.id,
-                parent_id=floor.id,
-                name="Sala de máquinas",
-                kind="room",
+    return user
+
+
+async def load_demo(session: AsyncSession, state: AppState) -> bool:
+    """Create the demo data through the services unless it is already there; returns whether
+    anything was added."""
+    set_audit_context(session.sync_session, AuditContext(request_id="demo"))
+    if await auth_service.find_user_by_email(session, "owner@acme.demo") is not None:
+        return False
+    jobs.load_job_modules()  # the services queue jobs (diagnosis, event dispatch) by name
+    pw = state.security.hash_password(DEMO_PASSWORD)
+    admin = await _platform_admin(session, pw)
+    staff = _acting_as(session, admin)
+    for platform in (AppPlatform.android, AppPlatform.ios):
+        await system_service.create_app_version(
+            session,
+            data=AppVersionCreate(
+                platform=platform, version="2.3.0", min_supported_version="2.0.0"
             ),
-            LocalArea(
-                client_id=owner_id,
-                locale_id=providencia.id,
-                parent_id=floor.id,
-                name="Sala de ventas",
-                kind="zone",
-            ),
-            LocalMember(
-                client_id=owner_id,
-                locale_id=providencia.id,
-                user_id=manager.id,
-                role=LocalRole.manager,
-            ),
-            LocalMember(
-                client_id=owner_id,
-                locale_id=providencia.id,
-                user_id=requester.id,
-                role=LocalRole.requester,
-            ),
-            AppVersion(platform="android", version="2.3.0", min_supported_version="2.0.0"),
-            AppVersion(platform="ios", version="2.3.0", min_supported_version="2.0.0"),
-        ]
+        )
+    vendor = await vendors_service.create_vendor(
+        session,
+        principal=staff,
+        data=VendorCreate(
+            name="Frío Sur SpA",
+            rut="76.086.428-5",
+            contact_name="Pedro Soto",
+            contact_email="contacto@frio.demo",
+            contact_phone="+56 2 2345 6789",
+        ),
     )
+    await _invite(
+        session,
+        state,
+        staff,
+        UserInvite(
+            email="vendor.admin@frio.demo",
+            full_name="Pedro Soto",
+            role=UserRole.vendor_admin,
+            vendor_id=vendor.id,
+        ),
+        pw,
+    )
+    # Acme signs up like any client (its default workflow comes with it).
+    set_audit_context(session.sync_session, AuditContext(request_id="demo"))
+    owner = await auth_service.register_client_owner(
+        session, state, email="owner@acme.demo", password=DEMO_PASSWORD, full_name="Carolina Rojas"
+    )
+    # No service changes a client's plan yet (billing will): the demo client is on Pro.
+    owner.plan = SubscriptionPlan.pro
     await session.flush()
-    await _load_step2(session, owner)
+    await _load_acme(session, state, owner, pw)
     return True
 
 
-# --- Step 2: assets, parts, plans, devices, shifts, licences and tickets of Acme -----------------
+# --- Acme: locales, people, assets, parts, plans, devices, shifts, licences and tickets -------
+
 
 SANTIAGO = ZoneInfo("America/Santiago")
 
@@ -444,187 +445,282 @@ def _santiago(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), SANTIAGO).astimezone(UTC)
 
 
-async def _load_step2(session: AsyncSession, owner: User) -> bool:
-    """Assets, parts, plans, devices, shifts, licences and tickets of Acme (once)."""
-    client_id = owner.client_id
-    assert client_id is not None
-    loaded = select(
-        exists().where(Asset.client_id == client_id)
-        | exists().where(Product.client_id == client_id)
-        | exists().where(ServiceTicket.client_id == client_id)
+@dataclass
+class _Acme:
+    """The demo client's people (as principals) and what the tickets refer to."""
+
+    owner: Principal
+    manager: Principal
+    requester: Principal
+    tech: Principal
+    tech_id: uuid.UUID
+    locale_codes: dict[uuid.UUID, str]
+    assets: dict[str, Asset]
+    on_shift: datetime
+
+
+async def _load_acme(session: AsyncSession, state: AppState, owner: User, pw: str) -> None:
+    """Acme's locales, areas, people and everything they look after, each made by its owner."""
+    acting = _acting_as(session, owner)
+    providencia = await tenancy_service.create_locale(
+        session,
+        principal=acting,
+        data=LocaleCreate(
+            name="Acme Providencia",
+            code="PRV",
+            address="Av. Providencia 1234",
+            city="Santiago",
+            region="Región Metropolitana",
+            latitude=-33.4263,
+            longitude=-70.6170,
+        ),
     )
-    if (await session.execute(loaded)).scalar():
-        return False
-    users = {
-        u.email: u
-        for u in (await session.execute(select(User).where(User.client_id == client_id))).scalars()
-    }
-    tech, manager, requester = (
-        users["tech@acme.demo"],
-        users["manager@acme.demo"],
-        users["requester@acme.demo"],
+    vina = await tenancy_service.create_locale(
+        session,
+        principal=acting,
+        data=LocaleCreate(
+            name="Acme Viña del Mar",
+            code="VIN",
+            address="Av. Libertad 500",
+            city="Viña del Mar",
+            region="Valparaíso",
+            latitude=-33.0153,
+            longitude=-71.5500,
+        ),
     )
-    locales = {
-        loc.code: loc
-        for loc in (
-            await session.execute(select(Locale).where(Locale.client_id == client_id))
-        ).scalars()
-    }
-    vina = locales["VIN"]
-    session.add_all(
-        [
-            LocalArea(client_id=client_id, locale_id=vina.id, name="Bodega", kind="room"),
-            LocalArea(
-                client_id=client_id, locale_id=vina.id, name="Sala de ventas Viña", kind="zone"
-            ),
-        ]
+    locales = {"PRV": providencia, "VIN": vina}
+    floor = await tenancy_service.create_area(
+        session,
+        principal=acting,
+        locale_id=providencia.id,
+        data=AreaCreate(name="Piso 1", kind=AreaKind.floor, code="P1"),
     )
-    await session.flush()
-    areas = {
-        (a.locale_id, a.name): a.id
-        for a in (
-            await session.execute(select(LocalArea).where(LocalArea.client_id == client_id))
-        ).scalars()
-    }
-    now = utcnow()
-    today = now.astimezone(SANTIAGO).date()
+    areas: dict[tuple[str, str], LocalArea] = {}
+    for code, name, kind, parent in (
+        ("PRV", "Sala de máquinas", AreaKind.room, floor.id),
+        ("PRV", "Sala de ventas", AreaKind.zone, floor.id),
+        ("VIN", "Bodega", AreaKind.room, None),
+        ("VIN", "Sala de ventas Viña", AreaKind.zone, None),
+    ):
+        areas[code, name] = await tenancy_service.create_area(
+            session,
+            principal=acting,
+            locale_id=locales[code].id,
+            data=AreaCreate(name=name, kind=kind, parent_id=parent),
+        )
+
+    manager = await _invite(
+        session,
+        state,
+        acting,
+        UserInvite(
+            email="manager@acme.demo",
+            full_name="Matías González",
+            role=UserRole.client_member,
+            locale_id=providencia.id,
+            local_role=LocalRole.manager,
+        ),
+        pw,
+    )
+    requester = await _invite(
+        session,
+        state,
+        acting,
+        UserInvite(
+            email="requester@acme.demo",
+            full_name="Valentina Muñoz",
+            role=UserRole.client_member,
+            locale_id=providencia.id,
+            local_role=LocalRole.requester,
+        ),
+        pw,
+    )
+    tech = await _invite(
+        session,
+        state,
+        acting,
+        UserInvite(email="tech@acme.demo", full_name="José Pérez", role=UserRole.technician),
+        pw,
+    )
+    await users_service.update_user(
+        session,
+        principal=_acting_as(session, tech),
+        user_id=tech.id,
+        changes=UserUpdate(skills=[TechnicianSkill.electricity, TechnicianSkill.hvac]),
+    )
+
+    acting = _acting_as(session, owner)
     assets: dict[str, Asset] = {}
     for code, area, name, category, make, model, serial, status, criticality in DEMO_ASSETS:
-        locale = locales[code]
-        asset = Asset(
-            client_id=client_id,
-            locale_id=locale.id,
-            area_id=areas.get((locale.id, area)) if area else None,
-            name=name,
-            category=category,
-            make=make,
-            model=model,
-            serial_number=serial,
-            status=status,
-            criticality=criticality,
-            install_date=date(2021 + len(assets) % 4, 1 + len(assets) % 12, 15),
-            meter_readings={"run_hours": 4200.0} if category == "chiller" else {},
-            qr_code=secrets.token_urlsafe(24),
+        assets[name] = await assets_service.create_asset(
+            session,
+            principal=acting,
+            data=AssetCreate(
+                locale_id=locales[code].id,
+                area_id=areas[code, area].id if area else None,
+                name=name,
+                category=category,
+                make=make,
+                model=model,
+                serial_number=serial,
+                # A broken asset is reported down by its manager below, with the reason.
+                status=AssetStatus.operational if status is AssetStatus.down else status,
+                criticality=criticality,
+                install_date=date(2021 + len(assets) % 4, 1 + len(assets) % 12, 15),
+                meter_readings={"run_hours": 4200.0} if category == "chiller" else {},
+            ),
         )
-        assets[name] = asset
-    session.add_all(assets.values())
-    await session.flush()
-    down = assets["Split cajas 2"]
-    session.add_all(
-        [
-            AssetStatusChange(
-                client_id=client_id,
-                locale_id=a.locale_id,
-                asset_id=a.id,
-                from_status=None,
-                to_status=AssetStatus.operational if a is down else a.status,
-                changed_at=now - timedelta(days=30),
-                changed_by_id=owner.id,
-            )
-            for a in assets.values()
-        ]
-    )
-    session.add(
-        AssetStatusChange(
-            client_id=client_id,
-            locale_id=down.locale_id,
-            asset_id=down.id,
-            from_status=AssetStatus.operational,
-            to_status=AssetStatus.down,
-            changed_at=now - timedelta(days=2),
-            changed_by_id=manager.id,
-            reason="No enfría; compresor no arranca",
+    products: dict[str, Product] = {}
+    for sku, product_name, unit, price in DEMO_PRODUCTS:
+        products[sku] = await inventory_service.create_product(
+            session,
+            principal=acting,
+            data=ProductCreate(
+                category=ProductCategory.spare_part,
+                sku=sku,
+                name=product_name,
+                unit=unit,
+                price_minor=price,
+                cost_minor=price * 7 // 10,
+                currency="CLP",
+            ),
         )
-    )
-    products = {
-        sku: Product(
-            client_id=client_id,
-            category=ProductCategory.spare_part,
-            sku=sku,
-            name=name,
-            unit=unit,
-            price_minor=price,
-            cost_minor=price * 7 // 10,
-            currency="CLP",
-        )
-        for sku, name, unit, price in DEMO_PRODUCTS
-    }
-    session.add_all(products.values())
-    await session.flush()
     for asset_name, sku, quantity in DEMO_BOM:
-        asset = assets[asset_name]
-        session.add(
-            AssetBOM(
-                client_id=client_id,
-                locale_id=asset.locale_id,
-                asset_id=asset.id,
-                product_id=products[sku].id,
-                quantity=quantity,
-            )
+        await assets_service.add_bom_line(
+            session,
+            principal=acting,
+            asset_id=assets[asset_name].id,
+            data=BomLineCreate(product_id=products[sku].id, quantity=quantity),
         )
-    chiller, panel, cold_room = (
-        assets["Chiller 1"],
-        assets["Tablero general TG-1"],
-        assets["Cámara de frío 1"],
+    today = utcnow().astimezone(SANTIAGO).date()
+    await _plans(session, acting, assets, tech.id, today)
+    await _devices(session, acting, assets)
+    monday = today - timedelta(days=today.weekday())
+    for offset in range(5):
+        day = monday + timedelta(days=offset)
+        await workforce_service.create_shift(
+            session,
+            principal=acting,
+            data=ShiftCreate(
+                technician_id=tech.id,
+                shift_type=ShiftType.working,
+                starts_at=_santiago(day, 8),
+                ends_at=_santiago(day, 17),
+            ),
+        )
+    await _licences(session, acting, tech.id, today)
+    await sla.create_policy(
+        session,
+        principal=acting,
+        data=SlaPolicyCreate(
+            name="Retail stores",
+            targets={
+                priority: SlaTarget(response_minutes=response, resolution_minutes=resolution)
+                for priority, (response, resolution) in DEMO_SLA_TARGETS.items()
+            },
+            warning_percent=75,
+        ),
     )
-    monthly = AssetMaintenancePlan(
-        client_id=client_id,
-        locale_id=chiller.locale_id,
-        asset_id=chiller.id,
-        name="Mantención mensual chiller",
-        description="Limpieza de filtros, revisión de presiones y correas.",
-        trigger="date",
-        interval_unit="month",
-        interval_count=1,
-        anchor="calendar",
-        start_date=today.replace(day=1),
-        lead_time_days=3,
-        checklist_template=[
-            {"label": "Limpiar filtros", "kind": "check"},
-            {"label": "Presión de succión (psi)", "kind": "number", "min": 40, "max": 80},
-        ],
-        default_priority=TicketPriority.medium,
-        required_skill="hvac",
-        default_assignee_id=tech.id,
+    await assets_service.update_asset(
+        session,
+        principal=_acting_as(session, manager),
+        asset_id=assets["Split cajas 2"].id,
+        data=AssetUpdate(status=AssetStatus.down, status_reason="No enfría; compresor no arranca"),
     )
-    quarterly = AssetMaintenancePlan(
-        client_id=client_id,
-        locale_id=panel.locale_id,
-        asset_id=panel.id,
-        name="Termografía trimestral tablero",
-        description="Termografía y reapriete de conexiones.",
-        trigger="date",
-        interval_unit="month",
-        interval_count=3,
-        anchor="calendar",
-        start_date=today.replace(day=1),
-        lead_time_days=7,
-        checklist_template=[{"label": "Puntos calientes", "kind": "pass_fail"}],
-        default_priority=TicketPriority.high,
-        required_skill="electricity",
-        default_assignee_id=tech.id,
+    acme = _Acme(
+        owner=_principal(owner),
+        manager=_principal(manager),
+        requester=_principal(requester),
+        tech=_principal(tech),
+        tech_id=tech.id,
+        locale_codes={locale.id: code for code, locale in locales.items()},
+        assets=assets,
+        on_shift=_santiago(monday, 10),
     )
-    by_hours = AssetMaintenancePlan(
-        client_id=client_id,
-        locale_id=chiller.locale_id,
-        asset_id=chiller.id,
-        name="Cambio de aceite cada 2000 horas",
-        trigger="meter",
-        meter_name="run_hours",
-        meter_interval=2000.0,
-        next_meter_due=6000.0,
-        default_priority=TicketPriority.medium,
-        required_skill="hvac",
-    )
-    for plan in (monthly, quarterly):
-        found = plans.due_occurrences(plan, SANTIAGO, after=now, limit=1)
-        plan.next_due_at = found[0].due_at if found else None
-    session.add_all([monthly, quarterly, by_hours])
-    for asset, name, kind, unit, serial, low, high in (
-        (cold_room, "Sensor temperatura cámara 1", "temperature", "°C", "KD-T-0001", -2.0, 6.0),
-        (chiller, "Medidor energía chiller 1", "energy", "kWh", "KD-E-0002", None, None),
+    await _demo_tickets(session, acme)
+
+
+async def _plans(
+    session: AsyncSession,
+    acting: Principal,
+    assets: dict[str, Asset],
+    tech_id: uuid.UUID,
+    today: date,
+) -> None:
+    """A monthly and a by-hours plan of the chiller, a quarterly one of the main panel."""
+    chiller, panel = assets["Chiller 1"], assets["Tablero general TG-1"]
+    for asset, plan in (
         (
-            assets["Cámara de congelados"],
+            chiller,
+            {
+                "name": "Mantención mensual chiller",
+                "description": "Limpieza de filtros, revisión de presiones y correas.",
+                "trigger": "date",
+                "interval_unit": "month",
+                "interval_count": 1,
+                "anchor": "calendar",
+                "start_date": today.replace(day=1),
+                "lead_time_days": 3,
+                "checklist_template": [
+                    {"label": "Limpiar filtros", "kind": "check"},
+                    {"label": "Presión de succión (psi)", "kind": "number", "min": 40, "max": 80},
+                ],
+                "default_priority": TicketPriority.medium,
+                "required_skill": TechnicianSkill.hvac,
+                "default_assignee_id": tech_id,
+            },
+        ),
+        (
+            panel,
+            {
+                "name": "Termografía trimestral tablero",
+                "description": "Termografía y reapriete de conexiones.",
+                "trigger": "date",
+                "interval_unit": "month",
+                "interval_count": 3,
+                "anchor": "calendar",
+                "start_date": today.replace(day=1),
+                "lead_time_days": 7,
+                "checklist_template": [{"label": "Puntos calientes", "kind": "pass_fail"}],
+                "default_priority": TicketPriority.high,
+                "required_skill": TechnicianSkill.electricity,
+                "default_assignee_id": tech_id,
+            },
+        ),
+        (
+            chiller,
+            {
+                "name": "Cambio de aceite cada 2000 horas",
+                "trigger": "meter",
+                "meter_name": "run_hours",
+                "meter_interval": 2000.0,
+                "next_meter_due": 6000.0,
+                "default_priority": TicketPriority.medium,
+                "required_skill": TechnicianSkill.hvac,
+            },
+        ),
+    ):
+        await plans_service.create_plan(
+            session, principal=acting, asset_id=asset.id, data=PlanCreate.model_validate(plan)
+        )
+
+
+async def _devices(session: AsyncSession, acting: Principal, assets: dict[str, Asset]) -> None:
+    """Temperature sensors of both cold rooms (with a rule on their range) and an energy meter
+    of the chiller."""
+    for asset_name, name, kind, unit, serial, low, high in (
+        (
+            "Cámara de frío 1",
+            "Sensor temperatura cámara 1",
+            "temperature",
+            "°C",
+            "KD-T-0001",
+            -2.0,
+            6.0,
+        ),
+        ("Chiller 1", "Medidor energía chiller 1", "energy", "kWh", "KD-E-0002", None, None),
+        (
+            "Cámara de congelados",
             "Sensor temperatura congelados",
             "temperature",
             "°C",
@@ -633,63 +729,68 @@ async def _load_step2(session: AsyncSession, owner: User) -> bool:
             -15.0,
         ),
     ):
-        credential, prefix = iot_service.new_credential()
-        session.add(
-            IoTDevice(
-                client_id=client_id,
-                locale_id=asset.locale_id,
-                asset_id=asset.id,
+        device = await iot_service.create_device(
+            session,
+            principal=acting,
+            data=DeviceCreate(
+                asset_id=assets[asset_name].id,
                 name=name,
                 device_type=kind,
                 unit=unit,
                 serial_number=serial,
                 min_threshold=low,
                 max_threshold=high,
-                status="active",
-                last_seen_at=now - timedelta(minutes=5),
-                credential_prefix=prefix,
-                credential_hash=hash_token(credential),
-            )
-        )
-    monday = today - timedelta(days=today.weekday())
-    for offset in range(5):
-        day = monday + timedelta(days=offset)
-        session.add(
-            TechnicianShift(
-                technician_id=tech.id,
-                client_id=client_id,
-                shift_type=ShiftType.working,
-                starts_at=_santiago(day, 8),
-                ends_at=_santiago(day, 17),
-            )
-        )
-    session.add_all(
-        [
-            TechnicianCertification(
-                technician_id=tech.id,
-                client_id=client_id,
-                cert_type="sec_class_b",
-                number="SEC-B-458812",
-                issuer="Superintendencia de Electricidad y Combustibles",
-                issued_date=today - timedelta(days=400),
-                expires_date=today + timedelta(days=1060),
-                verified_by_id=owner.id,
-                verified_at=now - timedelta(days=90),
             ),
-            TechnicianCertification(
-                technician_id=tech.id,
-                client_id=client_id,
-                cert_type="sec_gas",
-                number="SEC-GAS-77120",
-                issuer="Superintendencia de Electricidad y Combustibles",
-                issued_date=today - timedelta(days=1075),
-                expires_date=today + timedelta(days=20),
-            ),
-        ]
+        )
+        if low is not None and high is not None:
+            # Out of its range, a sensor opens a ticket for its asset.
+            await iot_rules.create_rule(
+                session,
+                principal=acting,
+                device_id=device.id,
+                data=RuleCreate(
+                    name=f"{name}: fuera de rango",
+                    metric=kind,
+                    kind=RuleKind.outside,
+                    low=low,
+                    high=high,
+                    hysteresis=0.5,
+                ),
+            )
+
+
+async def _licences(
+    session: AsyncSession, acting: Principal, tech_id: uuid.UUID, today: date
+) -> None:
+    """The technician's SEC licences: class B (verified by the owner) and gas, due in 20 days."""
+    issuer = "Superintendencia de Electricidad y Combustibles"
+    class_b = await workforce_service.create_certification(
+        session,
+        principal=acting,
+        data=CertificationCreate(
+            technician_id=tech_id,
+            cert_type="sec_class_b",
+            number="SEC-B-458812",
+            issuer=issuer,
+            issued_date=today - timedelta(days=400),
+            expires_date=today + timedelta(days=1060),
+        ),
     )
-    await session.flush()
-    await _demo_tickets(session, client_id, assets, requester, manager, tech, now)
-    return True
+    await workforce_service.verify_certification(
+        session, principal=acting, certification_id=class_b.id
+    )
+    await workforce_service.create_certification(
+        session,
+        principal=acting,
+        data=CertificationCreate(
+            technician_id=tech_id,
+            cert_type="sec_gas",
+            number="SEC-GAS-77120",
+            issuer=issuer,
+            issued_date=today - timedelta(days=1075),
+            expires_date=today + timedelta(days=20),
+        ),
+    )
 
 
 #: (asset, title, priority, final status, days ago)
@@ -768,99 +869,121 @@ DEMO_SLA_TARGETS: dict[TicketPriority, tuple[int, int]] = {
 }
 
 
-async def _demo_tickets(
-    session: AsyncSession,
-    client_id: uuid.UUID,
-    assets: dict[str, Asset],
-    requester: User,
-    manager: User,
-    tech: User,
-    now: datetime,
-) -> None:
-    workflow = await workflows.ensure_default_workflow(session, client_id)
-    policy = SlaPolicy(
-        client_id=client_id,
-        name="Retail stores",
-        targets={
-            priority.value: {"response_minutes": response, "resolution_minutes": resolution}
-            for priority, (response, resolution) in DEMO_SLA_TARGETS.items()
-        },
-        warning_percent=75,
-    )
-    session.add(policy)
-    await session.flush()
-    actors = {"manager": manager.id, "tech": tech.id}
+async def _demo_tickets(session: AsyncSession, acme: _Acme) -> None:
+    """Raise the demo tickets and take each along the default workflow to its status."""
+    now = utcnow()
     for asset_name, title, priority, status, days_ago in DEMO_TICKETS:
-        asset = assets[asset_name]
-        created = now - timedelta(days=days_ago, hours=3)
-        due = sla.deadlines_from(policy, priority, created)
-        path = _PATHS[status]
-        ticket = ServiceTicket(
-            client_id=client_id,
-            number=await ticket_numbering.next_ticket_number(session, client_id),
-            title=title,
-            description=f"{title}. Reportado por el personal del local.",
-            locale_id=asset.locale_id,
-            area_id=asset.area_id,
-            asset_id=asset.id,
-            requester_id=requester.id,
-            technician_id=tech.id if path else None,
-            workflow_id=workflow.id,
-            priority=priority,
-            status=status,
-            source="manual",
-            **due.columns(),
-            created_at=created,
-            updated_at=created,
+        asset = acme.assets[asset_name]
+        # Providencia's requester and manager handle its tickets; Viña has only the owner.
+        at_providencia = acme.locale_codes[asset.locale_id] == "PRV"
+        reporter = acme.requester if at_providencia else acme.owner
+        client_side = acme.manager if at_providencia else acme.owner
+        ticket = await intake.create_ticket(
+            session,
+            principal=_as(session, reporter),
+            data=TicketCreate(
+                title=title,
+                description=f"{title}. Reportado por el personal del local.",
+                locale_id=asset.locale_id,
+                area_id=asset.area_id,
+                asset_id=asset.id,
+                priority=priority,
+            ),
         )
-        session.add(ticket)
-        await session.flush()
-        session.add(
-            TicketHistory(
-                client_id=client_id,
-                locale_id=ticket.locale_id,
-                ticket_id=ticket.id,
-                from_status=None,
-                to_status=TicketStatus.open,
-                actor_id=requester.id,
-                comment="",
-                created_at=created,
-            )
-        )
-        current, at = TicketStatus.open, created
-        for to_status, actor in path:
-            at += timedelta(hours=2)
-            session.add(
-                TicketHistory(
-                    client_id=client_id,
-                    locale_id=ticket.locale_id,
+        for to_status, actor in _PATHS[status]:
+            principal = _as(session, acme.tech if actor == "tech" else client_side)
+            if to_status is TicketStatus.assigned:
+                await assignment.assign(
+                    session,
+                    principal=principal,
                     ticket_id=ticket.id,
-                    from_status=current,
-                    to_status=to_status,
-                    actor_id=actors[actor],
-                    comment="",
-                    created_at=at,
+                    # Eligibility as of a time the technician works this week.
+                    data=assignment.AssignmentCreate(technician_id=acme.tech_id, at=acme.on_shift),
                 )
-            )
-            if to_status is TicketStatus.accepted:
-                ticket.responded_at = at
-            elif to_status is TicketStatus.resolved:
-                ticket.resolved_at = at
-            elif to_status is TicketStatus.completed:
-                ticket.completed_at = at
-            current = to_status
-        ticket.updated_at = at
+            else:
+                await transitions.transition(
+                    session,
+                    principal=principal,
+                    ticket_id=ticket.id,
+                    data=TransitionCreate(to_status=to_status),
+                )
+        await _backdate(session, ticket, now - timedelta(days=days_ago, hours=3))
+    await _ticket_work(session, acme)
+
+
+async def _ticket_work(session: AsyncSession, acme: _Acme) -> None:
+    """A checklist item and a comment on the tickets being worked on."""
+    tripping = await _ticket_titled(session, "Disparo reiterado de protección")
+    await tasks.create_task(
+        session,
+        principal=_as(session, acme.manager),
+        ticket_id=tripping.id,
+        data=TaskCreate(label="Medir corriente de fuga"),
+    )
+    showcase = await _ticket_titled(session, "Vitrina no mantiene 4 °C")
+    await history.add_comment(
+        session,
+        principal=_as(session, acme.tech),
+        ticket_id=showcase.id,
+        body="Condensador sucio; se limpia y se mide la temperatura en una hora.",
+    )
+
+
+async def _ticket_titled(session: AsyncSession, title: str) -> ServiceTicket:
+    stmt = select(ServiceTicket).where(ServiceTicket.title == title)
+    return (await session.execute(stmt)).scalar_one()
+
+
+#: The ticket's instants set when it reaches a status (its history holds when that was).
+_REACHED_AT = {
+    TicketStatus.resolved: "resolved_at",
+    TicketStatus.completed: "completed_at",
+}
+
+
+async def _backdate(session: AsyncSession, ticket: ServiceTicket, created: datetime) -> None:
+    """Move a ticket the services just made into the past, two hours between its moves.
+
+    The services stamp everything "now"; a demo whose tickets all happened this second shows
+    no history, no SLA breaches and no resolution times. Every instant of the ticket is shifted
+    by the same amount (its SLA deadlines stay where the policy put them relative to its
+    creation), then its history rows are spread out and its milestones follow them."""
+    shift = created - ticket.created_at
+    for attr in inspect(ServiceTicket).column_attrs:
+        value = getattr(ticket, attr.key)
+        if isinstance(value, datetime):
+            setattr(ticket, attr.key, value + shift)
+    rows = (
+        await session.execute(
+            select(TicketHistory)
+            .where(TicketHistory.ticket_id == ticket.id)
+            .order_by(TicketHistory.created_at, TicketHistory.id)
+        )
+    ).scalars()
+    at = created
+    for index, row in enumerate(rows):
+        at = created + timedelta(hours=2 * index)
+        row.created_at = at
+        if row.to_status is TicketStatus.accepted:
+            ticket.responded_at = at
+        elif row.to_status in _REACHED_AT:
+            setattr(ticket, _REACHED_AT[row.to_status], at)
+    ticket.updated_at = at
     await session.flush()
 
 
 async def run_demo(settings: Settings) -> bool:
     """Load the demo data into the configured database."""
-    db = Database(settings)
+    from kerops.main import build_state
+
+    state = build_state(settings)
     try:
-        async with db.sessions() as session:
-            set_audit_context(session.sync_session, AuditContext(request_id="demo"))
-            added = await load_demo(session, Security(settings))
+        async with state.db.sessions() as session:
+            added = await load_demo(session, state)
             await session.commit()
+            # The jobs the services queued (diagnoses, event dispatches) were written to the
+            # jobs outbox by the commit: the relay of `kerops serve` or a worker sends them.
+            jobs.take_pending(session)
         return added
     finally:
-        await db.dispose()
+        await state.db.dispose()
