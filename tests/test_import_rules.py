@@ -44,11 +44,7 @@ LOW = frozenset({"core", "speedups"})
 #: Module cycles (a), each as its modules in sorted order.
 KNOWN_MODULE_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 #: Cycles between modules of ``core`` counting every import (``TYPE_CHECKING`` and late ones too).
-KNOWN_CORE_CYCLES: frozenset[tuple[str, ...]] = frozenset(
-    {
-        ("kerops.core.jobs", "kerops.core.state"),
-    }
-)
+KNOWN_CORE_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 #: Package edges that close a package cycle (b), as (importer, imported).
 KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset(
     {
@@ -90,11 +86,7 @@ KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset(
     }
 )
 #: Packages importing the app layer (b), as (importer module, imported app module).
-KNOWN_APP_IMPORTS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("kerops.auth.sso_schemas", "kerops.main"),
-    }
-)
+KNOWN_APP_IMPORTS: frozenset[tuple[str, str]] = frozenset()
 #: Domain imports of ``core`` (c), as (core module, imported domain package).
 KNOWN_CORE_IMPORTS: frozenset[tuple[str, str]] = frozenset(
     {
@@ -130,7 +122,6 @@ KNOWN_CORE_IMPORTS: frozenset[tuple[str, str]] = frozenset(
         ("kerops.core.registry", "tenancy"),
         ("kerops.core.registry", "users"),
         ("kerops.core.registry", "workforce"),
-        ("kerops.core.state", "operations"),
     }
 )
 
