@@ -88,42 +88,7 @@ KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset(
 #: Packages importing the app layer (b), as (importer module, imported app module).
 KNOWN_APP_IMPORTS: frozenset[tuple[str, str]] = frozenset()
 #: Domain imports of ``core`` (c), as (core module, imported domain package).
-KNOWN_CORE_IMPORTS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("kerops.core.access", "assets"),
-        ("kerops.core.access", "audit"),
-        ("kerops.core.access", "auth"),
-        ("kerops.core.access", "inventory"),
-        ("kerops.core.access", "iot"),
-        ("kerops.core.access", "notifications"),
-        ("kerops.core.access", "operations"),
-        ("kerops.core.access", "system"),
-        ("kerops.core.access", "tenancy"),
-        ("kerops.core.access", "users"),
-        ("kerops.core.access", "workforce"),
-        ("kerops.core.audit", "audit"),
-        ("kerops.core.deps", "auth"),
-        ("kerops.core.deps", "users"),
-        ("kerops.core.limits", "assets"),
-        ("kerops.core.limits", "iot"),
-        ("kerops.core.limits", "system"),
-        ("kerops.core.limits", "tenancy"),
-        ("kerops.core.limits", "users"),
-        ("kerops.core.registry", "assets"),
-        ("kerops.core.registry", "audit"),
-        ("kerops.core.registry", "auth"),
-        ("kerops.core.registry", "events"),
-        ("kerops.core.registry", "idempotency"),
-        ("kerops.core.registry", "inventory"),
-        ("kerops.core.registry", "iot"),
-        ("kerops.core.registry", "notifications"),
-        ("kerops.core.registry", "operations"),
-        ("kerops.core.registry", "system"),
-        ("kerops.core.registry", "tenancy"),
-        ("kerops.core.registry", "users"),
-        ("kerops.core.registry", "workforce"),
-    }
-)
+KNOWN_CORE_IMPORTS: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,13 @@ def _plain(value: Any) -> Any:
 #: Per model, its audited columns: (attribute key, redacted?). ``created_at``/``updated_at`` are
 #: left out (the row's own time says when).
 _AUDITED_COLUMNS: dict[type, tuple[tuple[str, bool], ...]] = {}
+#: The model the change rows are written to (registered by the audit module).
+_LOG: list[type[Base]] = []
+
+
+def log_to(model: type[Base]) -> None:
+    """Register the model of the change log (``audit_logs``)."""
+    _LOG[:] = [model]
 
 
 def _audited_columns(obj: Base) -> tuple[tuple[str, bool], ...]:
@@ -163,8 +170,6 @@ def _row(obj: Base, action: str, changes: dict[str, Any], ctx: AuditContext) -> 
 
 @event.listens_for(Session, "after_flush")
 def _write_audit_rows(session: Session, _flush_context: UOWTransaction) -> None:
-    from kerops.audit.models import AuditLog
-
     ctx: AuditContext = session.info.get(AUDIT_CONTEXT_KEY) or AuditContext(request_id="system")
     rows: list[dict[str, Any]] = []
     for obj in session.new:
@@ -185,4 +190,6 @@ def _write_audit_rows(session: Session, _flush_context: UOWTransaction) -> None:
             }
             rows.append(_row(obj, "delete", before, ctx))
     if rows:
-        session.connection().execute(insert(AuditLog), rows)
+        if not _LOG:
+            raise RuntimeError("no module registered the audit log (kerops.core.audit.log_to)")
+        session.connection().execute(insert(_LOG[0]), rows)

@@ -139,18 +139,14 @@ class JobSpec:
 #: Every job of the app, by name (filled at import by the modules' ``jobs`` files).
 REGISTRY: dict[str, JobSpec] = {}
 
-#: Modules that declare jobs (imported before a broker registers them).
-JOB_MODULES: list[str] = [
-    "kerops.core.job_relay",  # jobs.relay (outbox rows whose job has not run)
-    "kerops.events.service",
-    "kerops.iot.jobs",  # iot.no_data, iot.retention
-    "kerops.automation.pm",  # preventive maintenance (pm.generate)
-    "kerops.operations.diagnosis",  # tickets.diagnose
-    "kerops.operations.sla_jobs",
-    "kerops.notifications.jobs",
-    "kerops.core.storage.sweep",  # storage.sweep (orphan objects)
-    "kerops.idempotency.jobs",  # idempotency.sweep (expired keys)
-]
+#: Modules that declare jobs (imported before a broker registers them): the app names them
+#: (``kerops.modules.JOB_MODULES``, through ``add_job_modules``); core names no domain.
+JOB_MODULES: list[str] = []
+
+
+def add_job_modules(*modules: str) -> None:
+    """Name modules that declare jobs, to be imported by ``load_job_modules``."""
+    JOB_MODULES.extend(module for module in modules if module not in JOB_MODULES)
 
 
 def job(

@@ -44,6 +44,7 @@ from kerops.operations.sla_clock import (
 )
 from kerops.operations.sla_schemas import SlaPolicyCreate, SlaPolicyUpdate
 from kerops.tenancy.models import Locale
+from kerops.users import clients
 
 log = logging.getLogger("kerops.sla")
 
@@ -380,7 +381,7 @@ async def create_policy(
     session: AsyncSession, *, principal: Principal, data: SlaPolicyCreate
 ) -> SlaPolicy:
     """Create the client-wide policy or one locale's policy (one of each per scope)."""
-    client_id = await access.client_for_new(session, principal, data.client_id, "SLA policies")
+    client_id = await clients.client_for_new(session, principal, data.client_id, "SLA policies")
     if data.locale_id is not None:
         locale = await access.get_scoped(session, Locale, data.locale_id, principal)
         if locale.client_id != client_id:
