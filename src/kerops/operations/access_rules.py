@@ -1,6 +1,7 @@
 """What operations plugs into core: the rules of tickets, their details and the client's
 workflows and SLA policies; and what technicians and vendor admins read through the work
-assigned to them (the premises, areas and assets of their tickets)."""
+assigned to them (the premises, areas and assets of their tickets). And a new client's
+default workflow (``kerops.users.clients``)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from kerops.operations.models import (
     Workflow,
     WorkflowStep,
 )
+from kerops.operations.workflows import ensure_default_workflow
 from kerops.tenancy.models import LocalArea, Locale
+from kerops.users import clients
 
 
 def _register(rules: Mapping[type[Base], Rule]) -> None:
@@ -132,3 +135,6 @@ def _areas_of_assigned_assets(p: Principal) -> ColumnElement[bool]:
 @access.reach(Asset)
 def _assets_of_assigned_work(p: Principal) -> ColumnElement[bool]:
     return _through_assigned_work(p, Asset.id, ServiceTicket.asset_id)  # type: ignore[no-any-return]
+
+
+clients.on_new_client(ensure_default_workflow)

@@ -1,8 +1,10 @@
-"""Which client a new client-wide object belongs to."""
+"""Clients: which client a new client-wide object belongs to, and what other modules set up for
+a new client (registered by them, so this module imports none of them)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +13,23 @@ from kerops.core.enums import UserRole
 from kerops.core.errors import Forbidden, Unprocessable, field_error
 from kerops.core.principal import Principal
 from kerops.users.models import User
+
+#: What a module sets up for a new client (e.g. operations: its default workflow).
+NewClient = Callable[[AsyncSession, uuid.UUID], Awaitable[object]]
+_ON_NEW_CLIENT: list[NewClient] = []
+
+
+def on_new_client(fn: NewClient) -> NewClient:
+    """Register ``await fn(session, client_id)``, run in the transaction creating a client."""
+    if fn not in _ON_NEW_CLIENT:
+        _ON_NEW_CLIENT.append(fn)
+    return fn
+
+
+async def set_up_new_client(session: AsyncSession, client_id: uuid.UUID) -> None:
+    """Run what the modules set up for a new client, in the order they registered."""
+    for fn in _ON_NEW_CLIENT:
+        await fn(session, client_id)
 
 
 async def client_for_new(
