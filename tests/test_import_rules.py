@@ -48,22 +48,17 @@ KNOWN_CORE_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 #: Package edges that close a package cycle (b), as (importer, imported).
 KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset(
     {
-        ("assets", "inventory"),
         ("assets", "iot"),
         ("assets", "operations"),
         ("auth", "users"),
         ("automation", "assets"),
         ("automation", "operations"),
-        ("core", "speedups"),
-        ("inventory", "assets"),
         ("iot", "assets"),
         ("iot", "operations"),
         ("notifications", "operations"),
         ("operations", "assets"),
         ("operations", "automation"),
-        ("operations", "inventory"),
         ("operations", "notifications"),
-        ("speedups", "core"),
         ("tenancy", "users"),
         ("users", "auth"),
         ("users", "tenancy"),

@@ -17,6 +17,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 
+from kerops import speedups
 from kerops.core.models import Base
 from kerops.core.principal import AuditContext
 from kerops.core.types import utcnow, uuid7
@@ -193,3 +194,11 @@ def _write_audit_rows(session: Session, _flush_context: UOWTransaction) -> None:
         if not _LOG:
             raise RuntimeError("no module registered the audit log (kerops.core.audit.log_to)")
         session.connection().execute(insert(_LOG[0]), rows)
+
+
+def _read_committed_state(on: bool) -> None:
+    global READ_COMMITTED_STATE
+    READ_COMMITTED_STATE = on
+
+
+speedups.code_path("audit_committed_state", _read_committed_state)
