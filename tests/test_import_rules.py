@@ -48,13 +48,10 @@ KNOWN_CORE_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 #: Package edges that close a package cycle (b), as (importer, imported).
 KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset(
     {
-        ("assets", "iot"),
         ("assets", "operations"),
         ("auth", "users"),
         ("automation", "assets"),
         ("automation", "operations"),
-        ("iot", "assets"),
-        ("iot", "operations"),
         ("operations", "assets"),
         ("operations", "automation"),
         ("tenancy", "users"),

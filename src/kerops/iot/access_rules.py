@@ -1,10 +1,11 @@
 """What iot plugs into core: the rules of devices and their rules, and the device count of the
-plans."""
+plans; and that devices move with their asset to another locale (``kerops.assets.service``)."""
 
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, select
 
+from kerops.assets import service as asset_service
 from kerops.core import access, limits
 from kerops.core.access import Action
 from kerops.core.principal import Principal
@@ -23,3 +24,5 @@ def _iot_rules(p: Principal, action: Action) -> ColumnElement[bool]:
 
 
 limits.count_rows(IoTDevice, "iot_devices")
+
+asset_service.follows_asset_locale(IoTDevice)
