@@ -44,7 +44,7 @@ from starlette.routing import Route
 from kerops.config import Settings
 from kerops.tenancy.models import Locale
 
-#: The principal lookup of ``kerops.core.deps._from_jwt``, as SQLAlchemy renders it.
+#: The principal lookup of ``kerops.auth.principals._from_jwt``, as SQLAlchemy renders it.
 PRINCIPAL_SQL = (
     "SELECT users.email, users.phone, users.full_name, users.password_hash, users.role, "
     "users.client_id, users.vendor_id, users.plan, users.skills, users.is_active, "

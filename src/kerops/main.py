@@ -13,7 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from kerops import __version__, speedups
+from kerops import __version__, modules, speedups
 from kerops.config import Settings, get_settings
 from kerops.core.db import Database
 from kerops.core.errors import install_error_handlers
@@ -23,12 +23,14 @@ from kerops.core.mail import create_sender
 from kerops.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from kerops.core.openapi import install_openapi
 from kerops.core.ratelimit import RateLimiter
-from kerops.core.routing import OnlyUnder, mount_flat
+from kerops.core.routing import API_PREFIX, OnlyUnder, mount_flat
 from kerops.core.security import Security
 from kerops.core.state import AppState
 from kerops.iot.mqtt import start_mqtt
 
-API_PREFIX = "/api/v1"
+# Every module's models, access rules, plan limits and jobs, plugged into core.
+modules.install()
+
 #: What a browser of an allowed origin may send and read (``KEROPS_CORS_ORIGINS``). No cookies:
 #: the API takes bearer tokens and API keys.
 CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -17,9 +17,11 @@ def _make_state() -> AppState:
 
 
 def _engine() -> tuple[object, object]:
+    from kerops import modules
     from kerops.core.jobs import JobEngine, worker_state_hooks
     from kerops.iot.mqtt import worker_mqtt_hooks
 
+    modules.install()
     engine = JobEngine(get_settings())
     worker_state_hooks(engine, _make_state)
     worker_mqtt_hooks(engine)  # IoT readings over MQTT when KEROPS_MQTT_URL is set

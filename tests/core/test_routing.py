@@ -10,8 +10,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from kerops.api import routers
-from kerops.core.routing import OnlyUnder, mount_flat
-from kerops.main import API_PREFIX
+from kerops.core.routing import API_PREFIX, OnlyUnder, mount_flat
 
 
 def test_the_flat_mount_documents_the_same_api_as_included_routers(client: TestClient) -> None:

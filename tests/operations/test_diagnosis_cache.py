@@ -88,7 +88,7 @@ def _history(run: Runner, site: Site) -> dict[str, list[str]]:
 def _uncached(run: Runner, state: AppState, ticket_id: str) -> diagnosis._Inputs:
     """The diagnosis inputs of a ticket as read and built without any cache."""
     settings = state.settings.model_copy(update={"diagnosis_index_seconds": 0})
-    alone = dataclasses.replace(state, settings=settings, diagnosis_cache=IndexCache())
+    alone = dataclasses.replace(state, settings=settings, services={})
 
     async def compute(session: AsyncSession) -> diagnosis._Inputs:
         conn = await session.connection()
@@ -97,7 +97,7 @@ def _uncached(run: Runner, state: AppState, ticket_id: str) -> diagnosis._Inputs
         return await diagnosis._inputs(conn, alone, *found)
 
     inputs: diagnosis._Inputs = run(compute)
-    assert alone.diagnosis_cache.builds == 1
+    assert alone.service(IndexCache).builds == 1
     return inputs
 
 
@@ -108,7 +108,7 @@ def test_a_second_diagnosis_within_the_time_reads_no_history_and_gives_the_same_
     client: TestClient, run: Runner, site: Site, history_reads: HistoryReads
 ) -> None:
     ids = _history(run, site)
-    cache = _state(client).diagnosis_cache
+    cache = _state(client).service(IndexCache)
     first = create_ticket(client, site.owner, site.locale_id, title="El chiller no enfría")
     assert history_reads.count == 1
     assert cache.builds == 1
@@ -139,7 +139,7 @@ def test_each_client_has_its_own_index(client: TestClient, run: Runner, site: Si
     create_ticket(client, site.owner, site.locale_id, title="El chiller no enfría")
     body = create_ticket(client, other.owner, other.locale_id, title="El chiller no enfría")
     assert ticket_row(run, body["id"]).ai_similar_ticket_ids == []
-    cache = _state(client).diagnosis_cache
+    cache = _state(client).service(IndexCache)
     assert site.client_id in cache and other.client_id in cache
     assert cache.builds == 2
 
@@ -149,7 +149,7 @@ def test_with_no_time_every_diagnosis_reads_and_indexes_the_history(
     client: TestClient, run: Runner, site: Site, history_reads: HistoryReads
 ) -> None:
     _history(run, site)
-    cache = _state(client).diagnosis_cache
+    cache = _state(client).service(IndexCache)
     create_ticket(client, site.owner, site.locale_id, title="El chiller no enfría")
     create_ticket(client, site.owner, site.locale_id, title="Fuga de agua")
     assert history_reads.count == 2
@@ -166,7 +166,7 @@ def test_a_ticket_resolved_meanwhile_is_found_once_the_index_expires(
     client: TestClient, run: Runner, site: Site, history_reads: HistoryReads
 ) -> None:
     _history(run, site)
-    cache = _state(client).diagnosis_cache
+    cache = _state(client).service(IndexCache)
     now = [1000.0]
     cache.clock = lambda: now[0]
     create_ticket(client, site.owner, site.locale_id, title="El chiller no enfría")
@@ -210,7 +210,7 @@ def test_a_resolved_ticket_diagnosed_again_is_not_similar_to_itself(
     ids = _history(run, site)
     create_ticket(client, site.owner, site.locale_id, title="El chiller no enfría")
     own = ids["hvac"][0]
-    cache = _state(client).diagnosis_cache
+    cache = _state(client).service(IndexCache)
     entry = cache.entry(site.client_id)
     assert entry is not None and own in {d.ticket_id for d in entry.index.docs}
 
@@ -235,7 +235,7 @@ def test_a_diagnosis_does_not_change_the_cached_index(
 ) -> None:
     _history(run, site)
     create_ticket(client, site.owner, site.locale_id, title="El chiller no enfría")
-    entry = _state(client).diagnosis_cache.entry(site.client_id)
+    entry = _state(client).service(IndexCache).entry(site.client_id)
     assert entry is not None
     before = list(entry.index.docs)
     assert before and all(d.cause == "" for d in before)
@@ -243,7 +243,7 @@ def test_a_diagnosis_does_not_change_the_cached_index(
     body = create_ticket(client, site.owner, site.locale_id, title="Chiller con alarma")
     row = ticket_row(run, body["id"])
     assert "Condensador limpio" in (row.ai_cause or "")  # the notes still reach the diagnosis
-    assert _state(client).diagnosis_cache.entry(site.client_id) is entry
+    assert _state(client).service(IndexCache).entry(site.client_id) is entry
     assert entry.index.docs == before
     assert all(d.cause == "" for d in entry.index.docs)
 

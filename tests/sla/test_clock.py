@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kerops.operations.sla import ClosedDays, holiday_subdivision, public_holidays
-from kerops.operations.sla_clock import (
+from kerops.core.sla_clock import (
     CALENDAR,
     DEFAULT_BUSINESS_HOURS,
     BusinessCalendar,
@@ -19,6 +18,7 @@ from kerops.operations.sla_clock import (
     minutes_between,
     normalise_business_hours,
 )
+from kerops.operations.sla import ClosedDays, holiday_subdivision, public_holidays
 
 SANTIAGO = ZoneInfo("America/Santiago")
 MADRID = ZoneInfo("Europe/Madrid")

@@ -17,8 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from kerops.core.routing import mount_flat
-from kerops.main import API_PREFIX
+from kerops.core.routing import API_PREFIX, mount_flat
 from kerops.speedups.route_index import RouteIndex
 from kerops.speedups.route_index import install as install_route_index
 from tests.speedups.conftest import shape

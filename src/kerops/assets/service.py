@@ -35,7 +35,6 @@ from kerops.core.reads import Reader
 from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow
 from kerops.inventory.models import Product
-from kerops.iot.models import IoTDevice
 from kerops.operations import attachments as attachments_service
 from kerops.operations import intake as ticket_intake
 from kerops.operations.attachments_schemas import AttachmentKind
@@ -188,10 +187,20 @@ async def get_asset(session: AsyncSession, *, principal: Principal, asset_id: uu
     return await access.get_scoped(session, Asset, asset_id, principal)
 
 
+#: Models whose rows carry their asset's locale (``asset_id``, ``locale_id``); other modules
+#: add theirs (iot: devices), so this module imports none of them.
+_LOCALE_FOLLOWERS: list[Any] = [AssetBOM, AssetMaintenancePlan, AssetStatusChange]
+
+
+def follows_asset_locale(model: Any) -> None:
+    """Register a model whose rows move with their asset to another locale."""
+    if model not in _LOCALE_FOLLOWERS:
+        _LOCALE_FOLLOWERS.append(model)
+
+
 async def _move_dependents(session: AsyncSession, asset: Asset, locale_id: uuid.UUID) -> None:
     """Rows that carry the asset's locale follow it to its new one."""
-    models: tuple[Any, ...] = (AssetBOM, IoTDevice, AssetMaintenancePlan, AssetStatusChange)
-    for model in models:
+    for model in _LOCALE_FOLLOWERS:
         rows = (await session.execute(select(model).where(model.asset_id == asset.id))).scalars()
         for row in rows:
             row.locale_id = locale_id

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from kerops.auth import service, tokens
+from kerops.auth.principals import CurrentUserDep
 from kerops.auth.schemas import (
     LoginRequest,
     LogoutRequest,
@@ -15,7 +16,7 @@ from kerops.auth.schemas import (
     RegisterRequest,
     TokenPair,
 )
-from kerops.core.deps import CurrentUserDep, PrincipalDep, SessionDep, StateDep, client_ip
+from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.errors import Unauthorized
 from kerops.core.state import AppState
 from kerops.idempotency.http import not_replayable

@@ -10,7 +10,7 @@ from kerops.core.enums import SubscriptionPlan, UserRole
 from kerops.core.errors import Conflict, Unauthorized
 from kerops.core.state import AppState
 from kerops.core.types import utcnow, uuid7
-from kerops.operations.workflows import ensure_default_workflow
+from kerops.users import clients
 from kerops.users.models import User
 
 
@@ -46,7 +46,7 @@ async def register_client_owner(
     )
     session.add(user)
     await session.flush()
-    await ensure_default_workflow(session, user.id)
+    await clients.set_up_new_client(session, user.id)  # its default workflow (operations)
     return user
 
 

@@ -18,8 +18,8 @@ from pydantic import (
 )
 
 from kerops.auth.models import IdentityProvider
+from kerops.core.routing import API_PREFIX
 from kerops.core.schemas import InputModel, ReadModel, refuse_null
-from kerops.main import API_PREFIX
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 _DOMAIN_RE = re.compile(

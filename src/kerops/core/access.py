@@ -2,8 +2,10 @@
 
 Every repository builds its queries through :func:`scoped` (or loads single objects through
 :func:`get_scoped`), so an object outside the caller's reach is simply not found (404) and never
-appears in a list. Rules are keyed by model; a model without a rule is visible to platform staff
-only, so forgetting to add a rule fails closed.
+appears in a list. Rules are keyed by model and registered by the module owning the model
+(``kerops.<domain>.access_rules``, imported by ``kerops.modules.install``): this module names no
+domain. A model without a rule is visible to platform staff only, so forgetting to add a rule
+(or a module's ``access_rules``) fails closed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from sqlalchemy import (
     RowMapping,
     Select,
     bindparam,
-    exists,
     false,
     or_,
     select,
@@ -28,37 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan, AssetStatusChange
-from kerops.audit.models import AuditLog
-from kerops.auth.models import ApiKey, IdentityProvider
 from kerops.core.enums import LocalRole, UserRole
-from kerops.core.errors import Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.errors import Forbidden, NotFound
 from kerops.core.filtering import one_of
 from kerops.core.models import Base
 from kerops.core.pagination import Page
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader, StatementRunner, document
-from kerops.inventory.models import Product
-from kerops.iot.models import IoTDevice, IoTRule
-from kerops.notifications.models import (  # [notifications]
-    Notification,
-    WebhookDelivery,
-    WebhookSubscription,
-)
-from kerops.operations.models import (
-    ServiceTicket,
-    SlaPolicy,
-    TicketAttachment,
-    TicketComment,
-    TicketHistory,
-    TicketTask,
-    Workflow,
-    WorkflowStep,
-)
-from kerops.system.models import AppVersion, PlanLimit, Setting
-from kerops.tenancy.models import LocalArea, Locale, LocalMember
-from kerops.users.models import User, Vendor
-from kerops.workforce.models import TechnicianCertification, TechnicianShift
 
 Action = Literal["read", "write"]
 M = TypeVar("M", bound=Base)
@@ -68,6 +45,15 @@ _RULES: dict[type[Base], Rule] = {}
 #: Statements ``get_scoped`` keeps (each a few KB): the principals active in this process, times
 #: the models they open one by one.
 GET_STATEMENTS = 2048
+
+
+#: Rows more principals read through another module's objects (a technician reads the
+#: premises of their tickets): ORed into the read rule of the model, by the module that knows.
+Reach = Callable[[Principal], ColumnElement[bool]]
+_READ_REACH: dict[type[Base], list[Reach]] = {}
+MemberLocales = Callable[[Principal, tuple[LocalRole, ...] | None], Any]
+ManagesALocale = Callable[[Principal], ColumnElement[bool]]
+_MEMBERSHIP: dict[str, Any] = {}
 
 
 def rule(*models: type[Base]) -> Callable[[Rule], Rule]:
@@ -81,15 +67,45 @@ def rule(*models: type[Base]) -> Callable[[Rule], Rule]:
     return register
 
 
+def reach(model: type[Base]) -> Callable[[Reach], Reach]:
+    """Register a way principals also read rows of ``model`` (ORed into its read rule; a model
+    without a rule stays hidden)."""
+
+    def register(fn: Reach) -> Reach:
+        found = _READ_REACH.setdefault(model, [])
+        if fn not in found:
+            found.append(fn)
+        return fn
+
+    return register
+
+
+def membership(*, member_locales: MemberLocales, manages_a_locale: ManagesALocale) -> None:
+    """Register how locale membership is read (by the module owning it): the rules of other
+    modules scope by it without importing that module."""
+    _MEMBERSHIP["member_locales"] = member_locales
+    _MEMBERSHIP["manages_a_locale"] = manages_a_locale
+
+
+def _membership(name: str) -> Any:
+    if name not in _MEMBERSHIP:
+        raise RuntimeError("no module registered locale membership (kerops.core.access)")
+    return _MEMBERSHIP[name]
+
+
 def member_locale_ids(principal: Principal, roles: tuple[LocalRole, ...] | None = None) -> Any:
     """Subquery of the locales where the principal is a member (optionally with given roles)."""
-    stmt = select(LocalMember.locale_id).where(LocalMember.user_id == principal.user_id)
-    if roles:
-        stmt = stmt.where(LocalMember.role.in_(roles))
-    return stmt.scalar_subquery()
+    return _membership("member_locales")(principal, roles)
 
 
-def _locale_predicate(locale_col: Any, client_col: Any, p: Principal, action: Action) -> Any:
+def manages_a_locale(principal: Principal) -> ColumnElement[bool]:
+    """Whether the principal manages a locale of their client (an EXISTS)."""
+    fn: ManagesALocale = _membership("manages_a_locale")
+    return fn(principal)
+
+
+def locale_predicate(locale_col: Any, client_col: Any, p: Principal, action: Action) -> Any:
+    """Rows of a locale: its client's owner, and its members (its managers to write)."""
     if p.client_id is None:
         return false()
     same_client = client_col == p.client_id
@@ -102,104 +118,27 @@ def _locale_predicate(locale_col: Any, client_col: Any, p: Principal, action: Ac
     return same_client & locale_col.in_(member_locale_ids(p, roles))
 
 
-@rule(Locale)
-def _locales(p: Principal, action: Action) -> ColumnElement[bool]:
-    own = _locale_predicate(Locale.id, Locale.client_id, p, action)
-    if action == "read":
-        # Technicians and vendor admins read the premises they are sent to.
-        return or_(own, _through_assigned_work(p, Locale.id, ServiceTicket.locale_id))
-    return own  # type: ignore[no-any-return]
+def locale_rule(model: Any) -> Rule:
+    """The rule of a model with ``locale_id`` and ``client_id``: its locale's."""
+
+    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
+        return locale_predicate(model.locale_id, model.client_id, p, action)  # type: ignore[no-any-return]
+
+    return fn
 
 
-@rule(LocalArea)
-def _local_areas(p: Principal, action: Action) -> ColumnElement[bool]:
-    own = _locale_predicate(LocalArea.locale_id, LocalArea.client_id, p, action)
-    if action == "read":
-        # ... and the areas of their tickets: the ticket's own, and its asset's.
-        return or_(
-            own,
-            _through_assigned_work(p, LocalArea.id, ServiceTicket.area_id),
-            _through_assigned_work(
-                p, LocalArea.id, Asset.area_id, join=(Asset, Asset.id == ServiceTicket.asset_id)
-            ),
-        )
-    return own  # type: ignore[no-any-return]
+def client_rule(model: Any) -> Rule:
+    """The rule of a client's configuration (``client_id``): read by its people, changed by its
+    owner."""
 
+    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
+        if p.client_id is None:
+            return false()
+        if action == "write" and not p.is_client_owner:
+            return false()
+        return model.client_id == p.client_id  # type: ignore[no-any-return]
 
-@rule(LocalMember)
-def _local_members(p: Principal, action: Action) -> ColumnElement[bool]:
-    return _locale_predicate(LocalMember.locale_id, LocalMember.client_id, p, action)  # type: ignore[no-any-return]
-
-
-@rule(User)
-def _users(p: Principal, action: Action) -> ColumnElement[bool]:
-    own = User.id == p.user_id
-    if p.is_client_owner:
-        if action == "read":
-            # Owners also see the people of their private contractors (managed by the vendor).
-            private_vendors = select(Vendor.id).where(Vendor.client_id == p.client_id)
-            return or_(
-                own,
-                User.client_id == p.client_id,
-                User.vendor_id.in_(private_vendors.scalar_subquery()),
-            )
-        return or_(own, User.client_id == p.client_id)
-    if p.role is UserRole.vendor_admin and p.vendor_id is not None:
-        return or_(own, User.vendor_id == p.vendor_id)
-    if action == "read" and p.client_id is not None:
-        # Members see the people who share one of their locales (to pick assignees, etc.).
-        shared = select(LocalMember.user_id).where(
-            LocalMember.locale_id.in_(member_locale_ids(p)),
-        )
-        return or_(own, (User.client_id == p.client_id) & User.id.in_(shared.scalar_subquery()))
-    return own
-
-
-@rule(Vendor)
-def _vendors(p: Principal, action: Action) -> ColumnElement[bool]:
-    own_vendor = Vendor.id == p.vendor_id if p.vendor_id is not None else false()
-    own_client = Vendor.client_id == p.client_id if p.client_id is not None else false()
-    if action == "write":
-        if p.is_client_owner:
-            return own_client
-        if p.role is UserRole.vendor_admin:
-            return own_vendor
-        return false()
-    return or_(Vendor.client_id.is_(None), own_client, own_vendor)
-
-
-@rule(ApiKey)
-def _api_keys(p: Principal, action: Action) -> ColumnElement[bool]:
-    return ApiKey.user_id == p.user_id
-
-
-@rule(IdentityProvider)
-def _identity_providers(p: Principal, action: Action) -> ColumnElement[bool]:
-    # Administrators only: a client owner those of the client, a vendor admin those of the vendor.
-    # Platform providers (neither id set) are staff's alone; a null id must never match them.
-    if p.is_client_owner and p.client_id is not None:
-        return IdentityProvider.client_id == p.client_id
-    if p.role is UserRole.vendor_admin and p.vendor_id is not None:
-        return IdentityProvider.vendor_id == p.vendor_id
-    return false()
-
-
-@rule(AuditLog)
-def _audit_logs(p: Principal, action: Action) -> ColumnElement[bool]:
-    # Read only (the log is append-only); a client owner reads the rows of their own client.
-    if action == "read" and p.is_client_owner and p.client_id is not None:
-        return AuditLog.client_id == p.client_id
-    return false()
-
-
-@rule(AppVersion, PlanLimit)
-def _public_catalogue(p: Principal, action: Action) -> ColumnElement[bool]:
-    return true() if action == "read" else false()
-
-
-@rule(Setting)
-def _platform_only(p: Principal, action: Action) -> ColumnElement[bool]:
-    return false()
+    return fn
 
 
 def predicate(model: type[Base], principal: Principal, action: Action = "read") -> Any:
@@ -207,7 +146,13 @@ def predicate(model: type[Base], principal: Principal, action: Action = "read") 
     if principal.is_staff:
         return true()
     fn = _RULES.get(model)
-    return fn(principal, action) if fn else false()
+    if fn is None:
+        return false()
+    own = fn(principal, action)
+    reaches = _READ_REACH.get(model)
+    if action == "read" and reaches:
+        return or_(own, *(reach(principal) for reach in reaches))
+    return own
 
 
 def scoped(
@@ -412,33 +357,6 @@ async def can(
     return (await session.execute(stmt)).first() is not None
 
 
-async def client_for_new(
-    session: AsyncSession, principal: Principal, client_id: uuid.UUID | None, what: str
-) -> uuid.UUID:
-    """The client a new ``what`` belongs to: the owner's own, or the one platform staff name.
-
-    Only a client's owner and platform staff create client-wide objects; an id the caller cannot
-    see answers 404, an id that is not a client's owner account 422.
-    """
-    if not (principal.is_staff or principal.is_client_owner):
-        raise Forbidden(f"Only the client's owner or platform staff can create {what}.")
-    if client_id is None:
-        if principal.is_staff:
-            raise Unprocessable(
-                f"Platform staff must say which client the {what} belong to.",
-                errors=[field_error(("body", "client_id"), "required for platform staff")],
-            )
-        assert principal.client_id is not None
-        return principal.client_id
-    owner = await get_scoped(session, User, client_id, principal)
-    if owner.role is not UserRole.client_owner or owner.client_id != owner.id:
-        raise Unprocessable(
-            "client_id must be the id of a client (its owner account).",
-            errors=[field_error(("body", "client_id"), "not a client")],
-        )
-    return owner.id
-
-
 async def ensure_still_in_scope(
     session: AsyncSession, obj: Base, principal: Principal, action: Action = "write"
 ) -> None:
@@ -446,209 +364,3 @@ async def ensure_still_in_scope(
     await session.flush()
     if not await can(session, type(obj), obj.id, principal, action):  # type: ignore[attr-defined]
         raise Forbidden("this change would move the object out of your reach")
-
-
-# --- Step 2: assets, operations, workforce -------------------------------------------------------
-
-
-def assigned_ticket_ids(p: Principal) -> Any:
-    """Subquery of the tickets a technician or vendor admin reaches through assigned work."""
-    if p.role is UserRole.technician:
-        return select(ServiceTicket.id).where(ServiceTicket.technician_id == p.user_id)
-    if p.role is UserRole.vendor_admin and p.vendor_id is not None:
-        return select(ServiceTicket.id).where(ServiceTicket.vendor_id == p.vendor_id)
-    return None
-
-
-def _through_assigned_work(
-    p: Principal, column: Any, ticket_column: Any, *, join: tuple[Any, Any] | None = None
-) -> Any:
-    """Rows a technician/vendor admin reads because an assigned ticket points at them
-    (``ticket_column`` of the ticket, or of a table joined to it with ``join``)."""
-    tickets = assigned_ticket_ids(p)
-    if tickets is None:
-        return false()
-    pointed = select(ticket_column).select_from(ServiceTicket)
-    if join is not None:
-        pointed = pointed.join(*join)
-    pointed = pointed.where(ServiceTicket.id.in_(tickets.scalar_subquery()))
-    return column.in_(pointed.scalar_subquery())
-
-
-@rule(Asset)
-def _assets(p: Principal, action: Action) -> ColumnElement[bool]:
-    own = _locale_predicate(Asset.locale_id, Asset.client_id, p, action)
-    if action == "read":
-        return or_(own, _through_assigned_work(p, Asset.id, ServiceTicket.asset_id))
-    return own  # type: ignore[no-any-return]
-
-
-def _locale_rule(model: Any) -> Rule:
-    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
-        return _locale_predicate(model.locale_id, model.client_id, p, action)  # type: ignore[no-any-return]
-
-    return fn
-
-
-_RULES.update(
-    {
-        model: _locale_rule(model)
-        for model in (AssetBOM, AssetMaintenancePlan, IoTDevice, AssetStatusChange)
-    }
-)
-
-
-# IoT rules follow their device (devices move between locales of their client). [iot rules]
-@rule(IoTRule)
-def _iot_rules(p: Principal, action: Action) -> ColumnElement[bool]:
-    devices = select(IoTDevice.id).where(
-        _locale_predicate(IoTDevice.locale_id, IoTDevice.client_id, p, action)
-    )
-    return IoTRule.device_id.in_(devices.scalar_subquery())
-
-
-@rule(Product)
-def _products(p: Principal, action: Action) -> ColumnElement[bool]:
-    own = Product.client_id == p.client_id if p.client_id is not None else false()
-    if action == "write":
-        return own if p.is_client_owner else false()
-    return or_(Product.client_id.is_(None), own)
-
-
-def _client_rule(model: Any) -> Rule:
-    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
-        if p.client_id is None:
-            return false()
-        if action == "write" and not p.is_client_owner:
-            return false()
-        return model.client_id == p.client_id  # type: ignore[no-any-return]
-
-    return fn
-
-
-_RULES.update({model: _client_rule(model) for model in (Workflow, WorkflowStep, SlaPolicy)})
-
-
-def ticket_predicate(p: Principal, action: Action) -> Any:
-    """Which tickets the principal may read or change."""
-    if p.is_staff:
-        return true()
-    assigned = assigned_ticket_ids(p)
-    if assigned is not None:
-        return ServiceTicket.id.in_(assigned.scalar_subquery())
-    if p.client_id is None:
-        return false()
-    same_client = ServiceTicket.client_id == p.client_id
-    if p.is_client_owner:
-        return same_client
-    if p.role is not UserRole.client_member:
-        return false()
-    if action == "write":
-        return same_client & ServiceTicket.locale_id.in_(member_locale_ids(p, (LocalRole.manager,)))
-    readers = (LocalRole.manager, LocalRole.viewer)
-    own_requests = (ServiceTicket.requester_id == p.user_id) & ServiceTicket.locale_id.in_(
-        member_locale_ids(p, (LocalRole.requester,))
-    )
-    return same_client & or_(
-        ServiceTicket.locale_id.in_(member_locale_ids(p, readers)), own_requests
-    )
-
-
-@rule(ServiceTicket)
-def _tickets(p: Principal, action: Action) -> ColumnElement[bool]:
-    return ticket_predicate(p, action)  # type: ignore[no-any-return]
-
-
-def _ticket_child_rule(model: Any) -> Rule:
-    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
-        # Details of a ticket follow the ticket; anyone who may read it may add to it.
-        tickets = select(ServiceTicket.id).where(ticket_predicate(p, "read"))
-        return model.ticket_id.in_(tickets.scalar_subquery())  # type: ignore[no-any-return]
-
-    return fn
-
-
-_RULES.update(
-    {
-        model: _ticket_child_rule(model)
-        for model in (TicketTask, TicketComment, TicketAttachment, TicketHistory)
-    }
-)
-
-
-def workforce_predicate(
-    p: Principal,
-    action: Action,
-    *,
-    technician: Any,
-    client: Any,
-    vendor: Any,
-    technician_writes: bool = False,
-) -> Any:
-    """Whose workforce records the principal reaches, over the given technician/client/vendor
-    columns: an owner their client's technicians, a vendor admin their vendor's, a technician
-    their own (writing only where ``technician_writes``), a site manager reads the client's."""
-    if p.is_staff:
-        return true()
-    own = technician == p.user_id
-    if p.is_client_owner and p.client_id is not None:
-        return client == p.client_id
-    if p.role is UserRole.vendor_admin and p.vendor_id is not None:
-        return vendor == p.vendor_id
-    if p.role is UserRole.technician:
-        return own if action == "read" or technician_writes else false()
-    if action == "read" and p.client_id is not None and p.role is UserRole.client_member:
-        # Site managers plan work: they read the client's own technicians' schedules.
-        is_manager = exists().where(
-            LocalMember.user_id == p.user_id,
-            LocalMember.client_id == p.client_id,
-            LocalMember.role == LocalRole.manager,
-        )
-        return (client == p.client_id) & is_manager
-    return false()
-
-
-def _workforce_rule(model: Any) -> Rule:
-    # A technician may record (and correct, while unverified) their own certifications.
-    technician_writes = model is TechnicianCertification
-
-    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
-        return workforce_predicate(  # type: ignore[no-any-return]
-            p,
-            action,
-            technician=model.technician_id,
-            client=model.client_id,
-            vendor=model.vendor_id,
-            technician_writes=technician_writes,
-        )
-
-    return fn
-
-
-_RULES.update(
-    {model: _workforce_rule(model) for model in (TechnicianShift, TechnicianCertification)}
-)
-
-
-# --- notifications and webhooks [notifications] --------------------------------------------------
-
-
-@rule(Notification)
-def _notifications(p: Principal, action: Action) -> ColumnElement[bool]:
-    # An inbox is personal: its owner reads it and marks it read, nobody else.
-    return Notification.user_id == p.user_id
-
-
-def _client_owner_rule(model: Any) -> Rule:
-    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
-        # Webhooks carry the client's data to its own systems: its owner alone manages them.
-        if p.is_client_owner and p.client_id is not None:
-            return model.client_id == p.client_id  # type: ignore[no-any-return]
-        return false()
-
-    return fn
-
-
-_RULES.update(
-    {model: _client_owner_rule(model) for model in (WebhookSubscription, WebhookDelivery)}
-)

@@ -17,6 +17,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 
+from kerops import speedups
 from kerops.core.models import Base
 from kerops.core.principal import AuditContext
 from kerops.core.types import utcnow, uuid7
@@ -54,6 +55,13 @@ def _plain(value: Any) -> Any:
 #: Per model, its audited columns: (attribute key, redacted?). ``created_at``/``updated_at`` are
 #: left out (the row's own time says when).
 _AUDITED_COLUMNS: dict[type, tuple[tuple[str, bool], ...]] = {}
+#: The model the change rows are written to (registered by the audit module).
+_LOG: list[type[Base]] = []
+
+
+def log_to(model: type[Base]) -> None:
+    """Register the model of the change log (``audit_logs``)."""
+    _LOG[:] = [model]
 
 
 def _audited_columns(obj: Base) -> tuple[tuple[str, bool], ...]:
@@ -163,8 +171,6 @@ def _row(obj: Base, action: str, changes: dict[str, Any], ctx: AuditContext) -> 
 
 @event.listens_for(Session, "after_flush")
 def _write_audit_rows(session: Session, _flush_context: UOWTransaction) -> None:
-    from kerops.audit.models import AuditLog
-
     ctx: AuditContext = session.info.get(AUDIT_CONTEXT_KEY) or AuditContext(request_id="system")
     rows: list[dict[str, Any]] = []
     for obj in session.new:
@@ -185,4 +191,14 @@ def _write_audit_rows(session: Session, _flush_context: UOWTransaction) -> None:
             }
             rows.append(_row(obj, "delete", before, ctx))
     if rows:
-        session.connection().execute(insert(AuditLog), rows)
+        if not _LOG:
+            raise RuntimeError("no module registered the audit log (kerops.core.audit.log_to)")
+        session.connection().execute(insert(_LOG[0]), rows)
+
+
+def _read_committed_state(on: bool) -> None:
+    global READ_COMMITTED_STATE
+    READ_COMMITTED_STATE = on
+
+
+speedups.code_path("audit_committed_state", _read_committed_state)

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.auth.models import ApiKey, RefreshToken
 from kerops.core.audit import set_audit_context
 from kerops.core.errors import AppError, Forbidden, Unauthorized
 from kerops.core.jobs import take_pending
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.reads import Reader
-from kerops.core.security import TokenError, hash_token
+from kerops.core.security import TokenError
 from kerops.core.state import AppState
 from kerops.core.storage.uploads import UploadRoute
-from kerops.core.types import utcnow
-from kerops.users.models import User
 
 API_KEY_PREFIX = "kro_"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -87,50 +83,7 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _principal_of(user: User, **extra: object) -> Principal:
-    return Principal(
-        user_id=user.id,
-        role=user.role,
-        client_id=user.client_id,
-        vendor_id=user.vendor_id,
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-async def _from_api_key(
-    state: AppState, session: AsyncSession, key: str, *, read_only: bool
-) -> tuple[User, Principal]:
-    row = (
-        await session.execute(
-            select(ApiKey, User)
-            .join(User, User.id == ApiKey.user_id)
-            .where(ApiKey.key_hash == hash_token(key))
-        )
-    ).first()
-    now = utcnow()
-    if row is None:
-        raise Unauthorized("Invalid API key.")
-    api_key, user = row
-    if api_key.revoked_at is not None:
-        raise Unauthorized("This API key has been revoked.")
-    if api_key.expires_at is not None and api_key.expires_at <= now:
-        raise Unauthorized("This API key has expired.")
-    if not user.is_active:
-        raise Unauthorized("The owner of this API key is deactivated.")
-    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
-        # At most once a minute per key and without an audit entry of its own; a read-only
-        # request writes it in its own short transaction.
-        touch = update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now)
-        if read_only:
-            async with state.db.sessions() as writer:
-                await writer.execute(touch)
-                await writer.commit()
-        else:
-            await session.execute(touch)
-    return user, _principal_of(user, api_key_id=api_key.id, scopes=frozenset(api_key.scopes))
-
-
-def _jwt_identity(state: AppState, token: str) -> tuple[uuid.UUID, uuid.UUID | None]:
+def jwt_identity(state: AppState, token: str) -> tuple[uuid.UUID, uuid.UUID | None]:
     """The user and sign-in session a valid access token names (401 for any other token)."""
     try:
         claims = state.security.decode_jwt(token, typ="access")
@@ -142,29 +95,21 @@ def _jwt_identity(state: AppState, token: str) -> tuple[uuid.UUID, uuid.UUID | N
         raise Unauthorized("Invalid or expired access token.") from exc
 
 
-async def _from_jwt(
-    state: AppState, session: AsyncSession, token: str
-) -> tuple[User | None, Principal]:
-    user_id, session_id = _jwt_identity(state, token)
-    # A valid token whose user and sign-in session were checked moments ago (see PrincipalCache).
-    cache = state.db.principals
-    cached = cache.get(user_id, session_id)
-    if cached is not None:
-        return None, cached
-    generation = cache.generation
-    revoked = (
-        exists()
-        .where(RefreshToken.family_id == session_id, RefreshToken.revoked_at.is_not(None))
-        .correlate(None)
-    )
-    row = (await session.execute(select(User, revoked).where(User.id == user_id))).first()
-    if row is None or not row[0].is_active:
-        raise Unauthorized("Invalid or expired access token.")
-    if session_id is not None and row[1]:
-        raise Unauthorized("This session has been logged out.")
-    principal = _principal_of(row[0], session_id=session_id)
-    cache.put(principal, generation=generation)
-    return row[0], principal
+#: Who the credentials of a request are (an API key in its header or as a bearer token, else an
+#: access token): the caller's user row when it was read (else ``None``) and principal, ``None``
+#: without any credentials; 401 for a bad one. Registered by the module owning users and
+#: credentials (``kerops.auth``): core names no domain.
+Authenticator = Callable[
+    [AppState, AsyncSession, str | None, str | None, bool],
+    Awaitable[tuple[Any, Principal] | None],
+]
+_AUTHENTICATOR: list[Authenticator] = []
+
+
+def authenticator(fn: Authenticator) -> Authenticator:
+    """Register how a request's credentials are checked."""
+    _AUTHENTICATOR[:] = [fn]
+    return fn
 
 
 async def _authenticate(
@@ -174,16 +119,10 @@ async def _authenticate(
     api_key: str | None,
     *,
     read_only: bool,
-) -> tuple[User | None, Principal] | None:
-    """The caller of these credentials (an API key in its header or as a bearer token, else an
-    access token), None without any; 401 for a bad one."""
-    if api_key:
-        return await _from_api_key(state, session, api_key, read_only=read_only)
-    if bearer and bearer.startswith(API_KEY_PREFIX):
-        return await _from_api_key(state, session, bearer, read_only=read_only)
-    if bearer:
-        return await _from_jwt(state, session, bearer)
-    return None
+) -> tuple[Any, Principal] | None:
+    if not _AUTHENTICATOR:
+        raise RuntimeError("no module registered an authenticator (kerops.core.deps)")
+    return await _AUTHENTICATOR[0](state, session, bearer, api_key, read_only)
 
 
 async def get_optional_principal(
@@ -235,21 +174,6 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_current_user(request: Request, principal: PrincipalDep, session: SessionDep) -> User:
-    """The authenticated user's row: as loaded while authenticating, else read now (the
-    principal came from the cache)."""
-    user: User | None = request.state.user
-    if user is None:
-        user = await session.get(User, principal.user_id)
-        if user is None or not user.is_active:
-            raise Unauthorized("Invalid or expired access token.")
-        request.state.user = user
-    return user
-
-
-CurrentUserDep = Annotated[User, Depends(get_current_user)]
-
-
 async def get_reader(
     request: Request,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
@@ -263,7 +187,7 @@ async def get_reader(
     state: AppState = request.app.state.kerops
     principal: Principal | None = None
     if bearer and not api_key and not bearer.startswith(API_KEY_PREFIX):
-        principal = state.db.principals.get(*_jwt_identity(state, bearer))
+        principal = state.db.principals.get(*jwt_identity(state, bearer))
     if principal is None:
         async with state.db.read_sessions() as session:
             found = await _authenticate(state, session, bearer, api_key, read_only=True)

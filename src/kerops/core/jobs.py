@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,9 @@ from kerops.core.transient import is_transient
 from kerops.core.types import utcnow, uuid7
 
 if TYPE_CHECKING:
-    from kerops.core.state import AppState
+    from kerops.core.db import Database
+    from kerops.core.mail import Sender
+    from kerops.core.security import Security
 
 log = logging.getLogger("kerops.jobs")
 
@@ -69,11 +71,36 @@ OUTBOX_KEY = "_kerops_outbox_id"
 AfterCommit = Callable[[], Awaitable[None]]
 
 
+_T = TypeVar("_T")
+
+
+class JobHost(Protocol):
+    """What the engine and a running job see of the process's services (``AppState`` is one).
+
+    Declared here, not imported from ``kerops.core.state``: the app state holds the job engine,
+    so the engine names only what it and the jobs use.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def security(self) -> Security: ...
+    @property
+    def sender(self) -> Sender: ...
+    @property
+    def jobs(self) -> JobEngine: ...
+    def service(self, cls: type[_T]) -> _T:
+        """The ``cls`` this app instance keeps (``AppState.service``)."""
+        ...
+
+
 @dataclass
 class JobContext:
     """What a running job has: the app's services and its own session (one transaction)."""
 
-    state: AppState
+    state: JobHost
     session: AsyncSession
     name: str
 
@@ -112,18 +139,14 @@ class JobSpec:
 #: Every job of the app, by name (filled at import by the modules' ``jobs`` files).
 REGISTRY: dict[str, JobSpec] = {}
 
-#: Modules that declare jobs (imported before a broker registers them).
-JOB_MODULES: list[str] = [
-    "kerops.core.job_relay",  # jobs.relay (outbox rows whose job has not run)
-    "kerops.events.service",
-    "kerops.iot.jobs",  # iot.no_data, iot.retention
-    "kerops.automation.pm",  # preventive maintenance (pm.generate)
-    "kerops.operations.diagnosis",  # tickets.diagnose
-    "kerops.operations.sla_jobs",
-    "kerops.notifications.jobs",
-    "kerops.core.storage.sweep",  # storage.sweep (orphan objects)
-    "kerops.idempotency.jobs",  # idempotency.sweep (expired keys)
-]
+#: Modules that declare jobs (imported before a broker registers them): the app names them
+#: (``kerops.modules.JOB_MODULES``, through ``add_job_modules``); core names no domain.
+JOB_MODULES: list[str] = []
+
+
+def add_job_modules(*modules: str) -> None:
+    """Name modules that declare jobs, to be imported by ``load_job_modules``."""
+    JOB_MODULES.extend(module for module in modules if module not in JOB_MODULES)
 
 
 def job(
@@ -237,7 +260,7 @@ class JobEngine:
 
     settings: Settings
     broker: AsyncBroker = field(init=False)
-    state: AppState | None = None
+    state: JobHost | None = None
     _scheduler_task: asyncio.Task[None] | None = None
     _started: bool = False
 
@@ -284,7 +307,7 @@ class JobEngine:
             current_job.reset(token)
 
     async def _run_with_retries(
-        self, state: AppState, spec: JobSpec, kwargs: dict[str, Any], outbox_id: str | None
+        self, state: JobHost, spec: JobSpec, kwargs: dict[str, Any], outbox_id: str | None
     ) -> None:
         settings = self.settings
         attempt = 0
@@ -313,7 +336,7 @@ class JobEngine:
                 raise
 
     async def _record_failure(
-        self, state: AppState, outbox_id: str, error: BaseException, *, give_up: bool
+        self, state: JobHost, outbox_id: str, error: BaseException, *, give_up: bool
     ) -> None:
         """Count a failed run on its outbox row: the sweep sends it again after the relay delay,
         unless it is given up on (parked for an operator)."""
@@ -333,7 +356,7 @@ class JobEngine:
             log.exception("could not record a failed job", extra={"outbox_id": outbox_id})
 
     async def _run_in_transaction(
-        self, state: AppState, spec: JobSpec, kwargs: dict[str, Any], outbox_id: str | None
+        self, state: JobHost, spec: JobSpec, kwargs: dict[str, Any], outbox_id: str | None
     ) -> None:
         name = spec.name
         async with state.db.sessions() as session:
@@ -382,7 +405,7 @@ class JobEngine:
                 )
                 return
 
-    async def start(self, state: AppState, *, scheduler: bool = False) -> None:
+    async def start(self, state: JobHost, *, scheduler: bool = False) -> None:
         """Connect the broker as a client (and, embedded, run the periodic jobs here)."""
         self.state = state
         if self._started:
@@ -436,7 +459,7 @@ class JobEngine:
             await scheduler.shutdown()
 
 
-def worker_state_hooks(engine: JobEngine, make_state: Callable[[], AppState]) -> None:
+def worker_state_hooks(engine: JobEngine, make_state: Callable[[], JobHost]) -> None:
     """In a worker process: build the app state at start-up and dispose of it at shutdown."""
 
     async def startup(_: TaskiqState) -> None:

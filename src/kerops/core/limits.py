@@ -6,20 +6,21 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.assets.models import Asset
 from kerops.core.errors import PlanLimitExceeded
-from kerops.iot.models import IoTDevice
-from kerops.system.models import PlanLimit
-from kerops.tenancy.models import Locale
-from kerops.users.models import User
+from kerops.core.models import Base
 
 Resource = Literal["locales", "users", "assets", "iot_devices"]
 Counter = Callable[[AsyncSession, uuid.UUID], Awaitable[int]]
+#: The client's plan and its limit of a resource (``None``: unlimited), or ``None`` without a
+#: plan; it locks the client's owner row, so two concurrent creates cannot both squeeze under
+#: the limit on PostgreSQL (SQLite serialises writers anyway).
+PlanOf = Callable[[AsyncSession, uuid.UUID, Resource], Awaitable[tuple[str, int | None] | None]]
 
 _COUNTERS: dict[str, Counter] = {}
+_PLAN_OF: list[PlanOf] = []
 
 
 def counter(resource: Resource) -> Callable[[Counter], Counter]:
@@ -32,28 +33,21 @@ def counter(resource: Resource) -> Callable[[Counter], Counter]:
     return register
 
 
-@counter("locales")
-async def _count_locales(session: AsyncSession, client_id: uuid.UUID) -> int:
-    stmt = select(func.count()).select_from(Locale).where(Locale.client_id == client_id)
-    return int((await session.execute(stmt)).scalar_one())
+def plan_of(fn: PlanOf) -> PlanOf:
+    """Register how to read a client's plan and its limits (the module owning plans does)."""
+    _PLAN_OF[:] = [fn]
+    return fn
 
 
-@counter("users")
-async def _count_users(session: AsyncSession, client_id: uuid.UUID) -> int:
-    stmt = select(func.count()).select_from(User).where(User.client_id == client_id)
-    return int((await session.execute(stmt)).scalar_one())
+def count_rows(model: type[Base], resource: Resource) -> None:
+    """Register the counter of a resource that is the rows of ``model`` with the client's id."""
+    column = model.__table__.c.client_id  # type: ignore[attr-defined]
+    stmt = select(func.count()).select_from(model).where(column == bindparam("client_id"))
 
+    async def count(session: AsyncSession, client_id: uuid.UUID) -> int:
+        return int((await session.execute(stmt, {"client_id": client_id})).scalar_one())
 
-@counter("assets")
-async def _count_assets(session: AsyncSession, client_id: uuid.UUID) -> int:
-    stmt = select(func.count()).select_from(Asset).where(Asset.client_id == client_id)
-    return int((await session.execute(stmt)).scalar_one())
-
-
-@counter("iot_devices")
-async def _count_iot_devices(session: AsyncSession, client_id: uuid.UUID) -> int:
-    stmt = select(func.count()).select_from(IoTDevice).where(IoTDevice.client_id == client_id)
-    return int((await session.execute(stmt)).scalar_one())
+    counter(resource)(count)
 
 
 async def enforce_plan_limit(
@@ -64,28 +58,22 @@ async def enforce_plan_limit(
     The client's owner row is locked first, so two concurrent creates cannot both squeeze under
     the limit on PostgreSQL (SQLite serialises writers anyway).
     """
-    row = (
-        await session.execute(
-            select(User.plan, PlanLimit)
-            .join(PlanLimit, PlanLimit.plan == User.plan, isouter=True)
-            .where(User.id == client_id)
-            .with_for_update(of=User)
-        )
-    ).first()
-    if row is None or row[1] is None:
+    if not _PLAN_OF:
+        raise RuntimeError("no module registered the clients' plans (kerops.core.limits.plan_of)")
+    found = await _PLAN_OF[0](session, client_id, resource)
+    if found is None:
         return
-    plan, limits = row
-    maximum: int | None = getattr(limits, f"max_{resource}")
+    plan, maximum = found
     if maximum is None:
         return
     used = await _COUNTERS[resource](session, client_id)
     if used + adding > maximum:
         label = resource.replace("_", " ")
         raise PlanLimitExceeded(
-            f"The {plan.value} plan allows at most {maximum} {label}; "
+            f"The {plan} plan allows at most {maximum} {label}; "
             f"this client already has {used}. Upgrade the plan to add more.",
             limit=f"max_{resource}",
             maximum=maximum,
             current=used,
-            plan=plan.value,
+            plan=plan,
         )

@@ -15,6 +15,9 @@ from fastapi import APIRouter, FastAPI, params
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+#: The path every API route lies under (modules that build their own URLs read it here).
+API_PREFIX = "/api/v1"
+
 
 def _routes_of(router: APIRouter) -> Iterator[APIRoute]:
     for route in router.routes:

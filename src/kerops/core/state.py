@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from kerops.config import Settings
 from kerops.core.db import Database
@@ -10,7 +11,8 @@ from kerops.core.jobs import JobEngine
 from kerops.core.mail import Sender
 from kerops.core.ratelimit import RateLimiter
 from kerops.core.security import Security
-from kerops.operations.diagnosis_engine import IndexCache
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,5 +25,12 @@ class AppState:
     limiter: RateLimiter
     sender: Sender
     jobs: JobEngine
-    #: Built diagnosis indexes by client (``KEROPS_DIAGNOSIS_INDEX_SECONDS``).
-    diagnosis_cache: IndexCache = field(default_factory=IndexCache)
+    #: What the modules keep per app instance, by class (e.g. the diagnosis' built indexes).
+    services: dict[type[Any], object] = field(default_factory=dict)
+
+    def service(self, cls: type[T]) -> T:
+        """The ``cls`` this app instance keeps, made with ``cls()`` on first use."""
+        found = self.services.get(cls)
+        if found is None:
+            found = self.services[cls] = cls()
+        return cast(T, found)

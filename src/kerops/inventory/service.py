@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.assets.models import AssetBOM
 from kerops.core import access
 from kerops.core.db import flush_or_conflict
 from kerops.core.enums import ProductCategory, UserRole
@@ -105,13 +104,26 @@ async def update_product(
     return product
 
 
+#: Whether rows of another module use a product (an EXISTS over the product's id), registered
+#: by that module (assets: parts lists), so this module imports none of them.
+ProductUse = Callable[[uuid.UUID], ColumnElement[bool]]
+_PRODUCT_USES: list[ProductUse] = []
+
+
+def product_used_by(fn: ProductUse) -> ProductUse:
+    """Register a use of products that keeps one from being deleted."""
+    if fn not in _PRODUCT_USES:
+        _PRODUCT_USES.append(fn)
+    return fn
+
+
 async def delete_product(
     session: AsyncSession, *, principal: Principal, product_id: uuid.UUID
 ) -> None:
     """Delete a product no parts list uses."""
     product = await access.get_for_write(session, Product, product_id, principal, for_update=True)
-    used = exists().where(AssetBOM.product_id == product.id)
-    if (await session.execute(select(used))).scalar():
+    uses = [fn(product.id) for fn in _PRODUCT_USES]
+    if uses and (await session.execute(select(or_(*uses)))).scalar():
         raise Conflict(
             "Assets list this product as a part; remove it from their parts lists first, "
             "or deactivate it with is_active=false.",

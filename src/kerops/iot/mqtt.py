@@ -49,8 +49,7 @@ from kerops.iot import ingest
 
 if TYPE_CHECKING:
     from kerops.config import Settings
-    from kerops.core.jobs import JobEngine
-    from kerops.core.state import AppState
+    from kerops.core.jobs import JobEngine, JobHost
 
 log = logging.getLogger("kerops.iot.mqtt")
 
@@ -67,7 +66,7 @@ def _prefix_level(topic_filter: str) -> int:
 class MqttIngestor:
     """The MQTT subscriber of one process."""
 
-    def __init__(self, state: AppState, *, settings: Settings | None = None) -> None:
+    def __init__(self, state: JobHost, *, settings: Settings | None = None) -> None:
         self.state = state
         settings = settings or state.settings
         assert settings.mqtt_url, "KEROPS_MQTT_URL is not set"
@@ -190,7 +189,7 @@ class MqttIngestor:
         return result.model_dump(mode="json")
 
 
-async def start_mqtt(state: AppState) -> MqttIngestor | None:
+async def start_mqtt(state: JobHost) -> MqttIngestor | None:
     """Start the subscriber when ``KEROPS_MQTT_URL`` is set (else None)."""
     if not state.settings.mqtt_url:
         return None
@@ -217,7 +216,7 @@ def worker_mqtt_hooks(engine: JobEngine) -> None:
     engine.broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, shutdown)
 
 
-async def run_ingest(state: AppState) -> None:
+async def run_ingest(state: JobHost) -> None:
     """``kerops mqtt``: run the subscriber of the persistent layout until SIGTERM or SIGINT."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

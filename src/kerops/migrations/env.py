@@ -8,12 +8,14 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from kerops import modules
 from kerops.config import Settings, get_settings
 from kerops.core.db import create_engine
-from kerops.core.registry import Base
+from kerops.core.models import Base
 from kerops.core.types import StrEnum, UTCDateTime
 
 config = context.config
+modules.import_models()
 target_metadata = Base.metadata
 
 

@@ -16,9 +16,8 @@ import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kerops.core.jobs import JobContext, job
+from kerops.core.jobs import JobContext, JobHost, job
 from kerops.core.mail import OutgoingMessage
-from kerops.core.state import AppState
 from kerops.core.types import utcnow
 from kerops.events import service as events
 from kerops.events.models import Event
@@ -69,7 +68,7 @@ async def notify_people(ctx: JobContext, event: Event) -> None:
         ctx.after_commit(functools.partial(_email_written, ctx.state, message, to_email))
 
 
-def _email(state: AppState, to: str, title: str, body: str, link: str | None) -> OutgoingMessage:
+def _email(state: JobHost, to: str, title: str, body: str, link: str | None) -> OutgoingMessage:
     """A notification's e-mail: its title, its text, and its link under the public base URL."""
     if link:
         body = f"{body}\n\n{state.settings.base_url}{link}"
@@ -77,7 +76,7 @@ def _email(state: AppState, to: str, title: str, body: str, link: str | None) ->
 
 
 async def _email_written(
-    state: AppState, message: service.Message, written: list[service.Written]
+    state: JobHost, message: service.Message, written: list[service.Written]
 ) -> None:
     sent: list[uuid.UUID] = []
     failed: list[uuid.UUID] = []

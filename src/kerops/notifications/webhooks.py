@@ -39,6 +39,7 @@ from kerops.events.models import Event
 from kerops.notifications.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from kerops.notifications.payloads import ALL_EVENTS
 from kerops.notifications.schemas import WebhookCreate, WebhookUpdate
+from kerops.users import clients
 
 log = structlog.get_logger("kerops.webhooks")
 
@@ -95,7 +96,7 @@ async def create_subscription(
     data: WebhookCreate,
 ) -> tuple[WebhookSubscription, str]:
     """Subscribe a URL of the client to events; returns it with its secret (shown once)."""
-    client_id = await access.client_for_new(session, principal, data.client_id, "webhooks")
+    client_id = await clients.client_for_new(session, principal, data.client_id, "webhooks")
     await check_target(data.url, settings)
     secret = new_secret()
     subscription = WebhookSubscription(

@@ -25,10 +25,10 @@ from kerops.core.principal import Principal
 from kerops.core.schemas import ApiDateTime, InputModel, ReadModel
 from kerops.core.types import utcnow
 from kerops.events import service as events
-from kerops.notifications.payloads import ticket_event
 from kerops.operations.actors import actor_kinds
 from kerops.operations.models import ServiceTicket, TicketHistory
 from kerops.operations.schemas import StepRole
+from kerops.operations.ticket_events import ticket_event
 from kerops.operations.tickets import CLOSED_STATES
 from kerops.users.models import User, Vendor
 from kerops.workforce.models import TechnicianCertification, TechnicianShift

@@ -11,7 +11,7 @@ The reading happens on one read-only connection through SQLAlchemy Core (rows, n
 no ORM objects) and the provider is called outside any transaction: only the final update of
 the ticket takes a write transaction.
 
-A client's indexed history is kept by the app instance (``AppState.diagnosis_cache``, at most
+A client's indexed history is kept by the app instance (``AppState.service(IndexCache)``, at most
 ``INDEX_CACHE_SIZE`` clients) for ``diagnosis_index_seconds``: a diagnosis within that time reads
 and indexes nothing again, so a newly resolved ticket is compared with at most that late. A
 re-run asked for (``rerun``) rebuilds it. The cached index holds every recent resolved ticket of
@@ -34,7 +34,7 @@ from kerops.core import access
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import NotFound
 from kerops.core.filtering import one_of
-from kerops.core.jobs import JobContext, job
+from kerops.core.jobs import JobContext, JobHost, job
 from kerops.core.principal import Principal
 from kerops.core.schemas import ReadModel
 from kerops.core.state import AppState
@@ -237,7 +237,7 @@ async def _query(conn: AsyncConnection, ticket_id: uuid.UUID) -> tuple[uuid.UUID
 
 async def _inputs(
     conn: AsyncConnection,
-    state: AppState,
+    state: JobHost,
     client_id: uuid.UUID,
     query: Doc,
     *,
@@ -248,7 +248,7 @@ async def _inputs(
 
     ``refresh``: read and index the client's history again rather than use the cached one."""
     settings = state.settings
-    index = await _index(conn, client_id, settings, state.diagnosis_cache, refresh=refresh)
+    index = await _index(conn, client_id, settings, state.service(IndexCache), refresh=refresh)
     shortlisted = shortlist(query, index, exclude=query.ticket_id)
     candidates = [doc for doc, _ in shortlisted]
     assets = {d.asset_id for d in candidates if d.asset_id}

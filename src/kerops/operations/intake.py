@@ -17,12 +17,12 @@ from kerops.core.jobs import enqueue
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
 from kerops.events import service as events
-from kerops.notifications.payloads import ticket_event
 from kerops.operations import sla, workflows
 from kerops.operations.actors import locale_roles
 from kerops.operations.models import ServiceTicket, TicketHistory
 from kerops.operations.numbering import next_ticket_number
 from kerops.operations.schemas import TicketCreate
+from kerops.operations.ticket_events import ticket_event
 from kerops.tenancy.models import LocalArea, Locale
 from kerops.users.models import User
 

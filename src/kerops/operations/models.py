@@ -11,9 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.models import Base, IdMixin, TimestampMixin
+from kerops.core.sla_clock import ClockKind
 from kerops.core.storage.sweep import stored_files
 from kerops.core.types import StrEnum, utcnow
-from kerops.operations.sla_clock import ClockKind
 
 
 class Workflow(IdMixin, TimestampMixin, Base):

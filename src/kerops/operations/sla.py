@@ -2,7 +2,7 @@
 
 A ticket takes the policy of its locale, else the client-wide policy, else the platform default
 (``DEFAULT_TARGETS``). Deadlines and warning instants are fixed when the ticket is raised, in the
-policy's clock (calendar time, or the locale's business hours: :mod:`kerops.operations.sla_clock`)
+policy's clock (calendar time, or the locale's business hours: :mod:`kerops.core.sla_clock`)
 and recomputed when its priority changes; editing a policy changes the deadlines of tickets raised
 afterwards. Waiting states pause the clock: leaving one moves every open deadline out by the
 paused clock time. ``sla_next_check_at`` is the next instant a threshold falls due; the
@@ -33,8 +33,7 @@ from kerops.core.errors import Conflict, Unprocessable, field_error
 from kerops.core.filtering import text_search
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
-from kerops.operations.models import ServiceTicket, SlaPolicy
-from kerops.operations.sla_clock import (
+from kerops.core.sla_clock import (
     CALENDAR,
     DEFAULT_BUSINESS_HOURS,
     MINUTE,
@@ -42,8 +41,10 @@ from kerops.operations.sla_clock import (
     Clock,
     ClockKind,
 )
+from kerops.operations.models import ServiceTicket, SlaPolicy
 from kerops.operations.sla_schemas import SlaPolicyCreate, SlaPolicyUpdate
 from kerops.tenancy.models import Locale
+from kerops.users import clients
 
 log = logging.getLogger("kerops.sla")
 
@@ -380,7 +381,7 @@ async def create_policy(
     session: AsyncSession, *, principal: Principal, data: SlaPolicyCreate
 ) -> SlaPolicy:
     """Create the client-wide policy or one locale's policy (one of each per scope)."""
-    client_id = await access.client_for_new(session, principal, data.client_id, "SLA policies")
+    client_id = await clients.client_for_new(session, principal, data.client_id, "SLA policies")
     if data.locale_id is not None:
         locale = await access.get_scoped(session, Locale, data.locale_id, principal)
         if locale.client_id != client_id:

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 
 from kerops.core.enums import TicketPriority
 from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
-from kerops.operations.sla_clock import ClockKind
+from kerops.core.sla_clock import ClockKind
 
 #: Four weeks: longer targets are a data-entry mistake, not a service level.
 MAX_TARGET_MINUTES = 28 * 24 * 60

@@ -17,7 +17,6 @@ from kerops.core.errors import Conflict, Forbidden, Unprocessable, field_error
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
 from kerops.events import service as events
-from kerops.notifications.payloads import ticket_event
 from kerops.operations import sla, workflows
 from kerops.operations.actors import actor_kinds
 from kerops.operations.models import (
@@ -29,6 +28,7 @@ from kerops.operations.models import (
     WorkflowStep,
 )
 from kerops.operations.schemas import TransitionCreate
+from kerops.operations.ticket_events import ticket_event
 from kerops.workforce.models import TechnicianCertification
 
 #: The first move out of these into ``RESPONSE_STATES`` stamps ``responded_at``.

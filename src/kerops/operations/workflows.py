@@ -25,6 +25,7 @@ from kerops.operations.schemas import (
     WorkflowCreate,
     WorkflowUpdate,
 )
+from kerops.users import clients
 
 WORKFLOW_SORTS = {"name": Workflow.name, "created_at": Workflow.created_at}
 STEP_SORTS = {"position": WorkflowStep.position, "created_at": WorkflowStep.created_at}
@@ -186,7 +187,7 @@ async def create_workflow(
     session: AsyncSession, *, principal: Principal, data: WorkflowCreate
 ) -> Workflow:
     """Create an (empty) workflow; as default it replaces the client's previous default."""
-    client_id = await access.client_for_new(session, principal, data.client_id, "workflows")
+    client_id = await clients.client_for_new(session, principal, data.client_id, "workflows")
     await _ensure_name_free(session, client_id, data.name)
     workflow = Workflow(client_id=client_id, **data.model_dump(exclude={"client_id"}))
     session.add(workflow)

@@ -24,6 +24,7 @@ switch makes that code take SQLAlchemy's public path instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, get_args
 
@@ -37,6 +38,15 @@ if TYPE_CHECKING:
 #: Every speed-up, by the name its switch uses.
 NAMES: tuple[SpeedupName, ...] = get_args(SpeedupName)
 
+#: The speed-ups that are code paths kept beside their code, each with how to switch it
+#: (registered by that code, e.g. ``kerops.core.audit``: this package imports none of it).
+_CODE_PATHS: dict[SpeedupName, Callable[[bool], None]] = {}
+
+
+def code_path(name: SpeedupName, switch: Callable[[bool], None]) -> None:
+    """Register how ``install`` switches the code path ``name`` on or off."""
+    _CODE_PATHS[name] = switch
+
 
 def enabled(settings: Settings, name: SpeedupName) -> bool:
     """Whether the speed-up ``name`` is switched on."""
@@ -47,7 +57,6 @@ def install(settings: Settings) -> frozenset[SpeedupName]:
     """Apply the process-wide speed-ups switched on, and take back those switched off; the names
     in effect. (FastAPI's helpers and the audit's choice are module globals: the last
     ``main.build_state`` decides for the process: the app's and the worker's both call it.)"""
-    from kerops.core import audit
     from kerops.speedups import fastapi_dependencies, fastapi_params
 
     patches: dict[SpeedupName, ModuleType] = {
@@ -60,9 +69,10 @@ def install(settings: Settings) -> frozenset[SpeedupName]:
             patch.uninstall()
         elif patch.install():
             on.add(name)
-    audit.READ_COMMITTED_STATE = enabled(settings, "audit_committed_state")
-    if audit.READ_COMMITTED_STATE:
-        on.add("audit_committed_state")
+    for name, switch in _CODE_PATHS.items():
+        switch(enabled(settings, name))
+        if enabled(settings, name):
+            on.add(name)
     return frozenset(on)
 
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import LocalRole
 from kerops.core.models import Base, IdMixin, TimestampMixin
+from kerops.core.sla_clock import DEFAULT_BUSINESS_HOURS
 from kerops.core.types import StrEnum
-from kerops.operations.sla_clock import DEFAULT_BUSINESS_HOURS
 
 
 def _default_business_hours() -> dict[str, Any]:

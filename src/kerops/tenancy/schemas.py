@@ -18,9 +18,9 @@ from pydantic import (
     model_validator,
 )
 
+from kerops.core import sla_clock
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.schemas import ApiDate, InputModel, ReadModel, no_nul, refuse_null
-from kerops.operations import sla_clock
 
 DEFAULT_COUNTRY = "CL"
 DEFAULT_TIMEZONE = "America/Santiago"

@@ -31,6 +31,7 @@ from kerops.tenancy.schemas import (
     MemberUpdate,
     MemberUser,
 )
+from kerops.users import clients
 from kerops.users.models import User
 
 M = TypeVar("M", bound=Base)
@@ -66,7 +67,7 @@ async def create_locale(
     session: AsyncSession, *, principal: Principal, data: LocaleCreate
 ) -> Locale:
     """Create a locale of the caller's client (staff: of the client named), within the plan."""
-    client_id = await access.client_for_new(session, principal, data.client_id, "locales")
+    client_id = await clients.client_for_new(session, principal, data.client_id, "locales")
     await enforce_plan_limit(session, client_id=client_id, resource="locales")
     await _ensure_code_free(session, client_id, data.code)
     locale = Locale(client_id=client_id, **data.model_dump(exclude={"client_id"}))

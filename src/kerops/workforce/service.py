@@ -27,6 +27,7 @@ from kerops.core.storage.sniffing import BY_EXTENSION, IMAGE_TYPES
 from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow, uuid7
 from kerops.users.models import User
+from kerops.workforce import access_rules as workforce_rules
 from kerops.workforce.models import TechnicianCertification, TechnicianShift
 from kerops.workforce.schemas import (
     MAX_AVAILABILITY_WINDOW,
@@ -63,7 +64,7 @@ def _is_manager(principal: Principal) -> bool:
 
 def _technicians(principal: Principal, action: access.Action, *, technician_writes: bool) -> Any:
     """Users who are within the principal's workforce reach (any role; checked by the caller)."""
-    return access.workforce_predicate(
+    return workforce_rules.workforce_predicate(
         principal,
         action,
         technician=User.id,

@@ -1,0 +1,29 @@
+"""What auth plugs into core: the rules of API keys and identity providers, and the check of a
+request's credentials (``kerops.auth.principals``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false
+
+from kerops.auth import principals  # noqa: F401  (registers the authenticator with core)
+from kerops.auth.models import ApiKey, IdentityProvider
+from kerops.core import access
+from kerops.core.access import Action
+from kerops.core.enums import UserRole
+from kerops.core.principal import Principal
+
+
+@access.rule(ApiKey)
+def _api_keys(p: Principal, action: Action) -> ColumnElement[bool]:
+    return ApiKey.user_id == p.user_id
+
+
+@access.rule(IdentityProvider)
+def _identity_providers(p: Principal, action: Action) -> ColumnElement[bool]:
+    # Administrators only: a client owner those of the client, a vendor admin those of the vendor.
+    # Platform providers (neither id set) are staff's alone; a null id must never match them.
+    if p.is_client_owner and p.client_id is not None:
+        return IdentityProvider.client_id == p.client_id
+    if p.role is UserRole.vendor_admin and p.vendor_id is not None:
+        return IdentityProvider.vendor_id == p.vendor_id
+    return false()
