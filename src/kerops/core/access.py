@@ -163,6 +163,8 @@ def follows(model: type[Base], column: Any, parent: type[Base], *, write: Action
     whoever may ``write`` the parent (its ``"write"``; ``"read"`` where readers of the parent add
     to it, as to a ticket's comments). The rule is an EXISTS over the parent's own predicate
     (its reaches included), so it composes: a child of a child follows its grandparent."""
+    if parent is model:
+        raise ValueError("a model cannot follow itself (a tree needs a rule of its own)")
     parent_id = parent.__table__.c.id  # type: ignore[attr-defined]
     table = model.__table__  # type: ignore[attr-defined]
 
