@@ -263,9 +263,11 @@ async def delete_asset(session: AsyncSession, *, principal: Principal, asset_id:
 async def list_status_history(
     session: AsyncSession, *, principal: Principal, asset_id: uuid.UUID, params: PageParams
 ) -> tuple[Sequence[AssetStatusChange], str | None]:
-    """One page of an asset's status changes (anyone who may read the asset)."""
+    """One page of an asset's status changes (anyone who may read the asset: they follow it)."""
     asset = await access.get_scoped(session, Asset, asset_id, principal)
-    stmt = select(AssetStatusChange).where(AssetStatusChange.asset_id == asset.id)
+    stmt = access.scoped(select(AssetStatusChange), AssetStatusChange, principal).where(
+        AssetStatusChange.asset_id == asset.id
+    )
     return await paginate(
         session,
         stmt,
@@ -295,9 +297,10 @@ async def downtime(
     total = 0.0
     if stop > start:
         history = AssetStatusChange
+        follows = access.predicate(history, principal)
         before = (
             select(history.to_status)
-            .where(history.asset_id == asset.id, history.changed_at <= start)
+            .where(history.asset_id == asset.id, history.changed_at <= start, follows)
             .order_by(history.changed_at.desc(), history.id.desc())
             .limit(1)
             .scalar_subquery()
@@ -306,7 +309,10 @@ async def downtime(
         within = await session.execute(
             select(history.changed_at, history.to_status)
             .where(
-                history.asset_id == asset.id, history.changed_at > start, history.changed_at < stop
+                history.asset_id == asset.id,
+                history.changed_at > start,
+                history.changed_at < stop,
+                follows,
             )
             .order_by(history.changed_at, history.id)
         )
@@ -408,7 +414,7 @@ async def list_bom(
     stmt: Any = (
         select(AssetBOM, Product.sku, Product.name)
         .join(Product, Product.id == AssetBOM.product_id)
-        .where(AssetBOM.asset_id == asset.id)
+        .where(AssetBOM.asset_id == asset.id, access.predicate(AssetBOM, principal))
     )
     rows, cursor = await paginate(
         session,
@@ -454,7 +460,11 @@ async def _line_for_write(
         await session.execute(
             select(AssetBOM, Product)
             .join(Product, Product.id == AssetBOM.product_id)
-            .where(AssetBOM.id == line_id, AssetBOM.asset_id == asset.id)
+            .where(
+                AssetBOM.id == line_id,
+                AssetBOM.asset_id == asset.id,
+                access.predicate(AssetBOM, principal, "write"),
+            )
         )
     ).first()
     if row is None:
