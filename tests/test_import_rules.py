@@ -48,11 +48,8 @@ KNOWN_CORE_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 #: Package edges that close a package cycle (b), as (importer, imported).
 KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset(
     {
-        ("assets", "operations"),
         ("auth", "users"),
-        ("automation", "assets"),
         ("automation", "operations"),
-        ("operations", "assets"),
         ("operations", "automation"),
         ("tenancy", "users"),
         ("users", "auth"),
