@@ -49,8 +49,6 @@ KNOWN_CORE_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset(
     {
         ("auth", "users"),
-        ("automation", "operations"),
-        ("operations", "automation"),
         ("tenancy", "users"),
         ("users", "auth"),
         ("users", "tenancy"),
