@@ -49,9 +49,7 @@ KNOWN_CORE_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset(
     {
         ("auth", "users"),
-        ("tenancy", "users"),
         ("users", "auth"),
-        ("users", "tenancy"),
     }
 )
 #: Packages importing the app layer (b), as (importer module, imported app module).

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,11 +35,41 @@ from kerops.core.principal import Principal
 from kerops.core.security import hash_token, random_token
 from kerops.core.state import AppState
 from kerops.core.types import utcnow, uuid7
-from kerops.tenancy.models import Locale, LocalMember
 from kerops.users.models import User, Vendor
 from kerops.users.schemas import UserInvite, UserUpdate
 
 INVITE_PURPOSE = "invite"
+
+
+class InvitedLocale(Protocol):
+    """The locale an invitation names, as far as this module reads it."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def client_id(self) -> uuid.UUID: ...
+
+
+#: How an invitation makes the person a member of a locale (``locale_id``, ``local_role``):
+#: registered by tenancy, which owns locales, so this module imports none of it.
+FindLocale = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[InvitedLocale]]
+AddMember = Callable[[AsyncSession, InvitedLocale, uuid.UUID, LocalRole], None]
+_LOCALES: dict[str, Any] = {}
+
+
+def invite_into_locales(*, find: FindLocale, add_member: AddMember) -> None:
+    """Register how an invitation finds the locale it names (one the caller may change, else
+    404) and adds the invited person to its members."""
+    _LOCALES["find"] = find
+    _LOCALES["add_member"] = add_member
+
+
+def _locales(name: str) -> Any:
+    if name not in _LOCALES:
+        raise RuntimeError("no module registered the locales of invitations (kerops.users.service)")
+    return _LOCALES[name]
+
 
 USER_SORT_FIELDS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": User.created_at,
@@ -262,9 +292,10 @@ async def invite_user(
         principal.is_staff or principal.is_client_owner or principal.role is UserRole.vendor_admin
     ):
         raise Forbidden("Only client owners, vendor admins and staff can invite people.")
-    locale: Locale | None = None
+    locale: InvitedLocale | None = None
     if invite.locale_id is not None:
-        locale = await get_scoped(session, Locale, invite.locale_id, principal, "write")
+        find: FindLocale = _locales("find")
+        locale = await find(session, principal, invite.locale_id)
     elif invite.local_role is not None:
         problem = "local_role needs a locale_id"
         raise Unprocessable(problem, errors=[field_error(("body", "local_role"), problem)])
@@ -304,14 +335,8 @@ async def invite_user(
         session, "An account with this email already exists.", code="email_taken"
     )
     if locale is not None:
-        session.add(
-            LocalMember(
-                client_id=locale.client_id,
-                locale_id=locale.id,
-                user_id=user.id,
-                role=invite.local_role or LocalRole.viewer,
-            )
-        )
+        add_member: AddMember = _locales("add_member")
+        add_member(session, locale, user.id, invite.local_role or LocalRole.viewer)
     token = random_token()
     session.add(
         OtpCode(
