@@ -11,6 +11,7 @@ def routers() -> list[APIRouter]:
     from kerops.assets.router import router as assets_router
     from kerops.audit.router import router as audit_router
     from kerops.auth.api_keys_router import router as api_keys_router
+    from kerops.auth.invitations_router import router as invitations_router
     from kerops.auth.otp_router import router as otp_router
     from kerops.auth.router import router as auth_router
     from kerops.auth.sso_router import flow as sso_flow_router
@@ -44,6 +45,7 @@ def routers() -> list[APIRouter]:
         sso_flow_router,
         api_keys_router,
         users_router,
+        invitations_router,
         vendors_router,
         tenancy_router,
         system_router,
