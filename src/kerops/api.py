@@ -9,9 +9,9 @@ def routers() -> list[APIRouter]:
     """Every router of the API, in documentation order."""
     from kerops.assets.plans_router import router as asset_plans_router
     from kerops.assets.router import router as assets_router
-    from kerops.assets.router import scan_form_router
     from kerops.audit.router import router as audit_router
     from kerops.auth.api_keys_router import router as api_keys_router
+    from kerops.auth.invitations_router import router as invitations_router
     from kerops.auth.otp_router import router as otp_router
     from kerops.auth.router import router as auth_router
     from kerops.auth.sso_router import flow as sso_flow_router
@@ -25,6 +25,8 @@ def routers() -> list[APIRouter]:
     from kerops.operations.attachments_router import router as ticket_attachments_router
     from kerops.operations.diagnosis_router import router as ticket_diagnosis_router
     from kerops.operations.router import tickets_router, workflows_router
+    from kerops.operations.scan_router import form_router as scan_form_router
+    from kerops.operations.scan_router import router as scan_router
     from kerops.operations.sla_router import router as sla_router
     from kerops.operations.tasks_router import router as ticket_tasks_router
     from kerops.system.health import router as health_router
@@ -43,6 +45,7 @@ def routers() -> list[APIRouter]:
         sso_flow_router,
         api_keys_router,
         users_router,
+        invitations_router,
         vendors_router,
         tenancy_router,
         system_router,
@@ -59,6 +62,7 @@ def routers() -> list[APIRouter]:
         ticket_diagnosis_router,
         products_router,
         assets_router,
+        scan_router,
         scan_form_router,
         iot_router,
         iot_rules_router,

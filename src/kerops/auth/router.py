@@ -22,6 +22,7 @@ from kerops.core.state import AppState
 from kerops.idempotency.http import not_replayable
 from kerops.users.models import User
 from kerops.users.schemas import UserRead
+from kerops.users.service import normalise_email
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -29,9 +30,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 async def _limit_login(state: AppState, request: Request, email: str) -> None:
     settings = state.settings
     await state.limiter.hit(settings.login_ip_rate_limit, "login-ip", client_ip(request))
-    await state.limiter.hit(
-        settings.login_rate_limit, "login-account", service.normalise_email(email)
-    )
+    await state.limiter.hit(settings.login_rate_limit, "login-account", normalise_email(email))
 
 
 @router.post("/register", response_model=UserRead, status_code=status.HTTP_201_CREATED)
