@@ -27,6 +27,7 @@ from kerops.assets.schemas import (
 from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import AssetStatus
+from kerops.core.openapi import answers
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
 from kerops.core.storage.sniffing import IMAGE_TYPES, describe
@@ -139,6 +140,7 @@ async def get_qr(
 
 
 @router.get("/scan/{code}", response_model=ScanRead)
+@answers(429)
 async def scan(
     request: Request,
     state: StateDep,
@@ -151,6 +153,7 @@ async def scan(
 
 
 @router.post("/scan/{code}", response_model=ScanReportRead, status_code=status.HTTP_201_CREATED)
+@answers(429)
 async def report_fault(
     request: Request,
     body: ScanReportCreate,
@@ -178,6 +181,7 @@ BomPage = Annotated[PageParams, sorted_by(service.BOM_SORTS)]
     response_model=ScanReportRead,
     status_code=status.HTTP_201_CREATED,
 )
+@answers(429)
 async def report_fault_with_photo(
     request: Request,
     state: StateDep,

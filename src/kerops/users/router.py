@@ -12,6 +12,7 @@ from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import UserRole
 from kerops.core.mail import deliver
+from kerops.core.openapi import answers
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.users import service
 from kerops.users.models import User
@@ -67,6 +68,7 @@ async def invite_user(
 
 
 @router.post("/invitations/accept", response_model=TokenPair)
+@answers(400, 429)
 async def accept_invitation(
     body: InvitationAccept, request: Request, session: SessionDep, state: StateDep
 ) -> TokenPair:
