@@ -34,18 +34,31 @@ LANDING_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
-#: Swagger UI and ReDoc: scripts, styles, images and API calls of their own origin only. Their
-#: stylesheets draw icons as ``data:`` images (inline, nothing fetched), and ReDoc runs its
-#: search in a worker made from a ``blob:`` of its own script.
+#: Swagger UI: scripts, styles, images and API calls of its own origin only. Its stylesheet
+#: draws icons as ``data:`` images (inline, nothing fetched).
 DOCS_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'"
+    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+#: The inline styles ReDoc's bundle adds, allowed by their hashes (no other inline style): the
+#: empty ``<style>`` elements its styled components fill through the CSSOM, and the
+#: stylesheet of its scrollbars as this release of the bundle writes it (a new release of
+#: ``fastapi-offline`` may change it: tests/web/test_browser.py reports the hash it needs).
+REDOC_STYLE_HASHES = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # "" (an empty style element)
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",  # perfect-scrollbar's stylesheet
+)
+#: ReDoc: as Swagger UI, and its search runs in a worker made from a ``blob:`` of its script.
+REDOC_CSP = (
+    f"default-src 'none'; script-src 'self'; style-src 'self' {' '.join(REDOC_STYLE_HASHES)}; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 CSP_BY_PATH = {
     "/": LANDING_CSP,
     DOCS_URL: DOCS_CSP,
-    REDOC_URL: DOCS_CSP,
+    REDOC_URL: REDOC_CSP,
     OAUTH2_REDIRECT_URL: DOCS_CSP,
 }
 
@@ -116,6 +129,12 @@ STATIC_FILES: dict[str, tuple[Any, str]] = {
     "swagger-ui.css": (_vendored, _CSS),
     "redoc.standalone.js": (_vendored, _JS),
 }
+#: What a vendored file would load from another origin, replaced as it is served: ReDoc's
+#: "API docs by Redocly" mark is an image from its CDN; an empty image of its own stands in.
+EMPTY_SVG = "data:image/svg+xml,%3Csvg xmlns=%27http://www.w3.org/2000/svg%27/%3E"
+PATCHES: dict[str, tuple[tuple[bytes, bytes], ...]] = {
+    "redoc.standalone.js": ((b"https://cdn.redoc.ly/redoc/logo-mini.svg", EMPTY_SVG.encode()),),
+}
 #: Browsers may keep a file an hour (it changes only with an upgrade of the package).
 STATIC_CACHE = "public, max-age=3600"
 
@@ -134,6 +153,8 @@ def _templates() -> Environment:
 def _static(name: str) -> bytes:
     where, _ = STATIC_FILES[name]
     data: bytes = where(name).read_bytes()
+    for old, new in PATCHES.get(name, ()):
+        data = data.replace(old, new)
     return data
 
 
