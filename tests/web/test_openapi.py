@@ -106,3 +106,11 @@ def test_no_design_note_leaks_into_the_document(document: dict[str, Any]) -> Non
     for pattern in (r"\bseeds?\b", r"\bstep \d", r"\bTODO\b", r"\bFIXME\b"):
         found = re.search(pattern, text, re.I)
         assert not found, text[max(0, found.start() - 80) : found.end() + 80]
+
+
+def test_summaries_read_as_the_operation_names(document: dict[str, Any]) -> None:
+    named = {(m, p): o["summary"] for m, p, o in _operations(document)}
+    assert named["GET", f"{P}/tickets"] == "List tickets"
+    assert named["GET", f"{P}/auth/me"] == "Get current user"
+    assert named["POST", f"{P}/iot-devices"] == "Create IoT device"
+    assert named["GET", "/"] == "The landing page"  # a summary of its own is kept

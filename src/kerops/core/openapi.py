@@ -166,6 +166,25 @@ def operation_ids(names: Mapping[str, str]) -> Callable[[APIRoute], str]:
     return operation_id
 
 
+#: Words an operation's summary writes as people do.
+_ACRONYMS = {
+    "api": "API",
+    "bom": "BOM",
+    "iot": "IoT",
+    "otp": "OTP",
+    "qr": "QR",
+    "sla": "SLA",
+    "sso": "SSO",
+}
+
+
+def summary_of(operation_id: str) -> str:
+    """An operation's summary read from its id: ``listIotDevices`` -> ``List IoT devices``."""
+    words = [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", operation_id)]
+    words = [_ACRONYMS.get(w, w) for w in words]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 def _operations(document: dict[str, Any]) -> Iterable[tuple[str, str, dict[str, Any]]]:
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
@@ -204,6 +223,8 @@ def install_openapi(app: FastAPI) -> None:
                 raise ValueError(f"{method} {path} and {seen[operation_id]} share {operation_id}")
             seen[operation_id] = f"{method} {path}"
             route = routes[method, path]
+            if route.summary is None and operation_id:
+                operation["summary"] = summary_of(operation_id)
             statuses = error_statuses(route)
             # What the route declares itself keeps its shape (``/ready``'s 503 is a Readiness).
             declared = {int(code) for code in route.responses if str(code).isdigit()}
