@@ -18,6 +18,7 @@ from kerops.auth.schemas import (
 )
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.errors import Unauthorized
+from kerops.core.openapi import answers
 from kerops.core.state import AppState
 from kerops.idempotency.http import not_replayable
 from kerops.users.models import User
@@ -34,6 +35,7 @@ async def _limit_login(state: AppState, request: Request, email: str) -> None:
 
 
 @router.post("/register", response_model=UserRead, status_code=status.HTTP_201_CREATED)
+@answers(409, 429)
 async def register(
     body: RegisterRequest, request: Request, state: StateDep, session: SessionDep
 ) -> User:
@@ -45,6 +47,7 @@ async def register(
 
 
 @router.post("/login", response_model=TokenPair)
+@answers(401, 429)
 async def login(
     body: LoginRequest, request: Request, state: StateDep, session: SessionDep
 ) -> TokenPair:
@@ -55,6 +58,7 @@ async def login(
 
 
 @router.post("/token", response_model=TokenPair, include_in_schema=True)
+@answers(401, 429)
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
@@ -68,6 +72,7 @@ async def token(
 
 
 @router.post("/refresh", response_model=TokenPair)
+@answers(401)
 async def refresh(body: RefreshRequest, state: StateDep, session: SessionDep) -> TokenPair:
     """Rotate a refresh token; re-using a spent one revokes the whole session."""
     return await tokens.rotate(session, state, body.refresh_token)

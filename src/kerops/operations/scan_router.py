@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from kerops.core.deps import SessionDep, StateDep, client_ip
+from kerops.core.openapi import answers
 from kerops.core.storage.sniffing import IMAGE_TYPES, describe
 from kerops.core.storage.uploads import ObjectWritesDep, UploadRoute, receive_upload
 from kerops.operations import scan as scan_page
@@ -21,6 +22,7 @@ form_router = APIRouter(tags=["assets"], route_class=UploadRoute)
 
 
 @router.get("/scan/{code}", response_model=ScanRead)
+@answers(429)
 async def scan(
     request: Request,
     state: StateDep,
@@ -33,6 +35,7 @@ async def scan(
 
 
 @router.post("/scan/{code}", response_model=ScanReportRead, status_code=status.HTTP_201_CREATED)
+@answers(429)
 async def report_fault(
     request: Request,
     body: ScanReportCreate,
@@ -52,6 +55,7 @@ async def report_fault(
     response_model=ScanReportRead,
     status_code=status.HTTP_201_CREATED,
 )
+@answers(429)
 async def report_fault_with_photo(
     request: Request,
     state: StateDep,
