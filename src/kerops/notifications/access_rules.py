@@ -26,7 +26,7 @@ def _notifications(p: Principal, action: Action) -> ColumnElement[bool]:
 def _client_owner_rule(model: Any) -> Rule:
     def fn(p: Principal, action: Action) -> ColumnElement[bool]:
         # Webhooks carry the client's data to its own systems: its owner alone manages them.
-        if p.is_client_owner and p.client_id is not None:
+        if p.is_client_admin and p.client_id is not None:
             return model.client_id == p.client_id  # type: ignore[no-any-return]
         return false()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, select, true
 
 from kerops.core import access, limits
 from kerops.core.access import Action
-from kerops.core.enums import LocalRole
+from kerops.core.enums import LocalRole, UserRole
 from kerops.core.principal import Principal
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
 
@@ -22,6 +22,8 @@ def _member_locale_ids(principal: Principal, roles: tuple[LocalRole, ...] | None
 
 
 def _manages_a_locale(p: Principal) -> ColumnElement[bool]:
+    if p.role is UserRole.client_member and p.reaches_every_locale("write"):
+        return true()  # a client-wide manager or admin manages every locale
     return exists().where(
         LocalMember.user_id == p.user_id,
         LocalMember.client_id == p.client_id,
