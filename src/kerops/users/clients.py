@@ -48,6 +48,15 @@ def new_client(
     return client
 
 
+async def check_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> None:
+    """404 unless ``client_id`` is the caller's client (no statement: a user's client exists) or,
+    for staff, a client."""
+    if principal.is_staff:
+        await get_client(session, principal, client_id)
+    elif client_id != principal.client_id:
+        raise NotFound("client not found")
+
+
 async def get_client(
     session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, for_update: bool = False
 ) -> Client:

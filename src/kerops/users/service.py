@@ -267,7 +267,7 @@ async def _invite_target(
     if client_id is None and not principal.is_staff:
         client_id = principal.client_id
     if client_id is not None:
-        await clients.get_client(session, principal, client_id)
+        await clients.check_client(session, principal, client_id)
     return client_id, None, None if principal.is_staff else CLIENT_OWNER_ROLES
 
 

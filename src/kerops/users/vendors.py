@@ -70,7 +70,7 @@ async def create_vendor(
     if client_id is None and not principal.is_staff:
         client_id = principal.client_id
     if client_id is not None:
-        await clients.get_client(session, principal, client_id)
+        await clients.check_client(session, principal, client_id)
     await _ensure_rut_free(session, client_id=client_id, rut=data.rut)
     vendor = Vendor(**data.model_dump(exclude={"client_id"}), client_id=client_id)
     session.add(vendor)
