@@ -16,7 +16,7 @@ from kerops.auth.models import OtpCode, RefreshToken
 from kerops.auth.passwords import validate_password
 from kerops.auth.schemas import TokenPair
 from kerops.auth.service import find_user_by_email, normalise_email
-from kerops.core.access import get_scoped, scoped
+from kerops.core.access import get_for_write, get_scoped, scoped
 from kerops.core.db import flush_or_conflict
 from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.errors import (
@@ -188,7 +188,7 @@ async def update_user(
 ) -> User:
     """Change profile fields and, for managers, the role of a user in their reach (and, for a
     client's owner and admins, a member's client-wide role)."""
-    user = await get_scoped(session, User, user_id, principal, "write")
+    user = await get_for_write(session, User, user_id, principal)
     if user.role is UserRole.client_owner and not (
         principal.is_staff or principal.user_id == user.id
     ):
