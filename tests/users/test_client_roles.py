@@ -326,3 +326,25 @@ def test_a_new_owner_signs_in_with_the_owners_rights(
     )
     back = _transfer(client, fresh, team.client_id, team.owner.id)
     assert back.status_code == 200
+
+
+def test_an_api_key_hands_a_client_over_only_with_the_admin_scope(
+    client: TestClient, run: Runner, team: Team
+) -> None:
+    admin = _client_wide(client, run, team, ClientRole.admin)
+
+    def key(scopes: list[str]) -> dict[str, str]:
+        made = client.post(
+            f"{API}/api-keys",
+            json={"name": "Integración", "scopes": scopes},
+            headers=team.owner.headers,
+        )
+        assert made.status_code == 201, made.text
+        return {"X-API-Key": made.json()["key"]}
+
+    url = f"{API}/clients/{team.client_id}/transfer-ownership"
+    body = {"user_id": str(admin.id)}
+    refused = client.post(url, json=body, headers=key(["read", "write"]))
+    assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
+    handed = client.post(url, json=body, headers=key(["read", "write", "admin"]))
+    assert handed.status_code == 200 and handed.json()["owner_user_id"] == str(admin.id)

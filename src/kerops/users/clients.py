@@ -57,16 +57,11 @@ async def check_client(session: AsyncSession, principal: Principal, client_id: u
         raise NotFound("client not found")
 
 
-async def get_client(
-    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, for_update: bool = False
-) -> Client:
+async def get_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> Client:
     """A client the caller belongs to (any client for staff), or 404."""
     if not principal.is_staff and client_id != principal.client_id:
         raise NotFound("client not found")
-    stmt = select(Client).where(Client.id == client_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    client = (await session.execute(stmt)).scalar_one_or_none()
+    client = await session.get(Client, client_id)
     if client is None:
         raise NotFound("client not found")
     return client

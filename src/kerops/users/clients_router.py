@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from kerops.core import access
-from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.deps import ReaderDep, SessionDep, require_scope
+from kerops.core.principal import Principal
 from kerops.users import clients
 from kerops.users.models import Client
 from kerops.users.schemas import ClientRead, OwnershipTransfer
@@ -15,6 +17,8 @@ from kerops.users.schemas import ClientRead, OwnershipTransfer
 router = APIRouter(prefix="/clients", tags=["clients"])
 
 CLIENT_DOCUMENT = access.Document(Client, ClientRead)
+#: Handing a client over is an administrator's act: an API key needs the ``admin`` scope.
+OwnerDep = Annotated[Principal, Depends(require_scope("admin"))]
 
 
 @router.get("/{client_id}", response_model=ClientRead)
@@ -25,10 +29,10 @@ async def get_client(client_id: uuid.UUID, reader: ReaderDep) -> Response:
 
 @router.post("/{client_id}/transfer-ownership", response_model=ClientRead)
 async def transfer_ownership(
-    client_id: uuid.UUID, body: OwnershipTransfer, principal: PrincipalDep, session: SessionDep
+    client_id: uuid.UUID, body: OwnershipTransfer, principal: OwnerDep, session: SessionDep
 ) -> Client:
-    """Hand the client over to one of its active admins (the owner only): they become its
-    owner and you its admin; nothing else changes."""
+    """Hand the client over to one of its active admins (the owner only; an API key needs the
+    admin scope): they become its owner and you its admin; nothing else changes."""
     return await clients.transfer_ownership(
         session, principal=principal, client_id=client_id, user_id=body.user_id
     )
