@@ -31,7 +31,7 @@ class Principal:
 
     @property
     def is_client_owner(self) -> bool:
-        """The owner account of a client."""
+        """The owner of a client (one per client; only they hand it over)."""
         return self.role is UserRole.client_owner
 
     @property

@@ -16,7 +16,7 @@ its id, the id of its first owner's account.
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision: str = "0015b"
 down_revision: str | None = "0014"
@@ -66,7 +66,7 @@ def _sqlite_foreign_keys(on: bool) -> None:
     """SQLite: switch foreign keys off while tables are copied (dropping a parent table would
     otherwise delete its children through ON DELETE CASCADE), and back on, checked. The pragma
     only works outside a transaction: the migration's transaction is committed around it."""
-    if not _sqlite():
+    if context.is_offline_mode() or not _sqlite():
         return
     cursor = op.get_bind().connection.cursor()
     try:
