@@ -421,13 +421,13 @@ def _has_rule(model: Any) -> bool:
 
 def _parents(model: Any) -> set[Any]:
     """The models with a rule that ``model``'s rows cannot outlive (a required foreign key, ON
-    DELETE CASCADE). Users are not parents here: a ``client_id`` names the tenant, and the rows
-    of one person (keys, sessions, an inbox) have rules of their own."""
+    DELETE CASCADE). Clients and users are not parents here: a ``client_id`` names the tenant,
+    and the rows of one person (keys, sessions, an inbox) have rules of their own."""
     found = set()
     for fk in model.__table__.foreign_keys:
         if fk.parent.nullable or (fk.ondelete or "").upper() != "CASCADE":
             continue
-        if fk.column.table.name == "users":
+        if fk.column.table.name in ("clients", "users"):
             continue
         for mapper in Base.registry.mappers:
             other = mapper.class_
