@@ -31,6 +31,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "description": "People: invitations, roles, profile, deactivation and reactivation.",
     },
     {
+        "name": "clients",
+        "description": "Client organisations: their owner and plan, and handing ownership to "
+        "an admin.",
+    },
+    {
         "name": "vendors",
         "description": "Contractor companies (by RUT): the platform's network and each "
         "client's own.",
