@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
 from kerops.auth.models import ApiKey
-from kerops.core import access
 from kerops.core.deps import get_reader
+from kerops.core.documents import Document
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.reads import StatementRunner
 from kerops.core.types import utcnow, uuid7
@@ -269,7 +269,7 @@ def test_the_reader_answers_every_credential_like_the_principal(
 # --- every lean document equals the ORM object's -------------------------------------------------
 
 
-def _lean_routes(client: TestClient) -> list[tuple[str, access.Document, bool]]:
+def _lean_routes(client: TestClient) -> list[tuple[str, Document, bool]]:
     """The GET routes answered through the reader: each with the document of its object (of
     its items, for a list) and whether it is a list."""
     found = []
@@ -285,7 +285,7 @@ def _lean_routes(client: TestClient) -> list[tuple[str, access.Document, bool]]:
         documents = [
             value
             for value in route.endpoint.__globals__.values()
-            if isinstance(value, access.Document) and value.schema is schema
+            if isinstance(value, Document) and value.schema is schema
         ]
         assert len(documents) == 1, f"{route.path}: no single document for its response model"
         found.append((route.path, documents[0], items is not None))
@@ -330,4 +330,4 @@ def test_a_document_must_be_made_of_columns() -> None:
     from kerops.operations.schemas import HistoryRead
 
     with pytest.raises(TypeError, match="not columns"):
-        access.Document(ServiceTicket, HistoryRead)
+        Document(ServiceTicket, HistoryRead)

@@ -73,7 +73,7 @@ async def shown_rows(reader: Reader, rows: list[dict[str, Any]]) -> list[dict[st
         *(r.get("ai_similar_ticket_ids") for r in rows),
         *(r.get("ai_cause_ticket_ids") for r in rows),
     )
-    readable = await access.readable_ids(reader.runner, ServiceTicket, cited, reader.principal)
+    readable = await reader.readable_ids(ServiceTicket, cited)
     return [_shown_row(row, readable) for row in rows]
 
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.operations import sla
 from kerops.operations.models import SlaPolicy
@@ -19,7 +19,7 @@ router = APIRouter(tags=["sla"])
 SlaPolicyPage = Annotated[PageParams, sorted_by(sla.SLA_POLICY_SORTS)]
 
 POLICY = "/sla-policies/{policy_id}"
-POLICY_DOCUMENT = access.Document(SlaPolicy, SlaPolicyRead)
+POLICY_DOCUMENT = Document(SlaPolicy, SlaPolicyRead)
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
 
@@ -55,7 +55,7 @@ async def list_policies(
 @router.get(POLICY, response_model=SlaPolicyRead)
 async def get_policy(policy_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One SLA policy."""
-    return await POLICY_DOCUMENT.respond(reader, policy_id)
+    return await reader.respond(POLICY_DOCUMENT, policy_id)
 
 
 @router.patch(POLICY, response_model=SlaPolicyRead)

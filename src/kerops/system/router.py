@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StaffDep, StateDep, client_ip
+from kerops.core.documents import Document
 from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Unprocessable, field_error
 from kerops.core.pagination import Page, PageParams, sorted_by
@@ -32,7 +32,7 @@ router = APIRouter(tags=["system"])
 
 SettingPage = Annotated[PageParams, sorted_by(service.SETTING_SORTS)]
 AppVersionPage = Annotated[PageParams, sorted_by(service.APP_VERSION_SORTS)]
-APP_VERSION_DOCUMENT = access.Document(AppVersion, AppVersionRead)
+APP_VERSION_DOCUMENT = Document(AppVersion, AppVersionRead)
 
 SettingKey = Annotated[
     str, Path(pattern=SETTING_KEY_PATTERN, max_length=120, description="Setting key")
@@ -162,7 +162,7 @@ async def create_app_version(
 @router.get("/app-versions/{version_id}", response_model=AppVersionRead)
 async def get_app_version(version_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One app release."""
-    return await APP_VERSION_DOCUMENT.respond(reader, version_id)
+    return await reader.respond(APP_VERSION_DOCUMENT, version_id)
 
 
 @router.patch("/app-versions/{version_id}", response_model=AppVersionRead)

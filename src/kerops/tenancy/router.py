@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.enums import LocalRole
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.tenancy import service
@@ -32,7 +32,7 @@ router = APIRouter(tags=["tenancy"])
 LocalePage = Annotated[PageParams, sorted_by(service.LOCALE_SORTS)]
 AreaPage = Annotated[PageParams, sorted_by(service.AREA_SORTS)]
 MemberPage = Annotated[PageParams, sorted_by(service.MEMBER_SORTS)]
-LOCALE_DOCUMENT = access.Document(Locale, LocaleRead)
+LOCALE_DOCUMENT = Document(Locale, LocaleRead)
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
@@ -76,7 +76,7 @@ async def list_locales(
 @router.get("/locales/{locale_id}", response_model=LocaleRead)
 async def get_locale(locale_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One locale."""
-    return await LOCALE_DOCUMENT.respond(reader, locale_id)
+    return await reader.respond(LOCALE_DOCUMENT, locale_id)
 
 
 @router.patch("/locales/{locale_id}", response_model=LocaleRead)

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from kerops.auth.schemas import TokenPair
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
+from kerops.core.documents import Document
 from kerops.core.enums import UserRole
 from kerops.core.mail import deliver
 from kerops.core.pagination import Page, PageParams, sorted_by
@@ -20,7 +20,7 @@ from kerops.users.schemas import InvitationAccept, UserInvite, UserRead, UserUpd
 router = APIRouter(prefix="/users", tags=["users"])
 
 UserPage = Annotated[PageParams, sorted_by(service.USER_SORT_FIELDS)]
-USER_DOCUMENT = access.Document(User, UserRead)
+USER_DOCUMENT = Document(User, UserRead)
 
 Search = Annotated[
     str | None, Query(min_length=1, max_length=100, description="Part of the email or name")
@@ -80,7 +80,7 @@ async def accept_invitation(
 @router.get("/{user_id}", response_model=UserRead)
 async def get_user(user_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One user."""
-    return await USER_DOCUMENT.respond(reader, user_id)
+    return await reader.respond(USER_DOCUMENT, user_id)
 
 
 @router.patch("/{user_id}", response_model=UserRead)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.enums import UserRole
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.users import service as users_service
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/vendors", tags=["vendors"])
 
 VendorPage = Annotated[PageParams, sorted_by(service.VENDOR_SORT_FIELDS)]
 VendorMemberPage = Annotated[PageParams, sorted_by(users_service.USER_SORT_FIELDS)]
-VENDOR_DOCUMENT = access.Document(Vendor, VendorRead)
+VENDOR_DOCUMENT = Document(Vendor, VendorRead)
 
 Search = Annotated[str | None, Query(min_length=1, max_length=100)]
 
@@ -52,7 +52,7 @@ async def list_vendors(
 @router.get("/{vendor_id}", response_model=VendorRead)
 async def get_vendor(vendor_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One vendor."""
-    return await VENDOR_DOCUMENT.respond(reader, vendor_id)
+    return await reader.respond(VENDOR_DOCUMENT, vendor_id)
 
 
 @router.patch("/{vendor_id}", response_model=VendorRead)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.enums import ShiftType
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.storage.uploads import ObjectWritesDep
@@ -36,8 +36,8 @@ SHIFTS = "/shifts"
 SHIFT = "/shifts/{shift_id}"
 CERTS = "/certifications"
 CERT = "/certifications/{certification_id}"
-SHIFT_DOCUMENT = access.Document(TechnicianShift, ShiftRead)
-CERTIFICATION_DOCUMENT = access.Document(TechnicianCertification, CertificationRead)
+SHIFT_DOCUMENT = Document(TechnicianShift, ShiftRead)
+CERTIFICATION_DOCUMENT = Document(TechnicianCertification, CertificationRead)
 
 From = Annotated[Instant | None, Query(alias="from", description="Overlapping from (aware)")]
 To = Annotated[Instant | None, Query(alias="to", description="Overlapping until (aware)")]
@@ -85,7 +85,7 @@ async def list_shifts(
 @router.get(SHIFT, response_model=ShiftRead)
 async def get_shift(shift_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One shift."""
-    return await SHIFT_DOCUMENT.respond(reader, shift_id)
+    return await reader.respond(SHIFT_DOCUMENT, shift_id)
 
 
 @router.patch(SHIFT, response_model=ShiftRead)
@@ -143,7 +143,7 @@ async def list_certifications(
 @router.get(CERT, response_model=CertificationRead)
 async def get_certification(certification_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One licence."""
-    return await CERTIFICATION_DOCUMENT.respond(reader, certification_id)
+    return await reader.respond(CERTIFICATION_DOCUMENT, certification_id)
 
 
 @router.patch(CERT, response_model=CertificationRead)
