@@ -33,18 +33,17 @@ async def create_product(
 
 @router.get("/products", response_model=Page[ProductRead])
 async def list_products(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: ProductPage,
     category: ProductCategory | None = None,
     is_active: bool | None = None,
     q: TextFilter = None,
-) -> dict[str, object]:
+) -> Response:
     """KER's catalogue and the caller's own products (sort: name, sku, created_at)."""
     items, cursor = await service.list_products(
-        session, principal=principal, params=page, category=category, is_active=is_active, q=q
+        reader, params=page, category=category, is_active=is_active, q=q
     )
-    return {"items": items, "next_cursor": cursor}
+    return await reader.respond_page(PRODUCT_DOCUMENT, items, cursor)
 
 
 @router.get("/products/{product_id}", response_model=ProductRead)

@@ -43,25 +43,23 @@ async def create_device(
 
 @router.get("/iot-devices", response_model=Page[DeviceRead])
 async def list_devices(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: DevicePage,
     asset_id: uuid.UUID | None = None,
     locale_id: uuid.UUID | None = None,
     status: DeviceStatus | None = None,
     q: TextFilter = None,
-) -> dict[str, object]:
+) -> Response:
     """The devices the caller can see (sort: name, created_at, serial_number)."""
     items, cursor = await service.list_devices(
-        session,
-        principal=principal,
+        reader,
         params=page,
         asset_id=asset_id,
         locale_id=locale_id,
         status=status,
         q=q,
     )
-    return {"items": items, "next_cursor": cursor}
+    return await reader.respond_page(DEVICE_DOCUMENT, items, cursor)
 
 
 @router.get(DEVICE, response_model=DeviceRead)

@@ -77,23 +77,21 @@ async def create_workflow(
 
 @workflows_router.get("/workflows", response_model=Page[WorkflowRead])
 async def list_workflows(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: WorkflowPage,
     q: TextFilter = None,
     is_default: bool | None = None,
     is_active: bool | None = None,
-) -> dict[str, object]:
+) -> Response:
     """The workflows of the caller's client (sort: name, created_at)."""
     items, cursor = await workflows.list_workflows(
-        session,
-        principal=principal,
+        reader,
         params=page,
         q=q,
         is_default=is_default,
         is_active=is_active,
     )
-    return _page(items, cursor)
+    return await reader.respond_page(WORKFLOW_DOCUMENT, items, cursor)
 
 
 @workflows_router.get(WORKFLOW, response_model=WorkflowRead)

@@ -33,23 +33,21 @@ async def create_policy(
 
 @router.get("/sla-policies", response_model=Page[SlaPolicyRead])
 async def list_policies(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: SlaPolicyPage,
     q: TextFilter = None,
     locale_id: uuid.UUID | None = None,
     client_wide: bool | None = None,
-) -> dict[str, object]:
+) -> Response:
     """The SLA policies of the caller's client (sort: name, created_at)."""
     items, cursor = await sla.list_policies(
-        session,
-        principal=principal,
+        reader,
         params=page,
         q=q,
         locale_id=locale_id,
         client_wide=client_wide,
     )
-    return {"items": items, "next_cursor": cursor}
+    return await reader.respond_page(POLICY_DOCUMENT, items, cursor)
 
 
 @router.get(POLICY, response_model=SlaPolicyRead)

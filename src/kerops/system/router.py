@@ -138,17 +138,16 @@ async def check_app_version(
 
 @router.get("/app-versions", response_model=Page[AppVersionRead])
 async def list_app_versions(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: AppVersionPage,
     platform: AppPlatform | None = None,
     is_active: bool | None = None,
-) -> Page[AppVersionRead]:
+) -> Response:
     """App releases, newest first (sort: released_at, created_at, id)."""
-    rows, cursor = await service.list_app_versions(
-        session, principal, params=page, platform=platform, is_active=is_active
+    items, cursor = await service.list_app_versions(
+        reader, params=page, platform=platform, is_active=is_active
     )
-    return Page(items=[AppVersionRead.model_validate(row) for row in rows], next_cursor=cursor)
+    return await reader.respond_page(APP_VERSION_DOCUMENT, items, cursor)
 
 
 @router.post("/app-versions", response_model=AppVersionRead, status_code=status.HTTP_201_CREATED)

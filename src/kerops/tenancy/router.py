@@ -52,25 +52,23 @@ async def create_locale(body: LocaleCreate, principal: PrincipalDep, session: Se
 
 @router.get("/locales", response_model=Page[LocaleRead])
 async def list_locales(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: LocalePage,
     q: TextFilter = None,
     city: TextFilter = None,
     region: TextFilter = None,
     is_active: bool | None = None,
-) -> dict[str, object]:
+) -> Response:
     """The locales the caller can see (sort: name, created_at)."""
     items, cursor = await service.list_locales(
-        session,
-        principal=principal,
+        reader,
         params=page,
         q=q,
         city=city,
         region=region,
         is_active=is_active,
     )
-    return _page(items, cursor)
+    return await reader.respond_page(LOCALE_DOCUMENT, items, cursor)
 
 
 @router.get("/locales/{locale_id}", response_model=LocaleRead)

@@ -18,6 +18,7 @@ from kerops.core.limits import enforce_plan_limit
 from kerops.core.models import Base
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.tenancy import repository
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
 from kerops.tenancy.schemas import (
@@ -79,17 +80,16 @@ async def create_locale(
 
 
 async def list_locales(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     q: str | None = None,
     city: str | None = None,
     region: str | None = None,
     is_active: bool | None = None,
-) -> tuple[Sequence[Locale], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the locales the caller can see."""
-    stmt = access.scoped(select(Locale), Locale, principal)
+    stmt = reader.rows(Locale)
     if q:
         stmt = stmt.where(text_search(q, Locale.name, Locale.code, Locale.city))
     if city is not None:
@@ -98,8 +98,8 @@ async def list_locales(
         stmt = stmt.where(func.lower(Locale.region) == region.lower())
     if is_active is not None:
         stmt = stmt.where(Locale.is_active.is_(is_active))
-    return await paginate(
-        session, stmt, params, sort_fields=LOCALE_SORTS, id_column=Locale.id, default_sort="name"
+    return await reader.page(
+        stmt, params, sort_fields=LOCALE_SORTS, id_column=Locale.id, default_sort="name"
     )
 
 

@@ -29,19 +29,17 @@ Search = Annotated[
 
 @router.get("", response_model=Page[UserRead])
 async def list_users(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: UserPage,
     role: UserRole | None = None,
     is_active: bool | None = None,
     vendor_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
     q: Search = None,
-) -> Page[UserRead]:
+) -> Response:
     """The users you may see; sort by created_at, email or full_name ('-' for descending)."""
-    rows, cursor = await service.list_users(
-        session,
-        principal=principal,
+    items, cursor = await service.list_users(
+        reader,
         params=page,
         role=role,
         is_active=is_active,
@@ -49,7 +47,7 @@ async def list_users(
         client_id=client_id,
         q=q,
     )
-    return Page[UserRead](items=[UserRead.model_validate(row) for row in rows], next_cursor=cursor)
+    return await reader.respond_page(USER_DOCUMENT, items, cursor)
 
 
 @router.post("/invite", response_model=UserRead, status_code=status.HTTP_201_CREATED)

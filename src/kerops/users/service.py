@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from kerops.auth.models import OtpCode, RefreshToken
 from kerops.auth.passwords import validate_password
 from kerops.auth.schemas import TokenPair
 from kerops.auth.service import find_user_by_email, normalise_email
-from kerops.core.access import get_scoped, scoped
+from kerops.core.access import get_scoped
 from kerops.core.db import flush_or_conflict
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import (
@@ -30,8 +29,9 @@ from kerops.core.errors import (
 from kerops.core.filtering import text_search
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.mail import OutgoingMessage
-from kerops.core.pagination import PageParams, paginate
+from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.core.security import hash_token, random_token
 from kerops.core.state import AppState
 from kerops.core.types import utcnow, uuid7
@@ -81,27 +81,25 @@ def filter_users(
 
 
 async def list_users(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     role: UserRole | None = None,
     is_active: bool | None = None,
     vendor_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
     q: str | None = None,
-) -> tuple[Sequence[User], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the users the caller may see."""
     stmt = filter_users(
-        scoped(select(User), User, principal),
+        reader.rows(User),
         role=role,
         is_active=is_active,
         vendor_id=vendor_id,
         client_id=client_id,
         q=q,
     )
-    return await paginate(
-        session,
+    return await reader.page(
         stmt,
         params,
         sort_fields=USER_SORT_FIELDS,

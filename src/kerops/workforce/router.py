@@ -60,26 +60,24 @@ async def create_shift(
 
 @router.get(SHIFTS, response_model=Page[ShiftRead])
 async def list_shifts(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: ShiftPage,
     technician_id: uuid.UUID | None = None,
     shift_type: ShiftType | None = None,
     from_: From = None,
     to: To = None,
-) -> dict[str, object]:
+) -> Response:
     """Shifts you can see; ``from``/``to`` keep those overlapping the window (sort: starts_at,
     created_at)."""
     items, cursor = await service.list_shifts(
-        session,
-        principal=principal,
+        reader,
         params=page,
         technician_id=technician_id,
         shift_type=shift_type,
         ends_after=from_,
         starts_before=to,
     )
-    return _page(items, cursor)
+    return await reader.respond_page(SHIFT_DOCUMENT, items, cursor)
 
 
 @router.get(SHIFT, response_model=ShiftRead)
@@ -115,8 +113,7 @@ async def create_certification(
 
 @router.get(CERTS, response_model=Page[CertificationRead])
 async def list_certifications(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: CertificationPage,
     technician_id: uuid.UUID | None = None,
     cert_type: Annotated[str | None, Query(pattern=CERT_TYPE_PATTERN)] = None,
@@ -125,11 +122,10 @@ async def list_certifications(
     ] = None,
     expired: Annotated[bool | None, Query(description="true: already expired")] = None,
     verified: bool | None = None,
-) -> dict[str, object]:
+) -> Response:
     """Licences you can see (sort: expires_date, created_at)."""
     items, cursor = await service.list_certifications(
-        session,
-        principal=principal,
+        reader,
         params=page,
         technician_id=technician_id,
         cert_type=cert_type,
@@ -137,7 +133,7 @@ async def list_certifications(
         expired=expired,
         verified=verified,
     )
-    return _page(items, cursor)
+    return await reader.respond_page(CERTIFICATION_DOCUMENT, items, cursor)
 
 
 @router.get(CERT, response_model=CertificationRead)
