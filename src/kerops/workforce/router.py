@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -41,10 +40,6 @@ CERTIFICATION_DOCUMENT = Document(TechnicianCertification, CertificationRead)
 
 From = Annotated[Instant | None, Query(alias="from", description="Overlapping from (aware)")]
 To = Annotated[Instant | None, Query(alias="to", description="Overlapping until (aware)")]
-
-
-def _page(items: Sequence[object], cursor: str | None) -> dict[str, object]:
-    return {"items": items, "next_cursor": cursor}
 
 
 # --- shifts --------------------------------------------------------------------------------------
