@@ -327,6 +327,13 @@ class Reader:
             [row] = await document.shown(self, [row])
         return document.render(row)
 
+    async def respond_row(self, document: Document, row: Mapping[str, Any]) -> Response:
+        """An object already read (``row``, e.g. a child checked against its parent) as
+        ``document``'s JSON."""
+        if document.shown is not None:
+            [row] = await document.shown(self, [dict(row)])
+        return document.render(row)
+
     async def respond_page(
         self, document: Document, items: Sequence[Mapping[str, Any]], cursor: str | None
     ) -> Response:

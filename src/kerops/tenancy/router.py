@@ -33,6 +33,7 @@ LocalePage = Annotated[PageParams, sorted_by(service.LOCALE_SORTS)]
 AreaPage = Annotated[PageParams, sorted_by(service.AREA_SORTS)]
 MemberPage = Annotated[PageParams, sorted_by(service.MEMBER_SORTS)]
 LOCALE_DOCUMENT = Document(Locale, LocaleRead)
+AREA_DOCUMENT = Document(LocalArea, AreaRead)
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
@@ -107,36 +108,32 @@ async def create_area(
 @router.get("/locales/{locale_id}/areas", response_model=Page[AreaRead])
 async def list_areas(
     locale_id: uuid.UUID,
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: AreaPage,
     parent_id: uuid.UUID | None = None,
     root: Annotated[bool | None, Query(description="true: top-level areas only")] = None,
     kind: AreaKind | None = None,
     q: TextFilter = None,
-) -> dict[str, object]:
+) -> Response:
     """A locale's areas (sort: name, created_at)."""
-    items, cursor = await service.list_areas(
-        session,
-        principal=principal,
-        locale_id=locale_id,
-        params=page,
-        parent_id=parent_id,
-        root=root,
-        kind=kind,
-        q=q,
-    )
-    return _page(items, cursor)
+    async with reader.sharing():  # the locale and the page: one connection
+        items, cursor = await service.list_areas(
+            reader,
+            locale_id=locale_id,
+            params=page,
+            parent_id=parent_id,
+            root=root,
+            kind=kind,
+            q=q,
+        )
+    return await reader.respond_page(AREA_DOCUMENT, items, cursor)
 
 
 @router.get("/locales/{locale_id}/areas/{area_id}", response_model=AreaRead)
-async def get_area(
-    locale_id: uuid.UUID, area_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> LocalArea:
+async def get_area(locale_id: uuid.UUID, area_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One area of a locale."""
-    return await service.get_area(
-        session, principal=principal, locale_id=locale_id, area_id=area_id
-    )
+    area = await service.get_area(reader, locale_id=locale_id, area_id=area_id)
+    return await reader.respond_row(AREA_DOCUMENT, area)
 
 
 @router.patch("/locales/{locale_id}/areas/{area_id}", response_model=AreaRead)

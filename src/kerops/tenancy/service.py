@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import exists, func, select
@@ -201,21 +200,18 @@ async def create_area(
 
 
 async def list_areas(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     locale_id: uuid.UUID,
     params: PageParams,
     parent_id: uuid.UUID | None = None,
     root: bool | None = None,
     kind: AreaKind | None = None,
     q: str | None = None,
-) -> tuple[Sequence[LocalArea], str | None]:
-    """One page of a locale's areas."""
-    await access.get_scoped(session, Locale, locale_id, principal)
-    stmt = access.scoped(select(LocalArea), LocalArea, principal).where(
-        LocalArea.locale_id == locale_id
-    )
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a locale's areas (404 for a locale out of reach)."""
+    await reader.row(Locale, locale_id)
+    stmt = reader.rows(LocalArea).where(LocalArea.locale_id == locale_id)
     if parent_id is not None:
         stmt = stmt.where(LocalArea.parent_id == parent_id)
     if root is not None:
@@ -226,16 +222,17 @@ async def list_areas(
         stmt = stmt.where(LocalArea.kind == kind.value)
     if q:
         stmt = stmt.where(text_search(q, LocalArea.name, LocalArea.code))
-    return await paginate(
-        session, stmt, params, sort_fields=AREA_SORTS, id_column=LocalArea.id, default_sort="name"
+    return await reader.page(
+        stmt, params, sort_fields=AREA_SORTS, id_column=LocalArea.id, default_sort="name"
     )
 
 
-async def get_area(
-    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, area_id: uuid.UUID
-) -> LocalArea:
-    """One area of a locale the caller can see."""
-    return await _area_of(session, principal, locale_id, area_id)
+async def get_area(reader: Reader, *, locale_id: uuid.UUID, area_id: uuid.UUID) -> dict[str, Any]:
+    """One area of a locale the caller can see, its columns by name."""
+    area = await reader.row(LocalArea, area_id)
+    if area["locale_id"] != locale_id:
+        raise NotFound("local area not found")
+    return area
 
 
 async def update_area(
