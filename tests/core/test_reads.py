@@ -1,4 +1,4 @@
-"""Lean reads (``kerops.core.reads``): the statement runner gives what SQLAlchemy gives, keeps
+"""Reads (``kerops.core.reads``): the statement runner gives what SQLAlchemy gives, keeps
 the pool healthy, and the reader of read-only routes answers every kind of credential exactly as
 the request's principal does."""
 
@@ -266,10 +266,10 @@ def test_the_reader_answers_every_credential_like_the_principal(
     assert _answer(client, reader_route, owner.headers)[0] == 401
 
 
-# --- every lean document equals the ORM object's -------------------------------------------------
+# --- every document read equals the ORM object's ------------------------------------------------
 
 
-def _lean_routes(client: TestClient) -> list[tuple[str, Document, bool]]:
+def _reader_routes(client: TestClient) -> list[tuple[str, Document, bool]]:
     """The GET routes answered through the reader: each with the document of its object (of
     its items, for a list) and whether it is a list."""
     found = []
@@ -292,9 +292,11 @@ def _lean_routes(client: TestClient) -> list[tuple[str, Document, bool]]:
     return found
 
 
-def test_every_lean_read_equals_the_orm_objects(client: TestClient, run: Runner) -> None:
+def test_every_read_through_the_reader_equals_the_orm_objects(
+    client: TestClient, run: Runner
+) -> None:
     world = build_world(client, run)
-    routes = _lean_routes(client)
+    routes = _reader_routes(client)
     assert {path.removeprefix(API) for path, _, _ in routes} >= {
         "/tickets",
         "/tickets/{ticket_id}",

@@ -158,7 +158,7 @@ async def list_assets(
     q: str | None = None,
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the assets the caller can see (one query): their columns by name
-    (``AssetRead``'s fields), read without a session or ORM objects (a lean read)."""
+    (``AssetRead``'s fields), read through the reader: no session, no ORM objects."""
     stmt = reader.rows(Asset)
     if locale_id is not None:
         stmt = stmt.where(Asset.locale_id == locale_id)

@@ -68,7 +68,8 @@ def _shown_row(row: Mapping[str, Any], readable: set[uuid.UUID]) -> dict[str, An
 
 
 async def shown_rows(reader: Reader, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tickets as rows of columns (a lean read), each with the diagnosis the reader may see."""
+    """Tickets as rows of columns (read through the reader), each with the diagnosis the
+    reader may see."""
     cited = _cited(
         *(r.get("ai_similar_ticket_ids") for r in rows),
         *(r.get("ai_cause_ticket_ids") for r in rows),

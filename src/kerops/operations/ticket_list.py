@@ -56,7 +56,7 @@ async def list_tickets(
     q: str | None = None,
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the tickets the caller can see, filtered and sorted: their columns by name
-    (``TicketRead``'s fields), read without a session or ORM objects (a lean read)."""
+    (``TicketRead``'s fields), read through the reader: no session, no ORM objects."""
     stmt = reader.rows(ServiceTicket)
     if status:
         stmt = stmt.where(ServiceTicket.status.in_(list(dict.fromkeys(status))))
