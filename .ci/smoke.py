@@ -1,4 +1,5 @@
-"""Wait for a served KER Ops, then check health, readiness, docs and a demo login."""
+"""Wait for a served KER Ops, then check health, readiness, the landing page, the docs and
+their assets (served by the service itself), and a demo login."""
 
 import json
 import sys
@@ -26,7 +27,12 @@ while True:
     time.sleep(1)
 
 assert get("/api/v1/ready")[0] == 200
-assert get("/docs")[0] == 200
+assert b"KER Ops" in get("/")[1]
+docs = (("/docs", "/static/swagger-ui-bundle.js"), ("/redoc", "/static/redoc.standalone.js"))
+for page, asset in docs:
+    status, html = get(page)
+    assert status == 200 and asset.encode() in html, page
+    assert get(asset)[0] == 200, asset
 request = urllib.request.Request(
     base + "/api/v1/auth/login",
     data=json.dumps({"email": "owner@acme.demo", "password": "Demo-Maint-2026"}).encode(),

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 
-from kerops import cli
+from kerops import __version__, cli
 from kerops.config import get_settings
 from kerops.core.migrate import head_revision
+from tests.fixtures.live_server import free_port
+from tests.fixtures.processes import stop
 
 
 @pytest.fixture
@@ -83,8 +90,74 @@ def test_serve_starts_uvicorn_without_a_server_header(
 ) -> None:
     import uvicorn
 
-    started: list[dict[str, object]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    started: list[uvicorn.Config] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server: started.append(server.config))
     assert cli.main(["serve", "--port", "8123"]) == 0
     assert len(started) == 1
-    assert started[0]["server_header"] is False and started[0]["port"] == 8123
+    assert started[0].server_header is False and started[0].port == 8123
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"kerops {__version__}"
+
+
+def _serve(tmp_path: Path, port: int, **env: str) -> subprocess.Popen[str]:
+    environment = {
+        **os.environ,
+        "KEROPS_DATA_DIR": str(tmp_path),
+        "KEROPS_SECRET_KEY": "cli-test-secret-key-0123456789-abcdefghijklmnop",
+        "KEROPS_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    for name in ("KEROPS_DATABASE_URL", "KEROPS_BROKER_URL", "KEROPS_EMAIL_BACKEND"):
+        if name not in env:
+            environment.pop(name, None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kerops.cli", "serve", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _lines_until_ready(process: subprocess.Popen[str]) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if "is ready at" in line:
+            return lines
+    raise AssertionError(f"no ready line: {lines}")
+
+
+def test_serve_says_when_it_is_ready_and_that_emails_are_printed(tmp_path: Path) -> None:
+    port = free_port()
+    process = _serve(tmp_path, port)
+    try:
+        lines = _lines_until_ready(process)
+        base = f"http://127.0.0.1:{port}"
+        assert lines[-1] == f"KER Ops is ready at {base} (API docs: {base}/docs)"
+        # Ready means serving: the first request after the line is answered.
+        assert httpx2.get(f"{base}/api/v1/health", timeout=5).status_code == 200
+        (notice,) = [line for line in lines if "E-mails are printed" in line]
+        assert "not sent" in notice and "KEROPS_EMAIL_BACKEND=smtp" in notice
+        assert "KEROPS_SMTP_HOST" in notice
+    finally:
+        stop(process)  # type: ignore[arg-type]
+
+
+def test_serve_with_smtp_says_nothing_of_printed_emails(tmp_path: Path) -> None:
+    process = _serve(tmp_path, free_port(), KEROPS_EMAIL_BACKEND="smtp")
+    try:
+        lines = _lines_until_ready(process)
+        assert not [line for line in lines if "E-mails are printed" in line]
+    finally:
+        stop(process)  # type: ignore[arg-type]

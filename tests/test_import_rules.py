@@ -46,19 +46,7 @@ KNOWN_MODULE_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 #: Cycles between modules of ``core`` counting every import (``TYPE_CHECKING`` and late ones too).
 KNOWN_CORE_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 #: Package edges that close a package cycle (b), as (importer, imported).
-KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("assets", "operations"),
-        ("auth", "users"),
-        ("automation", "assets"),
-        ("automation", "operations"),
-        ("operations", "assets"),
-        ("operations", "automation"),
-        ("tenancy", "users"),
-        ("users", "auth"),
-        ("users", "tenancy"),
-    }
-)
+KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset()
 #: Packages importing the app layer (b), as (importer module, imported app module).
 KNOWN_APP_IMPORTS: frozenset[tuple[str, str]] = frozenset()
 #: Domain imports of ``core`` (c), as (core module, imported domain package).

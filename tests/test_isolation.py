@@ -20,9 +20,12 @@ from tests.isolation import Case, World, build_world
 TESTS_DIR = Path(__file__).parent
 
 
-def _collect() -> tuple[dict[tuple[str, str], Case], dict[tuple[str, str], str]]:
+def _collect() -> tuple[
+    dict[tuple[str, str], Case], dict[tuple[str, str], str], dict[tuple[str, str], str]
+]:
     cases: dict[tuple[str, str], Case] = {}
     public: dict[tuple[str, str], str] = {}
+    pages: dict[tuple[str, str], str] = {}
     for path in sorted(TESTS_DIR.rglob("isolation_cases*.py")):
         module_name = ".".join(path.relative_to(TESTS_DIR.parent).with_suffix("").parts)
         module = importlib.import_module(module_name)
@@ -30,10 +33,13 @@ def _collect() -> tuple[dict[tuple[str, str], Case], dict[tuple[str, str], str]]
             assert key not in cases, f"{key} has two isolation cases"
             cases[key] = case
         public.update(getattr(module, "PUBLIC", {}))
-    return cases, public
+        pages.update(getattr(module, "PAGES", {}))
+    return cases, public, pages
 
 
-CASES, PUBLIC = _collect()
+#: ``PAGES``: what the app serves outside the OpenAPI document (the docs pages and their files),
+#: all public, each with the reason.
+CASES, PUBLIC, PAGES = _collect()
 
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:
@@ -85,7 +91,38 @@ def test_every_route_has_an_isolation_case(client: TestClient) -> None:
     served = _served_api_routes(client)
     hidden = [(m, p) for m, p, in_schema in served if not in_schema]
     assert not hidden, f"API routes must be in the OpenAPI schema: {hidden}"
-    assert {(m, p) for m, p, _ in served} == set(routes), "schema and router disagree"
+    api_routes = {(m, p) for m, p in routes if p.startswith("/api/")}
+    assert {(m, p) for m, p, _ in served} == api_routes, "schema and router disagree"
+
+
+def _served_outside_the_schema(client: TestClient) -> set[tuple[str, str]]:
+    served = set()
+    for route in client.app.router.routes:  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            continue
+        for method in getattr(route, "methods", None) or ():
+            if method != "HEAD":
+                served.add((method, route.path))  # type: ignore[attr-defined]
+    return served
+
+
+def test_every_page_outside_the_schema_is_declared_public(client: TestClient) -> None:
+    served = _served_outside_the_schema(client)
+    assert served == set(PAGES), (
+        f"undeclared: {sorted(served - set(PAGES))}; gone: {sorted(set(PAGES) - served)}"
+    )
+
+
+def test_the_pages_answer_anyone_without_tenant_data(client: TestClient, run: Runner) -> None:
+    world = build_world(client, run)
+    before = _audit_count(run, world.a_owner.client_id)
+    for method, path in sorted(PAGES):
+        url = path.replace("{name}", "kerops.css")
+        for headers in ({}, world.outsiders["b_owner"].headers):
+            response = client.request(method, url, headers=headers)
+            assert response.status_code == 200, (path, response.status_code)
+            assert not [i for i in world.a_ids if i in response.text], path
+    assert _audit_count(run, world.a_owner.client_id) == before
 
 
 def test_every_non_public_route_requires_credentials(client: TestClient, run: Runner) -> None:

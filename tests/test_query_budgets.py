@@ -64,7 +64,7 @@ from tests.fixtures.factories import (
 )
 from tests.fixtures.users import invitation_token
 from tests.isolation import Case, World, build_world
-from tests.test_isolation import CASES, PUBLIC
+from tests.test_isolation import CASES, PAGES, PUBLIC
 from tests.workforce.isolation_cases_workforce import a_objects as workforce_objects
 
 Route = tuple[str, str]
@@ -96,6 +96,8 @@ BUDGETS: dict[Route, int] = {
     ("POST", f"{P}/tickets/{{ticket_id}}/assign"): 11,
     # The plan's user limit, the user, their invitation code and locale membership, audited.
     ("POST", f"{P}/users/invite"): 11,
+    # The landing page reads nothing.
+    ("GET", "/"): 0,
 }
 
 # Routes only platform staff may call: called as a super admin instead of A's owner.
@@ -546,6 +548,7 @@ def _credentials(stage: Stage) -> dict[str, str]:
 
 
 PUBLIC_CALLS: dict[Route, PublicCall] = {
+    ("GET", "/"): lambda s: ("/", {"headers": {"Accept-Language": "en"}}),
     ("GET", f"{P}/health"): lambda s: (f"{P}/health", {}),
     ("GET", f"{P}/ready"): lambda s: (f"{P}/ready", {}),
     ("POST", f"{P}/auth/register"): lambda s: (
@@ -923,3 +926,16 @@ def test_every_sort_in_a_lists_enum_is_answered_and_any_other_is_a_422(
         assert [(e["loc"], e["type"]) for e in body["errors"]] == [
             (["query", "sort"], "literal_error")
         ]
+
+
+@pytest.mark.parametrize("page", sorted(PAGES), ids=_label)
+def test_the_pages_outside_the_schema_send_no_statement(
+    page: Route, request: pytest.FixtureRequest
+) -> None:
+    # The docs pages and their files come from the package: none touches the database.
+    client, _, recorder, _ = request.getfixturevalue("shared")
+    url = page[1].replace("{name}", "swagger-ui-bundle.js")
+    with recorder as recorded:
+        response = client.request(page[0], url)
+    assert response.status_code == 200, response.text[:300]
+    assert recorded.statements == [], recorded.statements

@@ -2,16 +2,176 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
+
+#: The tags of the OpenAPI document, in documentation order, each with what it groups.
+OPENAPI_TAGS: list[dict[str, Any]] = [
+    {"name": "pages", "description": "Pages for people: the landing page at `/`."},
+    {"name": "health", "description": "Liveness and readiness of the service (no sign-in)."},
+    {
+        "name": "auth",
+        "description": "Sign-up, sign-in with a password or a one-time code, token refresh and "
+        "sign-out, and the signed-in user.",
+    },
+    {
+        "name": "identity providers",
+        "description": "OpenID Connect providers a client or vendor signs in with "
+        "(needs the `admin` scope with an API key).",
+    },
+    {"name": "sso", "description": "Single sign-on with an identity provider (browser flow)."},
+    {
+        "name": "api keys",
+        "description": "Keys for integrations, sent as `X-API-Key`, limited by scopes "
+        "(`read`, `write`, `admin`); the secret is shown once.",
+    },
+    {
+        "name": "users",
+        "description": "People: invitations, roles, profile, deactivation and reactivation.",
+    },
+    {
+        "name": "vendors",
+        "description": "Contractor companies (by RUT): the platform's network and each "
+        "client's own.",
+    },
+    {
+        "name": "tenancy",
+        "description": "A client's premises (locales), their nested areas and who works in "
+        "each locale with which role.",
+    },
+    {
+        "name": "system",
+        "description": "Platform settings, plan limits and mobile app releases with the "
+        "update check.",
+    },
+    {"name": "audit", "description": "The append-only log of every change made through the API."},
+    {
+        "name": "maintenance plans",
+        "description": "Preventive maintenance of an asset: recurrence rules and a preview of "
+        "the next dates.",
+    },
+    {
+        "name": "workforce",
+        "description": "Technicians' shifts and availability, and their licences and "
+        "certifications with expiry, verification and document.",
+    },
+    {
+        "name": "workflows",
+        "description": "The steps a client's tickets move through, and who may take each.",
+    },
+    {"name": "sla", "description": "Response and resolution targets per priority and locale."},
+    {
+        "name": "tickets",
+        "description": "Service tickets: creation, assignment, transitions, history, comments, "
+        "tasks and diagnosis.",
+    },
+    {
+        "name": "ticket attachments",
+        "description": "Photos and documents of a ticket: upload, list, download, delete.",
+    },
+    {
+        "name": "inventory",
+        "description": "The product catalogue: KER's and each client's products and spare parts.",
+    },
+    {
+        "name": "assets",
+        "description": "Equipment per locale: its tree, status history, downtime, parts list, "
+        "QR code and the public scan page and fault report.",
+    },
+    {
+        "name": "iot",
+        "description": "Sensors on assets: devices and their credentials, threshold rules, "
+        "readings (sent by devices) and their series.",
+    },
+    {"name": "notifications", "description": "A user's in-app notifications."},
+    {
+        "name": "webhooks",
+        "description": "Signed HTTP callbacks of a client's events, their deliveries and retries.",
+    },
+]
+
+#: Operation ids where an endpoint's own name says too little; every other operation is named
+#: after its endpoint in camelCase (``list_tickets`` -> ``listTickets``).
+OPERATION_NAMES: dict[str, str] = {
+    "health": "getHealth",
+    "ready": "getReadiness",
+    "register": "registerOwner",
+    "token": "issueToken",
+    "refresh": "refreshToken",
+    "me": "getCurrentUser",
+    "request_code": "requestOtpCode",
+    "verify_code": "verifyOtpCode",
+    "add_member": "addLocaleMember",
+    "list_members": "listLocaleMembers",
+    "get_member": "getLocaleMember",
+    "update_member": "updateLocaleMember",
+    "remove_member": "removeLocaleMember",
+    "create_plan": "createMaintenancePlan",
+    "list_plans": "listMaintenancePlans",
+    "get_plan": "getMaintenancePlan",
+    "update_plan": "updateMaintenancePlan",
+    "delete_plan": "deleteMaintenancePlan",
+    "preview_plan": "previewMaintenancePlan",
+    "availability": "getTechnicianAvailability",
+    "create_step": "createWorkflowStep",
+    "list_steps": "listWorkflowSteps",
+    "get_step": "getWorkflowStep",
+    "update_step": "updateWorkflowStep",
+    "delete_step": "deleteWorkflowStep",
+    "create_policy": "createSlaPolicy",
+    "list_policies": "listSlaPolicies",
+    "get_policy": "getSlaPolicy",
+    "update_policy": "updateSlaPolicy",
+    "delete_policy": "deleteSlaPolicy",
+    "list_history": "listTicketHistory",
+    "add_comment": "addTicketComment",
+    "list_comments": "listTicketComments",
+    "list_candidates": "listTicketCandidates",
+    "list_tasks": "listTicketTasks",
+    "create_task": "createTicketTask",
+    "update_task": "updateTicketTask",
+    "delete_task": "deleteTicketTask",
+    "complete_task": "completeTicketTask",
+    "upload_attachment": "uploadTicketAttachment",
+    "list_attachments": "listTicketAttachments",
+    "get_attachment": "getTicketAttachment",
+    "delete_attachment": "deleteTicketAttachment",
+    "download_attachment": "downloadTicketAttachment",
+    "rerun_diagnosis": "rerunTicketDiagnosis",
+    "list_status_history": "listAssetStatusHistory",
+    "get_downtime": "getAssetDowntime",
+    "get_qr": "getAssetQrCode",
+    "scan": "scanAsset",
+    "list_bom": "listBomLines",
+    "create_device": "createIotDevice",
+    "list_devices": "listIotDevices",
+    "get_device": "getIotDevice",
+    "update_device": "updateIotDevice",
+    "delete_device": "deleteIotDevice",
+    "rotate_credential": "rotateIotDeviceCredential",
+    "create_rule": "createIotRule",
+    "list_rules": "listIotRules",
+    "get_rule": "getIotRule",
+    "update_rule": "updateIotRule",
+    "delete_rule": "deleteIotRule",
+    "ingest_readings": "ingestIotReadings",
+    "read_series": "listIotReadings",
+    "unread_count": "countUnreadNotifications",
+    "mark_all_read": "markAllNotificationsRead",
+    "mark_read": "markNotificationRead",
+    "list_deliveries": "listWebhookDeliveries",
+    "retry_delivery": "retryWebhookDelivery",
+}
 
 
 def routers() -> list[APIRouter]:
     """Every router of the API, in documentation order."""
     from kerops.assets.plans_router import router as asset_plans_router
     from kerops.assets.router import router as assets_router
-    from kerops.assets.router import scan_form_router
     from kerops.audit.router import router as audit_router
     from kerops.auth.api_keys_router import router as api_keys_router
+    from kerops.auth.invitations_router import router as invitations_router
     from kerops.auth.otp_router import router as otp_router
     from kerops.auth.router import router as auth_router
     from kerops.auth.sso_router import flow as sso_flow_router
@@ -25,6 +185,8 @@ def routers() -> list[APIRouter]:
     from kerops.operations.attachments_router import router as ticket_attachments_router
     from kerops.operations.diagnosis_router import router as ticket_diagnosis_router
     from kerops.operations.router import tickets_router, workflows_router
+    from kerops.operations.scan_router import form_router as scan_form_router
+    from kerops.operations.scan_router import router as scan_router
     from kerops.operations.sla_router import router as sla_router
     from kerops.operations.tasks_router import router as ticket_tasks_router
     from kerops.system.health import router as health_router
@@ -43,6 +205,7 @@ def routers() -> list[APIRouter]:
         sso_flow_router,
         api_keys_router,
         users_router,
+        invitations_router,
         vendors_router,
         tenancy_router,
         system_router,
@@ -59,6 +222,7 @@ def routers() -> list[APIRouter]:
         ticket_diagnosis_router,
         products_router,
         assets_router,
+        scan_router,
         scan_form_router,
         iot_router,
         iot_rules_router,

@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import socket
 import sys
+from typing import Any
 
+from kerops import __version__
 from kerops.config import Settings, get_settings
 
 
@@ -16,10 +19,29 @@ def _print(msg: str) -> None:
     sys.stdout.flush()
 
 
+def _ready_server() -> type[Any]:
+    import uvicorn
+
+    class ReadyServer(uvicorn.Server):
+        """Uvicorn's server, saying so once it listens (after the app's startup)."""
+
+        def __init__(self, config: uvicorn.Config, *, ready_line: str) -> None:
+            super().__init__(config)
+            self.ready_line = ready_line
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started and not self.should_exit:
+                _print(self.ready_line)
+
+    return ReadyServer
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Apply pending migrations, optionally load the demo data, serve the API."""
     import uvicorn
 
+    from kerops.core.mail import backend_notice
     from kerops.core.migrate import upgrade
     from kerops.demo import DEMO_LOGINS, DEMO_PASSWORD, run_demo
     from kerops.main import create_app
@@ -34,14 +56,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         added = asyncio.run(run_demo(settings))
         _print("Demo data loaded." if added else "Demo data already present; nothing added.")
     base = f"http://{settings.host}:{settings.port}"
-    _print(f"KER Ops is starting at {base}")
+    _print(f"KER Ops {__version__} is starting at {base}")
+    _print(f"  Home page:             {base}/")
     _print(f"  API docs (Swagger UI): {base}/docs")
     _print(f"  Health:                {base}/api/v1/health")
     if args.demo:
         _print(f"  Demo logins (password '{DEMO_PASSWORD}'):")
         for login in DEMO_LOGINS:
             _print(f"    {login.email:<26} {login.role}")
-    uvicorn.run(
+    notice = backend_notice(settings)
+    if notice:
+        _print(notice)
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -50,6 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # No "server: uvicorn" banner (the app itself sets no Server header either).
         server_header=False,
     )
+    _ready_server()(config, ready_line=f"KER Ops is ready at {base} (API docs: {base}/docs)").run()
     return 0
 
 
@@ -115,8 +142,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from taskiq.cli.worker.args import WorkerArgs
     from taskiq.cli.worker.run import run_worker
 
-    if not _external_broker(get_settings(), "worker"):
+    from kerops.core.mail import backend_notice
+
+    settings = get_settings()
+    if not _external_broker(settings, "worker"):
         return 2
+    notice = backend_notice(settings)
+    if notice:
+        _print(notice)
     worker_args = WorkerArgs(
         broker="kerops.worker:broker",
         modules=[],
@@ -159,6 +192,7 @@ def cmd_mqtt(_args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``kerops`` command."""
     parser = argparse.ArgumentParser(prog="kerops", description="KER Ops backend")
+    parser.add_argument("--version", action="version", version=f"kerops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="migrate and serve the API")

@@ -108,7 +108,7 @@ def _acting_as(session: AsyncSession, user: User) -> Principal:
 async def _platform_admin(session: AsyncSession, password_hash: str) -> User:
     """The platform's first staff account: no service creates one (``kerops create-admin``
     adds the row the same way), and every other account is created by someone."""
-    admin = await auth_service.find_user_by_email(session, "admin@kerops.demo")
+    admin = await users_service.find_user_by_email(session, "admin@kerops.demo")
     if admin is None:
         admin = User(
             email="admin@kerops.demo",
@@ -143,7 +143,7 @@ async def load_demo(session: AsyncSession, state: AppState) -> bool:
     """Create the demo data through the services unless it is already there; returns whether
     anything was added."""
     set_audit_context(session.sync_session, AuditContext(request_id="demo"))
-    if await auth_service.find_user_by_email(session, "owner@acme.demo") is not None:
+    if await users_service.find_user_by_email(session, "owner@acme.demo") is not None:
         return False
     jobs.load_job_modules()  # the services queue jobs (diagnosis, event dispatch) by name
     pw = state.security.hash_password(DEMO_PASSWORD)

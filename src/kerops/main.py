@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
 from kerops import __version__, modules, speedups
+from kerops.api import OPENAPI_TAGS, OPERATION_NAMES
 from kerops.config import Settings, get_settings
 from kerops.core.db import Database
 from kerops.core.errors import install_error_handlers
@@ -21,12 +22,13 @@ from kerops.core.jobs import JobEngine
 from kerops.core.logging import RequestContextMiddleware, configure_logging
 from kerops.core.mail import create_sender
 from kerops.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from kerops.core.openapi import install_openapi
+from kerops.core.openapi import install_openapi, operation_ids
 from kerops.core.ratelimit import RateLimiter
 from kerops.core.routing import API_PREFIX, OnlyUnder, mount_flat
 from kerops.core.security import Security
 from kerops.core.state import AppState
 from kerops.iot.mqtt import start_mqtt
+from kerops.web import pages
 
 # Every module's models, access rules, plan limits and jobs, plugged into core.
 modules.install()
@@ -141,7 +143,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Authenticate with **Authorize** (email + password) or an API key (`X-API-Key`)."
         ),
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        # Swagger UI, ReDoc and the landing page are kerops.web's (served from the package).
+        docs_url=None,
+        redoc_url=None,
+        openapi_tags=OPENAPI_TAGS,
+        generate_unique_id_function=operation_ids(OPERATION_NAMES),
         telemetry={
             "tracing": settings.opentelemetry,
             "metrics": settings.opentelemetry,
@@ -165,9 +171,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, router=app.router)
-    docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
     app.outer_middleware = [
-        Middleware(SecurityHeadersMiddleware, docs_paths={p for p in docs_paths if p}),
+        Middleware(SecurityHeadersMiddleware, page_policies=pages.CSP_BY_PATH),
         Middleware(RequestContextMiddleware),
     ]
     if settings.cors_origins:
@@ -181,5 +186,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_age=600,
             )
         )
+    mount_flat(app, "", [pages.router])
     mount_api(app, settings)
     return app

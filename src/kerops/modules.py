@@ -16,18 +16,18 @@ from kerops.core import jobs
 
 #: The domains, lowest first; each may have ``models`` and ``access_rules``.
 DOMAINS: tuple[str, ...] = (
-    "system",
     "audit",
     "events",
     "idempotency",
     "users",
+    "system",
     "auth",
     "tenancy",
     "inventory",
-    "assets",
-    "iot",
     "workforce",
+    "assets",
     "operations",
+    "iot",
     "automation",
     "notifications",
 )

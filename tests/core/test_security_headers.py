@@ -96,12 +96,29 @@ def test_an_unhandled_error_carries_the_security_headers_and_the_request_id(
     assert response.headers["x-request-id"] == "boom-1"
 
 
-@pytest.mark.parametrize("path", ["/docs", "/redoc"])
-def test_the_docs_may_load_their_assets_but_not_be_framed(client: TestClient, path: str) -> None:
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/docs/oauth2-redirect"])
+def test_the_docs_load_only_their_own_assets_and_are_not_framed(
+    client: TestClient, path: str
+) -> None:
     response = client.get(path)
     assert response.status_code == 200
-    assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
-    assert_security_headers(response, policy="frame-ancestors 'none'")
+    policy = response.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["script-src"] == "'self'"
+    assert directives["connect-src"] == "'self'"
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "http" not in policy
+    assert_security_headers(response, policy="default-src 'none'")
+
+
+def test_the_landing_page_loads_only_its_own_styles(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src" not in policy and "default-src 'none'" in policy
+    assert "style-src 'self'" in policy
+    assert_security_headers(response, policy="default-src 'none'")
 
 
 def test_an_authenticated_answer_is_never_stored(client: TestClient, run: Runner) -> None:

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.enums import ShiftType, TicketStatus, UserRole
 from kerops.core.types import uuid7
+from kerops.tenancy.models import Locale
 from kerops.users.models import User, Vendor
+from kerops.workforce.licences import licence_day, valid_on
 from kerops.workforce.models import TechnicianShift
 from tests.conftest import QueryCounter
 from tests.fixtures.factories import Account, Runner, make_staff, make_user, make_vendor
@@ -441,3 +443,65 @@ def test_candidates_cost_the_same_queries_for_2_and_10_technicians(
     items = client.get(url, params={"at": AT}, headers=team.manager.headers).json()["items"]
     assert len(items) == 10
     assert all(c["eligible"] and c["open_tickets"] == 1 for c in items)
+
+
+def _candidate_reasons(client: TestClient, team: Team, ticket_id: str, instant: str) -> list[str]:
+    response = client.get(
+        _candidates_url(ticket_id), params={"at": instant}, headers=team.owner.headers
+    )
+    assert response.status_code == 200, response.text
+    (candidate,) = [c for c in response.json()["items"] if c["full_name"] == "Late"]
+    reasons: list[str] = candidate["reasons"]
+    return reasons
+
+
+def test_a_licence_is_valid_through_its_expiry_date_in_the_locales_calendar(
+    client: TestClient, run: Runner
+) -> None:
+    # The locale keeps Santiago's time (UTC-3 in March): the licence expires on Monday 4 March
+    # and holds until Monday's midnight there, 03:00 UTC on Tuesday, not at 21:00 on Monday.
+    team = make_team(client, run)
+    tech = _technician(client, run, team, working=False, name="Late")
+    _shift(run, tech, at(0, 20), at(1, 6), ShiftType.working)
+    add_certification(run, tech, "sec_class_d", date(2030, 3, 4))
+    ticket = create_ticket(
+        client, team.requester, team.locale1, required_certification="sec_class_d"
+    )
+    assert _candidate_reasons(client, team, ticket["id"], "2030-03-04T21:30:00-03:00") == []
+    assert _candidate_reasons(client, team, ticket["id"], "2030-03-04T23:59:00-03:00") == []
+    assert _candidate_reasons(client, team, ticket["id"], "2030-03-05T00:00:00-03:00") == [
+        "licence_expired"
+    ]
+
+
+def test_a_licence_follows_the_calendar_of_the_ticket_locale(
+    client: TestClient, run: Runner
+) -> None:
+    # The same licence at the same instant, for work in a locale on UTC: already expired there.
+    team = make_team(client, run)
+
+    async def to_utc(session: AsyncSession) -> None:
+        await session.execute(
+            update(Locale).where(Locale.id == team.locale1).values(timezone="UTC")
+        )
+
+    run(to_utc)
+    tech = _technician(client, run, team, working=False, name="Late")
+    _shift(run, tech, at(0, 20), at(1, 6), ShiftType.working)
+    add_certification(run, tech, "sec_class_d", date(2030, 3, 4))
+    ticket = create_ticket(
+        client, team.requester, team.locale1, required_certification="sec_class_d"
+    )
+    assert _candidate_reasons(client, team, ticket["id"], "2030-03-04T23:59:00-03:00") == [
+        "licence_expired"
+    ]
+
+
+def test_the_licence_day_is_the_date_in_santiago_by_default() -> None:
+    monday_night = datetime.fromisoformat("2030-03-05T02:59:59+00:00")
+    assert licence_day(monday_night) == date(2030, 3, 4)
+    assert licence_day(monday_night, "UTC") == date(2030, 3, 5)
+    assert licence_day(datetime.fromisoformat("2030-03-05T03:00:00+00:00")) == date(2030, 3, 5)
+    assert valid_on(date(2030, 3, 4), date(2030, 3, 4))
+    assert not valid_on(date(2030, 3, 4), date(2030, 3, 5))
+    assert valid_on(None, date(2200, 1, 1))

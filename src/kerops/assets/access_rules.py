@@ -1,6 +1,8 @@
-"""What assets plugs into core: the rules of assets and what hangs off them, and the asset
-count of the plans (technicians also read the assets of their tickets: operations adds that);
-and that parts lists use products (``kerops.inventory.service``)."""
+"""What assets plugs into core: the rules of assets and of what hangs off them (status history,
+parts lists and maintenance plans follow their asset, a plan's occurrences their plan), and the
+asset count of the plans (technicians also read the assets of their tickets: operations adds
+that, and so what follows those assets); and that parts lists use products
+(``kerops.inventory.service``)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,20 @@ import uuid
 
 from sqlalchemy import ColumnElement, exists
 
-from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan, AssetStatusChange
+from kerops.assets.models import (
+    Asset,
+    AssetBOM,
+    AssetMaintenancePlan,
+    AssetStatusChange,
+    PlanOccurrence,
+)
 from kerops.core import access, limits
 from kerops.inventory import service as inventory_service
 
 access.rule(Asset)(access.locale_rule(Asset))
 for _model in (AssetBOM, AssetMaintenancePlan, AssetStatusChange):
-    access.rule(_model)(access.locale_rule(_model))
+    access.follows(_model, _model.asset_id, Asset)
+access.follows(PlanOccurrence, PlanOccurrence.plan_id, AssetMaintenancePlan)
 
 limits.count_rows(Asset, "assets")
 

@@ -1,13 +1,11 @@
-"""Assets, their status history and downtime, QR codes, the public scan page and parts lists."""
+"""Assets, their status history and downtime, QR codes and parts lists."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from fastapi import APIRouter, Query, Response, status
 
 from kerops.assets import qr, service
 from kerops.assets.models import Asset
@@ -19,18 +17,13 @@ from kerops.assets.schemas import (
     BomLineRead,
     BomLineUpdate,
     DowntimeRead,
-    ScanRead,
-    ScanReportCreate,
-    ScanReportRead,
     StatusChangeRead,
 )
-from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep
 from kerops.core.documents import Document
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
-from kerops.core.storage.sniffing import IMAGE_TYPES, describe
-from kerops.core.storage.uploads import ObjectWritesDep, UploadRoute, receive_upload
 
 router = APIRouter(tags=["assets"])
 
@@ -138,91 +131,9 @@ async def get_qr(
     return Response(content=image, media_type=qr.MEDIA_TYPES[format])
 
 
-@router.get("/scan/{code}", response_model=ScanRead)
-async def scan(
-    request: Request,
-    state: StateDep,
-    session: SessionDep,
-    code: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
-) -> ScanRead:
-    """Public: what a scanned QR code shows (asset and locale names, open tickets); no login."""
-    await state.limiter.hit(state.settings.public_rate_limit, "asset-scan", client_ip(request))
-    return await service.scan(session, code=code)
-
-
-@router.post("/scan/{code}", response_model=ScanReportRead, status_code=status.HTTP_201_CREATED)
-async def report_fault(
-    request: Request,
-    body: ScanReportCreate,
-    state: StateDep,
-    session: SessionDep,
-    code: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
-) -> ScanReportRead:
-    """Public: anyone on site reports a fault on the scanned asset (a ticket); no login."""
-    await state.limiter.hit(
-        state.settings.public_rate_limit, "asset-scan-report", client_ip(request)
-    )
-    return await service.report_fault(session, code=code, data=body)
-
-
-#: The form version of the fault report takes a photo, so its body is bounded like any upload.
-scan_form_router = APIRouter(tags=["assets"], route_class=UploadRoute)
-
 AssetPage = Annotated[PageParams, sorted_by(service.ASSET_SORTS)]
 StatusChangePage = Annotated[PageParams, sorted_by(service.HISTORY_SORTS)]
 BomPage = Annotated[PageParams, sorted_by(service.BOM_SORTS)]
-
-
-@scan_form_router.post(
-    "/scan/{code}/photo-report",
-    response_model=ScanReportRead,
-    status_code=status.HTTP_201_CREATED,
-)
-async def report_fault_with_photo(
-    request: Request,
-    state: StateDep,
-    session: SessionDep,
-    writes: ObjectWritesDep,
-    code: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
-    reporter_name: Annotated[str, Form(min_length=1, max_length=200)],
-    reporter_contact: Annotated[
-        str, Form(min_length=3, max_length=200, description="An email address or a phone number")
-    ],
-    description: Annotated[str, Form(min_length=1, max_length=5000)],
-    photo: Annotated[
-        UploadFile | None, File(description=f"A photo of the fault ({describe(IMAGE_TYPES)})")
-    ] = None,
-) -> ScanReportRead:
-    """Public: the fault report as a form (``multipart/form-data``) with an optional photo, which
-    becomes the new ticket's first attachment (kind ``photo``); no login."""
-    await state.limiter.hit(
-        state.settings.public_rate_limit, "asset-scan-report", client_ip(request)
-    )
-    try:
-        data = ScanReportCreate(
-            reporter_name=reporter_name,
-            reporter_contact=reporter_contact,
-            description=description,
-        )
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-        ) from None
-    received = None
-    if photo is not None:
-        received = await receive_upload(
-            photo,
-            max_bytes=state.settings.attachment_max_bytes,
-            accepted=IMAGE_TYPES,
-            field="photo",
-        )
-    try:
-        return await service.report_fault(
-            session, code=code, data=data, photo=received, writes=writes
-        )
-    finally:
-        if received is not None:
-            received.close()
 
 
 # --- parts list ----------------------------------------------------------------------------------

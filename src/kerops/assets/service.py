@@ -1,4 +1,4 @@
-"""Rules of assets: the tree per locale, status history and downtime, QR scans, parts lists."""
+"""Rules of assets: the tree per locale, status history and downtime, parts lists."""
 
 from __future__ import annotations
 
@@ -19,33 +19,22 @@ from kerops.assets.schemas import (
     BomLineRead,
     BomLineUpdate,
     DowntimeRead,
-    ScanRead,
-    ScanReportCreate,
-    ScanReportRead,
 )
 from kerops.core import access, trees
 from kerops.core.db import flush_or_conflict
-from kerops.core.enums import AssetStatus, TicketStatus
+from kerops.core.enums import AssetStatus
 from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
 from kerops.core.filtering import text_search
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
-from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow
 from kerops.inventory.models import Product
-from kerops.operations import attachments as attachments_service
-from kerops.operations import intake as ticket_intake
-from kerops.operations.attachments_schemas import AttachmentKind
-from kerops.operations.models import ServiceTicket
-from kerops.operations.schemas import ticket_code
 from kerops.tenancy.models import LocalArea, Locale
 
 #: The deepest an asset may sit in its tree (a top-level asset is at depth 1).
 MAX_ASSET_DEPTH = 12
-#: Tickets in these states no longer count as open on the scan page.
-CLOSED_TICKET_STATES = (TicketStatus.resolved, TicketStatus.completed, TicketStatus.cancelled)
 
 ASSET_SORTS = {
     "name": Asset.name,
@@ -258,9 +247,11 @@ async def delete_asset(session: AsyncSession, *, principal: Principal, asset_id:
 async def list_status_history(
     session: AsyncSession, *, principal: Principal, asset_id: uuid.UUID, params: PageParams
 ) -> tuple[Sequence[AssetStatusChange], str | None]:
-    """One page of an asset's status changes (anyone who may read the asset)."""
+    """One page of an asset's status changes (anyone who may read the asset: they follow it)."""
     asset = await access.get_scoped(session, Asset, asset_id, principal)
-    stmt = select(AssetStatusChange).where(AssetStatusChange.asset_id == asset.id)
+    stmt = access.scoped(select(AssetStatusChange), AssetStatusChange, principal).where(
+        AssetStatusChange.asset_id == asset.id
+    )
     return await paginate(
         session,
         stmt,
@@ -290,9 +281,10 @@ async def downtime(
     total = 0.0
     if stop > start:
         history = AssetStatusChange
+        follows = access.predicate(history, principal)
         before = (
             select(history.to_status)
-            .where(history.asset_id == asset.id, history.changed_at <= start)
+            .where(history.asset_id == asset.id, history.changed_at <= start, follows)
             .order_by(history.changed_at.desc(), history.id.desc())
             .limit(1)
             .scalar_subquery()
@@ -301,7 +293,10 @@ async def downtime(
         within = await session.execute(
             select(history.changed_at, history.to_status)
             .where(
-                history.asset_id == asset.id, history.changed_at > start, history.changed_at < stop
+                history.asset_id == asset.id,
+                history.changed_at > start,
+                history.changed_at < stop,
+                follows,
             )
             .order_by(history.changed_at, history.id)
         )
@@ -313,68 +308,6 @@ async def downtime(
         if status is AssetStatus.down:
             total += (stop - cursor).total_seconds()
     return DowntimeRead(asset_id=asset.id, from_=start, to=end, down_seconds=total)
-
-
-# --- the public scan page ------------------------------------------------------------------------
-
-
-async def scan(session: AsyncSession, *, code: str) -> ScanRead:
-    """What a QR code's public page shows: the asset's and locale's names, open tickets."""
-    open_tickets = (
-        select(func.count())
-        .select_from(ServiceTicket)
-        .where(
-            ServiceTicket.asset_id == Asset.id,
-            ServiceTicket.status.not_in(CLOSED_TICKET_STATES),
-        )
-        .correlate(Asset)
-        .scalar_subquery()
-    )
-    row = (
-        await session.execute(
-            select(Asset.name, Locale.name, open_tickets)
-            .join(Locale, Locale.id == Asset.locale_id)
-            .where(Asset.qr_code == code)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("asset not found")
-    return ScanRead(asset_name=row[0], locale_name=row[1], open_tickets=int(row[2]))
-
-
-async def report_fault(
-    session: AsyncSession,
-    *,
-    code: str,
-    data: ScanReportCreate,
-    photo: ReceivedFile | None = None,
-    writes: ObjectWrites | None = None,
-) -> ScanReportRead:
-    """A fault reported from a QR code's public page: a ticket on its asset (with the photo, if
-    one was sent, as its first attachment), answered by code."""
-    asset = (await session.execute(select(Asset).where(Asset.qr_code == code))).scalar_one_or_none()
-    if asset is None:
-        raise NotFound("asset not found")
-    ticket = await ticket_intake.create_scan_report_ticket(
-        session,
-        asset=asset,
-        reporter_name=data.reporter_name,
-        reporter_contact=data.reporter_contact,
-        description=data.description,
-    )
-    if photo is not None and writes is not None:
-        await attachments_service.add_attachment(
-            session,
-            ticket=ticket,
-            received=photo,
-            kind=AttachmentKind.photo,
-            uploaded_by_id=None,
-            writes=writes,
-        )
-    return ScanReportRead(
-        ticket_number_code=ticket_code(ticket.number),
-        message="Thank you: your report was received and the maintenance team was notified.",
-    )
 
 
 # --- parts list ----------------------------------------------------------------------------------
@@ -403,7 +336,7 @@ async def list_bom(
     stmt: Any = (
         select(AssetBOM, Product.sku, Product.name)
         .join(Product, Product.id == AssetBOM.product_id)
-        .where(AssetBOM.asset_id == asset.id)
+        .where(AssetBOM.asset_id == asset.id, access.predicate(AssetBOM, principal))
     )
     rows, cursor = await paginate(
         session,
@@ -449,7 +382,11 @@ async def _line_for_write(
         await session.execute(
             select(AssetBOM, Product)
             .join(Product, Product.id == AssetBOM.product_id)
-            .where(AssetBOM.id == line_id, AssetBOM.asset_id == asset.id)
+            .where(
+                AssetBOM.id == line_id,
+                AssetBOM.asset_id == asset.id,
+                access.predicate(AssetBOM, principal, "write"),
+            )
         )
     ).first()
     if row is None:

@@ -1,16 +1,22 @@
 """What auth plugs into core: the rules of API keys and identity providers, and the check of a
-request's credentials (``kerops.auth.principals``)."""
+request's credentials (``kerops.auth.principals``). And into users: an invitation's one-time
+link, and the end of a deactivated user's sign-in sessions."""
 
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false
 
-from kerops.auth import principals  # noqa: F401  (registers the authenticator with core)
+from kerops.auth import (
+    invitations,
+    principals,  # noqa: F401  (registers the authenticator with core)
+    tokens,
+)
 from kerops.auth.models import ApiKey, IdentityProvider
 from kerops.core import access
 from kerops.core.access import Action
 from kerops.core.enums import UserRole
 from kerops.core.principal import Principal
+from kerops.users import service as user_service
 
 
 @access.rule(ApiKey)
@@ -27,3 +33,7 @@ def _identity_providers(p: Principal, action: Action) -> ColumnElement[bool]:
     if p.role is UserRole.vendor_admin and p.vendor_id is not None:
         return IdentityProvider.vendor_id == p.vendor_id
     return false()
+
+
+user_service.invitation_link(invitations.invitation_link)
+user_service.on_deactivated(tokens.end_sessions_of)

@@ -13,13 +13,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.auth.models import OtpCode
-from kerops.auth.service import find_user_by_email, normalise_email
 from kerops.core.errors import Unauthorized
 from kerops.core.mail import OutgoingMessage
 from kerops.core.security import constant_time_equals, random_digits
 from kerops.core.state import AppState
 from kerops.core.types import utcnow
 from kerops.users.models import User
+from kerops.users.service import find_user_by_email, normalise_email
 
 Channel = Literal["email", "sms"]
 

@@ -10,6 +10,7 @@ from kerops.auth.otp_schemas import OtpAccepted, OtpRequest, OtpVerify
 from kerops.auth.schemas import TokenPair
 from kerops.core.deps import SessionDep, StateDep, client_ip
 from kerops.core.mail import deliver
+from kerops.core.openapi import answers
 from kerops.core.state import AppState
 
 router = APIRouter(prefix="/auth/otp", tags=["auth"])
@@ -24,6 +25,7 @@ async def _limit(state: AppState, request: Request, action: str, address: str) -
 
 
 @router.post("/request", response_model=OtpAccepted, status_code=status.HTTP_202_ACCEPTED)
+@answers(429)
 async def request_code(
     body: OtpRequest,
     request: Request,
@@ -41,6 +43,7 @@ async def request_code(
 
 
 @router.post("/verify", response_model=TokenPair)
+@answers(401, 429)
 async def verify_code(
     body: OtpVerify, request: Request, state: StateDep, session: SessionDep
 ) -> TokenPair:

@@ -18,10 +18,12 @@ from kerops.auth.schemas import (
 )
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.errors import Unauthorized
+from kerops.core.openapi import answers
 from kerops.core.state import AppState
 from kerops.idempotency.http import not_replayable
 from kerops.users.models import User
 from kerops.users.schemas import UserRead
+from kerops.users.service import normalise_email
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -29,12 +31,11 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 async def _limit_login(state: AppState, request: Request, email: str) -> None:
     settings = state.settings
     await state.limiter.hit(settings.login_ip_rate_limit, "login-ip", client_ip(request))
-    await state.limiter.hit(
-        settings.login_rate_limit, "login-account", service.normalise_email(email)
-    )
+    await state.limiter.hit(settings.login_rate_limit, "login-account", normalise_email(email))
 
 
 @router.post("/register", response_model=UserRead, status_code=status.HTTP_201_CREATED)
+@answers(409, 429)
 async def register(
     body: RegisterRequest, request: Request, state: StateDep, session: SessionDep
 ) -> User:
@@ -46,6 +47,7 @@ async def register(
 
 
 @router.post("/login", response_model=TokenPair)
+@answers(401, 429)
 async def login(
     body: LoginRequest, request: Request, state: StateDep, session: SessionDep
 ) -> TokenPair:
@@ -56,6 +58,7 @@ async def login(
 
 
 @router.post("/token", response_model=TokenPair, include_in_schema=True)
+@answers(401, 429)
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
@@ -69,6 +72,7 @@ async def token(
 
 
 @router.post("/refresh", response_model=TokenPair)
+@answers(401)
 async def refresh(body: RefreshRequest, state: StateDep, session: SessionDep) -> TokenPair:
     """Rotate a refresh token; re-using a spent one revokes the whole session."""
     return await tokens.rotate(session, state, body.refresh_token)

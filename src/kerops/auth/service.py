@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.auth.passwords import validate_password
 from kerops.core.enums import SubscriptionPlan, UserRole
 from kerops.core.errors import Conflict, Unauthorized
 from kerops.core.state import AppState
 from kerops.core.types import utcnow, uuid7
 from kerops.users import clients
 from kerops.users.models import User
-
-
-def normalise_email(email: str) -> str:
-    """Emails are compared and stored lower-cased."""
-    return email.strip().lower()
-
-
-async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
-    """The user with this email, if any."""
-    return (
-        await session.execute(select(User).where(func.lower(User.email) == normalise_email(email)))
-    ).scalar_one_or_none()
+from kerops.users.passwords import validate_password
+from kerops.users.service import find_user_by_email, normalise_email
 
 
 async def register_client_owner(

@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from kerops.auth import service as auth_service
 from kerops.auth.models import IdentityProvider
 from kerops.auth.sso_schemas import IdentityProviderCreate, IdentityProviderUpdate
 from kerops.config import Settings
@@ -48,6 +47,7 @@ from kerops.core.principal import Principal
 from kerops.core.security import TokenError
 from kerops.core.state import AppState
 from kerops.core.types import utcnow
+from kerops.users import service as user_service
 from kerops.users.models import User, Vendor
 
 try:  # the HTTP client authlib itself uses: httpx2 when installed, else httpx
@@ -527,7 +527,7 @@ async def sign_in(session: AsyncSession, *, provider_id: uuid.UUID, identity: Ss
     if not identity.email:
         raise Forbidden("The identity provider gave no email address.", code="sso_email_missing")
     try:
-        email = auth_service.normalise_email(_EMAIL.validate_python(identity.email))
+        email = user_service.normalise_email(_EMAIL.validate_python(identity.email))
     except ValidationError as exc:
         raise Forbidden(
             "The identity provider gave an invalid email address.", code="sso_email_missing"
@@ -543,7 +543,7 @@ async def sign_in(session: AsyncSession, *, provider_id: uuid.UUID, identity: Ss
             f"Accounts of '{domain}' cannot sign in through this identity provider.",
             code="sso_domain_not_allowed",
         )
-    user = await auth_service.find_user_by_email(session, email)
+    user = await user_service.find_user_by_email(session, email)
     if user is None:
         user = await _provision(session, provider, identity, email)
     elif not _belongs_to(user, provider):

@@ -21,6 +21,7 @@ from kerops.auth.sso_schemas import (
 )
 from kerops.core.audit import set_audit_context
 from kerops.core.deps import SessionDep, StateDep, client_ip, require_scope
+from kerops.core.openapi import answers
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.state import AppState
@@ -127,6 +128,7 @@ async def _write_transaction(request: Request, state: AppState) -> AsyncIterator
     status_code=status.HTTP_302_FOUND,
     responses={302: {"description": "To the identity provider's sign-in page"}},
 )
+@answers(429, 502)
 async def sso_login(slug: str, request: Request, state: StateDep) -> RedirectResponse:
     """Start signing in with an identity provider: redirects to its authorization endpoint."""
     await _limit(state, request)
@@ -136,6 +138,7 @@ async def sso_login(slug: str, request: Request, state: StateDep) -> RedirectRes
 
 
 @flow.get("/{slug}/callback", response_model=TokenPair)
+@answers(400, 429, 502)
 async def sso_callback(slug: str, request: Request, state: StateDep) -> TokenPair:
     """Where the provider sends the browser back: checks the sign-in and returns tokens."""
     await _limit(state, request)

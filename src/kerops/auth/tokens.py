@@ -55,6 +55,16 @@ async def revoke_family(
     await session.execute(stmt.values(revoked_at=utcnow()))
 
 
+async def end_sessions_of(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """End every login session of a user (deactivated): their refresh and access tokens stop
+    working."""
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
 async def rotate(session: AsyncSession, state: AppState, token: str) -> TokenPair:
     """Trade a refresh token for a new pair; a spent token's re-use revokes its whole family."""
     row = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     RowMapping,
     Select,
     bindparam,
+    exists,
     false,
     or_,
     select,
@@ -58,6 +60,7 @@ def rule(*models: type[Base]) -> Callable[[Rule], Rule]:
     def register(fn: Rule) -> Rule:
         for model in models:
             _RULES[model] = fn
+            _PARENTS.pop(model, None)
         return fn
 
     return register
@@ -135,6 +138,45 @@ def client_rule(model: Any) -> Rule:
         return model.client_id == p.client_id  # type: ignore[no-any-return]
 
     return fn
+
+
+@dataclass(frozen=True)
+class Parent:
+    """What a child model follows: the parent model, the child's column pointing at it, and the
+    action on the parent that writing the child needs."""
+
+    model: type[Base]
+    column: Any
+    write: Action
+
+
+_PARENTS: dict[type[Base], Parent] = {}
+
+
+def follows(model: type[Base], column: Any, parent: type[Base], *, write: Action = "write") -> None:
+    """Register the rule of a child model, whose rows have no rights of their own: a row may be
+    read by whoever may read its parent (``column`` points at the parent's id), and changed by
+    whoever may ``write`` the parent (its ``"write"``; ``"read"`` where readers of the parent add
+    to it, as to a ticket's comments). The rule is an EXISTS over the parent's own predicate
+    (its reaches included), so it composes: a child of a child follows its grandparent."""
+    if parent is model:
+        raise ValueError("a model cannot follow itself (a tree needs a rule of its own)")
+    parent_id = parent.__table__.c.id  # type: ignore[attr-defined]
+    table = model.__table__  # type: ignore[attr-defined]
+
+    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
+        through = predicate(parent, p, write if action == "write" else "read")
+        if through is false():
+            return false()
+        return exists().where(parent_id == column, through).correlate(table)
+
+    _RULES[model] = fn
+    _PARENTS[model] = Parent(parent, column, write)
+
+
+def parent_of(model: type[Base]) -> Parent | None:
+    """What ``model`` follows (``follows``), if it is a child model."""
+    return _PARENTS.get(model)
 
 
 def predicate(model: type[Base], principal: Principal, action: Action = "read") -> Any:

@@ -33,7 +33,7 @@ class LocalRole(enum.StrEnum):
 
 
 class AssetStatus(enum.StrEnum):
-    """Where an asset stands (seed Step 2)."""
+    """Where an asset stands: in service, under maintenance, down, stored or disposed of."""
 
     operational = "operational"
     maintenance = "maintenance"
@@ -43,7 +43,7 @@ class AssetStatus(enum.StrEnum):
 
 
 class ProductCategory(enum.StrEnum):
-    """Catalogue categories (seed Step 2)."""
+    """Categories of the product catalogue."""
 
     hardware_kit = "hardware_kit"
     sensor_unit = "sensor_unit"
@@ -70,7 +70,7 @@ class TicketStatus(enum.StrEnum):
 
 
 class TicketPriority(enum.StrEnum):
-    """Ticket priorities (seed Step 2)."""
+    """How urgent a ticket is."""
 
     low = "low"
     medium = "medium"
@@ -79,7 +79,7 @@ class TicketPriority(enum.StrEnum):
 
 
 class TechnicianSkill(enum.StrEnum):
-    """Technician trades (seed Step 2)."""
+    """The trades a technician works in."""
 
     electricity = "electricity"
     hvac = "hvac"
@@ -89,7 +89,7 @@ class TechnicianSkill(enum.StrEnum):
 
 
 class ShiftType(enum.StrEnum):
-    """Kinds of technician shift (seed Step 2)."""
+    """Kinds of technician shift: a working day or an absence."""
 
     working = "working"
     day_off = "day_off"

@@ -42,9 +42,15 @@ class OutboxSender:
     outbox: list[OutgoingMessage] = field(default_factory=list)
 
     async def send(self, message: OutgoingMessage) -> None:
-        """Record and log the message."""
+        """Record and print the message (to the log): nothing is sent."""
         self.outbox.append(message)
-        log.info("message_sent", channel=message.channel, to=message.to, subject=message.subject)
+        log.info(
+            "message_printed_not_sent",
+            channel=message.channel,
+            to=message.to,
+            subject=message.subject,
+            body=message.body,
+        )
 
     def last_to(self, to: str) -> OutgoingMessage | None:
         """The newest message sent to ``to``."""
@@ -81,6 +87,20 @@ class SmtpSender:
             if s.smtp_username:
                 smtp.login(s.smtp_username, s.smtp_password or "")
             smtp.send_message(email)
+
+
+#: What the console backend says when the service starts.
+CONSOLE_NOTICE = (
+    "E-mails are printed to the log, not sent (KEROPS_EMAIL_BACKEND=console). To send them, set "
+    "KEROPS_EMAIL_BACKEND=smtp with KEROPS_SMTP_HOST, KEROPS_SMTP_PORT, KEROPS_SMTP_USERNAME, "
+    "KEROPS_SMTP_PASSWORD, KEROPS_SMTP_STARTTLS and KEROPS_SMTP_FROM."
+)
+
+
+def backend_notice(settings: Settings) -> str | None:
+    """What a starting service says of its e-mail backend: the console backend's notice that
+    e-mails are printed, not sent, and how to send them; nothing for SMTP."""
+    return CONSOLE_NOTICE if settings.email_backend == "console" else None
 
 
 def create_sender(settings: Settings) -> Sender:

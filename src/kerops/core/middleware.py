@@ -3,7 +3,7 @@ headers of every answer (see "Middleware" in docs/architecture.md for the whole 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from fastapi.routing import APIRoute
@@ -107,8 +107,6 @@ class BodyLimitMiddleware:
 
 #: The content security policy of every API answer: it loads nothing and may not be framed.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-#: Swagger UI and ReDoc load their scripts, styles and fonts (from a CDN): only framing is refused.
-DOCS_CSP = "frame-ancestors 'none'"
 _CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
 
 
@@ -116,15 +114,16 @@ class SecurityHeadersMiddleware:
     """The security headers of every answer, errors and 500s included.
 
     ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``,
-    ``X-Frame-Options: DENY`` and a content security policy (``frame-ancestors 'none'``; for the
-    API also ``default-src 'none'``) unless the answer set its own; ``Cache-Control: no-store``
-    unless the answer set its own caching and the request carried no credentials (an answer to
-    ``Authorization`` or ``X-API-Key`` is never stored); no ``Server`` header.
+    ``X-Frame-Options: DENY`` and a content security policy (``API_CSP``; the pages of
+    ``page_policies``, by exact path, their own) unless the answer set its own;
+    ``Cache-Control: no-store`` unless the answer set its own caching and the request carried no
+    credentials (an answer to ``Authorization`` or ``X-API-Key`` is never stored); no ``Server``
+    header.
     """
 
-    def __init__(self, app: ASGIApp, *, docs_paths: Collection[str]) -> None:
+    def __init__(self, app: ASGIApp, *, page_policies: Mapping[str, str] | None = None) -> None:
         self.app = app
-        self.docs_paths = frozenset(docs_paths)
+        self.page_policies = dict(page_policies or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,7 +133,7 @@ class SecurityHeadersMiddleware:
         root_path: str = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
-        policy = DOCS_CSP if path in self.docs_paths else API_CSP
+        policy = self.page_policies.get(path, API_CSP)
         credentials = any(name in _CREDENTIAL_HEADERS for name, _ in scope["headers"])
 
         async def send_with_headers(message: Message) -> None:

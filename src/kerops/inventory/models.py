@@ -1,4 +1,4 @@
-"""Inventory: the product catalogue (stock and purchasing arrive with Step 3)."""
+"""Inventory: the product catalogue."""
 
 from __future__ import annotations
 

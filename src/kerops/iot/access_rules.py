@@ -1,27 +1,18 @@
-"""What iot plugs into core: the rules of devices and their rules, and the device count of the
-plans; and that devices move with their asset to another locale (``kerops.assets.service``)."""
+"""What iot plugs into core: the rules of devices and of their rules and readings (which follow
+their device), and the device count of the plans; and that devices move with their asset to
+another locale (``kerops.assets.service``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select
-
 from kerops.assets import service as asset_service
 from kerops.core import access, limits
-from kerops.core.access import Action
-from kerops.core.principal import Principal
-from kerops.iot.models import IoTDevice, IoTRule
+from kerops.iot.models import IoTDevice, IoTReading, IoTRule
 
 access.rule(IoTDevice)(access.locale_rule(IoTDevice))
 
-
-# IoT rules follow their device (devices move between locales of their client). [iot rules]
-@access.rule(IoTRule)
-def _iot_rules(p: Principal, action: Action) -> ColumnElement[bool]:
-    devices = select(IoTDevice.id).where(
-        access.locale_predicate(IoTDevice.locale_id, IoTDevice.client_id, p, action)
-    )
-    return IoTRule.device_id.in_(devices.scalar_subquery())
-
+# Rules and readings follow their device (devices move between locales of their client).
+access.follows(IoTRule, IoTRule.device_id, IoTDevice)
+access.follows(IoTReading, IoTReading.device_id, IoTDevice)
 
 limits.count_rows(IoTDevice, "iot_devices")
 

@@ -96,6 +96,7 @@ async def read_series(
             end=end,
             metric=metric,
             seconds=bucket.seconds,
+            principal=principal,
         )
         items = [
             BucketRead(metric=m, start=at, min=lo, max=hi, avg=mean, count=n)
@@ -111,6 +112,7 @@ async def read_series(
         metric=metric,
         after=after,
         limit=limit + 1,
+        principal=principal,
     )
     page = list(readings[:limit])
     next_cursor = None

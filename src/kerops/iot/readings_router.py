@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep
 from kerops.core.errors import PayloadTooLarge
 from kerops.core.middleware import own_body_limit
+from kerops.core.openapi import answers
 from kerops.core.schemas import ApiDateTime
 from kerops.iot import ingest, readings
 from kerops.iot.readings_schemas import (
@@ -57,6 +58,7 @@ async def _body(request: Request, limit: int) -> bytes:
     openapi_extra={"requestBody": BATCH_BODY_SCHEMA},
 )
 @own_body_limit  # KEROPS_IOT_MAX_BODY_BYTES
+@answers(401, 403)
 async def ingest_readings(
     request: Request,
     session: SessionDep,

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kerops.core import access
+from kerops.core.principal import Principal
 from kerops.iot.models import IoTReading
 
 #: SQLite rows per INSERT statement (its bound-parameter limit is 32766).
@@ -158,9 +160,13 @@ async def raw_page(
     metric: str | None,
     after: tuple[datetime, int] | None,
     limit: int,
+    principal: Principal,
 ) -> Sequence[Any]:
-    """Up to ``limit`` readings of the range after the keyset position ``after``, oldest first."""
-    stmt = select(IoTReading).where(_in_range(device_id, start, end, metric))
+    """Up to ``limit`` readings of the range after the keyset position ``after``, oldest first
+    (those ``principal`` may read: readings follow their device)."""
+    stmt = select(IoTReading).where(
+        _in_range(device_id, start, end, metric), access.predicate(IoTReading, principal)
+    )
     if after is not None:
         at, last_id = after
         stmt = stmt.where(
@@ -181,8 +187,10 @@ async def buckets(
     end: datetime,
     metric: str | None,
     seconds: int,
+    principal: Principal,
 ) -> list[tuple[str, datetime, float, float, float, int]]:
-    """(metric, bucket start, min, max, avg, count) of every non-empty bucket, in SQL."""
+    """(metric, bucket start, min, max, avg, count) of every non-empty bucket, in SQL (of the
+    readings ``principal`` may read)."""
     if _is_postgres(session):
         bucket: Any = func.date_bin(
             literal_column(f"interval '{int(seconds)} seconds'"),
@@ -203,7 +211,7 @@ async def buckets(
             func.avg(IoTReading.value),
             func.count(),
         )
-        .where(_in_range(device_id, start, end, metric))
+        .where(_in_range(device_id, start, end, metric), access.predicate(IoTReading, principal))
         .group_by(IoTReading.metric, labelled)
         .order_by(labelled, IoTReading.metric)
     )

@@ -1,20 +1,20 @@
-"""What notifications plugs into core: the rules of inboxes and webhooks."""
+"""What notifications plugs into core: the rules of inboxes and webhooks (a subscription's
+deliveries follow it, as the reminders sent of a certification follow the certification)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import ColumnElement, false
 
 from kerops.core import access
-from kerops.core.access import Action, Rule
+from kerops.core.access import Action
 from kerops.core.principal import Principal
-from kerops.notifications.models import Notification, WebhookDelivery, WebhookSubscription
-
-
-def _register(rules: dict[Any, Rule]) -> None:
-    for model, fn in rules.items():
-        access.rule(model)(fn)
+from kerops.notifications.models import (
+    CertificationReminder,
+    Notification,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from kerops.workforce.models import TechnicianCertification
 
 
 @access.rule(Notification)
@@ -23,14 +23,15 @@ def _notifications(p: Principal, action: Action) -> ColumnElement[bool]:
     return Notification.user_id == p.user_id
 
 
-def _client_owner_rule(model: Any) -> Rule:
-    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
-        # Webhooks carry the client's data to its own systems: its owner alone manages them.
-        if p.is_client_owner and p.client_id is not None:
-            return model.client_id == p.client_id  # type: ignore[no-any-return]
-        return false()
-
-    return fn
+@access.rule(WebhookSubscription)
+def _webhook_subscriptions(p: Principal, action: Action) -> ColumnElement[bool]:
+    # Webhooks carry the client's data to its own systems: its owner alone manages them.
+    if p.is_client_owner and p.client_id is not None:
+        return WebhookSubscription.client_id == p.client_id
+    return false()
 
 
-_register({model: _client_owner_rule(model) for model in (WebhookSubscription, WebhookDelivery)})
+access.follows(WebhookDelivery, WebhookDelivery.subscription_id, WebhookSubscription)
+access.follows(
+    CertificationReminder, CertificationReminder.certification_id, TechnicianCertification
+)

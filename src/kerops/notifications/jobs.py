@@ -31,6 +31,7 @@ from kerops.notifications.models import (
     WebhookSubscription,
 )
 from kerops.users.models import User
+from kerops.workforce import licences
 from kerops.workforce.models import TechnicianCertification
 
 log = structlog.get_logger("kerops.notifications")
@@ -279,7 +280,7 @@ def reminder_threshold(days_left: int) -> int | None:
 async def certification_reminders(ctx: JobContext, today: str | None = None) -> None:
     """Remind of licences expiring within 60, 30 and 7 days: once per licence and threshold."""
     session = ctx.session
-    day = date.fromisoformat(today) if today else utcnow().date()
+    day = date.fromisoformat(today) if today else licences.licence_day()
     horizon = day + timedelta(days=max(REMINDER_DAYS))
     stmt = (
         select(TechnicianCertification)

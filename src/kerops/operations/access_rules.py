@@ -1,7 +1,7 @@
-"""What operations plugs into core: the rules of tickets, their details and the client's
-workflows and SLA policies; and what technicians and vendor admins read through the work
-assigned to them (the premises, areas and assets of their tickets). And a new client's
-default workflow (``kerops.users.clients``)."""
+"""What operations plugs into core: the rules of tickets and their details (which follow their
+ticket), of the client's workflows (their steps follow them) and SLA policies; and what
+technicians and vendor admins read through the work assigned to them (the premises, areas and
+assets of their tickets). And a new client's default workflow (``kerops.users.clients``)."""
 
 from __future__ import annotations
 
@@ -92,24 +92,14 @@ def _tickets(p: Principal, action: Action) -> ColumnElement[bool]:
     return ticket_predicate(p, action)  # type: ignore[no-any-return]
 
 
-def _ticket_child_rule(model: Any) -> Rule:
-    def fn(p: Principal, action: Action) -> ColumnElement[bool]:
-        # Details of a ticket follow the ticket; anyone who may read it may add to it.
-        tickets = select(ServiceTicket.id).where(ticket_predicate(p, "read"))
-        return model.ticket_id.in_(tickets.scalar_subquery())  # type: ignore[no-any-return]
+# Details of a ticket follow the ticket; anyone who may read it may add to it (what else a
+# change of them needs, such as managing the checklist, the services check on the ticket).
+for _model in (TicketTask, TicketComment, TicketAttachment, TicketHistory):
+    access.follows(_model, _model.ticket_id, ServiceTicket, write="read")
 
-    return fn
-
-
-_register(
-    {
-        model: _ticket_child_rule(model)
-        for model in (TicketTask, TicketComment, TicketAttachment, TicketHistory)
-    }
-)
-
-
-_register({model: access.client_rule(model) for model in (Workflow, WorkflowStep, SlaPolicy)})
+# A workflow's steps follow their workflow (the client's people read it, its owner changes it).
+_register({model: access.client_rule(model) for model in (Workflow, SlaPolicy)})
+access.follows(WorkflowStep, WorkflowStep.workflow_id, Workflow)
 
 
 # Technicians and vendor admins read the premises they are sent to ...

@@ -30,7 +30,9 @@ from kerops.operations.models import ServiceTicket, TicketHistory
 from kerops.operations.schemas import StepRole
 from kerops.operations.ticket_events import ticket_event
 from kerops.operations.tickets import CLOSED_STATES
+from kerops.tenancy.models import Locale
 from kerops.users.models import User, Vendor
+from kerops.workforce import licences
 from kerops.workforce.models import TechnicianCertification, TechnicianShift
 from kerops.workforce.schemas import MAX_SHIFT
 
@@ -130,15 +132,17 @@ async def _reasons(
     expired: set[uuid.UUID] = set()
     cert_type = ticket.required_certification
     if cert_type and ids:
-        day = at.date()
+        # A licence is valid through its expiry date in the calendar of the ticket's locale
+        # (read in the same statement as the licences).
+        timezone = select(Locale.timezone).where(Locale.id == ticket.locale_id).scalar_subquery()
         certs = select(
-            TechnicianCertification.technician_id, TechnicianCertification.expires_date
+            TechnicianCertification.technician_id, TechnicianCertification.expires_date, timezone
         ).where(
             TechnicianCertification.technician_id.in_(ids),
             TechnicianCertification.cert_type == cert_type,
         )
-        for technician_id, expires in (await session.execute(certs)).all():
-            if expires is None or expires >= day:
+        for technician_id, expires, zone in (await session.execute(certs)).all():
+            if licences.valid_on(expires, licences.licence_day(at, zone)):
                 licensed.add(technician_id)
             else:
                 expired.add(technician_id)

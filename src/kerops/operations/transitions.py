@@ -4,13 +4,13 @@ take it and its requirements (comment, tasks done, photo, signature, a valid lic
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.automation import completion as plan_completion  # PM: plan tickets' completion
 from kerops.core import access
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import Conflict, Forbidden, Unprocessable, field_error
@@ -34,6 +34,19 @@ from kerops.workforce.models import TechnicianCertification
 #: The first move out of these into ``RESPONSE_STATES`` stamps ``responded_at``.
 WAITING_STATES = (TicketStatus.open, TicketStatus.assigned)
 RESPONSE_STATES = (TicketStatus.accepted, TicketStatus.en_route, TicketStatus.in_progress)
+
+#: What another module does when a ticket moves (automation: a plan's ticket completed or
+#: cancelled moves its plan on), registered by it, so this module imports none of them.
+TicketMoved = Callable[[AsyncSession, ServiceTicket], Awaitable[object]]
+_ON_TICKET_MOVED: list[TicketMoved] = []
+
+
+def on_ticket_moved(fn: TicketMoved) -> TicketMoved:
+    """Register ``await fn(session, ticket)``, run in the transaction of every move of a ticket,
+    once its new status and stamps are set (before its SLA clock and history)."""
+    if fn not in _ON_TICKET_MOVED:
+        _ON_TICKET_MOVED.append(fn)
+    return fn
 
 
 async def _requirement_errors(
@@ -154,7 +167,8 @@ async def transition(
         ticket.completed_at = now
     elif data.to_status is TicketStatus.cancelled:
         ticket.cancelled_at = now
-    await plan_completion.ticket_moved(session, ticket)  # PM: a plan ticket completed/cancelled
+    for moved in _ON_TICKET_MOVED:  # automation: a plan's ticket completed or cancelled
+        await moved(session, ticket)
     await sla.record_status_change(session, ticket, now)  # SLA: pauses, next check
     session.add(
         TicketHistory(

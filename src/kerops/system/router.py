@@ -11,6 +11,7 @@ from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StaffDep, Stat
 from kerops.core.documents import Document
 from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Unprocessable, field_error
+from kerops.core.openapi import answers
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.system import semver, service
 from kerops.system.models import AppVersion, PlanLimit, Setting
@@ -109,6 +110,7 @@ async def update_plan_limit(
 
 
 @router.get("/app-versions/check", response_model=VersionCheck)
+@answers(429)
 async def check_app_version(
     request: Request,
     state: StateDep,

@@ -1,17 +1,22 @@
 """What tenancy plugs into core: locale membership (which every locale rule reads), the rules
-of locales, areas and members, and the locale count of the plans."""
+of locales, areas and members, the people a member reads through their locales, and the locale
+count of the plans. And into users: how an invitation makes the person a member of a locale."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, false, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access, limits
 from kerops.core.access import Action
-from kerops.core.enums import LocalRole
+from kerops.core.enums import LocalRole, UserRole
 from kerops.core.principal import Principal
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
+from kerops.users import service as user_service
+from kerops.users.models import User
 
 
 def _member_locale_ids(principal: Principal, roles: tuple[LocalRole, ...] | None) -> Any:
@@ -40,5 +45,35 @@ def _locales(p: Principal, action: Action) -> ColumnElement[bool]:
 
 access.rule(LocalArea)(access.locale_rule(LocalArea))
 access.rule(LocalMember)(access.locale_rule(LocalMember))
+
+
+@access.reach(User)
+def _people_of_shared_locales(p: Principal) -> ColumnElement[bool]:
+    # Members see the people who share one of their locales (to pick assignees, etc.); owners
+    # already see their client's people, vendor admins their vendor's.
+    vendor_admin = p.role is UserRole.vendor_admin and p.vendor_id is not None
+    if p.client_id is None or p.is_client_owner or vendor_admin:
+        return false()
+    shared = select(LocalMember.user_id).where(
+        LocalMember.locale_id.in_(access.member_locale_ids(p)),
+    )
+    return (User.client_id == p.client_id) & User.id.in_(shared.scalar_subquery())
+
+
+async def _invited_locale(
+    session: AsyncSession, principal: Principal, locale_id: uuid.UUID
+) -> Locale:
+    return await access.get_scoped(session, Locale, locale_id, principal, "write")
+
+
+def _add_invited_member(
+    session: AsyncSession, locale: user_service.InvitedLocale, user_id: uuid.UUID, role: LocalRole
+) -> None:
+    session.add(
+        LocalMember(client_id=locale.client_id, locale_id=locale.id, user_id=user_id, role=role)
+    )
+
+
+user_service.invite_into_locales(find=_invited_locale, add_member=_add_invited_member)
 
 limits.count_rows(Locale, "locales")

@@ -9,7 +9,6 @@ from kerops.core import access, limits
 from kerops.core.access import Action
 from kerops.core.enums import UserRole
 from kerops.core.principal import Principal
-from kerops.tenancy.models import LocalMember
 from kerops.users.models import User, Vendor
 
 
@@ -28,12 +27,7 @@ def _users(p: Principal, action: Action) -> ColumnElement[bool]:
         return or_(own, User.client_id == p.client_id)
     if p.role is UserRole.vendor_admin and p.vendor_id is not None:
         return or_(own, User.vendor_id == p.vendor_id)
-    if action == "read" and p.client_id is not None:
-        # Members see the people who share one of their locales (to pick assignees, etc.).
-        shared = select(LocalMember.user_id).where(
-            LocalMember.locale_id.in_(access.member_locale_ids(p)),
-        )
-        return or_(own, (User.client_id == p.client_id) & User.id.in_(shared.scalar_subquery()))
+    # Members also read the people who share one of their locales (tenancy adds them).
     return own
 
 

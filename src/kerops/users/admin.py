@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from kerops.auth.passwords import password_problems
-from kerops.auth.service import find_user_by_email, normalise_email
 from kerops.config import Settings
 from kerops.core.audit import set_audit_context
 from kerops.core.db import Database
@@ -11,6 +9,8 @@ from kerops.core.enums import UserRole
 from kerops.core.principal import AuditContext
 from kerops.core.security import Security
 from kerops.users.models import User
+from kerops.users.passwords import password_problems
+from kerops.users.service import find_user_by_email, normalise_email
 
 
 async def create_admin(settings: Settings, *, email: str, password: str, full_name: str) -> User:

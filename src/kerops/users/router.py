@@ -5,17 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
-from kerops.auth.schemas import TokenPair
-from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep
 from kerops.core.documents import Document
 from kerops.core.enums import UserRole
 from kerops.core.mail import deliver
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.users import service
 from kerops.users.models import User
-from kerops.users.schemas import InvitationAccept, UserInvite, UserRead, UserUpdate
+from kerops.users.schemas import UserInvite, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -62,17 +61,6 @@ async def invite_user(
     user, message = await service.invite_user(session, state, principal=principal, invite=body)
     background.add_task(deliver, state.sender, message)  # only once the invitation committed
     return user
-
-
-@router.post("/invitations/accept", response_model=TokenPair)
-async def accept_invitation(
-    body: InvitationAccept, request: Request, session: SessionDep, state: StateDep
-) -> TokenPair:
-    """Accept an invitation: choose a password and get logged in (the link works once)."""
-    await state.limiter.hit(state.settings.public_rate_limit, "invite-accept", client_ip(request))
-    return await service.accept_invitation(
-        session, state, token=body.token, password=body.password, full_name=body.full_name
-    )
 
 
 @router.get("/{user_id}", response_model=UserRead)

@@ -15,7 +15,7 @@ from kerops.core.schemas import InputModel, Name, Phone, ReadModel, ShortText, r
 from kerops.users.rut import normalise_rut
 
 Language = Literal["es-CL", "en"]
-#: The technician skills of the seed (``TechnicianSkill``).
+#: The trades a technician may have (``TechnicianSkill``).
 Skill = Literal["electricity", "hvac", "plumbing", "general", "iot_install"]
 
 

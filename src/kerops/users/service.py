@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from kerops.auth import tokens
-from kerops.auth.models import OtpCode, RefreshToken
-from kerops.auth.passwords import validate_password
-from kerops.auth.schemas import TokenPair
-from kerops.auth.service import find_user_by_email, normalise_email
 from kerops.core.access import get_scoped
 from kerops.core.db import flush_or_conflict
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import (
-    AppError,
     Conflict,
     Forbidden,
     NotFound,
@@ -32,14 +26,81 @@ from kerops.core.mail import OutgoingMessage
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
-from kerops.core.security import hash_token, random_token
 from kerops.core.state import AppState
-from kerops.core.types import utcnow, uuid7
-from kerops.tenancy.models import Locale, LocalMember
+from kerops.core.types import uuid7
 from kerops.users.models import User, Vendor
 from kerops.users.schemas import UserInvite, UserUpdate
 
-INVITE_PURPOSE = "invite"
+#: An invitation's one-time link (auth: a sign-in code), registered by it (``invitation_link``).
+InvitationLink = Callable[[AsyncSession, AppState, User], OutgoingMessage]
+_INVITATION_LINK: list[InvitationLink] = []
+#: What another module does when a user is deactivated (auth: their sign-in sessions end).
+Deactivated = Callable[[AsyncSession, uuid.UUID], Awaitable[object]]
+_ON_DEACTIVATED: list[Deactivated] = []
+
+
+def invitation_link(fn: InvitationLink) -> InvitationLink:
+    """Register how an invitation's one-time link is made (by auth, which owns sign-in codes):
+    ``fn(session, state, user)`` adds the link's code to the session and returns the email
+    that carries the link."""
+    _INVITATION_LINK[:] = [fn]
+    return fn
+
+
+def _invitation_link(session: AsyncSession, state: AppState, user: User) -> OutgoingMessage:
+    if not _INVITATION_LINK:
+        raise RuntimeError("no module registered the invitation link (kerops.users.service)")
+    return _INVITATION_LINK[0](session, state, user)
+
+
+def on_deactivated(fn: Deactivated) -> Deactivated:
+    """Register ``await fn(session, user_id)``, run in the transaction deactivating a user."""
+    if fn not in _ON_DEACTIVATED:
+        _ON_DEACTIVATED.append(fn)
+    return fn
+
+
+class InvitedLocale(Protocol):
+    """The locale an invitation names, as far as this module reads it."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def client_id(self) -> uuid.UUID: ...
+
+
+#: How an invitation makes the person a member of a locale (``locale_id``, ``local_role``):
+#: registered by tenancy, which owns locales, so this module imports none of it.
+FindLocale = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[InvitedLocale]]
+AddMember = Callable[[AsyncSession, InvitedLocale, uuid.UUID, LocalRole], None]
+_LOCALES: dict[str, Any] = {}
+
+
+def invite_into_locales(*, find: FindLocale, add_member: AddMember) -> None:
+    """Register how an invitation finds the locale it names (one the caller may change, else
+    404) and adds the invited person to its members."""
+    _LOCALES["find"] = find
+    _LOCALES["add_member"] = add_member
+
+
+def _locales(name: str) -> Any:
+    if name not in _LOCALES:
+        raise RuntimeError("no module registered the locales of invitations (kerops.users.service)")
+    return _LOCALES[name]
+
+
+def normalise_email(email: str) -> str:
+    """Emails are compared and stored lower-cased."""
+    return email.strip().lower()
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The user with this email, if any."""
+    return (
+        await session.execute(select(User).where(func.lower(User.email) == normalise_email(email)))
+    ).scalar_one_or_none()
+
 
 USER_SORT_FIELDS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": User.created_at,
@@ -196,11 +257,8 @@ async def set_active(
         raise Forbidden("Only platform staff can (de)activate a client's account owner.")
     user.is_active = active
     if not active:
-        await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        for deactivated in _ON_DEACTIVATED:  # auth: their sign-in sessions end
+            await deactivated(session, user.id)
     await session.flush()
     return user
 
@@ -260,9 +318,10 @@ async def invite_user(
         principal.is_staff or principal.is_client_owner or principal.role is UserRole.vendor_admin
     ):
         raise Forbidden("Only client owners, vendor admins and staff can invite people.")
-    locale: Locale | None = None
+    locale: InvitedLocale | None = None
     if invite.locale_id is not None:
-        locale = await get_scoped(session, Locale, invite.locale_id, principal, "write")
+        find: FindLocale = _locales("find")
+        locale = await find(session, principal, invite.locale_id)
     elif invite.local_role is not None:
         problem = "local_role needs a locale_id"
         raise Unprocessable(problem, errors=[field_error(("body", "local_role"), problem)])
@@ -302,84 +361,8 @@ async def invite_user(
         session, "An account with this email already exists.", code="email_taken"
     )
     if locale is not None:
-        session.add(
-            LocalMember(
-                client_id=locale.client_id,
-                locale_id=locale.id,
-                user_id=user.id,
-                role=invite.local_role or LocalRole.viewer,
-            )
-        )
-    token = random_token()
-    session.add(
-        OtpCode(
-            user_id=user.id,
-            purpose=INVITE_PURPOSE,
-            channel="email",
-            destination=email,
-            code_hash=hash_token(token),
-            max_attempts=1,
-            expires_at=utcnow() + timedelta(hours=state.settings.invite_ttl_hours),
-        )
-    )
+        add_member: AddMember = _locales("add_member")
+        add_member(session, locale, user.id, invite.local_role or LocalRole.viewer)
+    message = _invitation_link(session, state, user)
     await session.flush()
-    link = f"{state.settings.base_url}/accept-invite?token={token}"
-    message = OutgoingMessage(
-        channel="email",
-        to=email,
-        subject="You are invited to KER Ops",
-        body=(
-            f"Hello {invite.full_name},\n\n"
-            f"You have been invited to KER Ops. Choose your password here:\n{link}\n\n"
-            f"The link works once and expires in {state.settings.invite_ttl_hours} hours."
-        ),
-    )
     return user, message
-
-
-def _invitation_error(detail: str, code: str) -> AppError:
-    return AppError(detail, code=code)
-
-
-async def accept_invitation(
-    session: AsyncSession,
-    state: AppState,
-    *,
-    token: str,
-    password: str,
-    full_name: str | None = None,
-) -> TokenPair:
-    """Set the invited user's password, spend the invitation and log them in."""
-    row = (
-        await session.execute(
-            select(OtpCode, User)
-            .join(User, User.id == OtpCode.user_id)
-            .where(OtpCode.code_hash == hash_token(token), OtpCode.purpose == INVITE_PURPOSE)
-        )
-    ).first()
-    if row is None:
-        raise _invitation_error("This invitation link is not valid.", "invitation_invalid")
-    code, user = row
-    now = utcnow()
-    if code.consumed_at is not None:
-        raise _invitation_error("This invitation has already been used.", "invitation_used")
-    if code.expires_at <= now:
-        raise _invitation_error(
-            "This invitation has expired; ask for a new one.", "invitation_expired"
-        )
-    if not user.is_active:
-        raise _invitation_error("This account is deactivated.", "account_inactive")
-    validate_password(password, user.email)
-    spent = await session.execute(
-        update(OtpCode)
-        .where(OtpCode.id == code.id, OtpCode.consumed_at.is_(None))
-        .values(consumed_at=now, attempts=OtpCode.attempts + 1)
-    )
-    if spent.rowcount != 1:  # type: ignore[attr-defined]
-        raise _invitation_error("This invitation has already been used.", "invitation_used")
-    user.password_hash = state.security.hash_password(password)
-    user.email_verified_at = now
-    user.last_login_at = now
-    if full_name:
-        user.full_name = full_name
-    return await tokens.issue_tokens(session, state, user)

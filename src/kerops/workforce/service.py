@@ -29,6 +29,7 @@ from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow, uuid7
 from kerops.users.models import User
 from kerops.workforce import access_rules as workforce_rules
+from kerops.workforce import licences
 from kerops.workforce.models import TechnicianCertification, TechnicianShift
 from kerops.workforce.schemas import (
     MAX_AVAILABILITY_WINDOW,
@@ -375,8 +376,9 @@ async def list_certifications(
     verified: bool | None = None,
     today: date | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the licences the caller can see."""
-    today = today or utcnow().date()
+    """One page of the licences the caller can see (``expired`` and ``expiring_within_days``
+    count from today in Santiago's calendar: a licence is valid through its expiry date)."""
+    today = today or licences.licence_day()
     model = TechnicianCertification
     stmt = reader.rows(model)
     if technician_id is not None:

@@ -1,0 +1,81 @@
+"""The public scan page of an asset's QR code: what it shows (the asset's and locale's names,
+its open tickets) and the fault anyone on site reports from it (a ticket on the asset)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.assets.models import Asset
+from kerops.core.enums import TicketStatus
+from kerops.core.errors import NotFound
+from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
+from kerops.operations import attachments as attachments_service
+from kerops.operations import intake as ticket_intake
+from kerops.operations.attachments_schemas import AttachmentKind
+from kerops.operations.models import ServiceTicket
+from kerops.operations.scan_schemas import ScanRead, ScanReportCreate, ScanReportRead
+from kerops.operations.schemas import ticket_code
+from kerops.tenancy.models import Locale
+
+#: Tickets in these states no longer count as open on the scan page.
+CLOSED_TICKET_STATES = (TicketStatus.resolved, TicketStatus.completed, TicketStatus.cancelled)
+
+
+async def scan(session: AsyncSession, *, code: str) -> ScanRead:
+    """What a QR code's public page shows: the asset's and locale's names, open tickets."""
+    open_tickets = (
+        select(func.count())
+        .select_from(ServiceTicket)
+        .where(
+            ServiceTicket.asset_id == Asset.id,
+            ServiceTicket.status.not_in(CLOSED_TICKET_STATES),
+        )
+        .correlate(Asset)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(Asset.name, Locale.name, open_tickets)
+            .join(Locale, Locale.id == Asset.locale_id)
+            .where(Asset.qr_code == code)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("asset not found")
+    return ScanRead(asset_name=row[0], locale_name=row[1], open_tickets=int(row[2]))
+
+
+async def report_fault(
+    session: AsyncSession,
+    *,
+    code: str,
+    data: ScanReportCreate,
+    photo: ReceivedFile | None = None,
+    writes: ObjectWrites | None = None,
+) -> ScanReportRead:
+    """A fault reported from a QR code's public page: a ticket on its asset (with the photo, if
+    one was sent, as its first attachment), answered by code."""
+    asset = (await session.execute(select(Asset).where(Asset.qr_code == code))).scalar_one_or_none()
+    if asset is None:
+        raise NotFound("asset not found")
+    ticket = await ticket_intake.create_scan_report_ticket(
+        session,
+        asset=asset,
+        reporter_name=data.reporter_name,
+        reporter_contact=data.reporter_contact,
+        description=data.description,
+    )
+    if photo is not None and writes is not None:
+        await attachments_service.add_attachment(
+            session,
+            ticket=ticket,
+            received=photo,
+            kind=AttachmentKind.photo,
+            uploaded_by_id=None,
+            writes=writes,
+        )
+    return ScanReportRead(
+        ticket_number_code=ticket_code(ticket.number),
+        message="Thank you: your report was received and the maintenance team was notified.",
+    )
