@@ -47,7 +47,7 @@ from kerops.tenancy.models import Locale
 #: The principal lookup of ``kerops.auth.principals._from_jwt``, as SQLAlchemy renders it.
 PRINCIPAL_SQL = (
     "SELECT users.email, users.phone, users.full_name, users.password_hash, users.role, "
-    "users.client_id, users.vendor_id, users.plan, users.skills, users.is_active, "
+    "users.client_id, users.client_role, users.vendor_id, users.skills, users.is_active, "
     "users.language, users.timezone, users.invited_by_id, users.email_verified_at, "
     "users.last_login_at, users.id, users.created_at, users.updated_at, EXISTS (SELECT * \n"
     "FROM refresh_tokens \n"
@@ -59,7 +59,7 @@ PRINCIPAL_SQL = (
 #: The user row by primary key, as ``session.get(User, id)`` sends it.
 USER_BY_ID_SQL = (
     "SELECT users.email, users.phone, users.full_name, users.password_hash, users.role, "
-    "users.client_id, users.vendor_id, users.plan, users.skills, users.is_active, "
+    "users.client_id, users.client_role, users.vendor_id, users.skills, users.is_active, "
     "users.language, users.timezone, users.invited_by_id, users.email_verified_at, "
     "users.last_login_at, users.id, users.created_at, users.updated_at \n"
     "FROM users \n"

@@ -165,7 +165,6 @@ def _user_row(
     password_hash: str,
     role: str,
     client_id: uuid.UUID | None,
-    plan: str,
     invited_by: uuid.UUID | None,
     user_id: uuid.UUID,
     created: datetime,
@@ -179,7 +178,7 @@ def _user_row(
         role,
         client_id,
         None,
-        plan,
+        None,
         "[]",
         True,
         "es-CL",
@@ -192,6 +191,14 @@ def _user_row(
     )
 
 
+def _client_row(
+    *, client_id: uuid.UUID, name: str, plan: str, created: datetime
+) -> tuple[Any, ...]:
+    """A client's row: its id is its owner's user id (the owner is the user of that id)."""
+    return (client_id, name, client_id, plan, created, created)
+
+
+CLIENT_COLUMNS = ["id", "name", "owner_user_id", "plan", "created_at", "updated_at"]
 USER_COLUMNS = [
     "id",
     "email",
@@ -200,8 +207,8 @@ USER_COLUMNS = [
     "password_hash",
     "role",
     "client_id",
+    "client_role",
     "vendor_id",
-    "plan",
     "skills",
     "is_active",
     "language",
@@ -267,12 +274,18 @@ def build_rows(
     """Every row of the seed, per table, in creation order."""
     clock = Clock(datetime.now(UTC) - timedelta(days=540), timedelta(seconds=1))
     plans = ["free", "basic", "pro", "enterprise"]
+    clients: list[tuple[Any, ...]] = []
     users: list[tuple[Any, ...]] = []
     owner_ids: list[uuid.UUID] = []
     members_of: list[list[uuid.UUID]] = []
     for c in range(size.clients):
         owner_id = uuid7()
         owner_ids.append(owner_id)
+        created = clock.tick()
+        plan = "enterprise" if c == 0 else rng.choice(plans)
+        clients.append(
+            _client_row(client_id=owner_id, name=f"Client {c:03d}", plan=plan, created=created)
+        )
         users.append(
             _user_row(
                 email=owner_email(c),
@@ -280,10 +293,9 @@ def build_rows(
                 password_hash=password_hash,
                 role="client_owner",
                 client_id=owner_id,
-                plan="enterprise" if c == 0 else rng.choice(plans),
                 invited_by=None,
                 user_id=owner_id,
-                created=clock.tick(),
+                created=created,
             )
         )
         members_of.append([])
@@ -299,7 +311,6 @@ def build_rows(
                     password_hash=password_hash,
                     role="client_member",
                     client_id=owner_ids[c],
-                    plan="free",
                     invited_by=owner_ids[c],
                     user_id=member_id,
                     created=clock.tick(),
@@ -361,13 +372,20 @@ def build_rows(
         for i, person in enumerate(people):
             role = "manager" if i == 0 else rng.choice(roles)
             members.append((uuid7(), client_id, locale_id, person, role, created, created))
-    return {"users": users, "locales": locales, "local_areas": areas, "local_members": members}
+    return {
+        "clients": clients,
+        "users": users,
+        "locales": locales,
+        "local_areas": areas,
+        "local_members": members,
+    }
 
 
 async def fill(url: str, size: SeedSize, password_hash: str, seed: int) -> dict[str, int]:
     """Copy the generated rows into the (migrated, empty) database; returns rows per table."""
     rows = build_rows(size, password_hash, random.Random(seed))
     columns = {
+        "clients": CLIENT_COLUMNS,
         "users": USER_COLUMNS,
         "locales": LOCALE_COLUMNS,
         "local_areas": AREA_COLUMNS,
@@ -376,7 +394,8 @@ async def fill(url: str, size: SeedSize, password_hash: str, seed: int) -> dict[
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
-            for table in ("users", "locales", "local_areas", "local_members"):
+            # One transaction: a client's row and its owner's point at each other (deferred).
+            for table in ("clients", "users", "locales", "local_areas", "local_members"):
                 await conn.copy_records_to_table(table, records=rows[table], columns=columns[table])
             await conn.execute(
                 f"CREATE TABLE {MARKER_TABLE} (seeded_at timestamptz NOT NULL, size jsonb)"

@@ -430,6 +430,7 @@ def build_base(
         locale_assets[index] += 1
         assets_per_client[owners_of[index]] += 1
 
+    client_rows: list[tuple[Any, ...]] = []
     users: list[tuple[Any, ...]] = []
     clients: list[Client] = []
     workflows: list[tuple[Any, ...]] = []
@@ -445,6 +446,11 @@ def build_base(
         created = tick(600)
         owner_id = uuid7_at(created, rng)
         plan = _plan(limits, (n, sum(counts.values()) + 1, assets_per_client[c]))
+        client_rows.append(
+            seed._client_row(
+                client_id=owner_id, name=f"Client {c:03d}", plan=plan, created=at(created)
+            )
+        )
         users.append(
             seed._user_row(
                 email=seed.owner_email(c),
@@ -452,7 +458,6 @@ def build_base(
                 password_hash=password_hash,
                 role="client_owner",
                 client_id=owner_id,
-                plan=plan,
                 invited_by=None,
                 user_id=owner_id,
                 created=at(created),
@@ -503,7 +508,6 @@ def build_base(
                     password_hash=password_hash,
                     role=role,
                     client_id=owner_id,
-                    plan="free",
                     invited_by=owner_id,
                     user_id=user_id,
                     created=at(created),
@@ -646,6 +650,7 @@ def build_base(
         clients=clients,
         locales=locales,
         rows={
+            "clients": client_rows,
             "users": users,
             "workflows": workflows,
             "workflow_steps": steps,
@@ -655,6 +660,7 @@ def build_base(
             "assets": assets,
         },
         columns={
+            "clients": seed.CLIENT_COLUMNS,
             "users": seed.USER_COLUMNS,
             "workflows": WORKFLOW_COLUMNS,
             "workflow_steps": STEP_COLUMNS,

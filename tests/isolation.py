@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from kerops.core.enums import LocalRole, UserRole
+from kerops.core.enums import ClientRole, LocalRole, UserRole
 from tests.fixtures.factories import (
     Account,
     Runner,
@@ -47,6 +47,9 @@ class World:
     b_manager: Account
     b_requester: Account
     b_technician: Account
+    b_admin: Account
+    b_client_manager: Account
+    b_client_viewer: Account
     b_locale: uuid.UUID
     x_vendor: uuid.UUID
     x_vendor_admin: Account
@@ -71,12 +74,25 @@ class World:
             "b_manager": self.b_manager,
             "b_requester": self.b_requester,
             "b_technician": self.b_technician,
+            "b_admin": self.b_admin,
+            "b_client_manager": self.b_client_manager,
+            "b_client_viewer": self.b_client_viewer,
             "x_vendor_admin": self.x_vendor_admin,
         }
 
 
+def client_wide(
+    client: TestClient, run: Runner, client_id: uuid.UUID, client_role: ClientRole
+) -> Account:
+    """A member of the client with a client-wide role (and no locale membership)."""
+    return make_user(
+        client, run, role=UserRole.client_member, client_id=client_id, client_role=client_role
+    )
+
+
 def build_world(client: TestClient, run: Runner) -> World:
-    """Create clients A and B, their locales, members, technicians and vendors."""
+    """Create clients A and B, their locales, members (B's also client-wide: an admin, a
+    manager and a viewer of every locale), technicians and vendors."""
     a_owner = register_owner(client)
     assert a_owner.client_id is not None
     a_locale = make_locale(run, a_owner.client_id, "A Centro")
@@ -94,6 +110,9 @@ def build_world(client: TestClient, run: Runner) -> World:
     b_manager = make_user(client, run, role=UserRole.client_member, client_id=b_owner.client_id)
     b_requester = make_user(client, run, role=UserRole.client_member, client_id=b_owner.client_id)
     b_technician = make_user(client, run, role=UserRole.technician, client_id=b_owner.client_id)
+    b_admin = client_wide(client, run, b_owner.client_id, ClientRole.admin)
+    b_client_manager = client_wide(client, run, b_owner.client_id, ClientRole.manager)
+    b_client_viewer = client_wide(client, run, b_owner.client_id, ClientRole.viewer)
     add_member(run, b_owner.client_id, b_locale, b_manager.id, LocalRole.manager)
     add_member(run, b_owner.client_id, b_locale, b_requester.id, LocalRole.requester)
     x_vendor = make_vendor(run, None, "X Platform Vendor")
@@ -114,6 +133,9 @@ def build_world(client: TestClient, run: Runner) -> World:
         b_manager=b_manager,
         b_requester=b_requester,
         b_technician=b_technician,
+        b_admin=b_admin,
+        b_client_manager=b_client_manager,
+        b_client_viewer=b_client_viewer,
         b_locale=b_locale,
         x_vendor=x_vendor,
         x_vendor_admin=x_vendor_admin,

@@ -143,7 +143,17 @@ def _audit_count(run: Runner, client_id: Any) -> int:
 
 
 @pytest.mark.parametrize(
-    "outsider", ["b_owner", "b_manager", "b_requester", "b_technician", "x_vendor_admin"]
+    "outsider",
+    [
+        "b_owner",
+        "b_manager",
+        "b_requester",
+        "b_technician",
+        "b_admin",
+        "b_client_manager",
+        "b_client_viewer",
+        "x_vendor_admin",
+    ],
 )
 def test_outsiders_cannot_reach_client_a(client: TestClient, run: Runner, outsider: str) -> None:
     world = build_world(client, run)

@@ -80,8 +80,9 @@ BUDGETS: dict[Route, int] = {
     # The ticket, the technicians of the client and its private vendors, then one query each for
     # all their shifts, licences (when the ticket requires one) and open tickets.
     ("GET", f"{P}/tickets/{{ticket_id}}/candidates"): 7,
-    # The owner, the client's default workflow and its steps, each with its audit rows.
-    ("POST", f"{P}/auth/register"): 12,
+    # The client's row, its owner, the client's default workflow and its steps, each with its
+    # audit rows (the client's row is written first: its owner's row points at it).
+    ("POST", f"{P}/auth/register"): 14,
     # A ticket: its number (a counter row, made on the client's first ticket), its SLA policy,
     # its first history row, each with its audit row, its event, and the jobs it queues (its
     # diagnosis, its event's dispatch) written to the jobs outbox in one INSERT.

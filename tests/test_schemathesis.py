@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.transport.requests import ManagedCookiesSession
 
-from kerops.core.enums import LocalRole, UserRole
+from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.main import create_app
 from tests.conftest import app_for, fresh_database, make_settings
 from tests.fixtures.live_server import serve
@@ -94,6 +94,13 @@ def live(
             # route: the path parameters that name real objects (see ``test_api_on_real_objects``).
             world = build_world(client, run)
             real_params = {key: case.params(world) for key, case in ISOLATION_CASES.items()}
+            a_admin = make_user(
+                client,
+                run,
+                role=UserRole.client_member,
+                client_id=world.a_owner.client_id,
+                client_role=ClientRole.admin,
+            )
         app = create_app(settings_)
         # One keep-alive session for every call (schemathesis drops its cookies after each).
         with serve(app) as base_url, ManagedCookiesSession() as session:
@@ -102,7 +109,11 @@ def live(
                 "base_url": base_url,
                 "owner": owner,
                 "staff": staff,
-                "world": {"owner": world.a_owner, "technician": world.a_technician},
+                "world": {
+                    "owner": world.a_owner,
+                    "technician": world.a_technician,
+                    "admin": a_admin,
+                },
                 "real_params": real_params,
                 "app": app,
                 "session": session,
@@ -181,6 +192,13 @@ def test_api_on_real_objects_as_their_technician(case: Any, live: dict[str, Any]
     # The client's technician: the access rules of the assigned (tickets, their assets and
     # areas, the technician's own shifts and licences) rather than the owner's.
     _on_real_objects(case, live, "technician")
+
+
+@on_objects.parametrize()
+@_examples(STAFF_EXAMPLES)
+def test_api_on_real_objects_as_client_admin(case: Any, live: dict[str, Any]) -> None:
+    # A client-wide admin: the owner's rights through the client-wide role, not the owner role.
+    _on_real_objects(case, live, "admin")
 
 
 # --- extreme dates --------------------------------------------------------------------------------

@@ -192,6 +192,7 @@ def routers() -> list[APIRouter]:
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
     from kerops.tenancy.router import router as tenancy_router
+    from kerops.users.clients_router import router as clients_router
     from kerops.users.router import router as users_router
     from kerops.users.vendors_router import router as vendors_router
     from kerops.workforce.documents_router import router as certification_documents_router
@@ -206,6 +207,7 @@ def routers() -> list[APIRouter]:
         api_keys_router,
         users_router,
         invitations_router,
+        clients_router,
         vendors_router,
         tenancy_router,
         system_router,

@@ -60,7 +60,7 @@ from kerops.tenancy.models import LocalArea
 from kerops.tenancy.schemas import AreaCreate, AreaKind, LocaleCreate
 from kerops.users import service as users_service
 from kerops.users import vendors as vendors_service
-from kerops.users.models import User
+from kerops.users.models import Client, User
 from kerops.users.schemas import UserInvite, UserUpdate, VendorCreate
 from kerops.workforce import service as workforce_service
 from kerops.workforce.schemas import CertificationCreate, ShiftCreate
@@ -89,7 +89,11 @@ DEMO_LOGINS = [
 def _principal(user: User) -> Principal:
     """``user``'s principal as the routers pass it (an interactive login)."""
     return Principal(
-        user_id=user.id, role=user.role, client_id=user.client_id, vendor_id=user.vendor_id
+        user_id=user.id,
+        role=user.role,
+        client_id=user.client_id,
+        vendor_id=user.vendor_id,
+        client_role=user.client_role,
     )
 
 
@@ -185,7 +189,9 @@ async def load_demo(session: AsyncSession, state: AppState) -> bool:
         session, state, email="owner@acme.demo", password=DEMO_PASSWORD, full_name="Carolina Rojas"
     )
     # No service changes a client's plan yet (billing will): the demo client is on Pro.
-    owner.plan = SubscriptionPlan.pro
+    client = await session.get(Client, owner.client_id)
+    assert client is not None
+    client.name, client.plan = "Acme Retail", SubscriptionPlan.pro
     await session.flush()
     await _load_acme(session, state, owner, pw)
     return True

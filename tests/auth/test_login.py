@@ -14,7 +14,7 @@ def test_register_creates_free_client_owner(client: TestClient) -> None:
     )
     assert response.status_code == 201
     body = response.json()
-    assert body["role"] == "client_owner" and body["plan"] == "free"
+    assert body["role"] == "client_owner" and body["client_role"] is None
     assert body["client_id"] == body["id"]
     assert "password_hash" not in body
 

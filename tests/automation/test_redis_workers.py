@@ -36,7 +36,7 @@ from kerops.core.types import utcnow, uuid7
 from kerops.events.models import Event
 from kerops.operations.models import ServiceTicket, TicketCounter
 from kerops.tenancy.models import Locale
-from kerops.users.models import User
+from kerops.users.models import Client, User
 from tests.fixtures.processes import stop
 
 BROKER_URL = os.environ.get("KEROPS_TEST_BROKER_URL", "")
@@ -85,6 +85,8 @@ async def _seed(url: str) -> tuple[list[uuid.UUID], uuid.UUID]:
     try:
         async with async_sessionmaker(engine)() as session:
             client_id = uuid7()
+            session.add(Client(id=client_id, owner_user_id=client_id, name="Planta Sur"))
+            await session.flush()
             session.add(
                 User(
                     id=client_id,

@@ -51,6 +51,7 @@ WRITES: dict[str, str | None] = {
     "MemberCreate": "local_members",
     "MemberUpdate": "local_members",
     "OtpRequest": None,
+    "OwnershipTransfer": None,
     "OtpVerify": None,
     "PlanCreate": "asset_maintenance_plans",
     "PlanLimitUpdate": "plan_limits",

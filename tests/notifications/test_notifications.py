@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import jobs
-from kerops.core.enums import LocalRole
+from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.events import service as events
 from kerops.events.models import Event
 from kerops.notifications.models import EmailState, Notification
-from tests.fixtures.factories import Account, Runner, add_member, make_locale
+from tests.fixtures.factories import Account, Runner, add_member, make_locale, make_user
 from tests.fixtures.operations import move
 from tests.notifications.conftest import (
     API,
@@ -404,3 +404,61 @@ def test_email_can_be_switched_off(client: TestClient, run: Runner, site: Site) 
     raise_ticket(client, site.requester, site.locale)
     assert {n.email_state for n in _notifications(run)} == {EmailState.none}
     assert outbox(client) == []
+
+
+def test_client_wide_managers_hear_what_every_locales_managers_hear(
+    client: TestClient, run: Runner, site: Site
+) -> None:
+    assert site.owner.client_id is not None
+    kiosk = make_locale(run, site.owner.client_id, "Kiosco")  # created after the grant
+    manager = make_user(
+        client,
+        run,
+        role=UserRole.client_member,
+        client_id=site.owner.client_id,
+        client_role=ClientRole.manager,
+    )
+    viewer = make_user(
+        client,
+        run,
+        role=UserRole.client_member,
+        client_id=site.owner.client_id,
+        client_role=ClientRole.viewer,
+    )
+    add_member(run, site.owner.client_id, kiosk, site.requester.id, LocalRole.requester)
+    raise_ticket(client, site.requester, kiosk)
+    raise_ticket(client, site.requester, site.locale)
+    assert types_of(client, manager) == ["ticket.created", "ticket.created"]
+    assert types_of(client, viewer) == []
+    # A locale whose only manager is client-wide has a manager: the owner does not stand in.
+    assert types_of(client, site.owner) == []
+    assert inbox(client, site.other_manager) == []
+
+
+def test_the_owner_after_a_hand_over_hears_what_the_owner_hears(
+    client: TestClient, run: Runner, site: Site
+) -> None:
+    assert site.owner.client_id is not None
+    admin = make_user(
+        client,
+        run,
+        role=UserRole.client_member,
+        client_id=site.owner.client_id,
+        client_role=ClientRole.admin,
+    )
+    handed = client.post(
+        f"{API}/clients/{site.owner.client_id}/transfer-ownership",
+        json={"user_id": str(admin.id)},
+        headers=site.owner.headers,
+    )
+    assert handed.status_code == 200, handed.text
+    scope = {
+        "client_id": site.owner.client_id,
+        "locale_id": site.locale,
+        "subject_type": "ticket",
+        "subject_id": uuid.uuid4(),
+        "payload": {"number": 7, "title": "Ascensor detenido"},
+    }
+    emit(client, "sla.breached", **scope)
+    assert types_of(client, admin) == ["sla.breached"]
+    assert types_of(client, site.owner) == []  # now an admin, no longer the owner

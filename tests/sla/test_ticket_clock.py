@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.core.enums import TicketStatus, UserRole
+from kerops.core.enums import ClientRole, TicketStatus, UserRole
 from kerops.events.models import Event
 from kerops.operations import sla
 from kerops.operations.models import ServiceTicket
@@ -216,6 +216,13 @@ def test_a_priority_change_recomputes_deadlines_with_the_pauses(
 
 def test_warning_and_breach_are_recorded_once_with_events(client: TestClient, run: Runner) -> None:
     team = make_team(client, run)
+    everywhere = make_user(
+        client,
+        run,
+        role=UserRole.client_member,
+        client_id=team.client_id,
+        client_role=ClientRole.manager,
+    )
     ticket = create_ticket(client, team.requester, team.locale1, priority="critical")
     tid, created = ticket["id"], at(ticket["created_at"])  # default: 60 / 240 min, warn at 75 %
     check(client, created + timedelta(minutes=10))
@@ -240,7 +247,9 @@ def test_warning_and_breach_are_recorded_once_with_events(client: TestClient, ru
     events = sla_events(run)
     assert [e.type for e in events] == ["sla.warning", "sla.breached"]
     breach = events[1].payload
-    assert breach["target"] == "response" and breach["escalate_to"] == [str(team.manager.id)]
+    # The locale's managers: its member manager and the client-wide manager.
+    assert breach["target"] == "response"
+    assert breach["escalate_to"] == sorted([str(team.manager.id), str(everywhere.id)])
     assert get(client, team.owner, tid)["sla_response_breached"] is True
     # Both resolution thresholds have passed by the next check: the breach alone is announced.
     for _ in range(2):

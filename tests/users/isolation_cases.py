@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.core.enums import SubscriptionPlan, UserRole
+from kerops.core.enums import UserRole
 from kerops.core.types import utcnow, uuid7
 from kerops.users.models import User
 from tests.fixtures.factories import unique_email
@@ -43,7 +43,6 @@ def a_vendor_technician(w: World) -> uuid.UUID:
                     full_name="A vendor technician",
                     role=UserRole.technician,
                     vendor_id=w.a_vendor,
-                    plan=SubscriptionPlan.free,
                     skills=[],
                     is_active=True,
                     language="es-CL",

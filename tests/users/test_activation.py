@@ -133,15 +133,18 @@ def test_only_staff_deactivates_a_clients_account_owner(
     client: TestClient, run: Runner, team: Team
 ) -> None:
     staff = make_staff(client, run)
-    client.patch(f"{URL}/{team.manager.id}", json={"role": "client_owner"}, headers=staff.headers)
-    co_owner = Account(
+    granted = client.patch(
+        f"{URL}/{team.manager.id}", json={"client_role": "admin"}, headers=staff.headers
+    )
+    assert granted.status_code == 200, granted.text
+    admin = Account(
         id=team.manager.id,
         email=team.manager.email,
-        role=UserRole.client_owner,
+        role=UserRole.client_member,
         client_id=team.client_id,
         tokens=login(client, team.manager.email),
     )
-    response = client.post(f"{URL}/{team.owner.id}/deactivate", headers=co_owner.headers)
+    response = client.post(f"{URL}/{team.owner.id}/deactivate", headers=admin.headers)
     assert response.status_code == 403
     by_staff = client.post(f"{URL}/{team.owner.id}/deactivate", headers=staff.headers)
     assert by_staff.status_code == 200

@@ -260,13 +260,24 @@ def test_staff_invites_into_a_client_and_a_vendor(
     client: TestClient, run: Runner, team: Team
 ) -> None:
     staff = make_staff(client, run)
-    owner = invite(client, staff, role="client_owner", client_id=team.client_id)
-    assert owner["client_id"] == str(team.client_id)
+    admin = invite(
+        client, staff, role="client_member", client_role="admin", client_id=team.client_id
+    )
+    assert admin["client_id"] == str(team.client_id) and admin["client_role"] == "admin"
     vendor = make_vendor(run)
-    admin = invite(client, staff, role="vendor_admin", vendor_id=vendor)
-    assert admin["vendor_id"] == str(vendor)
+    vendor_admin = invite(client, staff, role="vendor_admin", vendor_id=vendor)
+    assert vendor_admin["vendor_id"] == str(vendor)
     new_client = invite(client, staff, role="client_owner")
     assert new_client["client_id"] == new_client["id"]
+    row = client.get(f"/api/v1/clients/{new_client['id']}", headers=staff.headers)
+    assert row.status_code == 200 and row.json()["owner_user_id"] == new_client["id"]
+
+
+def test_a_client_has_one_owner(client: TestClient, run: Runner, team: Team) -> None:
+    staff = make_staff(client, run)
+    response = _post(client, staff, role="client_owner", client_id=str(team.client_id))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "role"]
 
 
 def test_staff_invitation_role_must_fit_its_place(client: TestClient, run: Runner) -> None:

@@ -142,10 +142,11 @@ def test_vendor_admin_cannot_touch_client_users(
     assert _patch(client, admin, team.technician, {"role": "vendor_admin"}).status_code == 404
 
 
-def test_staff_grants_client_owner(client: TestClient, run: Runner, team: Team) -> None:
+def test_staff_cannot_make_a_second_owner(client: TestClient, run: Runner, team: Team) -> None:
     staff = make_staff(client, run)
     response = _patch(client, staff, team.manager, {"role": "client_owner"})
-    assert response.status_code == 200 and response.json()["role"] == "client_owner"
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["type"] == "owner_by_transfer"
 
 
 def test_staff_cannot_give_a_role_that_does_not_fit(

@@ -25,7 +25,7 @@ class Asset(IdMixin, TimestampMixin, Base):
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("locales.id", ondelete="CASCADE"), index=True
@@ -63,7 +63,7 @@ class AssetStatusChange(IdMixin, Base):
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
     asset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
@@ -83,7 +83,7 @@ class AssetBOM(IdMixin, TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("asset_id", "product_id"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
     asset_id: Mapped[uuid.UUID] = mapped_column(
@@ -102,7 +102,7 @@ class AssetMaintenancePlan(IdMixin, TimestampMixin, Base):
     __tablename__ = "asset_maintenance_plans"
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
     asset_id: Mapped[uuid.UUID] = mapped_column(
@@ -143,7 +143,7 @@ class PlanOccurrence(IdMixin, Base):
     __table_args__ = (UniqueConstraint("plan_id", "occurrence_key"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
     plan_id: Mapped[uuid.UUID] = mapped_column(

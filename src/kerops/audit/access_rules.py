@@ -13,7 +13,7 @@ from kerops.core.principal import Principal
 @access.rule(AuditLog)
 def _audit_logs(p: Principal, action: Action) -> ColumnElement[bool]:
     # Read only (the log is append-only); a client owner reads the rows of their own client.
-    if action == "read" and p.is_client_owner and p.client_id is not None:
+    if action == "read" and p.is_client_admin and p.client_id is not None:
         return AuditLog.client_id == p.client_id
     return false()
 

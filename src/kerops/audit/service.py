@@ -35,7 +35,7 @@ class AuditFilters:
 
 def ensure_can_read(principal: Principal) -> None:
     """Only platform staff and client owners read the audit log; for anyone else it is a 403."""
-    if not (principal.is_staff or principal.is_client_owner):
+    if not (principal.is_staff or principal.is_client_admin):
         raise Forbidden("Only platform staff and client owners can read the audit log.")
 
 

@@ -28,7 +28,7 @@ def _api_keys(p: Principal, action: Action) -> ColumnElement[bool]:
 def _identity_providers(p: Principal, action: Action) -> ColumnElement[bool]:
     # Administrators only: a client owner those of the client, a vendor admin those of the vendor.
     # Platform providers (neither id set) are staff's alone; a null id must never match them.
-    if p.is_client_owner and p.client_id is not None:
+    if p.is_client_admin and p.client_id is not None:
         return IdentityProvider.client_id == p.client_id
     if p.role is UserRole.vendor_admin and p.vendor_id is not None:
         return IdentityProvider.vendor_id == p.vendor_id

@@ -23,7 +23,7 @@ class ApiKey(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(120))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
@@ -78,7 +78,7 @@ class IdentityProvider(IdMixin, TimestampMixin, Base):
     __audit_exclude__: ClassVar[frozenset[str]] = frozenset({"client_secret_encrypted"})
 
     client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("vendors.id", ondelete="CASCADE"), index=True

@@ -26,6 +26,7 @@ def _principal_of(user: User, **extra: object) -> Principal:
         role=user.role,
         client_id=user.client_id,
         vendor_id=user.vendor_id,
+        client_role=user.client_role,
         **extra,  # type: ignore[arg-type]
     )
 

@@ -23,14 +23,15 @@ async def register_client_owner(
     if await find_user_by_email(session, email) is not None:
         raise Conflict("An account with this email already exists.", code="email_taken")
     user_id = uuid7()
+    client = clients.new_client(session, user_id, full_name, SubscriptionPlan.free)
+    await session.flush()  # the client's row first: its owner's row points at it
     user = User(
         id=user_id,
         email=email,
         full_name=full_name,
         password_hash=state.security.hash_password(password),
         role=UserRole.client_owner,
-        client_id=user_id,
-        plan=SubscriptionPlan.free,
+        client_id=client.id,
     )
     session.add(user)
     await session.flush()

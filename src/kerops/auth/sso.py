@@ -47,6 +47,7 @@ from kerops.core.principal import Principal
 from kerops.core.security import TokenError
 from kerops.core.state import AppState
 from kerops.core.types import utcnow
+from kerops.users import clients
 from kerops.users import service as user_service
 from kerops.users.models import User, Vendor
 
@@ -85,7 +86,7 @@ class SsoProviderUnavailable(AppError):
 
 
 def _ensure_admin(principal: Principal) -> None:
-    if principal.is_staff or principal.is_client_owner:
+    if principal.is_staff or principal.is_client_admin:
         return
     if principal.role is UserRole.vendor_admin and principal.vendor_id is not None:
         return
@@ -168,16 +169,11 @@ async def _resolve_owner(
                 ],
             )
         if client_id is not None:
-            owner = await get_scoped(session, User, client_id, principal)
-            if owner.role is not UserRole.client_owner or owner.client_id != owner.id:
-                raise Unprocessable(
-                    "client_id must be a client (the id of its owner account).",
-                    errors=[field_error(("body", "client_id"), "not a client")],
-                )
+            await clients.named_client(session, principal, client_id)
         if vendor_id is not None:
             await get_scoped(session, Vendor, vendor_id, principal)
         return client_id, vendor_id
-    if principal.is_client_owner:
+    if principal.is_client_admin:
         if client_id is not None and client_id != principal.client_id:
             raise NotFound("client not found")
         if vendor_id is not None:

@@ -104,11 +104,13 @@ def manages_a_locale(principal: Principal) -> ColumnElement[bool]:
 
 
 def locale_predicate(locale_col: Any, client_col: Any, p: Principal, action: Action) -> Any:
-    """Rows of a locale: its client's owner, and its members (its managers to write)."""
+    """Rows of a locale: everyone of its client who reaches every locale (the owner, an admin,
+    a client-wide manager; a client-wide viewer to read), and its members (its managers to
+    write)."""
     if p.client_id is None:
         return false()
     same_client = client_col == p.client_id
-    if p.is_client_owner:
+    if p.reaches_every_locale(action):
         return same_client
     if p.role is not UserRole.client_member:
         # Technicians and vendor admins reach a locale only through work assigned to them.
@@ -128,12 +130,12 @@ def locale_rule(model: Any) -> Rule:
 
 def client_rule(model: Any) -> Rule:
     """The rule of a client's configuration (``client_id``): read by its people, changed by its
-    owner."""
+    owner and its admins."""
 
     def fn(p: Principal, action: Action) -> ColumnElement[bool]:
         if p.client_id is None:
             return false()
-        if action == "write" and not p.is_client_owner:
+        if action == "write" and not p.is_client_admin:
             return false()
         return model.client_id == p.client_id  # type: ignore[no-any-return]
 

@@ -145,8 +145,8 @@ def _snapshot_from_history(obj: Base, *, changed_only: bool) -> dict[str, dict[s
 
 
 def _scope_of(obj: Any) -> tuple[Any, Any]:
-    client_id = getattr(obj, "client_id", None)
     table = getattr(obj, "__tablename__", "")
+    client_id = obj.id if table == "clients" else getattr(obj, "client_id", None)
     locale_id = obj.id if table == "locales" else getattr(obj, "locale_id", None)
     return client_id, locale_id
 

@@ -10,9 +10,18 @@ class UserRole(enum.StrEnum):
 
     super_admin = "super_admin"  # platform staff (KER): everything
     client_owner = "client_owner"  # owns a client account and its locales
-    client_member = "client_member"  # belongs to a client; rights per locale via local_members
+    client_member = "client_member"  # belongs to a client; rights per locale via local_members,
+    # or client-wide through ``users.client_role`` (ClientRole)
     technician = "technician"  # works tickets assigned to them (KER, client or vendor)
     vendor_admin = "vendor_admin"  # manages one vendor's users
+
+
+class ClientRole(enum.StrEnum):
+    """A client member's client-wide role (``users.client_role``), beside any locale roles."""
+
+    admin = "admin"  # the owner's rights, except closing the account and handing over ownership
+    manager = "manager"  # manager of every locale of the client, including ones created later
+    viewer = "viewer"  # reads every locale of the client
 
 
 class SubscriptionPlan(enum.StrEnum):

@@ -15,7 +15,7 @@ from kerops.core.models import Base
 Resource = Literal["locales", "users", "assets", "iot_devices"]
 Counter = Callable[[AsyncSession, uuid.UUID], Awaitable[int]]
 #: The client's plan and its limit of a resource (``None``: unlimited), or ``None`` without a
-#: plan; it locks the client's owner row, so two concurrent creates cannot both squeeze under
+#: plan; it locks the client's row, so two concurrent creates cannot both squeeze under
 #: the limit on PostgreSQL (SQLite serialises writers anyway).
 PlanOf = Callable[[AsyncSession, uuid.UUID, Resource], Awaitable[tuple[str, int | None] | None]]
 
@@ -55,7 +55,7 @@ async def enforce_plan_limit(
 ) -> None:
     """Refuse (403 ``plan_limit_exceeded``) when ``adding`` more would pass the plan's limit.
 
-    The client's owner row is locked first, so two concurrent creates cannot both squeeze under
+    The client's row is locked first, so two concurrent creates cannot both squeeze under
     the limit on PostgreSQL (SQLite serialises writers anyway).
     """
     if not _PLAN_OF:

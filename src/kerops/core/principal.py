@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Literal
 
-from kerops.core.enums import UserRole
+from kerops.core.enums import ClientRole, UserRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,8 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     scopes: frozenset[str] | None = None  # None: an interactive login with the user's full rights
     session_id: uuid.UUID | None = None
+    #: A client member's client-wide role (ignored for any other role).
+    client_role: ClientRole | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -28,8 +31,28 @@ class Principal:
 
     @property
     def is_client_owner(self) -> bool:
-        """The owner account of a client."""
+        """The owner of a client (one per client; only they hand it over)."""
         return self.role is UserRole.client_owner
+
+    @property
+    def is_client_admin(self) -> bool:
+        """Holds the owner's rights over the client: its owner, or a member with the client-wide
+        admin role (all but closing the account and handing over ownership)."""
+        return self.role is UserRole.client_owner or self._client_role is ClientRole.admin
+
+    @property
+    def _client_role(self) -> ClientRole | None:
+        return self.client_role if self.role is UserRole.client_member else None
+
+    def reaches_every_locale(self, action: Literal["read", "write"]) -> bool:
+        """Whether the principal may ``action`` every locale of its client (and what they hold),
+        whatever its locale memberships: the owner and an admin; a client-wide manager; a
+        client-wide viewer, to read."""
+        if self.client_id is None:
+            return False
+        if self.is_client_admin or self._client_role is ClientRole.manager:
+            return True
+        return action == "read" and self._client_role is ClientRole.viewer
 
     def has_scope(self, scope: str) -> bool:
         """Whether an API key principal holds ``scope`` (interactive logins hold every scope)."""

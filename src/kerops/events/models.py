@@ -22,7 +22,7 @@ class Event(IdMixin, Base):
 
     #: The client the event belongs to (None: a platform or vendor event).
     client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("vendors.id", ondelete="CASCADE")

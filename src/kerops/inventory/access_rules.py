@@ -14,5 +14,5 @@ from kerops.inventory.models import Product
 def _products(p: Principal, action: Action) -> ColumnElement[bool]:
     own = Product.client_id == p.client_id if p.client_id is not None else false()
     if action == "write":
-        return own if p.is_client_owner else false()
+        return own if p.is_client_admin else false()
     return or_(Product.client_id.is_(None), own)

@@ -22,7 +22,7 @@ class Product(IdMixin, TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("client_id", "sku"),)
 
     client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     category: Mapped[ProductCategory] = mapped_column(StrEnum(ProductCategory))
     sku: Mapped[str] = mapped_column(String(64))

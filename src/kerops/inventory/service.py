@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
 from kerops.core.db import flush_or_conflict
-from kerops.core.enums import ProductCategory, UserRole
+from kerops.core.enums import ProductCategory
 from kerops.core.errors import Conflict, Forbidden, NotFound
 from kerops.core.filtering import text_search
 from kerops.core.pagination import PageParams
@@ -19,7 +19,7 @@ from kerops.core.principal import Principal
 from kerops.core.reads import Reader
 from kerops.inventory.models import Product
 from kerops.inventory.schemas import ProductCreate, ProductUpdate
-from kerops.users.models import User
+from kerops.users.models import Client
 
 PRODUCT_SORTS = {"name": Product.name, "sku": Product.sku, "created_at": Product.created_at}
 SKU_TAKEN = "This catalogue already has a product with that SKU."
@@ -31,11 +31,10 @@ async def _owner_for_new_product(
     if principal.is_staff:
         if client_id is None:
             return None
-        owner = await session.get(User, client_id)
-        if owner is None or owner.role is not UserRole.client_owner or owner.client_id != owner.id:
+        if await session.get(Client, client_id) is None:
             raise NotFound("client not found")
-        return owner.id
-    if not principal.is_client_owner or principal.client_id is None:
+        return client_id
+    if not principal.is_client_admin or principal.client_id is None:
         raise Forbidden("Only the client's owner or platform staff can add products.")
     if client_id is not None and client_id != principal.client_id:
         raise NotFound("client not found")

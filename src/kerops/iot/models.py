@@ -32,7 +32,7 @@ class IoTDevice(IdMixin, TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("client_id", "serial_number"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("locales.id", ondelete="CASCADE"), index=True
@@ -111,7 +111,7 @@ class IoTRule(IdMixin, TimestampMixin, Base):
     __tablename__ = "iot_rules"
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     device_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("iot_devices.id", ondelete="CASCADE"), index=True

@@ -25,8 +25,8 @@ def _notifications(p: Principal, action: Action) -> ColumnElement[bool]:
 
 @access.rule(WebhookSubscription)
 def _webhook_subscriptions(p: Principal, action: Action) -> ColumnElement[bool]:
-    # Webhooks carry the client's data to its own systems: its owner alone manages them.
-    if p.is_client_owner and p.client_id is not None:
+    # Webhooks carry the client's data to its own systems: its owner and admins manage them.
+    if p.is_client_admin and p.client_id is not None:
         return WebhookSubscription.client_id == p.client_id
     return false()
 

@@ -50,7 +50,7 @@ class Notification(IdMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     #: The client the event belongs to (None: a vendor's or the platform's).
     client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(64))
@@ -75,7 +75,7 @@ class WebhookSubscription(IdMixin, TimestampMixin, Base):
     __audit_exclude__: ClassVar[frozenset[str]] = frozenset({"secret_encrypted"})
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     url: Mapped[str] = mapped_column(String(2000))
     #: Event types delivered (``ticket.created``, ...).
@@ -98,7 +98,7 @@ class WebhookDelivery(IdMixin, Base):
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     subscription_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")

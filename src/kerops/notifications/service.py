@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kerops.core import access
-from kerops.core.enums import LocalRole, UserRole
+from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.errors import NotFound
 from kerops.core.filtering import one_of
 from kerops.core.pagination import PageParams
@@ -63,7 +63,7 @@ class Recipient:
 @functools.lru_cache(maxsize=256)
 def _recipients_query(
     audiences: frozenset[str], named: tuple[str, ...], *, by_vendor: bool, by_client: bool
-) -> Select[uuid.UUID, str, bool, bool]:
+) -> Select[uuid.UUID, str, bool, bool, bool]:
     """The recipients statement for one shape of event (its audiences, which people its payload
     names, whether it has a vendor and a client), with the event's values as parameters: built
     and compiled once per shape, not per event."""
@@ -72,7 +72,15 @@ def _recipients_query(
         LocalMember.locale_id == bindparam("locale_id"),
         LocalMember.role == LocalRole.manager,
     )
-    is_manager = User.id.in_(managers.scalar_subquery()) if "managers" in audiences else false()
+    # A client-wide manager manages every locale of the client (``belongs`` keeps it the event's).
+    client_wide_manager = (User.role == UserRole.client_member) & (
+        User.client_role == ClientRole.manager
+    )
+    is_manager = (
+        or_(User.id.in_(managers.scalar_subquery()), client_wide_manager)
+        if "managers" in audiences and by_client
+        else false()
+    )
     is_vendor_admin = (
         (User.vendor_id == bindparam("vendor_id")) & (User.role == UserRole.vendor_admin)
         if "vendor_admins" in audiences and by_vendor
@@ -80,13 +88,14 @@ def _recipients_query(
     )
     wanted: list[Any] = [is_manager, is_vendor_admin]
     wanted += [User.id == bindparam(f"{key}_id") for key in named]
+    is_owner = User.role == UserRole.client_owner if by_client else false()
     if by_client and audiences & {"owner", "managers"}:
-        wanted.append(User.id == bindparam("client_id"))
+        wanted.append(is_owner)
     # Only people of the event's client or vendor, whatever a payload names.
     belongs = [User.client_id == bindparam("client_id")] if by_client else []
     if by_vendor:
         belongs.append(User.vendor_id == bindparam("vendor_id"))
-    return select(User.id, User.email, is_manager, is_vendor_admin).where(
+    return select(User.id, User.email, is_manager, is_vendor_admin, is_owner).where(
         or_(*wanted), or_(*belongs), User.is_active.is_(True)
     )
 
@@ -113,8 +122,8 @@ async def recipients(session: AsyncSession, event: Event) -> list[Recipient]:
     any_manager = any(bool(row[2]) for row in rows)
     actor = _payload_id(event, "actor_id")
     chosen: list[Recipient] = []
-    for user_id, email, manager, vendor_admin in rows:
-        is_owner = event.client_id is not None and user_id == event.client_id
+    for user_id, email, manager, vendor_admin, owner in rows:
+        is_owner = bool(owner)
         reasons = (
             bool(manager),
             bool(vendor_admin),

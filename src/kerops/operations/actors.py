@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.core.enums import LocalRole, UserRole
+from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.principal import Principal
 from kerops.operations.models import ServiceTicket
 from kerops.operations.schemas import StepRole
@@ -37,12 +37,16 @@ async def actor_kinds(
     kinds: set[StepRole] = set()
     if principal.is_staff:
         kinds.add(StepRole.staff)
-    if principal.is_client_owner and principal.client_id == ticket.client_id:
+    if principal.is_client_admin and principal.client_id == ticket.client_id:
         kinds.add(StepRole.owner)
-    if principal.client_id == ticket.client_id and LocalRole.manager in await locale_roles(
-        session, principal, ticket.locale_id
-    ):
-        kinds.add(StepRole.manager)
+    if principal.client_id == ticket.client_id:
+        client_wide = (
+            principal.role is UserRole.client_member and principal.client_role is ClientRole.manager
+        )
+        if client_wide or LocalRole.manager in await locale_roles(
+            session, principal, ticket.locale_id
+        ):
+            kinds.add(StepRole.manager)
     if ticket.requester_id is not None and ticket.requester_id == principal.user_id:
         kinds.add(StepRole.requester)
     if ticket.technician_id is not None and ticket.technician_id == principal.user_id:

@@ -59,7 +59,7 @@ async def create_ticket(
     """Raise a ticket: numbered, on the client's default workflow, with SLA deadlines."""
     locale = await access.get_scoped_row(session, Locale, data.locale_id, principal)
     locale_id: uuid.UUID = locale["id"]
-    if not (principal.is_staff or principal.is_client_owner):
+    if not (principal.is_staff or principal.reaches_every_locale("write")):
         roles = await locale_roles(session, principal, locale_id)
         if not roles & {LocalRole.manager, LocalRole.requester}:
             raise Forbidden("Only the locale's managers and requesters can raise tickets here.")

@@ -23,7 +23,7 @@ class Workflow(IdMixin, TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("client_id", "name"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -38,7 +38,7 @@ class WorkflowStep(IdMixin, TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("workflow_id", "from_status", "to_status"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     workflow_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("workflows.id", ondelete="CASCADE"), index=True
@@ -72,7 +72,7 @@ class SlaPolicy(IdMixin, TimestampMixin, Base):
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("locales.id", ondelete="CASCADE")
@@ -95,7 +95,7 @@ class TicketCounter(Base):
     __audited__ = False
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
     )
     last_number: Mapped[int] = mapped_column(default=0)
 
@@ -132,7 +132,7 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     number: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
@@ -212,7 +212,7 @@ class TicketHistory(IdMixin, Base):
     __table_args__ = (Index("ix_ticket_history_ticket_id_created_at", "ticket_id", "created_at"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
     ticket_id: Mapped[uuid.UUID] = mapped_column(
@@ -232,7 +232,7 @@ class TicketComment(IdMixin, TimestampMixin, Base):
     __table_args__ = (Index("ix_ticket_comments_ticket_id_created_at", "ticket_id", "created_at"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
     ticket_id: Mapped[uuid.UUID] = mapped_column(
@@ -249,7 +249,7 @@ class TicketTask(IdMixin, TimestampMixin, Base):
     __table_args__ = (Index("ix_ticket_tasks_ticket_id_position", "ticket_id", "position"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
     ticket_id: Mapped[uuid.UUID] = mapped_column(
@@ -282,7 +282,7 @@ class TicketAttachment(IdMixin, Base):
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locales.id", ondelete="CASCADE"))
     ticket_id: Mapped[uuid.UUID] = mapped_column(

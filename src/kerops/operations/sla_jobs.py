@@ -18,13 +18,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.core.enums import LocalRole
+from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.jobs import JobContext, job
 from kerops.core.types import utcnow
 from kerops.events import service as events
 from kerops.operations import sla
 from kerops.operations.models import ServiceTicket
-from kerops.tenancy.models import LocalMember
+from kerops.tenancy.models import Locale, LocalMember
+from kerops.users.models import User
 
 #: Tickets handled per transaction, and transactions per run (the rest waits for the next run).
 BATCH_SIZE = 200
@@ -57,13 +58,24 @@ async def _claim(
 async def _managers(
     session: AsyncSession, locale_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, list[str]]:
-    """The manager user ids of each locale (one query for a batch)."""
-    stmt = select(LocalMember.locale_id, LocalMember.user_id).where(
+    """The manager user ids of each locale: its managers and the client-wide managers of its
+    client (one query for a batch)."""
+    members = select(LocalMember.locale_id, LocalMember.user_id).where(
         LocalMember.locale_id.in_(locale_ids), LocalMember.role == LocalRole.manager
     )
-    found: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for locale_id, user_id in (await session.execute(stmt)).all():
-        found[locale_id].append(str(user_id))
+    client_wide = (
+        select(Locale.id, User.id)
+        .join(User, User.client_id == Locale.client_id)
+        .where(
+            Locale.id.in_(locale_ids),
+            User.role == UserRole.client_member,
+            User.client_role == ClientRole.manager,
+            User.is_active.is_(True),
+        )
+    )
+    found: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for locale_id, user_id in (await session.execute(members.union(client_wide))).all():
+        found[locale_id].add(str(user_id))
     return {locale_id: sorted(users) for locale_id, users in found.items()}
 
 

@@ -1,5 +1,5 @@
 """What system plugs into core: the rules of its catalogue and settings, and the clients' plans
-(the plan of a client is its owner's)."""
+(the plan is the client's)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kerops.core import access, limits
 from kerops.core.access import Action
 from kerops.core.principal import Principal
 from kerops.system.models import AppVersion, PlanLimit, Setting
-from kerops.users.models import User
+from kerops.users.models import Client
 
 
 @access.rule(AppVersion, PlanLimit)
@@ -29,14 +29,14 @@ def _platform_only(p: Principal, action: Action) -> ColumnElement[bool]:
 async def _plan_of(
     session: AsyncSession, client_id: uuid.UUID, resource: limits.Resource
 ) -> tuple[str, int | None] | None:
-    # The client's owner row is locked, so two concurrent creates cannot both squeeze under
-    # the limit on PostgreSQL (SQLite serialises writers anyway).
+    # The client's row is locked, so two concurrent creates cannot both squeeze under the
+    # limit on PostgreSQL (SQLite serialises writers anyway).
     row = (
         await session.execute(
-            select(User.plan, PlanLimit)
-            .join(PlanLimit, PlanLimit.plan == User.plan, isouter=True)
-            .where(User.id == client_id)
-            .with_for_update(of=User)
+            select(Client.plan, PlanLimit)
+            .join(PlanLimit, PlanLimit.plan == Client.plan, isouter=True)
+            .where(Client.id == client_id)
+            .with_for_update(of=Client)
         )
     ).first()
     if row is None or row[1] is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, select
+from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access, limits
@@ -27,6 +27,8 @@ def _member_locale_ids(principal: Principal, roles: tuple[LocalRole, ...] | None
 
 
 def _manages_a_locale(p: Principal) -> ColumnElement[bool]:
+    if p.role is UserRole.client_member and p.reaches_every_locale("write"):
+        return true()  # a client-wide manager or admin manages every locale
     return exists().where(
         LocalMember.user_id == p.user_id,
         LocalMember.client_id == p.client_id,
@@ -50,9 +52,9 @@ access.rule(LocalMember)(access.locale_rule(LocalMember))
 @access.reach(User)
 def _people_of_shared_locales(p: Principal) -> ColumnElement[bool]:
     # Members see the people who share one of their locales (to pick assignees, etc.); owners
-    # already see their client's people, vendor admins their vendor's.
+    # and client-wide roles already see their client's people, vendor admins their vendor's.
     vendor_admin = p.role is UserRole.vendor_admin and p.vendor_id is not None
-    if p.client_id is None or p.is_client_owner or vendor_admin:
+    if p.client_id is None or p.reaches_every_locale("read") or vendor_admin:
         return false()
     shared = select(LocalMember.user_id).where(
         LocalMember.locale_id.in_(access.member_locale_ids(p)),

@@ -30,7 +30,7 @@ class Locale(IdMixin, TimestampMixin, Base):
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
     code: Mapped[str | None] = mapped_column(String(32))
@@ -58,7 +58,7 @@ class LocalArea(IdMixin, TimestampMixin, Base):
     __tablename__ = "local_areas"
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("locales.id", ondelete="CASCADE"), index=True
@@ -79,7 +79,7 @@ class LocalMember(IdMixin, TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("locale_id", "user_id"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     locale_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("locales.id", ondelete="CASCADE"), index=True

@@ -124,7 +124,7 @@ async def delete_locale(
 ) -> None:
     """Delete an empty locale (owner or staff); one with areas or members is deactivated instead."""
     locale = await access.get_for_write(session, Locale, locale_id, principal, for_update=True)
-    if not (principal.is_staff or principal.is_client_owner):
+    if not (principal.is_staff or principal.is_client_admin):
         raise Forbidden("Only the client's owner or platform staff can delete a locale.")
     has_areas = exists().where(LocalArea.locale_id == locale.id)
     has_members = exists().where(LocalMember.locale_id == locale.id)

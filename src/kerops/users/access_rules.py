@@ -9,13 +9,13 @@ from kerops.core import access, limits
 from kerops.core.access import Action
 from kerops.core.enums import UserRole
 from kerops.core.principal import Principal
-from kerops.users.models import User, Vendor
+from kerops.users.models import Client, User, Vendor
 
 
 @access.rule(User)
 def _users(p: Principal, action: Action) -> ColumnElement[bool]:
     own = User.id == p.user_id
-    if p.is_client_owner:
+    if p.is_client_admin:
         if action == "read":
             # Owners also see the people of their private contractors (managed by the vendor).
             private_vendors = select(Vendor.id).where(Vendor.client_id == p.client_id)
@@ -27,6 +27,9 @@ def _users(p: Principal, action: Action) -> ColumnElement[bool]:
         return or_(own, User.client_id == p.client_id)
     if p.role is UserRole.vendor_admin and p.vendor_id is not None:
         return or_(own, User.vendor_id == p.vendor_id)
+    if action == "read" and p.reaches_every_locale("read"):
+        # A client-wide manager or viewer shares every locale with the client's people.
+        return or_(own, User.client_id == p.client_id)
     # Members also read the people who share one of their locales (tenancy adds them).
     return own
 
@@ -36,7 +39,7 @@ def _vendors(p: Principal, action: Action) -> ColumnElement[bool]:
     own_vendor = Vendor.id == p.vendor_id if p.vendor_id is not None else false()
     own_client = Vendor.client_id == p.client_id if p.client_id is not None else false()
     if action == "write":
-        if p.is_client_owner:
+        if p.is_client_admin:
             return own_client
         if p.role is UserRole.vendor_admin:
             return own_vendor
@@ -45,3 +48,11 @@ def _vendors(p: Principal, action: Action) -> ColumnElement[bool]:
 
 
 limits.count_rows(User, "users")
+
+
+@access.rule(Client)
+def _clients(p: Principal, action: Action) -> ColumnElement[bool]:
+    # Its people read their client; it changes only by handing ownership over (its owner).
+    if action == "read" and p.client_id is not None:
+        return Client.id == p.client_id
+    return false()

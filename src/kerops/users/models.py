@@ -1,4 +1,4 @@
-"""Accounts: users and vendors (contractor companies)."""
+"""Accounts: clients, users and vendors (contractor companies)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,34 @@ from typing import ClassVar
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kerops.core.enums import SubscriptionPlan, UserRole
+from kerops.core.enums import ClientRole, SubscriptionPlan, UserRole
 from kerops.core.models import Base, IdMixin, TimestampMixin
 from kerops.core.types import StrEnum
+
+
+class Client(IdMixin, TimestampMixin, Base):
+    """A client organisation: its id is the ``client_id`` of every row it holds. Its owner is
+    one of its users (``users.role`` client_owner); handing ownership over changes this row and
+    the two users' roles, nothing else. The plan is the client's."""
+
+    __tablename__ = "clients"
+
+    name: Mapped[str] = mapped_column(String(200))
+    # Deferred: a new client's row and its owner's row point at each other, written in one
+    # transaction.
+    owner_user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(
+            "users.id",
+            ondelete="RESTRICT",
+            use_alter=True,
+            deferrable=True,
+            initially="DEFERRED",
+        ),
+        index=True,
+    )
+    plan: Mapped[SubscriptionPlan] = mapped_column(
+        StrEnum(SubscriptionPlan), default=SubscriptionPlan.free
+    )
 
 
 class Vendor(IdMixin, TimestampMixin, Base):
@@ -21,7 +46,7 @@ class Vendor(IdMixin, TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("client_id", "rut"),)
 
     client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE", use_alter=True), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
     rut: Mapped[str] = mapped_column(String(12))
@@ -33,7 +58,7 @@ class Vendor(IdMixin, TimestampMixin, Base):
 
 
 class User(IdMixin, TimestampMixin, Base):
-    """A person (or the owner account of a client); ``client_id`` is the owning client's id."""
+    """A person; ``client_id`` is the client they belong to (its owner among them)."""
 
     __tablename__ = "users"
     __audit_exclude__: ClassVar[frozenset[str]] = frozenset({"password_hash"})
@@ -44,13 +69,12 @@ class User(IdMixin, TimestampMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[UserRole] = mapped_column(StrEnum(UserRole), index=True)
     client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
+    #: A client member's client-wide role (``ClientRole``), beside any locale memberships.
+    client_role: Mapped[ClientRole | None] = mapped_column(StrEnum(ClientRole))
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("vendors.id", ondelete="SET NULL"), index=True
-    )
-    plan: Mapped[SubscriptionPlan] = mapped_column(
-        StrEnum(SubscriptionPlan), default=SubscriptionPlan.free
     )
     skills: Mapped[list[str]] = mapped_column(default=list)
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator
 
-from kerops.core.enums import LocalRole, SubscriptionPlan, UserRole
+from kerops.core.enums import ClientRole, LocalRole, SubscriptionPlan, UserRole
 from kerops.core.schemas import InputModel, Name, Phone, ReadModel, ShortText, refuse_null
 from kerops.users.rut import normalise_rut
 
@@ -53,8 +53,8 @@ class UserRead(ReadModel):
     full_name: str
     role: UserRole
     client_id: uuid.UUID | None
+    client_role: ClientRole | None
     vendor_id: uuid.UUID | None
-    plan: SubscriptionPlan
     skills: list[str]
     is_active: bool
     language: str
@@ -74,6 +74,10 @@ class UserUpdate(InputModel):
     timezone: Timezone | None = None
     skills: Skills | None = None
     role: UserRole | None = None
+    client_role: ClientRole | None = Field(
+        default=None,
+        description="A member's client-wide role (owner and admins grant it); null revokes it",
+    )
 
     _not_null = field_validator("full_name", "language", "timezone", "skills", "role")(refuse_null)
 
@@ -95,6 +99,9 @@ class UserInvite(InputModel):
     )
     local_role: LocalRole | None = Field(
         default=None, description="Their role in that locale (default: viewer)"
+    )
+    client_role: ClientRole | None = Field(
+        default=None, description="A client-wide role (admin, manager or viewer) for a member"
     )
 
 
@@ -149,3 +156,20 @@ class VendorRead(ReadModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class ClientRead(ReadModel):
+    """A client organisation: its id is the ``client_id`` of everything it holds."""
+
+    id: uuid.UUID
+    name: str
+    owner_user_id: uuid.UUID
+    plan: SubscriptionPlan
+    created_at: datetime
+    updated_at: datetime
+
+
+class OwnershipTransfer(InputModel):
+    """Whom the owner hands the client to: one of its active admins."""
+
+    user_id: uuid.UUID = Field(description="An active admin of the client (client_role admin)")

@@ -10,9 +10,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from kerops.core.access import get_scoped
+from kerops.core.access import get_for_write, get_scoped
 from kerops.core.db import flush_or_conflict
-from kerops.core.enums import LocalRole, UserRole
+from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.errors import (
     Conflict,
     Forbidden,
@@ -28,6 +28,7 @@ from kerops.core.principal import Principal
 from kerops.core.reads import Reader
 from kerops.core.state import AppState
 from kerops.core.types import uuid7
+from kerops.users import clients
 from kerops.users.models import User, Vendor
 from kerops.users.schemas import UserInvite, UserUpdate
 
@@ -108,7 +109,8 @@ USER_SORT_FIELDS: dict[str, InstrumentedAttribute[Any]] = {
     "full_name": User.full_name,
 }
 
-#: Roles each kind of manager may hand out (and take away); staff may set any role.
+#: Roles each kind of manager may hand out (and take away); staff may set any role but the
+#: owner's (a client has one owner; ownership is handed over, ``transfer_ownership``).
 CLIENT_OWNER_ROLES = frozenset({UserRole.client_member, UserRole.technician})
 VENDOR_ADMIN_ROLES = frozenset({UserRole.technician, UserRole.vendor_admin})
 CLIENT_ROLES = frozenset({UserRole.client_owner, UserRole.client_member})
@@ -169,18 +171,6 @@ async def list_users(
     )
 
 
-async def get_client_account(
-    session: AsyncSession, *, principal: Principal, client_id: uuid.UUID
-) -> User:
-    """The owner account that stands for a client (its id is the client's id), or 404."""
-    if not principal.is_staff and client_id != principal.client_id:
-        raise NotFound("client not found")
-    account = await session.get(User, client_id)
-    if account is None or account.client_id != account.id:
-        raise NotFound("client not found")
-    return account
-
-
 def _check_role_fits(user: User, role: UserRole) -> None:
     """A role must match the user's affiliation (a client's roles need a client, etc.)."""
     if role in CLIENT_ROLES and user.client_id is None:
@@ -196,15 +186,21 @@ def _check_role_change(principal: Principal, user: User, role: UserRole) -> None
     """Refuse a role change the caller may not make (own role, higher roles, misfits)."""
     if user.id == principal.user_id:
         raise Forbidden("You cannot change your own role.", code="own_role_change")
+    if user.role is UserRole.client_owner:
+        raise Conflict(
+            "The owner of a client keeps the client_owner role until they hand ownership "
+            "over to an admin.",
+            code="account_owner_role",
+        )
     if principal.is_staff:
-        if user.id == user.client_id:
-            raise Conflict(
-                "The account owner of a client keeps the client_owner role.",
-                code="account_owner_role",
+        if role is UserRole.client_owner:
+            problem = "a client has one owner: ownership is handed over (transfer-ownership)"
+            raise Unprocessable(
+                problem, errors=[field_error(("body", "role"), problem, "owner_by_transfer")]
             )
         _check_role_fits(user, role)
         return
-    if principal.is_client_owner:
+    if principal.is_client_admin:
         allowed = CLIENT_OWNER_ROLES
     elif principal.role is UserRole.vendor_admin:
         allowed = VENDOR_ADMIN_ROLES
@@ -223,16 +219,51 @@ async def _ensure_phone_free(session: AsyncSession, phone: str, user_id: uuid.UU
         raise Conflict("Another account already uses this phone number.", code="phone_taken")
 
 
+def _check_client_role_change(
+    principal: Principal, user: User, client_role: ClientRole | None
+) -> None:
+    """Refuse a client-wide role the caller may not grant or revoke: the owner, an admin and
+    staff grant them to the client's members, never to or from themselves or the owner."""
+    if not (principal.is_staff or principal.is_client_admin):
+        raise Forbidden(
+            "Only the client's owner or admins grant client-wide roles.", code="role_not_allowed"
+        )
+    if user.id == principal.user_id:
+        raise Forbidden("You cannot change your own role.", code="own_role_change")
+    if user.role is UserRole.client_owner:
+        raise Conflict(
+            "The owner of a client holds every right and takes no client-wide role.",
+            code="account_owner_role",
+        )
+    if client_role is not None and (user.role is not UserRole.client_member or not user.is_active):
+        problem = "client-wide roles are for the client's active members (role client_member)"
+        raise Unprocessable(
+            problem, errors=[field_error(("body", "client_role"), problem, "client_role_invalid")]
+        )
+
+
 async def update_user(
     session: AsyncSession, *, principal: Principal, user_id: uuid.UUID, changes: UserUpdate
 ) -> User:
-    """Change profile fields and, for managers, the role of a user in their reach."""
-    user = await get_scoped(session, User, user_id, principal, "write")
+    """Change profile fields and, for managers, the role of a user in their reach (and, for a
+    client's owner and admins, a member's client-wide role)."""
+    user = await get_for_write(session, User, user_id, principal)
+    if user.role is UserRole.client_owner and not (
+        principal.is_staff or principal.user_id == user.id
+    ):
+        raise Forbidden("The client's owner edits their own account.", code="owner_account")
     values = changes.model_dump(exclude_unset=True)
     role = values.pop("role", None)
     if role is not None and role != user.role:
         _check_role_change(principal, user, role)
         user.role = role
+        if role is not UserRole.client_member:
+            user.client_role = None  # client-wide roles are a member's
+    if "client_role" in values:
+        client_role = values.pop("client_role")
+        if client_role != user.client_role:
+            _check_client_role_change(principal, user, client_role)
+            user.client_role = client_role
     phone = values.get("phone")
     if phone is not None and phone != user.phone:
         await _ensure_phone_free(session, phone, user.id)
@@ -253,7 +284,7 @@ async def set_active(
         if not active:
             raise Forbidden("You cannot deactivate your own account.", code="self_deactivation")
         return user
-    if user.id == user.client_id and not principal.is_staff:
+    if user.role is UserRole.client_owner and not principal.is_staff:
         raise Forbidden("Only platform staff can (de)activate a client's account owner.")
     user.is_active = active
     if not active:
@@ -292,7 +323,7 @@ async def _invite_target(
     if client_id is None and not principal.is_staff:
         client_id = principal.client_id
     if client_id is not None:
-        await get_client_account(session, principal=principal, client_id=client_id)
+        await clients.check_client(session, principal, client_id)
     return client_id, None, None if principal.is_staff else CLIENT_OWNER_ROLES
 
 
@@ -301,7 +332,7 @@ def _check_invite_role(role: UserRole, client_id: uuid.UUID | None, vendor: Vend
     if vendor is not None:
         allowed = VENDOR_ADMIN_ROLES
     elif client_id is not None:
-        allowed = frozenset({*CLIENT_ROLES, UserRole.technician})
+        allowed = frozenset({UserRole.client_member, UserRole.technician})
     else:
         # No client and no vendor: platform staff, KER's own technicians, or a new client.
         allowed = frozenset({UserRole.super_admin, UserRole.technician, UserRole.client_owner})
@@ -315,9 +346,9 @@ async def invite_user(
 ) -> tuple[User, OutgoingMessage]:
     """Create a user without a password, and the email with a one-time link to set one."""
     if not (
-        principal.is_staff or principal.is_client_owner or principal.role is UserRole.vendor_admin
+        principal.is_staff or principal.is_client_admin or principal.role is UserRole.vendor_admin
     ):
-        raise Forbidden("Only client owners, vendor admins and staff can invite people.")
+        raise Forbidden("Only client owners and admins, vendor admins and staff can invite people.")
     locale: InvitedLocale | None = None
     if invite.locale_id is not None:
         find: FindLocale = _locales("find")
@@ -333,6 +364,11 @@ async def invite_user(
             code="role_not_allowed",
         )
     _check_invite_role(invite.role, client_id, vendor)
+    if invite.client_role is not None and invite.role is not UserRole.client_member:
+        problem = "client-wide roles are for the client's members (role client_member)"
+        raise Unprocessable(
+            problem, errors=[field_error(("body", "client_role"), problem, "client_role_invalid")]
+        )
     if locale is not None and locale.client_id != client_id:
         problem = "the locale must belong to the client the person joins"
         raise Unprocessable(problem, errors=[field_error(("body", "locale_id"), problem)])
@@ -345,7 +381,9 @@ async def invite_user(
 
     user_id = uuid7()
     if invite.role is UserRole.client_owner and client_id is None:
-        client_id = user_id  # staff opening a new client account
+        # Staff opening a new client account: the client's row first, its owner points at it.
+        client_id = clients.new_client(session, user_id, invite.full_name).id
+        await session.flush()
     user = User(
         id=user_id,
         email=email,
@@ -353,6 +391,7 @@ async def invite_user(
         password_hash=None,
         role=invite.role,
         client_id=client_id,
+        client_role=invite.client_role,
         vendor_id=vendor.id if vendor is not None else None,
         invited_by_id=principal.user_id,
     )

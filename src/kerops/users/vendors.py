@@ -17,6 +17,7 @@ from kerops.core.filtering import text_search
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
+from kerops.users import clients
 from kerops.users import service as user_service
 from kerops.users.models import User, Vendor
 from kerops.users.schemas import VendorCreate, VendorUpdate
@@ -63,13 +64,13 @@ async def create_vendor(
     session: AsyncSession, *, principal: Principal, data: VendorCreate
 ) -> Vendor:
     """Register a platform vendor (staff) or a client's private vendor (staff or its owner)."""
-    if not (principal.is_staff or principal.is_client_owner):
+    if not (principal.is_staff or principal.is_client_admin):
         raise Forbidden("Only client owners and platform staff can register vendors.")
     client_id = data.client_id
     if client_id is None and not principal.is_staff:
         client_id = principal.client_id
     if client_id is not None:
-        await user_service.get_client_account(session, principal=principal, client_id=client_id)
+        await clients.check_client(session, principal, client_id)
     await _ensure_rut_free(session, client_id=client_id, rut=data.rut)
     vendor = Vendor(**data.model_dump(exclude={"client_id"}), client_id=client_id)
     session.add(vendor)
@@ -114,7 +115,7 @@ async def update_vendor(
     """Change a vendor (staff, the owning client's owner, or the vendor's own admin)."""
     vendor = await get_scoped(session, Vendor, vendor_id, principal, "write")
     values = changes.model_dump(exclude_unset=True)
-    if "is_active" in values and not (principal.is_staff or principal.is_client_owner):
+    if "is_active" in values and not (principal.is_staff or principal.is_client_admin):
         raise Forbidden("A vendor cannot activate or deactivate itself.")
     rut = values.get("rut")
     if rut is not None and rut != vendor.rut:

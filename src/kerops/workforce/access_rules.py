@@ -33,7 +33,7 @@ def workforce_predicate(
     if p.is_staff:
         return true()
     own = technician == p.user_id
-    if p.is_client_owner and p.client_id is not None:
+    if p.is_client_admin and p.client_id is not None:
         return client == p.client_id
     if p.role is UserRole.vendor_admin and p.vendor_id is not None:
         return vendor == p.vendor_id

@@ -24,7 +24,7 @@ class TechnicianShift(IdMixin, TimestampMixin, Base):
 
     technician_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("vendors.id", ondelete="CASCADE"), index=True
@@ -45,7 +45,7 @@ class TechnicianCertification(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("vendors.id", ondelete="CASCADE"), index=True

@@ -61,7 +61,9 @@ Span = tuple[datetime, datetime]
 
 
 def _is_manager(principal: Principal) -> bool:
-    return principal.is_staff or principal.role in (UserRole.client_owner, UserRole.vendor_admin)
+    return (
+        principal.is_staff or principal.is_client_admin or principal.role is UserRole.vendor_admin
+    )
 
 
 def _technicians(principal: Principal, action: access.Action, *, technician_writes: bool) -> Any:
