@@ -73,7 +73,7 @@ async def measure(args: argparse.Namespace) -> None:
     @app.get("/floor/core/{ticket_id}", response_model=TicketRead)
     async def core(ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Any:
         connection = await session.connection()
-        statement = access._get_columns_statement(ServiceTicket, principal, "read")
+        statement = access.row_statement(ServiceTicket, principal)
         found = await connection.execute(statement, {"object_id": ticket_id})
         return dict(found.mappings().one())
 

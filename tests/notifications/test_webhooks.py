@@ -252,7 +252,6 @@ def test_a_delivery_is_signed_and_carries_the_event_id(
     assert request.path == "/hook?source=kerops"
     assert verify_signature(hook["secret"], request.headers["x-kerops-signature"], request.body)
     assert not verify_signature("whsec_wrong", request.headers["x-kerops-signature"], request.body)
-    assert webhooks.verify(hook["secret"], request.headers["x-kerops-signature"], request.body)
     body = json.loads(request.body)
     assert body["type"] == "ticket.created" and request.headers["x-kerops-event"] == body["type"]
     assert request.headers["x-kerops-event-id"] == body["id"]

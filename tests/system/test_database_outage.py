@@ -60,10 +60,12 @@ def assert_not_ready(response: Any) -> None:
 
 
 def calls(client: TestClient, owner: Account, locale_id: str) -> dict[str, Any]:
-    """One call of each kind: a list (session), a lean read (straight to the driver), a write."""
+    """One call of each kind: a list through the reader (SQLAlchemy Core), one object through the
+    reader (straight to the driver), a read through a request session, a write."""
     return {
         "list": client.get(f"{API}/locales", headers=owner.headers),
         "read": client.get(f"{API}/locales/{locale_id}", headers=owner.headers),
+        "session": client.get(f"{API}/locales/{locale_id}/members", headers=owner.headers),
         "write": client.post(f"{API}/locales", json={"name": "Otra"}, headers=owner.headers),
     }
 
@@ -92,15 +94,17 @@ def test_an_outage_answers_503_with_retry_after_and_the_service_recovers(
     answers = calls(client, owner, locale_id)
     assert answers["list"].status_code == 200, answers["list"].text
     assert answers["read"].status_code == 200, answers["read"].text
+    assert answers["session"].status_code == 200, answers["session"].text
     assert answers["write"].status_code == 201, answers["write"].text
 
 
 @pytest.mark.parametrize("settings_overrides", [{"principal_cache_seconds": 300}])
-@pytest.mark.parametrize("first", ["read", "list"])
+@pytest.mark.parametrize("first", ["read", "list", "session"])
 def test_the_first_call_to_find_the_connection_lost_drops_every_pooled_one(
     client: TestClient, server: PrivatePostgres, first: str
 ) -> None:
-    # "read": a lean read, straight to the driver; "list": a statement of a request session.
+    # "read": straight to the driver; "list": SQLAlchemy Core on a read connection; "session": a
+    # statement of a request session.
     owner = make_user(client, run_in_app(client), role=UserRole.client_owner)
     created = client.post(f"{API}/locales", json={"name": "Planta"}, headers=owner.headers)
     locale_id = created.json()["id"]
@@ -115,12 +119,16 @@ def test_the_first_call_to_find_the_connection_lost_drops_every_pooled_one(
 
     client.portal.call(pool_two_connections)  # type: ignore[union-attr]
     server.stop()
-    path = f"{API}/locales/{locale_id}" if first == "read" else f"{API}/locales"
+    path = {
+        "read": f"{API}/locales/{locale_id}",
+        "list": f"{API}/locales",
+        "session": f"{API}/locales/{locale_id}/members",
+    }[first]
     assert_database_unavailable(client.get(path, headers=owner.headers))
     server.start()
     # The other pooled connection the outage ended was dropped too: nothing fails after it.
     answers = calls(client, owner, locale_id)
-    assert [a.status_code for a in answers.values()] == [200, 200, 201]
+    assert [a.status_code for a in answers.values()] == [200, 200, 200, 201]
 
 
 # --- SQLite ---------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from kerops.assets.schemas import (
     DowntimeRead,
     StatusChangeRead,
 )
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep
+from kerops.core.documents import Document
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
@@ -29,7 +29,7 @@ router = APIRouter(tags=["assets"])
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 ASSET = "/assets/{asset_id}"
-ASSET_DOCUMENT = access.Document(Asset, AssetRead)
+ASSET_DOCUMENT = Document(Asset, AssetRead)
 
 
 @router.post("/assets", response_model=AssetRead, status_code=status.HTTP_201_CREATED)
@@ -60,13 +60,13 @@ async def list_assets(
         category=category,
         q=q,
     )
-    return await ASSET_DOCUMENT.respond_page(reader, items, cursor)
+    return await reader.respond_page(ASSET_DOCUMENT, items, cursor)
 
 
 @router.get(ASSET, response_model=AssetRead)
 async def get_asset(asset_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One asset."""
-    return await ASSET_DOCUMENT.respond(reader, asset_id)
+    return await reader.respond(ASSET_DOCUMENT, asset_id)
 
 
 @router.patch(ASSET, response_model=AssetRead)

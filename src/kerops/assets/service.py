@@ -147,8 +147,8 @@ async def list_assets(
     q: str | None = None,
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the assets the caller can see (one query): their columns by name
-    (``AssetRead``'s fields), read without a session or ORM objects (a lean read)."""
-    stmt = access.scoped_rows(Asset, reader.principal)
+    (``AssetRead``'s fields), read through the reader: no session, no ORM objects."""
+    stmt = reader.rows(Asset)
     if locale_id is not None:
         stmt = stmt.where(Asset.locale_id == locale_id)
     if area_id is not None:
@@ -161,13 +161,8 @@ async def list_assets(
         stmt = stmt.where(func.lower(Asset.category) == category.lower())
     if q:
         stmt = stmt.where(text_search(q, Asset.name, Asset.serial_number, Asset.make, Asset.model))
-    return await paginate(
-        reader.runner,
-        stmt,
-        params,
-        sort_fields=ASSET_SORTS,
-        id_column=Asset.id,
-        default_sort="name",
+    return await reader.page(
+        stmt, params, sort_fields=ASSET_SORTS, id_column=Asset.id, default_sort="name"
     )
 
 

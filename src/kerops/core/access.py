@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
 from sqlalchemy import (
     ColumnElement,
     RowMapping,
@@ -29,15 +28,12 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import Response
 
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import Forbidden, NotFound
 from kerops.core.filtering import one_of
 from kerops.core.models import Base
-from kerops.core.pagination import Page
 from kerops.core.principal import Principal
-from kerops.core.reads import Reader, StatementRunner, document
 
 Action = Literal["read", "write"]
 M = TypeVar("M", bound=Base)
@@ -233,7 +229,7 @@ async def get_scoped(
     stmt = _get_statement(model, principal, action, for_update)
     obj: M | None = (await session.execute(stmt, {"object_id": object_id})).scalar_one_or_none()
     if obj is None:
-        raise NotFound(_not_found(model))
+        raise NotFound(not_found_detail(model))
     return obj
 
 
@@ -248,18 +244,20 @@ async def get_scoped_row(
     transaction: for a write that only checks an object it points at (no identity map, no
     attribute instrumentation). 404 like ``get_scoped``. Run on the session's connection, it
     does not flush the session first: call it before changing anything."""
-    stmt = _get_columns_statement(model, principal, action)
+    stmt = row_statement(model, principal, action)
     # On the session's connection: a Core statement needs none of the session's execution path.
     conn = await session.connection()
     row: RowMapping | None = (await conn.execute(stmt, {"object_id": object_id})).mappings().first()
     if row is None:
-        raise NotFound(_not_found(model))
+        raise NotFound(not_found_detail(model))
     return row
 
 
 @functools.lru_cache(maxsize=GET_STATEMENTS)
-def _get_columns_statement(model: type[Base], principal: Principal, action: Action) -> Select[Any]:
-    """``get_scoped``'s SELECT as table columns (Core): the same rules, the same parameter."""
+def row_statement(model: type[Base], principal: Principal, action: Action = "read") -> Select[Any]:
+    """``get_scoped``'s SELECT as table columns (Core): the same rules, the same parameter
+    (``object_id``). Built once per model, principal and action, so the direct reads compile it
+    once per kind of caller."""
     return scoped_rows(model, principal, action).where(
         model.__table__.c.id == bindparam("object_id")  # type: ignore[attr-defined]
     )
@@ -273,30 +271,15 @@ def _rows(model: type[Base]) -> Select[Any]:
 
 
 def scoped_rows(model: type[Base], principal: Principal, action: Action = "read") -> Select[Any]:
-    """``scoped`` over the model's columns instead of its ORM entity: for lean reads (rows, no
-    ORM objects; ``kerops.core.reads``)."""
+    """``scoped`` over the model's columns instead of its ORM entity: for reads that show rows
+    (no ORM objects; ``kerops.core.reads``)."""
     return scoped(_rows(model), model, principal, action)
 
 
-async def read_scoped(
-    reader: Reader, model: type[Base], object_id: uuid.UUID, action: Action = "read"
-) -> dict[str, Any]:
-    """``get_scoped`` for a read that only shows the object: its columns by name, selected
-    through the reader's statement runner (``kerops.core.reads``). No session, no ORM object
-    (loading, identity map, an attribute access per field when it is serialised). The same
-    rules, the same statement and the same 404."""
-    row = await reader.runner.one(
-        _get_columns_statement(model, reader.principal, action), {"object_id": object_id}
-    )
-    if row is None:
-        raise NotFound(_not_found(model))
-    return row
-
-
 @functools.lru_cache(maxsize=GET_STATEMENTS)
-def _readable_statement(model: type[Base], principal: Principal, dialect_name: str) -> Select[Any]:
-    """``readable_ids``' SELECT, the ids one list parameter: built once per model, principal
-    and dialect (``one_of``)."""
+def readable_statement(model: type[Base], principal: Principal, dialect_name: str) -> Select[Any]:
+    """``readable_ids``' SELECT, the ids one list parameter (``object_ids``): built once per
+    model, principal and dialect (``one_of``)."""
     id_column = model.__table__.c.id  # type: ignore[attr-defined]
     return scoped(select(id_column), model, principal).where(
         one_of(id_column, "object_ids", dialect_name)
@@ -304,69 +287,19 @@ def _readable_statement(model: type[Base], principal: Principal, dialect_name: s
 
 
 async def readable_ids(
-    source: AsyncSession | StatementRunner,
-    model: type[Base],
-    ids: Iterable[uuid.UUID],
-    principal: Principal,
+    session: AsyncSession, model: type[Base], ids: Iterable[uuid.UUID], principal: Principal
 ) -> set[uuid.UUID]:
     """Which of ``ids`` the principal may read (of the objects that exist): one statement for
-    any number of ids, none for no ids. ``source``: the request's session, or the statement
-    runner of a lean read."""
+    any number of ids, none for no ids (``Reader.readable_ids`` without a session)."""
     wanted = sorted(set(ids))
     if not wanted:
         return set()
-    params = {"object_ids": wanted}
-    if isinstance(source, AsyncSession):
-        dialect_name = source.get_bind().dialect.name
-        stmt = _readable_statement(model, principal, dialect_name)
-        return set((await source.execute(stmt, params)).scalars())
-    stmt = _readable_statement(model, principal, source.dialect.name)
-    return {row[0] for row in await source.all(stmt, params)}
+    stmt = readable_statement(model, principal, session.get_bind().dialect.name)
+    return set((await session.execute(stmt, {"object_ids": wanted})).scalars())
 
 
-#: What a document shows of rows the reader may read, when that depends on more than the row
-#: (e.g. a ticket's diagnosis citing other tickets): the rows changed or copied, in order.
-Shown = Callable[[Reader, list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
-
-
-class Document:
-    """How a read-only route shows one object: ``schema``'s JSON from the object's columns,
-    read with ``read_scoped``. Every field of ``schema`` must be a column of ``model`` (checked
-    here, when the route's module is imported), so nothing the ORM object would have given is
-    missing from the row. ``shown``, when given, sees every row (one call per page) before it is
-    validated into ``schema``."""
-
-    def __init__(
-        self, model: type[Base], schema: type[BaseModel], *, shown: Shown | None = None
-    ) -> None:
-        columns = set(model.__table__.columns.keys())  # type: ignore[attr-defined]
-        if missing := sorted(set(schema.model_fields) - columns):
-            raise TypeError(f"{schema.__name__} has fields that are not columns: {missing}")
-        self.model = model
-        self.schema = schema
-        self.page_schema = Page[schema]  # type: ignore[valid-type]
-        self.shown = shown
-
-    async def respond(self, reader: Reader, object_id: uuid.UUID) -> Response:
-        """The object the reader may see, as the response to send (404 as ``get_scoped``)."""
-        if self.shown is None:
-            return document(self.schema, await read_scoped(reader, self.model, object_id))
-        async with reader.runner.sharing():  # the row and what ``shown`` reads: one connection
-            row = await read_scoped(reader, self.model, object_id)
-            [row] = await self.shown(reader, [row])
-        return document(self.schema, row)
-
-    async def respond_page(
-        self, reader: Reader, items: Sequence[Mapping[str, Any]], cursor: str | None
-    ) -> Response:
-        """A page of such objects (each its columns by name) as the response to send (read the
-        page within ``reader.runner.sharing()`` for ``shown`` to read on its connection)."""
-        if self.shown is not None:
-            items = await self.shown(reader, [dict(item) for item in items])
-        return document(self.page_schema, {"items": items, "next_cursor": cursor})
-
-
-def _not_found(model: type[Base]) -> str:
+def not_found_detail(model: type[Base]) -> str:
+    """The detail of the 404 for an object of ``model`` out of reach (never telling why)."""
     return f"{model.__tablename__.rstrip('s').replace('_', ' ')} not found"
 
 

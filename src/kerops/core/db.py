@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event
@@ -130,17 +129,6 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
-
-    async def session_scope(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
-        """Yield a session in a transaction: commit when the block ends, roll back on error."""
-        factory = self.read_sessions if read_only else self.sessions
-        async with factory() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
 
 
 # --- cached principals go stale when users, sign-in sessions or API keys change ------------------

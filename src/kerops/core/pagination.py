@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
@@ -21,9 +21,15 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from kerops.config import get_settings
 from kerops.core.errors import Unprocessable, field_error
-from kerops.core.reads import StatementRunner
 
 T = TypeVar("T")
+
+
+class RowSource(Protocol):
+    """Where a page's rows of columns come from, without a session: the statement runner of
+    reads (``kerops.core.reads.StatementRunner``)."""
+
+    async def all(self, statement: Select[Any], params: Any = None) -> Sequence[Any]: ...
 
 
 class Page(BaseModel, Generic[T]):
@@ -140,7 +146,7 @@ def _after(
 
 
 async def paginate(
-    session: AsyncSession | StatementRunner,
+    session: AsyncSession | RowSource,
     stmt: Select[Any],
     params: PageParams,
     *,
@@ -151,7 +157,7 @@ async def paginate(
 ) -> tuple[Sequence[Any], str | None]:
     """Run ``stmt`` for one keyset page: a whitelisted sort field, then id; one query.
     Through a session: ORM objects (``scalars``) or rows of entities; through a statement
-    runner (a lean read, ``kerops.core.reads``): each row's columns as a dict by name."""
+    runner (``kerops.core.reads``): each row's columns as a dict by name."""
     sort = params.sort or default_sort
     descending = sort.startswith("-")
     name = sort.lstrip("-")
@@ -178,12 +184,13 @@ async def paginate(
     if not same_as_id:
         order.append(id_column.desc() if descending else id_column.asc())
     stmt = stmt.order_by(*order).limit(params.limit + 1)
-    if isinstance(session, StatementRunner):
-        rows: list[Any] = list(await session.all(stmt, keyset))
-        scalars = True  # a row of columns answers by attribute, as an object does
-    else:
+    through_session = isinstance(session, AsyncSession)
+    if isinstance(session, AsyncSession):
         result = await session.execute(stmt, keyset)
-        rows = list(result.scalars().all() if scalars else result.all())
+        rows: list[Any] = list(result.scalars().all() if scalars else result.all())
+    else:
+        rows = list(await session.all(stmt, keyset))
+        scalars = True  # a row of columns answers by attribute, as an object does
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
@@ -195,6 +202,6 @@ async def paginate(
             "v": None if same_as_id else _encode(getattr(obj, column.key)),
         }
         next_cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
-    if isinstance(session, StatementRunner):
+    if not through_session:
         rows = [row._asdict() for row in rows]
     return rows, next_cursor

@@ -1,28 +1,35 @@
-"""Lean reads: the statement runner and the reader of routes that only show data.
+"""Reads: the one API of routes that only show data, and the two executors behind it.
 
-A route that only shows one document does not need the request's unit of work: no ORM object,
-no identity map, no audit, nothing to commit. What it needs is the caller (``Reader.principal``,
-resolved by ``kerops.core.deps.get_reader`` without opening a session when the principal is
-cached) and one SELECT built by the same access rules as every other route
-(``kerops.core.access``). ``StatementRunner`` runs such a SELECT:
+A route that only shows data does not need the request's unit of work: no ORM object, no
+identity map, no audit, nothing to commit. It takes ``ReaderDep`` (``kerops.core.deps``): a
+``Reader``, the caller (resolved without opening a session when the principal is cached) and the
+app's ``StatementRunner``. It asks the reader for what it shows, always the same way:
 
-- on PostgreSQL straight on the asyncpg connection borrowed from the engine's pool: the statement
-  is compiled by SQLAlchemy once (the same text SQLAlchemy would send), its parameters and
-  result values go through the same SQLAlchemy type processors (enums, JSON, numerics), only
-  the execution layer (execution context, cursor and result objects) is skipped — half of a
-  ticket read's CPU with the session dependency (``bench/get_floor.py``);
-- on SQLite, for statements whose SQL depends on their parameters (expanding ``IN``), and with
-  the ``direct_reads`` speed-up switched off (``kerops.speedups``), through SQLAlchemy Core on a
-  connection of the read engine.
+- one object as a ``Document`` (``kerops.core.documents``): ``reader.respond(DOCUMENT, id)``;
+- a page of a model: ``reader.rows(Model)`` (its columns, limited by the access rules of
+  ``kerops.core.access``), filtered, ``reader.page(...)`` for one keyset page, then
+  ``reader.respond_page(DOCUMENT, items, cursor)``.
+
+Which executor runs a statement is the runner's choice, from the database and the
+``direct_reads`` speed-up switch (``kerops.speedups``), never the route's:
+
+- **direct** (PostgreSQL through asyncpg, ``direct_reads`` on): a statement built once and reused
+  (the scoped SELECTs of ``kerops.core.access``, kept per shape of caller) is compiled by
+  SQLAlchemy once (the same text SQLAlchemy would send), its parameters and result values go
+  through the same SQLAlchemy type processors (enums, JSON, numerics), and it is sent with
+  asyncpg's ``fetchrow`` on a connection borrowed from the engine's pool: the execution layer
+  (execution context, cursor and result objects) is skipped (``bench/get_floor.py``);
+- **Core** (SQLite; ``direct_reads`` off; a statement whose SQL depends on its parameters, such
+  as an expanding ``IN``; every statement built per request, such as a filtered page, whose
+  compiled form SQLAlchemy's cache finds by its structure): SQLAlchemy Core on a connection of
+  the read engine. Rows, not ORM objects, and no session.
+
+Within ``Reader.sharing()`` the statements that go through Core share one read connection (on
+SQLite one transaction, one ``BEGIN``), opened when the first of them runs.
 
 The direct path relies on SQLAlchemy internals (``SQLCompiler.positiontup``, ``binds``,
 ``construct_params``, the types' ``dialect_impl`` processors, ``Pool._invalidate``) and asyncpg's
 ``prepare``/``fetchrow``: ``tests/speedups/test_direct_reads.py`` fails when they change.
-
-``StatementRunner.all`` runs a statement built per request (a filtered page of a list) through
-SQLAlchemy Core on a read connection: rows, not ORM objects, and no session. Within
-``StatementRunner.sharing()`` the statements that go through Core share one read connection
-(on SQLite one transaction, one ``BEGIN``), opened when the first of them runs.
 
 Statements sent straight are not seen by the engine's ``before_cursor_execute`` listeners:
 whoever counts statements subscribes to ``StatementRunner.listeners`` as well.
@@ -30,21 +37,26 @@ whoever counts statements subscribes to ``StatementRunner.listeners`` as well.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVarTuple
 
 import asyncpg
-from pydantic import BaseModel
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
 from starlette.responses import Response
 
-from kerops.core.errors import DatabaseUnavailable, is_database_unavailable
+from kerops.core import access
+from kerops.core.documents import Document
+from kerops.core.errors import DatabaseUnavailable, NotFound, is_database_unavailable
+from kerops.core.models import Base
+from kerops.core.pagination import PageParams, paginate
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
@@ -121,7 +133,8 @@ _SHARED: ContextVar[_Shared | None] = ContextVar("kerops_reads_shared", default=
 
 
 class StatementRunner:
-    """Runs the SELECTs of read-only routes (see the module's description)."""
+    """Runs the SELECTs of reads through one of the two executors (see the module's
+    description)."""
 
     def __init__(
         self, engine: AsyncEngine, *, max_statements: int = MAX_STATEMENTS, direct: bool = True
@@ -246,15 +259,87 @@ class StatementRunner:
 
 @dataclass(frozen=True, slots=True)
 class Reader:
-    """The caller of a read-only route and the runner of its statements."""
+    """The read API of routes that only show data: the caller and the runner of their
+    statements. A route asks it for an object, or a page of a scoped, filtered select, as a
+    ``Document``'s JSON; the same call whatever runs it (the runner picks the executor from the
+    database and the ``direct_reads`` switch). Every statement is limited by the access rules
+    (``kerops.core.access``), as every other read."""
 
     principal: Principal
     runner: StatementRunner
 
+    def rows(self, model: type[Base]) -> AnySelect:
+        """A SELECT of ``model``'s columns limited to the rows the caller may read: the base
+        of a list, to filter and hand to ``page``."""
+        return access.scoped_rows(model, self.principal)
 
-def document(schema: type[BaseModel], data: Mapping[str, Any]) -> Response:
-    """``data`` validated into ``schema`` and sent as its JSON (what FastAPI does with a
-    ``response_model``, without validating the model a second time)."""
-    model = schema.model_validate(data)
-    body = schema.__pydantic_serializer__.to_json(model, by_alias=True)
-    return Response(content=body, media_type="application/json")
+    async def row(
+        self, model: type[Base], object_id: uuid.UUID, action: access.Action = "read"
+    ) -> dict[str, Any]:
+        """One object the caller may ``action``, its columns by name; 404 as ``get_scoped``
+        (the same rules, the same statement, built once per kind of caller)."""
+        statement = access.row_statement(model, self.principal, action)
+        found = await self.runner.one(statement, {"object_id": object_id})
+        if found is None:
+            raise NotFound(access.not_found_detail(model))
+        return found
+
+    async def page(
+        self,
+        statement: AnySelect,
+        params: PageParams,
+        *,
+        sort_fields: Mapping[str, InstrumentedAttribute[Any]],
+        id_column: InstrumentedAttribute[Any],
+        default_sort: str = "id",
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One keyset page of ``statement`` (``rows`` of a model, filtered): each row's columns
+        by name, and the next page's cursor (``kerops.core.pagination.paginate``)."""
+        rows, cursor = await paginate(
+            self.runner,
+            statement,
+            params,
+            sort_fields=sort_fields,
+            id_column=id_column,
+            default_sort=default_sort,
+        )
+        return list(rows), cursor
+
+    async def readable_ids(self, model: type[Base], ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``ids`` the caller may read (of the objects that exist): one statement for
+        any number of ids, none for no ids."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return set()
+        statement = access.readable_statement(model, self.principal, self.runner.dialect.name)
+        return {row[0] for row in await self.runner.all(statement, {"object_ids": wanted})}
+
+    def sharing(self) -> AbstractAsyncContextManager[None]:
+        """The statements of the block share one read connection (``StatementRunner.sharing``)."""
+        return self.runner.sharing()
+
+    async def respond(self, document: Document, object_id: uuid.UUID) -> Response:
+        """The object the caller may read as ``document``'s JSON (404 as ``get_scoped``)."""
+        if document.shown is None:
+            return document.render(await self.row(document.model, object_id))
+        async with self.runner.sharing():  # the row and what ``shown`` reads: one connection
+            row = await self.row(document.model, object_id)
+            [row] = await document.shown(self, [row])
+        return document.render(row)
+
+    async def respond_row(self, document: Document, row: Mapping[str, Any]) -> Response:
+        """An object already read (``row``, e.g. a child checked against its parent) as
+        ``document``'s JSON."""
+        if document.shown is not None:
+            [row] = await document.shown(self, [dict(row)])
+        return document.render(row)
+
+    async def respond_page(
+        self, document: Document, items: Sequence[Mapping[str, Any]], cursor: str | None
+    ) -> Response:
+        """A page of objects (each its columns by name, from ``page``) as ``document``'s JSON
+        (read the page within ``sharing()`` for the document's ``shown`` to read on its
+        connection)."""
+        if document.shown is not None:
+            items = await document.shown(self, [dict(item) for item in items])
+        return document.render_page(items, cursor)

@@ -8,7 +8,7 @@ import hmac
 import secrets
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -171,8 +171,3 @@ def _is_time(value: object) -> bool:
 
 def _derive(secret: str, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret.encode())
-
-
-def expires_in(minutes: float = 0, *, days: float = 0, hours: float = 0) -> datetime:
-    """A UTC time the given span from now."""
-    return utcnow() + timedelta(minutes=minutes, days=days, hours=hours)

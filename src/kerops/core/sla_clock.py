@@ -228,13 +228,3 @@ class BusinessCalendar:
             if lo <= at < hi:
                 return True
         raise AssertionError("unreachable: intervals() never ends")  # pragma: no cover
-
-
-def add_minutes(clock: Clock, start: datetime, minutes: int) -> datetime:
-    """``start`` plus ``minutes`` of ``clock`` time."""
-    return clock.add(start, timedelta(minutes=minutes))
-
-
-def minutes_between(clock: Clock, start: datetime, end: datetime) -> int:
-    """Whole minutes of ``clock`` time in ``[start, end)``."""
-    return clock.between(start, end) // MINUTE

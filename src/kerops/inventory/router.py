@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.enums import ProductCategory
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.inventory import service
@@ -18,7 +18,7 @@ from kerops.inventory.schemas import ProductCreate, ProductRead, ProductUpdate
 router = APIRouter(tags=["inventory"])
 
 ProductPage = Annotated[PageParams, sorted_by(service.PRODUCT_SORTS)]
-PRODUCT_DOCUMENT = access.Document(Product, ProductRead)
+PRODUCT_DOCUMENT = Document(Product, ProductRead)
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
@@ -33,24 +33,23 @@ async def create_product(
 
 @router.get("/products", response_model=Page[ProductRead])
 async def list_products(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: ProductPage,
     category: ProductCategory | None = None,
     is_active: bool | None = None,
     q: TextFilter = None,
-) -> dict[str, object]:
+) -> Response:
     """KER's catalogue and the caller's own products (sort: name, sku, created_at)."""
     items, cursor = await service.list_products(
-        session, principal=principal, params=page, category=category, is_active=is_active, q=q
+        reader, params=page, category=category, is_active=is_active, q=q
     )
-    return {"items": items, "next_cursor": cursor}
+    return await reader.respond_page(PRODUCT_DOCUMENT, items, cursor)
 
 
 @router.get("/products/{product_id}", response_model=ProductRead)
 async def get_product(product_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One product."""
-    return await PRODUCT_DOCUMENT.respond(reader, product_id)
+    return await reader.respond(PRODUCT_DOCUMENT, product_id)
 
 
 @router.patch("/products/{product_id}", response_model=ProductRead)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,8 +14,9 @@ from kerops.core.db import flush_or_conflict
 from kerops.core.enums import ProductCategory
 from kerops.core.errors import Conflict, Forbidden, NotFound
 from kerops.core.filtering import text_search
-from kerops.core.pagination import PageParams, paginate
+from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.inventory.models import Product
 from kerops.inventory.schemas import ProductCreate, ProductUpdate
 from kerops.users.models import Client
@@ -67,24 +69,23 @@ async def create_product(
 
 
 async def list_products(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     category: ProductCategory | None = None,
     is_active: bool | None = None,
     q: str | None = None,
-) -> tuple[Sequence[Product], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the products the caller can see (platform catalogue and own)."""
-    stmt = access.scoped(select(Product), Product, principal)
+    stmt = reader.rows(Product)
     if category is not None:
         stmt = stmt.where(Product.category == category)
     if is_active is not None:
         stmt = stmt.where(Product.is_active.is_(is_active))
     if q:
         stmt = stmt.where(text_search(q, Product.sku, Product.name))
-    return await paginate(
-        session, stmt, params, sort_fields=PRODUCT_SORTS, id_column=Product.id, default_sort="name"
+    return await reader.page(
+        stmt, params, sort_fields=PRODUCT_SORTS, id_column=Product.id, default_sort="name"
     )
 
 

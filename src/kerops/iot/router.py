@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.idempotency.http import not_replayable
 from kerops.iot import service
@@ -27,7 +27,7 @@ DevicePage = Annotated[PageParams, sorted_by(service.DEVICE_SORTS)]
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 DEVICE = "/iot-devices/{device_id}"
-DEVICE_DOCUMENT = access.Document(IoTDevice, DeviceRead)
+DEVICE_DOCUMENT = Document(IoTDevice, DeviceRead)
 
 
 @router.post(
@@ -43,31 +43,29 @@ async def create_device(
 
 @router.get("/iot-devices", response_model=Page[DeviceRead])
 async def list_devices(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: DevicePage,
     asset_id: uuid.UUID | None = None,
     locale_id: uuid.UUID | None = None,
     status: DeviceStatus | None = None,
     q: TextFilter = None,
-) -> dict[str, object]:
+) -> Response:
     """The devices the caller can see (sort: name, created_at, serial_number)."""
     items, cursor = await service.list_devices(
-        session,
-        principal=principal,
+        reader,
         params=page,
         asset_id=asset_id,
         locale_id=locale_id,
         status=status,
         q=q,
     )
-    return {"items": items, "next_cursor": cursor}
+    return await reader.respond_page(DEVICE_DOCUMENT, items, cursor)
 
 
 @router.get(DEVICE, response_model=DeviceRead)
 async def get_device(device_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One device (never its credential)."""
-    return await DEVICE_DOCUMENT.respond(reader, device_id)
+    return await reader.respond(DEVICE_DOCUMENT, device_id)
 
 
 @router.patch(DEVICE, response_model=DeviceRead)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 import uuid
-from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +16,9 @@ from kerops.core.db import flush_or_conflict
 from kerops.core.errors import Conflict, Unprocessable, field_error
 from kerops.core.filtering import text_search
 from kerops.core.limits import enforce_plan_limit
-from kerops.core.pagination import PageParams, paginate
+from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.core.security import hash_token, random_token
 from kerops.iot.models import IoTDevice
 from kerops.iot.schemas import DeviceCreate, DeviceStatus, DeviceUpdate, DeviceWithCredential
@@ -96,17 +97,16 @@ async def create_device(
 
 
 async def list_devices(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     asset_id: uuid.UUID | None = None,
     locale_id: uuid.UUID | None = None,
     status: DeviceStatus | None = None,
     q: str | None = None,
-) -> tuple[Sequence[IoTDevice], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the devices the caller can see."""
-    stmt = access.scoped(select(IoTDevice), IoTDevice, principal)
+    stmt = reader.rows(IoTDevice)
     if asset_id is not None:
         stmt = stmt.where(IoTDevice.asset_id == asset_id)
     if locale_id is not None:
@@ -117,8 +117,8 @@ async def list_devices(
         stmt = stmt.where(
             text_search(q, IoTDevice.name, IoTDevice.serial_number, IoTDevice.device_type)
         )
-    return await paginate(
-        session, stmt, params, sort_fields=DEVICE_SORTS, id_column=IoTDevice.id, default_sort="name"
+    return await reader.page(
+        stmt, params, sort_fields=DEVICE_SORTS, id_column=IoTDevice.id, default_sort="name"
     )
 
 

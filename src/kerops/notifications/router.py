@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from kerops.core.deps import PrincipalDep, SessionDep, StateDep, require_scope
+from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, require_scope
+from kerops.core.documents import Document
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import Principal
 from kerops.idempotency.http import not_replayable
@@ -30,6 +31,7 @@ webhooks_router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 NotificationPage = Annotated[PageParams, sorted_by(service.NOTIFICATION_SORTS)]
 WebhookPage = Annotated[PageParams, sorted_by(webhooks.WEBHOOK_SORTS)]
 DeliveryPage = Annotated[PageParams, sorted_by(webhooks.DELIVERY_SORTS)]
+NOTIFICATION_DOCUMENT = Document(Notification, NotificationRead)
 
 #: Webhooks hold a signing secret and send the client's data out: API keys need "admin".
 WebhookAdminDep = Annotated[Principal, Depends(require_scope("admin"))]
@@ -40,8 +42,7 @@ WebhookAdminDep = Annotated[Principal, Depends(require_scope("admin"))]
 
 @notifications_router.get("", response_model=Page[NotificationRead])
 async def list_notifications(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: NotificationPage,
     unread: Annotated[
         bool | None, Query(description="Only unread (true) or only read (false) ones")
@@ -49,14 +50,12 @@ async def list_notifications(
     type: Annotated[
         str | None, Query(max_length=64, description="Only notifications of this event type")
     ] = None,
-) -> Page[NotificationRead]:
+) -> Response:
     """Your notifications, newest first."""
     items, cursor = await service.list_notifications(
-        session, principal=principal, params=page, unread=unread, event_type=type
+        reader, params=page, unread=unread, event_type=type
     )
-    return Page[NotificationRead](
-        items=[NotificationRead.model_validate(n) for n in items], next_cursor=cursor
-    )
+    return await reader.respond_page(NOTIFICATION_DOCUMENT, items, cursor)
 
 
 @notifications_router.get("/unread-count", response_model=UnreadCount)

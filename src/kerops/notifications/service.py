@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +16,9 @@ from kerops.core import access
 from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.errors import NotFound
 from kerops.core.filtering import one_of
-from kerops.core.pagination import PageParams, paginate
+from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.core.types import utcnow, uuid7
 from kerops.events.models import Event
 from kerops.notifications.models import EmailState, Notification
@@ -310,23 +311,22 @@ def _inbox(principal: Principal) -> Select[Any]:
 
 
 async def list_notifications(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     unread: bool | None = None,
     event_type: str | None = None,
-) -> tuple[Sequence[Notification], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """The caller's notifications, newest first by default."""
-    stmt = _inbox(principal)
+    # Scoped like everything else, and personal for platform staff too.
+    stmt = reader.rows(Notification).where(Notification.user_id == reader.principal.user_id)
     if unread is True:
         stmt = stmt.where(Notification.read_at.is_(None))
     elif unread is False:
         stmt = stmt.where(Notification.read_at.is_not(None))
     if event_type is not None:
         stmt = stmt.where(Notification.type == event_type)
-    return await paginate(
-        session,
+    return await reader.page(
         stmt,
         params,
         sort_fields=NOTIFICATION_SORTS,

@@ -68,12 +68,13 @@ def _shown_row(row: Mapping[str, Any], readable: set[uuid.UUID]) -> dict[str, An
 
 
 async def shown_rows(reader: Reader, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tickets as rows of columns (a lean read), each with the diagnosis the reader may see."""
+    """Tickets as rows of columns (read through the reader), each with the diagnosis the
+    reader may see."""
     cited = _cited(
         *(r.get("ai_similar_ticket_ids") for r in rows),
         *(r.get("ai_cause_ticket_ids") for r in rows),
     )
-    readable = await access.readable_ids(reader.runner, ServiceTicket, cited, reader.principal)
+    readable = await reader.readable_ids(ServiceTicket, cited)
     return [_shown_row(row, readable) for row in rows]
 
 

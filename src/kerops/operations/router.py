@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
@@ -54,8 +54,8 @@ WORKFLOW = "/workflows/{workflow_id}"
 STEPS = f"{WORKFLOW}/steps"
 STEP = f"{STEPS}/{{step_id}}"
 TICKET = "/tickets/{ticket_id}"
-WORKFLOW_DOCUMENT = access.Document(Workflow, WorkflowRead)
-TICKET_DOCUMENT = access.Document(ServiceTicket, TicketRead, shown=diagnosis_shown.shown_rows)
+WORKFLOW_DOCUMENT = Document(Workflow, WorkflowRead)
+TICKET_DOCUMENT = Document(ServiceTicket, TicketRead, shown=diagnosis_shown.shown_rows)
 
 
 def _page(items: Sequence[object], cursor: str | None) -> dict[str, object]:
@@ -77,29 +77,27 @@ async def create_workflow(
 
 @workflows_router.get("/workflows", response_model=Page[WorkflowRead])
 async def list_workflows(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: WorkflowPage,
     q: TextFilter = None,
     is_default: bool | None = None,
     is_active: bool | None = None,
-) -> dict[str, object]:
+) -> Response:
     """The workflows of the caller's client (sort: name, created_at)."""
     items, cursor = await workflows.list_workflows(
-        session,
-        principal=principal,
+        reader,
         params=page,
         q=q,
         is_default=is_default,
         is_active=is_active,
     )
-    return _page(items, cursor)
+    return await reader.respond_page(WORKFLOW_DOCUMENT, items, cursor)
 
 
 @workflows_router.get(WORKFLOW, response_model=WorkflowRead)
 async def get_workflow(workflow_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One workflow."""
-    return await WORKFLOW_DOCUMENT.respond(reader, workflow_id)
+    return await reader.respond(WORKFLOW_DOCUMENT, workflow_id)
 
 
 @workflows_router.patch(WORKFLOW, response_model=WorkflowRead)
@@ -223,7 +221,7 @@ async def list_tickets(
 ) -> Response:
     """The tickets the caller can see (sort: created_at, priority, number, sla_resolution_due_at;
     default -created_at)."""
-    async with reader.runner.sharing():  # the page and its diagnoses' citations: one connection
+    async with reader.sharing():  # the page and its diagnoses' citations: one connection
         items, cursor = await ticket_list.list_tickets(
             reader,
             params=page,
@@ -241,13 +239,13 @@ async def list_tickets(
             created_to=created_to,
             q=q,
         )
-        return await TICKET_DOCUMENT.respond_page(reader, items, cursor)
+        return await reader.respond_page(TICKET_DOCUMENT, items, cursor)
 
 
 @tickets_router.get(TICKET, response_model=TicketRead)
 async def get_ticket(ticket_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One ticket."""
-    return await TICKET_DOCUMENT.respond(reader, ticket_id)
+    return await reader.respond(TICKET_DOCUMENT, ticket_id)
 
 
 @tickets_router.patch(TICKET, response_model=TicketRead)

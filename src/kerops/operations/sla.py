@@ -15,7 +15,6 @@ import functools
 import logging
 import unicodedata
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -31,8 +30,9 @@ from kerops.core.db import flush_or_conflict
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.errors import Conflict, Unprocessable, field_error
 from kerops.core.filtering import text_search
-from kerops.core.pagination import PageParams, paginate
+from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.core.sla_clock import (
     CALENDAR,
     DEFAULT_BUSINESS_HOURS,
@@ -404,16 +404,15 @@ async def create_policy(
 
 
 async def list_policies(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     q: str | None = None,
     locale_id: uuid.UUID | None = None,
     client_wide: bool | None = None,
-) -> tuple[Sequence[SlaPolicy], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the SLA policies the caller can see."""
-    stmt = access.scoped(select(SlaPolicy), SlaPolicy, principal)
+    stmt = reader.rows(SlaPolicy)
     if q:
         stmt = stmt.where(text_search(q, SlaPolicy.name))
     if locale_id is not None:
@@ -422,8 +421,7 @@ async def list_policies(
         stmt = stmt.where(
             SlaPolicy.locale_id.is_(None) if client_wide else SlaPolicy.locale_id.is_not(None)
         )
-    return await paginate(
-        session,
+    return await reader.page(
         stmt,
         params,
         sort_fields=SLA_POLICY_SORTS,

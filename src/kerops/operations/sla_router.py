@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.operations import sla
 from kerops.operations.models import SlaPolicy
@@ -19,7 +19,7 @@ router = APIRouter(tags=["sla"])
 SlaPolicyPage = Annotated[PageParams, sorted_by(sla.SLA_POLICY_SORTS)]
 
 POLICY = "/sla-policies/{policy_id}"
-POLICY_DOCUMENT = access.Document(SlaPolicy, SlaPolicyRead)
+POLICY_DOCUMENT = Document(SlaPolicy, SlaPolicyRead)
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
 
@@ -33,29 +33,27 @@ async def create_policy(
 
 @router.get("/sla-policies", response_model=Page[SlaPolicyRead])
 async def list_policies(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: SlaPolicyPage,
     q: TextFilter = None,
     locale_id: uuid.UUID | None = None,
     client_wide: bool | None = None,
-) -> dict[str, object]:
+) -> Response:
     """The SLA policies of the caller's client (sort: name, created_at)."""
     items, cursor = await sla.list_policies(
-        session,
-        principal=principal,
+        reader,
         params=page,
         q=q,
         locale_id=locale_id,
         client_wide=client_wide,
     )
-    return {"items": items, "next_cursor": cursor}
+    return await reader.respond_page(POLICY_DOCUMENT, items, cursor)
 
 
 @router.get(POLICY, response_model=SlaPolicyRead)
 async def get_policy(policy_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One SLA policy."""
-    return await POLICY_DOCUMENT.respond(reader, policy_id)
+    return await reader.respond(POLICY_DOCUMENT, policy_id)
 
 
 @router.patch(POLICY, response_model=SlaPolicyRead)

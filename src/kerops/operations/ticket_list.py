@@ -13,11 +13,10 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, or_
 
-from kerops.core import access
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.errors import Unprocessable, field_error
 from kerops.core.filtering import text_search
-from kerops.core.pagination import PageParams, paginate
+from kerops.core.pagination import PageParams
 from kerops.core.reads import Reader, StatementRunner
 from kerops.core.types import utcnow
 from kerops.operations.models import ServiceTicket
@@ -57,8 +56,8 @@ async def list_tickets(
     q: str | None = None,
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the tickets the caller can see, filtered and sorted: their columns by name
-    (``TicketRead``'s fields), read without a session or ORM objects (a lean read)."""
-    stmt = access.scoped_rows(ServiceTicket, reader.principal)
+    (``TicketRead``'s fields), read through the reader: no session, no ORM objects."""
+    stmt = reader.rows(ServiceTicket)
     if status:
         stmt = stmt.where(ServiceTicket.status.in_(list(dict.fromkeys(status))))
     if priority is not None:
@@ -103,8 +102,7 @@ async def list_tickets(
             f"Allowed: {', '.join(ALL_TICKET_SORTS)}.",
             errors=[field_error(("query", "sort"), "unknown sort field", "sort_invalid")],
         )
-    return await paginate(
-        reader.runner,
+    return await reader.page(
         stmt,
         params,
         sort_fields=TICKET_SORTS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
 from kerops.core.filtering import text_search
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.operations.models import ServiceTicket, Workflow, WorkflowStep
 from kerops.operations.schemas import (
     StepCreate,
@@ -199,24 +201,22 @@ async def create_workflow(
 
 
 async def list_workflows(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     q: str | None = None,
     is_default: bool | None = None,
     is_active: bool | None = None,
-) -> tuple[Sequence[Workflow], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the workflows the caller can see."""
-    stmt = access.scoped(select(Workflow), Workflow, principal)
+    stmt = reader.rows(Workflow)
     if q:
         stmt = stmt.where(text_search(q, Workflow.name, Workflow.description))
     if is_default is not None:
         stmt = stmt.where(Workflow.is_default.is_(is_default))
     if is_active is not None:
         stmt = stmt.where(Workflow.is_active.is_(is_active))
-    return await paginate(
-        session,
+    return await reader.page(
         stmt,
         params,
         sort_fields=WORKFLOW_SORTS,

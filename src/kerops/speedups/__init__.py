@@ -12,8 +12,9 @@ a library upgrade that moves them fails loudly. The libraries are upper-bounded 
   answered once.
 - ``route_index`` (``route_index.py``): the routes found by their leading path segments, in
   Starlette's ``Router.middleware_stack``.
-- ``direct_reads`` (``kerops.core.reads.StatementRunner``): lean reads sent straight to asyncpg
-  with SQLAlchemy's compiled statements and type processors (and ``Pool._invalidate``).
+- ``direct_reads`` (``kerops.core.reads.StatementRunner``): the reads' statements built once,
+  sent straight to asyncpg with SQLAlchemy's compiled statements and type processors (and
+  ``Pool._invalidate``).
 - ``audit_committed_state`` (``kerops.core.audit``): the values before a change read from the
   ORM's ``InstanceState.committed_state`` instead of a history per column.
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StaffDep, StateDep, client_ip
+from kerops.core.documents import Document
 from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Unprocessable, field_error
 from kerops.core.openapi import answers
@@ -33,7 +33,7 @@ router = APIRouter(tags=["system"])
 
 SettingPage = Annotated[PageParams, sorted_by(service.SETTING_SORTS)]
 AppVersionPage = Annotated[PageParams, sorted_by(service.APP_VERSION_SORTS)]
-APP_VERSION_DOCUMENT = access.Document(AppVersion, AppVersionRead)
+APP_VERSION_DOCUMENT = Document(AppVersion, AppVersionRead)
 
 SettingKey = Annotated[
     str, Path(pattern=SETTING_KEY_PATTERN, max_length=120, description="Setting key")
@@ -140,17 +140,16 @@ async def check_app_version(
 
 @router.get("/app-versions", response_model=Page[AppVersionRead])
 async def list_app_versions(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: AppVersionPage,
     platform: AppPlatform | None = None,
     is_active: bool | None = None,
-) -> Page[AppVersionRead]:
+) -> Response:
     """App releases, newest first (sort: released_at, created_at, id)."""
-    rows, cursor = await service.list_app_versions(
-        session, principal, params=page, platform=platform, is_active=is_active
+    items, cursor = await service.list_app_versions(
+        reader, params=page, platform=platform, is_active=is_active
     )
-    return Page(items=[AppVersionRead.model_validate(row) for row in rows], next_cursor=cursor)
+    return await reader.respond_page(APP_VERSION_DOCUMENT, items, cursor)
 
 
 @router.post("/app-versions", response_model=AppVersionRead, status_code=status.HTTP_201_CREATED)
@@ -164,7 +163,7 @@ async def create_app_version(
 @router.get("/app-versions/{version_id}", response_model=AppVersionRead)
 async def get_app_version(version_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One app release."""
-    return await APP_VERSION_DOCUMENT.respond(reader, version_id)
+    return await reader.respond(APP_VERSION_DOCUMENT, version_id)
 
 
 @router.patch("/app-versions/{version_id}", response_model=AppVersionRead)

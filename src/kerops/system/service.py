@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.core.types import utcnow
 from kerops.system import semver
 from kerops.system.models import AppVersion, PlanLimit, Setting
@@ -124,21 +126,19 @@ async def update_plan_limit(
 
 
 async def list_app_versions(
-    session: AsyncSession,
-    principal: Principal,
+    reader: Reader,
     *,
     params: PageParams,
     platform: AppPlatform | None,
     is_active: bool | None,
-) -> tuple[Sequence[AppVersion], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of app releases, newest release first by default."""
-    stmt = access.scoped(select(AppVersion), AppVersion, principal)
+    stmt = reader.rows(AppVersion)
     if platform is not None:
         stmt = stmt.where(AppVersion.platform == platform.value)
     if is_active is not None:
         stmt = stmt.where(AppVersion.is_active.is_(is_active))
-    return await paginate(
-        session,
+    return await reader.page(
         stmt,
         params,
         sort_fields=APP_VERSION_SORTS,

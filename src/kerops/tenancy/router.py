@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.enums import LocalRole
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.tenancy import service
@@ -32,7 +32,8 @@ router = APIRouter(tags=["tenancy"])
 LocalePage = Annotated[PageParams, sorted_by(service.LOCALE_SORTS)]
 AreaPage = Annotated[PageParams, sorted_by(service.AREA_SORTS)]
 MemberPage = Annotated[PageParams, sorted_by(service.MEMBER_SORTS)]
-LOCALE_DOCUMENT = access.Document(Locale, LocaleRead)
+LOCALE_DOCUMENT = Document(Locale, LocaleRead)
+AREA_DOCUMENT = Document(LocalArea, AreaRead)
 
 TextFilter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
@@ -52,31 +53,29 @@ async def create_locale(body: LocaleCreate, principal: PrincipalDep, session: Se
 
 @router.get("/locales", response_model=Page[LocaleRead])
 async def list_locales(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: LocalePage,
     q: TextFilter = None,
     city: TextFilter = None,
     region: TextFilter = None,
     is_active: bool | None = None,
-) -> dict[str, object]:
+) -> Response:
     """The locales the caller can see (sort: name, created_at)."""
     items, cursor = await service.list_locales(
-        session,
-        principal=principal,
+        reader,
         params=page,
         q=q,
         city=city,
         region=region,
         is_active=is_active,
     )
-    return _page(items, cursor)
+    return await reader.respond_page(LOCALE_DOCUMENT, items, cursor)
 
 
 @router.get("/locales/{locale_id}", response_model=LocaleRead)
 async def get_locale(locale_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One locale."""
-    return await LOCALE_DOCUMENT.respond(reader, locale_id)
+    return await reader.respond(LOCALE_DOCUMENT, locale_id)
 
 
 @router.patch("/locales/{locale_id}", response_model=LocaleRead)
@@ -109,36 +108,32 @@ async def create_area(
 @router.get("/locales/{locale_id}/areas", response_model=Page[AreaRead])
 async def list_areas(
     locale_id: uuid.UUID,
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: AreaPage,
     parent_id: uuid.UUID | None = None,
     root: Annotated[bool | None, Query(description="true: top-level areas only")] = None,
     kind: AreaKind | None = None,
     q: TextFilter = None,
-) -> dict[str, object]:
+) -> Response:
     """A locale's areas (sort: name, created_at)."""
-    items, cursor = await service.list_areas(
-        session,
-        principal=principal,
-        locale_id=locale_id,
-        params=page,
-        parent_id=parent_id,
-        root=root,
-        kind=kind,
-        q=q,
-    )
-    return _page(items, cursor)
+    async with reader.sharing():  # the locale and the page: one connection
+        items, cursor = await service.list_areas(
+            reader,
+            locale_id=locale_id,
+            params=page,
+            parent_id=parent_id,
+            root=root,
+            kind=kind,
+            q=q,
+        )
+    return await reader.respond_page(AREA_DOCUMENT, items, cursor)
 
 
 @router.get("/locales/{locale_id}/areas/{area_id}", response_model=AreaRead)
-async def get_area(
-    locale_id: uuid.UUID, area_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> LocalArea:
+async def get_area(locale_id: uuid.UUID, area_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One area of a locale."""
-    return await service.get_area(
-        session, principal=principal, locale_id=locale_id, area_id=area_id
-    )
+    area = await service.get_area(reader, locale_id=locale_id, area_id=area_id)
+    return await reader.respond_row(AREA_DOCUMENT, area)
 
 
 @router.patch("/locales/{locale_id}/areas/{area_id}", response_model=AreaRead)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import exists, func, select
@@ -18,6 +17,7 @@ from kerops.core.limits import enforce_plan_limit
 from kerops.core.models import Base
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.tenancy import repository
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
 from kerops.tenancy.schemas import (
@@ -79,17 +79,16 @@ async def create_locale(
 
 
 async def list_locales(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     q: str | None = None,
     city: str | None = None,
     region: str | None = None,
     is_active: bool | None = None,
-) -> tuple[Sequence[Locale], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the locales the caller can see."""
-    stmt = access.scoped(select(Locale), Locale, principal)
+    stmt = reader.rows(Locale)
     if q:
         stmt = stmt.where(text_search(q, Locale.name, Locale.code, Locale.city))
     if city is not None:
@@ -98,8 +97,8 @@ async def list_locales(
         stmt = stmt.where(func.lower(Locale.region) == region.lower())
     if is_active is not None:
         stmt = stmt.where(Locale.is_active.is_(is_active))
-    return await paginate(
-        session, stmt, params, sort_fields=LOCALE_SORTS, id_column=Locale.id, default_sort="name"
+    return await reader.page(
+        stmt, params, sort_fields=LOCALE_SORTS, id_column=Locale.id, default_sort="name"
     )
 
 
@@ -201,21 +200,18 @@ async def create_area(
 
 
 async def list_areas(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     locale_id: uuid.UUID,
     params: PageParams,
     parent_id: uuid.UUID | None = None,
     root: bool | None = None,
     kind: AreaKind | None = None,
     q: str | None = None,
-) -> tuple[Sequence[LocalArea], str | None]:
-    """One page of a locale's areas."""
-    await access.get_scoped(session, Locale, locale_id, principal)
-    stmt = access.scoped(select(LocalArea), LocalArea, principal).where(
-        LocalArea.locale_id == locale_id
-    )
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a locale's areas (404 for a locale out of reach)."""
+    await reader.row(Locale, locale_id)
+    stmt = reader.rows(LocalArea).where(LocalArea.locale_id == locale_id)
     if parent_id is not None:
         stmt = stmt.where(LocalArea.parent_id == parent_id)
     if root is not None:
@@ -226,16 +222,17 @@ async def list_areas(
         stmt = stmt.where(LocalArea.kind == kind.value)
     if q:
         stmt = stmt.where(text_search(q, LocalArea.name, LocalArea.code))
-    return await paginate(
-        session, stmt, params, sort_fields=AREA_SORTS, id_column=LocalArea.id, default_sort="name"
+    return await reader.page(
+        stmt, params, sort_fields=AREA_SORTS, id_column=LocalArea.id, default_sort="name"
     )
 
 
-async def get_area(
-    session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID, area_id: uuid.UUID
-) -> LocalArea:
-    """One area of a locale the caller can see."""
-    return await _area_of(session, principal, locale_id, area_id)
+async def get_area(reader: Reader, *, locale_id: uuid.UUID, area_id: uuid.UUID) -> dict[str, Any]:
+    """One area of a locale the caller can see, its columns by name."""
+    area = await reader.row(LocalArea, area_id)
+    if area["locale_id"] != locale_id:
+        raise NotFound("local area not found")
+    return area
 
 
 async def update_area(

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from kerops.core import access
 from kerops.core.deps import ReaderDep, SessionDep, require_scope
+from kerops.core.documents import Document
 from kerops.core.principal import Principal
 from kerops.users import clients
 from kerops.users.models import Client
@@ -16,7 +16,7 @@ from kerops.users.schemas import ClientRead, OwnershipTransfer
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 
-CLIENT_DOCUMENT = access.Document(Client, ClientRead)
+CLIENT_DOCUMENT = Document(Client, ClientRead)
 #: Handing a client over is an administrator's act: an API key needs the ``admin`` scope.
 OwnerDep = Annotated[Principal, Depends(require_scope("admin"))]
 
@@ -24,7 +24,7 @@ OwnerDep = Annotated[Principal, Depends(require_scope("admin"))]
 @router.get("/{client_id}", response_model=ClientRead)
 async def get_client(client_id: uuid.UUID, reader: ReaderDep) -> Response:
     """Your client (its owner, plan and name); staff: any client."""
-    return await CLIENT_DOCUMENT.respond(reader, client_id)
+    return await reader.respond(CLIENT_DOCUMENT, client_id)
 
 
 @router.post("/{client_id}/transfer-ownership", response_model=ClientRead)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep
+from kerops.core.documents import Document
 from kerops.core.enums import UserRole
 from kerops.core.mail import deliver
 from kerops.core.pagination import Page, PageParams, sorted_by
@@ -19,7 +19,7 @@ from kerops.users.schemas import UserInvite, UserRead, UserUpdate
 router = APIRouter(prefix="/users", tags=["users"])
 
 UserPage = Annotated[PageParams, sorted_by(service.USER_SORT_FIELDS)]
-USER_DOCUMENT = access.Document(User, UserRead)
+USER_DOCUMENT = Document(User, UserRead)
 
 Search = Annotated[
     str | None, Query(min_length=1, max_length=100, description="Part of the email or name")
@@ -28,19 +28,17 @@ Search = Annotated[
 
 @router.get("", response_model=Page[UserRead])
 async def list_users(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: UserPage,
     role: UserRole | None = None,
     is_active: bool | None = None,
     vendor_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
     q: Search = None,
-) -> Page[UserRead]:
+) -> Response:
     """The users you may see; sort by created_at, email or full_name ('-' for descending)."""
-    rows, cursor = await service.list_users(
-        session,
-        principal=principal,
+    items, cursor = await service.list_users(
+        reader,
         params=page,
         role=role,
         is_active=is_active,
@@ -48,7 +46,7 @@ async def list_users(
         client_id=client_id,
         q=q,
     )
-    return Page[UserRead](items=[UserRead.model_validate(row) for row in rows], next_cursor=cursor)
+    return await reader.respond_page(USER_DOCUMENT, items, cursor)
 
 
 @router.post("/invite", response_model=UserRead, status_code=status.HTTP_201_CREATED)
@@ -68,7 +66,7 @@ async def invite_user(
 @router.get("/{user_id}", response_model=UserRead)
 async def get_user(user_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One user."""
-    return await USER_DOCUMENT.respond(reader, user_id)
+    return await reader.respond(USER_DOCUMENT, user_id)
 
 
 @router.patch("/{user_id}", response_model=UserRead)

@@ -41,12 +41,3 @@ def normalise_rut(value: str) -> str:
     if match.group(2) != check_digit(body):
         raise ValueError("the RUT check digit does not match its number")
     return f"{body}-{match.group(2)}"
-
-
-def is_valid_rut(value: str) -> bool:
-    """Whether ``value`` is a well-formed RUT with a correct check digit."""
-    try:
-        normalise_rut(value)
-    except ValueError:
-        return False
-    return True

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from kerops.core.access import get_for_write, get_scoped, scoped
+from kerops.core.access import get_for_write, get_scoped
 from kerops.core.db import flush_or_conflict
 from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.errors import (
@@ -23,8 +23,9 @@ from kerops.core.errors import (
 from kerops.core.filtering import text_search
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.mail import OutgoingMessage
-from kerops.core.pagination import PageParams, paginate
+from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.core.state import AppState
 from kerops.core.types import uuid7
 from kerops.users import clients
@@ -143,27 +144,25 @@ def filter_users(
 
 
 async def list_users(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     role: UserRole | None = None,
     is_active: bool | None = None,
     vendor_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
     q: str | None = None,
-) -> tuple[Sequence[User], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the users the caller may see."""
     stmt = filter_users(
-        scoped(select(User), User, principal),
+        reader.rows(User),
         role=role,
         is_active=is_active,
         vendor_id=vendor_id,
         client_id=client_id,
         q=q,
     )
-    return await paginate(
-        session,
+    return await reader.page(
         stmt,
         params,
         sort_fields=USER_SORT_FIELDS,

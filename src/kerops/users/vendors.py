@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from kerops.core.access import can, ensure_still_in_scope, get_scoped, scoped
+from kerops.core.access import ensure_still_in_scope, get_scoped
 from kerops.core.db import flush_or_conflict
 from kerops.core.enums import UserRole
-from kerops.core.errors import Conflict, Forbidden
+from kerops.core.errors import Conflict, Forbidden, NotFound
 from kerops.core.filtering import text_search
-from kerops.core.pagination import PageParams, paginate
+from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.users import clients
 from kerops.users import service as user_service
 from kerops.users.models import User, Vendor
@@ -79,16 +79,15 @@ async def create_vendor(
 
 
 async def list_vendors(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     q: str | None = None,
     is_active: bool | None = None,
     client_id: uuid.UUID | None = None,
-) -> tuple[Sequence[Vendor], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the vendors the caller may see: the platform directory and their own."""
-    stmt = scoped(select(Vendor), Vendor, principal)
+    stmt = reader.rows(Vendor)
     if q:
         # A RUT is stored without dots, so "76.086" finds "76086428-5".
         stmt = stmt.where(
@@ -101,8 +100,7 @@ async def list_vendors(
         stmt = stmt.where(Vendor.is_active.is_(is_active))
     if client_id is not None:
         stmt = stmt.where(Vendor.client_id == client_id)
-    return await paginate(
-        session,
+    return await reader.page(
         stmt,
         params,
         sort_fields=VENDOR_SORT_FIELDS,
@@ -154,26 +152,22 @@ async def delete_vendor(
 
 
 async def list_members(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     vendor_id: uuid.UUID,
     params: PageParams,
     role: UserRole | None = None,
     is_active: bool | None = None,
     q: str | None = None,
-) -> tuple[Sequence[User], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """The users of a vendor: for staff, the vendor's admins and the owning client's owner."""
-    vendor = await get_scoped(session, Vendor, vendor_id, principal)
-    # Those who may manage the vendor may see its people (the write rule of vendors).
-    if not await can(session, Vendor, vendor.id, principal, "write"):
-        raise Forbidden("Only the vendor's admins and its client's owner see its people.")
+    # Those who may manage the vendor may see its people (the write rule of vendors); those
+    # who only read it get a 403, others a 404.
+    try:
+        await reader.row(Vendor, vendor_id, "write")
+    except NotFound:
+        await reader.row(Vendor, vendor_id)
+        raise Forbidden("Only the vendor's admins and its client's owner see its people.") from None
     return await user_service.list_users(
-        session,
-        principal=principal,
-        params=params,
-        role=role,
-        is_active=is_active,
-        vendor_id=vendor.id,
-        q=q,
+        reader, params=params, role=role, is_active=is_active, vendor_id=vendor_id, q=q
     )

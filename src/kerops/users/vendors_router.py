@@ -7,20 +7,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.enums import UserRole
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.users import service as users_service
 from kerops.users import vendors as service
-from kerops.users.models import Vendor
+from kerops.users.models import User, Vendor
 from kerops.users.schemas import UserRead, VendorCreate, VendorRead, VendorUpdate
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
 
 VendorPage = Annotated[PageParams, sorted_by(service.VENDOR_SORT_FIELDS)]
 VendorMemberPage = Annotated[PageParams, sorted_by(users_service.USER_SORT_FIELDS)]
-VENDOR_DOCUMENT = access.Document(Vendor, VendorRead)
+VENDOR_DOCUMENT = Document(Vendor, VendorRead)
+MEMBER_DOCUMENT = Document(User, UserRead)
 
 Search = Annotated[str | None, Query(min_length=1, max_length=100)]
 
@@ -33,26 +34,23 @@ async def create_vendor(body: VendorCreate, principal: PrincipalDep, session: Se
 
 @router.get("", response_model=Page[VendorRead])
 async def list_vendors(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: VendorPage,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="Name or RUT")] = None,
     is_active: bool | None = None,
     client_id: uuid.UUID | None = None,
-) -> Page[VendorRead]:
+) -> Response:
     """The platform vendor directory plus your own vendors; sort by name or created_at."""
-    rows, cursor = await service.list_vendors(
-        session, principal=principal, params=page, q=q, is_active=is_active, client_id=client_id
+    items, cursor = await service.list_vendors(
+        reader, params=page, q=q, is_active=is_active, client_id=client_id
     )
-    return Page[VendorRead](
-        items=[VendorRead.model_validate(row) for row in rows], next_cursor=cursor
-    )
+    return await reader.respond_page(VENDOR_DOCUMENT, items, cursor)
 
 
 @router.get("/{vendor_id}", response_model=VendorRead)
 async def get_vendor(vendor_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One vendor."""
-    return await VENDOR_DOCUMENT.respond(reader, vendor_id)
+    return await reader.respond(VENDOR_DOCUMENT, vendor_id)
 
 
 @router.patch("/{vendor_id}", response_model=VendorRead)
@@ -74,21 +72,15 @@ async def delete_vendor(vendor_id: uuid.UUID, principal: PrincipalDep, session: 
 @router.get("/{vendor_id}/members", response_model=Page[UserRead])
 async def list_vendor_members(
     vendor_id: uuid.UUID,
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: VendorMemberPage,
     role: UserRole | None = None,
     is_active: bool | None = None,
     q: Search = None,
-) -> Page[UserRead]:
+) -> Response:
     """The people of a vendor (staff, the vendor's admins, the owning client's owner)."""
-    rows, cursor = await service.list_members(
-        session,
-        principal=principal,
-        vendor_id=vendor_id,
-        params=page,
-        role=role,
-        is_active=is_active,
-        q=q,
-    )
-    return Page[UserRead](items=[UserRead.model_validate(row) for row in rows], next_cursor=cursor)
+    async with reader.sharing():  # the vendor, its write check and the page: one connection
+        items, cursor = await service.list_members(
+            reader, vendor_id=vendor_id, params=page, role=role, is_active=is_active, q=q
+        )
+        return await reader.respond_page(MEMBER_DOCUMENT, items, cursor)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from kerops.core import access
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
+from kerops.core.documents import Document
 from kerops.core.enums import ShiftType
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.storage.uploads import ObjectWritesDep
@@ -36,15 +35,11 @@ SHIFTS = "/shifts"
 SHIFT = "/shifts/{shift_id}"
 CERTS = "/certifications"
 CERT = "/certifications/{certification_id}"
-SHIFT_DOCUMENT = access.Document(TechnicianShift, ShiftRead)
-CERTIFICATION_DOCUMENT = access.Document(TechnicianCertification, CertificationRead)
+SHIFT_DOCUMENT = Document(TechnicianShift, ShiftRead)
+CERTIFICATION_DOCUMENT = Document(TechnicianCertification, CertificationRead)
 
 From = Annotated[Instant | None, Query(alias="from", description="Overlapping from (aware)")]
 To = Annotated[Instant | None, Query(alias="to", description="Overlapping until (aware)")]
-
-
-def _page(items: Sequence[object], cursor: str | None) -> dict[str, object]:
-    return {"items": items, "next_cursor": cursor}
 
 
 # --- shifts --------------------------------------------------------------------------------------
@@ -60,32 +55,30 @@ async def create_shift(
 
 @router.get(SHIFTS, response_model=Page[ShiftRead])
 async def list_shifts(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: ShiftPage,
     technician_id: uuid.UUID | None = None,
     shift_type: ShiftType | None = None,
     from_: From = None,
     to: To = None,
-) -> dict[str, object]:
+) -> Response:
     """Shifts you can see; ``from``/``to`` keep those overlapping the window (sort: starts_at,
     created_at)."""
     items, cursor = await service.list_shifts(
-        session,
-        principal=principal,
+        reader,
         params=page,
         technician_id=technician_id,
         shift_type=shift_type,
         ends_after=from_,
         starts_before=to,
     )
-    return _page(items, cursor)
+    return await reader.respond_page(SHIFT_DOCUMENT, items, cursor)
 
 
 @router.get(SHIFT, response_model=ShiftRead)
 async def get_shift(shift_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One shift."""
-    return await SHIFT_DOCUMENT.respond(reader, shift_id)
+    return await reader.respond(SHIFT_DOCUMENT, shift_id)
 
 
 @router.patch(SHIFT, response_model=ShiftRead)
@@ -115,8 +108,7 @@ async def create_certification(
 
 @router.get(CERTS, response_model=Page[CertificationRead])
 async def list_certifications(
-    principal: PrincipalDep,
-    session: SessionDep,
+    reader: ReaderDep,
     page: CertificationPage,
     technician_id: uuid.UUID | None = None,
     cert_type: Annotated[str | None, Query(pattern=CERT_TYPE_PATTERN)] = None,
@@ -125,11 +117,10 @@ async def list_certifications(
     ] = None,
     expired: Annotated[bool | None, Query(description="true: already expired")] = None,
     verified: bool | None = None,
-) -> dict[str, object]:
+) -> Response:
     """Licences you can see (sort: expires_date, created_at)."""
     items, cursor = await service.list_certifications(
-        session,
-        principal=principal,
+        reader,
         params=page,
         technician_id=technician_id,
         cert_type=cert_type,
@@ -137,13 +128,13 @@ async def list_certifications(
         expired=expired,
         verified=verified,
     )
-    return _page(items, cursor)
+    return await reader.respond_page(CERTIFICATION_DOCUMENT, items, cursor)
 
 
 @router.get(CERT, response_model=CertificationRead)
 async def get_certification(certification_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One licence."""
-    return await CERTIFICATION_DOCUMENT.respond(reader, certification_id)
+    return await reader.respond(CERTIFICATION_DOCUMENT, certification_id)
 
 
 @router.patch(CERT, response_model=CertificationRead)

@@ -10,7 +10,7 @@ the technician's availability.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -21,8 +21,9 @@ from kerops.core import access
 from kerops.core.enums import ShiftType, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.models import Base
-from kerops.core.pagination import PageParams, paginate
+from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
+from kerops.core.reads import Reader
 from kerops.core.storage.sniffing import BY_EXTENSION, IMAGE_TYPES
 from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.core.types import utcnow, uuid7
@@ -170,17 +171,16 @@ async def create_shift(
 
 
 async def list_shifts(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     technician_id: uuid.UUID | None = None,
     shift_type: ShiftType | None = None,
     starts_before: datetime | None = None,
     ends_after: datetime | None = None,
-) -> tuple[Sequence[TechnicianShift], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the shifts the caller can see; ``from``/``to`` keep those overlapping."""
-    stmt = access.scoped(select(TechnicianShift), TechnicianShift, principal)
+    stmt = reader.rows(TechnicianShift)
     if technician_id is not None:
         stmt = stmt.where(TechnicianShift.technician_id == technician_id)
     if shift_type is not None:
@@ -189,8 +189,7 @@ async def list_shifts(
         stmt = stmt.where(TechnicianShift.ends_at > ends_after)
     if starts_before is not None:
         stmt = stmt.where(TechnicianShift.starts_at < starts_before)
-    return await paginate(
-        session,
+    return await reader.page(
         stmt,
         params,
         sort_fields=SHIFT_SORTS,
@@ -369,9 +368,8 @@ async def create_certification(
 
 
 async def list_certifications(
-    session: AsyncSession,
+    reader: Reader,
     *,
-    principal: Principal,
     params: PageParams,
     technician_id: uuid.UUID | None = None,
     cert_type: str | None = None,
@@ -379,12 +377,12 @@ async def list_certifications(
     expired: bool | None = None,
     verified: bool | None = None,
     today: date | None = None,
-) -> tuple[Sequence[TechnicianCertification], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the licences the caller can see (``expired`` and ``expiring_within_days``
     count from today in Santiago's calendar: a licence is valid through its expiry date)."""
     today = today or licences.licence_day()
     model = TechnicianCertification
-    stmt = access.scoped(select(model), model, principal)
+    stmt = reader.rows(model)
     if technician_id is not None:
         stmt = stmt.where(model.technician_id == technician_id)
     if cert_type is not None:
@@ -400,8 +398,8 @@ async def list_certifications(
         stmt = stmt.where(
             model.verified_at.is_not(None) if verified else model.verified_at.is_(None)
         )
-    return await paginate(
-        session, stmt, params, sort_fields=CERT_SORTS, id_column=model.id, default_sort="created_at"
+    return await reader.page(
+        stmt, params, sort_fields=CERT_SORTS, id_column=model.id, default_sort="created_at"
     )
 
 
