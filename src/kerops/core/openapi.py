@@ -78,6 +78,8 @@ def install_openapi(app: FastAPI) -> None:
                 for code, description in _DESCRIPTIONS.items():
                     entry = responses.setdefault(code, {"description": description})
                     entry["content"] = problem
+                if "412" in responses:  # writes on one object that take If-Match
+                    responses["412"]["content"] = problem
         app.openapi_schema = document
         return document
 
