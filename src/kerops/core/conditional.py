@@ -4,7 +4,8 @@ and the versions of the object a route reads or changes (``ETag``, ``If-Match``,
 
 - **Query parameters**: a request naming a query parameter its route does not declare is a 422
   ``validation_error`` with one error per unknown parameter (``["query", name]``,
-  ``unknown_parameter``), before the route runs.
+  ``unknown_parameter``), before the route runs. An endpoint whose query someone else writes
+  (an identity provider's redirect back) is marked ``@takes_any_query``.
 - **An object's version**: a route on one object names it by its last path parameter
   (``/tickets/{ticket_id}``, ``/locales/{locale_id}/areas/{area_id}``). Its ``ETag`` is a strong
   validator derived from the object's identity and its ``updated_at`` (``created_at`` for rows
@@ -27,7 +28,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar, cast
+from typing import Annotated, Any, ClassVar, TypeVar, cast
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.dependencies.models import Dependant
@@ -233,6 +234,20 @@ async def if_none_match_header(
     """Documents ``If-None-Match`` (answered by the route class)."""
 
 
+#: Endpoints that take whatever query a third party sends them (an OIDC provider's redirect).
+_ANY_QUERY: set[Callable[..., Any]] = set()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def takes_any_query(endpoint: F) -> F:
+    """Mark an endpoint whose query is written by someone else (an identity provider's redirect
+    back: ``code``, ``state``, ``scope``, ``session_state``, ...): unknown parameters are not
+    refused there. Put it below the route decorator."""
+    _ANY_QUERY.add(endpoint)
+    return endpoint
+
+
 def declared_query(route: APIRoute) -> frozenset[str]:
     """The query parameters a route declares (a model of query parameters: its fields)."""
     names: set[str] = set()
@@ -280,12 +295,13 @@ class CheckedRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         allowed = declared_query(self)
+        any_query = self.endpoint in _ANY_QUERY
         target = self.param_convertors and list(self.param_convertors)[-1]
         kind = self.object_kind if target else ""
 
         async def checked(request: Request) -> Response:
             unknown = [name for name in dict.fromkeys(request.query_params) if name not in allowed]
-            if unknown:
+            if unknown and not any_query:
                 raise Unprocessable(
                     "Unknown query parameter: " + ", ".join(unknown) + ".",
                     errors=[
