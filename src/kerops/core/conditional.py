@@ -13,10 +13,12 @@ and the versions of the object a route reads or changes (``ETag``, ``If-Match``,
   naming it); so does every write on one object whose answer is the object.
 - **If-Match**: a PATCH, PUT or DELETE of an object, and a POST of an action on one
   (``/tickets/{id}/transitions``, ``/users/{id}/deactivate``: a POST to a path that has no list
-  GET), takes ``If-Match``. The version is compared with the row the write loads anyway, as it
-  is flushed (or, unchanged, as the request commits): no statement is added. A stale tag is a
-  412 ``precondition_failed`` with the current ``ETag``; ``*`` matches any existing object; a
-  malformed header is a 400 ``invalid_if_match``.
+  GET), takes ``If-Match``. The version is compared with the row the write loads anyway, in
+  the request's session: as it is loaded (before any rule of the write is judged), else as it is
+  flushed, else as the request commits; no statement is added. A stale tag is a 412
+  ``precondition_failed`` with the current ``ETag``; ``*`` matches any existing object; a
+  malformed header is a 400 ``invalid_if_match``. A route whose write never loads the object
+  answers 412 to any ``If-Match`` (the all-routes test finds none).
 """
 
 from __future__ import annotations
