@@ -1,11 +1,15 @@
 """Every route on one object, walked from the OpenAPI document: a single-object GET sends an
 ``ETag`` (and answers 304 to it), a write on one object documents ``If-Match`` and honours it (a
 stale tag is 412 with the current one, which then succeeds). Routes are aimed as in the query
-budgets test (their isolation cases, as A's owner or platform staff)."""
+budgets test (their isolation cases, as A's owner or platform staff). And every route refuses a
+query parameter it does not declare (422 naming it), before anything else, signed in or not."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.test_isolation import PUBLIC
 from tests.test_query_budgets import (
@@ -110,3 +114,30 @@ def test_a_write_on_one_object_honours_if_match(
     current = stale.headers["ETag"]  # type: ignore[attr-defined]
     done = send(current)
     assert done.is_success, f"{_label(route)}: {done.status_code} {done.text[:300]}"  # type: ignore[attr-defined]
+
+
+SSO_CALLBACK: Route = ("GET", "/api/v1/auth/sso/{slug}/callback")
+
+
+def _any_path(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "0190a0a0-0000-7000-8000-000000000000", path)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=_label)
+def test_every_route_refuses_an_unknown_query_parameter(route: Route, client: TestClient) -> None:
+    response = client.request(
+        route[0], _any_path(route[1]), params={"limit": "5", "zz_unknown": "1"}
+    )
+    if route == SSO_CALLBACK:  # the identity provider writes this query
+        assert response.status_code != 422
+        return
+    assert response.status_code == 422, f"{_label(route)}: {response.status_code}"
+    problem = response.json()
+    unknown = [e["loc"] for e in problem["errors"] if e["type"] == "unknown_parameter"]
+    declared = {
+        p["name"]  # type: ignore[index]
+        for p in _operation(route).get("parameters", [])  # type: ignore[attr-defined]
+        if p["in"] == "query"  # type: ignore[index]
+    }
+    expected = [["query", "zz_unknown"]] + ([] if "limit" in declared else [["query", "limit"]])
+    assert sorted(unknown) == sorted(expected), problem
