@@ -44,6 +44,8 @@ CORS_HEADERS = [
     "X-Request-ID",
     "X-Device-Key",
     "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
 ]
 CORS_EXPOSED_HEADERS = [
     "X-Request-ID",
