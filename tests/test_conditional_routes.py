@@ -17,6 +17,7 @@ from tests.test_query_budgets import (
     ROUTES,
     Route,
     _actor,
+    _budget,
     _build,
     _case,
     _label,
@@ -112,7 +113,10 @@ def test_a_write_on_one_object_honours_if_match(
     assert stale.status_code == 412, f"{_label(route)}: {stale.status_code} {stale.text[:300]}"  # type: ignore[attr-defined]
     assert stale.json()["code"] == "precondition_failed"  # type: ignore[attr-defined]
     current = stale.headers["ETag"]  # type: ignore[attr-defined]
-    done = send(current)
+    with stage.recorder as recorded:
+        done = send(current)
+    # The version is compared with the row the write loads: no statement more than its budget.
+    assert len(recorded.statements) <= _budget(route), recorded.statements
     assert done.is_success, f"{_label(route)}: {done.status_code} {done.text[:300]}"  # type: ignore[attr-defined]
 
 
