@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -16,7 +17,9 @@ from starlette.types import ASGIApp
 from kerops import __version__, modules, speedups
 from kerops.api import OPENAPI_TAGS, OPERATION_NAMES
 from kerops.config import Settings, get_settings
+from kerops.core import conditional
 from kerops.core.db import Database
+from kerops.core.deps import get_principal, get_reader
 from kerops.core.errors import install_error_handlers
 from kerops.core.jobs import JobEngine
 from kerops.core.logging import RequestContextMiddleware, configure_logging
@@ -43,6 +46,8 @@ CORS_HEADERS = [
     "X-Request-ID",
     "X-Device-Key",
     "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
 ]
 CORS_EXPOSED_HEADERS = [
     "X-Request-ID",
@@ -108,7 +113,14 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
     from kerops.api import routers
     from kerops.idempotency.http import adapt_route
 
-    mount_flat(app, API_PREFIX, routers(), adapt=adapt_route)
+    modules_routers = routers()
+    every_route = [route for router in modules_routers for route in router.routes]
+    adapt = conditional.adapter(
+        [r for r in every_route if isinstance(r, APIRoute)],
+        adapt_route,
+        (get_principal, get_reader),
+    )
+    mount_flat(app, API_PREFIX, modules_routers, adapt=adapt)
     speedups.install_route_index(app, settings)
 
 

@@ -178,7 +178,7 @@ def test_an_allowed_origin_gets_cors_headers_and_its_preflight(client: TestClien
     assert preflight.headers["access-control-allow-origin"] == ALLOWED
     assert "POST" in preflight.headers["access-control-allow-methods"]
     allowed_headers = preflight.headers["access-control-allow-headers"].lower()
-    assert {"authorization", "content-type", "idempotency-key"} <= {
+    assert {"authorization", "content-type", "idempotency-key", "if-match", "if-none-match"} <= {
         h.strip() for h in allowed_headers.split(",")
     }
     exposed = response.headers["access-control-expose-headers"].lower()

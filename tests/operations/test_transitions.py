@@ -176,7 +176,7 @@ def test_licence_falls_back_to_the_required_skill(client: TestClient, run: Runne
 def test_licence_needs_an_assigned_technician(client: TestClient, run: Runner) -> None:
     team = make_team(client, run)
     ticket = create_ticket(client, team.manager, team.locale1, required_skill="hvac")
-    move(client, team.owner, ticket["id"], "assigned")
+    set_ticket(run, ticket["id"], status="assigned")  # an assigned ticket without a technician
     workflow_id = ticket["workflow_id"]
     set_step(run, workflow_id, S.assigned, S.accepted, allowed_roles=["owner"])
     response = move(client, team.owner, ticket["id"], "accepted")

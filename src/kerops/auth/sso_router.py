@@ -20,6 +20,7 @@ from kerops.auth.sso_schemas import (
     sso_path,
 )
 from kerops.core.audit import set_audit_context
+from kerops.core.conditional import takes_any_query
 from kerops.core.deps import SessionDep, StateDep, client_ip, require_scope
 from kerops.core.openapi import answers
 from kerops.core.pagination import Page, PageParams, sorted_by
@@ -139,6 +140,7 @@ async def sso_login(slug: str, request: Request, state: StateDep) -> RedirectRes
 
 @flow.get("/{slug}/callback", response_model=TokenPair)
 @answers(400, 429, 502)
+@takes_any_query
 async def sso_callback(slug: str, request: Request, state: StateDep) -> TokenPair:
     """Where the provider sends the browser back: checks the sign-in and returns tokens."""
     await _limit(state, request)

@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.audit import set_audit_context
+from kerops.core.conditional import bind_precondition
 from kerops.core.errors import AppError, Forbidden, Unauthorized
 from kerops.core.jobs import take_pending
 from kerops.core.principal import AuditContext, Principal
@@ -50,6 +51,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 ip_address=request.client.host if request.client else None,
             ),
         )
+        if not read_only:
+            bind_precondition(request, session.sync_session)
         try:
             yield session
             if not (read_only and state.db.reads_autocommit) or _has_changes(session):

@@ -29,7 +29,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from kerops.core import deps
+from kerops.core import conditional, deps
 from kerops.core.errors import PROBLEM_MEDIA_TYPE
 from kerops.core.storage.uploads import UploadRoute
 
@@ -68,6 +68,7 @@ DESCRIPTIONS = {
     403: "Forbidden (role, API key scope or plan limit)",
     404: "Not found, or outside the caller's reach",
     409: "Conflict with the current state",
+    412: "Precondition failed: If-Match names a stale version (the current ETag is sent)",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Validation failed",
@@ -104,14 +105,6 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any] | None]:
         yield from _calls(sub)
 
 
-def _has_input(dependant: Dependant) -> bool:
-    if dependant.path_params or dependant.query_params or dependant.header_params:
-        return True
-    if dependant.cookie_params or dependant.body_params:
-        return True
-    return any(_has_input(sub) for sub in dependant.dependencies)
-
-
 def _has_body(route: APIRoute) -> bool:
     extra = route.openapi_extra or {}
     return route.body_field is not None or "requestBody" in extra
@@ -134,7 +127,9 @@ def error_statuses(route: APIRoute) -> set[int]:
         statuses |= {400, 413}
     if body and isinstance(route, UploadRoute):
         statuses.add(415)
-    if _has_input(route.dependant) or body:
+    # Every route refuses query parameters it does not declare (``kerops.core.conditional``),
+    # but one whose query someone else writes.
+    if not conditional.takes_any(route) or _has_input(route.dependant) or body:
         statuses.add(422)
     # The Idempotency-Key of POSTs (kerops.idempotency.http): a route class that takes keys
     # (``replayable``) may answer 409 (a key still running) and 422 (a key reused or malformed);
@@ -146,7 +141,17 @@ def error_statuses(route: APIRoute) -> set[int]:
         statuses.add(400)
     statuses |= _ANSWERS.get(route.endpoint, frozenset())
     statuses |= {int(code) for code in route.responses if str(code).isdigit() and int(code) >= 400}
+    if 412 in statuses:  # an If-Match that is not a list of entity tags
+        statuses.add(400)
     return statuses
+
+
+def _has_input(dependant: Dependant) -> bool:
+    if dependant.path_params or dependant.query_params or dependant.header_params:
+        return True
+    if dependant.cookie_params or dependant.body_params:
+        return True
+    return any(_has_input(sub) for sub in dependant.dependencies)
 
 
 def camel_case(name: str) -> str:

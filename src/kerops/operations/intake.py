@@ -53,18 +53,59 @@ async def check_in_locale(
         )
 
 
+def _asset_contradictions(data: TicketCreate, asset: Any) -> list[dict[str, Any]]:
+    """Errors of a given locale or area that is not the asset's."""
+    errors: list[dict[str, Any]] = []
+    if data.locale_id is not None and data.locale_id != asset["locale_id"]:
+        errors.append(
+            field_error(("body", "locale_id"), "not the asset's locale", "asset_other_locale")
+        )
+    if (
+        data.area_id is not None
+        and asset["area_id"] is not None
+        and data.area_id != asset["area_id"]
+    ):
+        errors.append(field_error(("body", "area_id"), "not the asset's area", "asset_other_area"))
+    return errors
+
+
 async def create_ticket(
     session: AsyncSession, *, principal: Principal, data: TicketCreate
 ) -> ServiceTicket:
-    """Raise a ticket: numbered, on the client's default workflow, with SLA deadlines."""
-    locale = await access.get_scoped_row(session, Locale, data.locale_id, principal)
+    """Raise a ticket: numbered, on the client's default workflow, with SLA deadlines. A ticket
+    on an asset takes the asset's locale and area unless given (a contradicting one is 422)."""
+    area_id = data.area_id
+    if data.asset_id is not None:
+        asset = await access.get_scoped_row(session, Asset, data.asset_id, principal)
+        errors = _asset_contradictions(data, asset)
+        if errors:
+            raise Unprocessable(
+                "The ticket's locale and area must be those of its asset; see errors.",
+                errors=errors,
+            )
+        locale_ref: uuid.UUID = asset["locale_id"]
+        area_id = area_id or asset["area_id"]
+    elif data.locale_id is not None:
+        locale_ref = data.locale_id
+    else:
+        raise Unprocessable(
+            "A ticket needs a locale_id, or an asset_id whose locale it takes.",
+            errors=[
+                field_error(
+                    ("body", "locale_id"),
+                    "required when no asset_id is given",
+                    "missing",
+                )
+            ],
+        )
+    locale = await access.get_scoped_row(session, Locale, locale_ref, principal)
     locale_id: uuid.UUID = locale["id"]
     if not (principal.is_staff or principal.reaches_every_locale("write")):
         roles = await locale_roles(session, principal, locale_id)
         if not roles & {LocalRole.manager, LocalRole.requester}:
             raise Forbidden("Only the locale's managers and requesters can raise tickets here.")
-    await check_in_locale(session, principal, locale_id, "area_id", data.area_id)
-    await check_in_locale(session, principal, locale_id, "asset_id", data.asset_id)
+    if data.area_id is not None:
+        await check_in_locale(session, principal, locale_id, "area_id", data.area_id)
     return await _open_ticket(
         session,
         client_id=locale["client_id"],
@@ -73,7 +114,7 @@ async def create_ticket(
         actor_id=principal.user_id,
         title=data.title,
         description=data.description,
-        area_id=data.area_id,
+        area_id=area_id,
         asset_id=data.asset_id,
         requester_id=principal.user_id,
         required_skill=data.required_skill.value if data.required_skill else None,

@@ -189,11 +189,12 @@ class StepRead(ReadModel):
 
 
 class TicketCreate(InputModel):
-    """A new service ticket in one of the caller's locales."""
+    """A new service ticket in one of the caller's locales (on an asset: its locale and area,
+    unless given)."""
 
     title: Title
     description: Description = ""
-    locale_id: uuid.UUID
+    locale_id: uuid.UUID | None = None
     area_id: uuid.UUID | None = None
     asset_id: uuid.UUID | None = None
     priority: TicketPriority = TicketPriority.medium

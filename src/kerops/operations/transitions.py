@@ -53,6 +53,15 @@ async def _requirement_errors(
     session: AsyncSession, ticket: ServiceTicket, step: WorkflowStep, comment: str
 ) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
+    if step.to_status is TicketStatus.assigned and ticket.technician_id is None:
+        errors.append(
+            field_error(
+                ("body", "to_status"),
+                "a move to assigned needs a technician: the ticket's technician_id is not set "
+                "(assign one with POST /tickets/{id}/assign)",
+                "technician_required",
+            )
+        )
     if step.requires_comment and not comment:
         errors.append(
             field_error(("body", "comment"), "this move requires a comment", "comment_required")
@@ -140,9 +149,13 @@ async def transition(
             allowed=allowed,
         )
     if not kinds & set(step.allowed_roles):
+        allowed_roles = [str(role) for role in step.allowed_roles]
         raise Forbidden(
-            f"You may not move this ticket from {current} to {data.to_status}.",
+            f"You may not move this ticket from {current} to {data.to_status}: only "
+            + ", ".join(allowed_roles)
+            + " may.",
             code="transition_forbidden",
+            allowed_roles=allowed_roles,
         )
     comment = data.comment or ""
     errors = await _requirement_errors(session, ticket, step, comment)

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from kerops import __version__
+from kerops.core.conditional import takes_any_query
 from kerops.core.errors import NotFound
 from kerops.core.routing import API_PREFIX
 from kerops.web.i18n import negotiate, texts_for
@@ -178,6 +179,7 @@ router = APIRouter(tags=["pages"])
     summary="The landing page",
     responses={200: {"content": {"text/html": {}}, "description": "The landing page"}},
 )
+@takes_any_query  # links from elsewhere carry queries of their own (campaign tags, ...)
 async def landing_page(request: Request) -> HTMLResponse:
     """What this service is, with links to the API documentation and the service status; in
     Spanish (Chile), or in English when the browser's ``Accept-Language`` prefers it."""
