@@ -25,7 +25,7 @@ from kerops.assets.schemas import (
     StatusChangeRead,
 )
 from kerops.core import access
-from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
+from kerops.core.deps import CROSS_CLIENT, PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
@@ -138,7 +138,7 @@ async def get_qr(
     return Response(content=image, media_type=qr.MEDIA_TYPES[format])
 
 
-@router.get("/scan/{code}", response_model=ScanRead)
+@router.get("/scan/{code}", response_model=ScanRead, dependencies=[CROSS_CLIENT])
 async def scan(
     request: Request,
     state: StateDep,
@@ -150,7 +150,12 @@ async def scan(
     return await service.scan(session, code=code)
 
 
-@router.post("/scan/{code}", response_model=ScanReportRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/scan/{code}",
+    response_model=ScanReportRead,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[CROSS_CLIENT],
+)
 async def report_fault(
     request: Request,
     body: ScanReportCreate,
@@ -177,6 +182,7 @@ BomPage = Annotated[PageParams, sorted_by(service.BOM_SORTS)]
     "/scan/{code}/photo-report",
     response_model=ScanReportRead,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[CROSS_CLIENT],
 )
 async def report_fault_with_photo(
     request: Request,

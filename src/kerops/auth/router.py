@@ -16,14 +16,14 @@ from kerops.auth.schemas import (
     RegisterRequest,
     TokenPair,
 )
-from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
+from kerops.core.deps import CROSS_CLIENT, PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.errors import Unauthorized
 from kerops.core.state import AppState
 from kerops.idempotency.http import not_replayable
 from kerops.users.models import User
 from kerops.users.schemas import UserRead
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[CROSS_CLIENT])
 
 
 async def _limit_login(state: AppState, request: Request, email: str) -> None:

@@ -44,6 +44,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
 from starlette.responses import Response
 
+from kerops.core import row_scope
 from kerops.core.errors import DatabaseUnavailable, is_database_unavailable
 
 if TYPE_CHECKING:
@@ -218,6 +219,8 @@ class StatementRunner:
         try:
             connection = pooled.driver_connection
             assert connection is not None
+            # The caller's scope, unless the connection carries it already (no round trip).
+            await row_scope.apply_raw(connection, pooled.info)
             if plan.results is None:
                 prepared = await connection.prepare(plan.sql)
                 plan.learn_results([a.type.oid for a in prepared.get_attributes()], self.dialect)

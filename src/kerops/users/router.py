@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from kerops.auth.schemas import TokenPair
 from kerops.core import access
-from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
+from kerops.core.deps import CROSS_CLIENT, PrincipalDep, ReaderDep, SessionDep, StateDep, client_ip
 from kerops.core.enums import UserRole
 from kerops.core.mail import deliver
 from kerops.core.pagination import Page, PageParams, sorted_by
@@ -66,7 +66,7 @@ async def invite_user(
     return user
 
 
-@router.post("/invitations/accept", response_model=TokenPair)
+@router.post("/invitations/accept", response_model=TokenPair, dependencies=[CROSS_CLIENT])
 async def accept_invitation(
     body: InvitationAccept, request: Request, session: SessionDep, state: StateDep
 ) -> TokenPair:
