@@ -75,7 +75,7 @@ def test_every_table_with_a_client_id_has_the_policy(client: TestClient) -> None
         policy = policies[table]
         assert policy.cmd == "ALL" and policy.permissive == "PERMISSIVE"
         assert policy.qual == policy.with_check, table
-        assert "kerops_scope_clients()" in policy.qual, table
+        assert "kerops_assigned_clients()" in policy.qual, table
 
 
 def test_the_service_role_owns_nothing_and_is_no_superuser(client: TestClient) -> None:

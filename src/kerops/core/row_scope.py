@@ -21,7 +21,7 @@ undoes a ``set_config`` made in it, so a rollback forgets what the connection ca
 statement sets it again). Reads that run in AUTOCOMMIT commit the setting at once.
 
 A vendor admin's or technician's clients are not listed by the application: the policy's
-``kerops_scope_clients()`` adds the clients of the tickets assigned to the vendor (vendor admin)
+``kerops_assigned_clients()`` adds the clients of the tickets assigned to the vendor (vendor admin)
 or to the user (technician), computed by PostgreSQL once per statement, so it is never stale.
 """
 
@@ -147,35 +147,49 @@ def install(engine: AsyncEngine) -> None:
     if engine.dialect.name != "postgresql":
         return
     sync_engine = engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", _apply)
+    event.listen(sync_engine, "rollback", _forget)
+    event.listen(sync_engine, "rollback_savepoint", _forget_savepoint)
 
-    @event.listens_for(sync_engine, "before_cursor_execute")
-    def _apply(
-        conn: Connection, _cursor: Any, sql: str, _params: Any, _ctx: Any, _many: bool
-    ) -> None:
-        info = conn.info
-        scope = needs(info)
-        if scope is None or sql.startswith(_TRANSACTION_CONTROL):
-            # (Savepoints touch no row, and after an error only their rollback may run.)
-            return
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        cursor = dbapi.cursor()
-        try:
-            cursor.execute(SET_SCOPE_SQL, scope.values)
-        finally:
-            cursor.close()
-        info[SCOPE_KEY] = scope
 
-    @event.listens_for(sync_engine, "rollback")
-    def _forget(conn: Connection) -> None:
-        # A rolled-back transaction undoes the set_config made in it. Reads in AUTOCOMMIT have
-        # committed theirs already.
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.info.pop(SCOPE_KEY, None)
+def _apply(conn: Connection, _cursor: Any, sql: str, _params: Any, _ctx: Any, _many: bool) -> None:
+    info = conn.info
+    scope = needs(info)
+    if scope is None or sql.startswith(_TRANSACTION_CONTROL):
+        # (Savepoints touch no row, and after an error only their rollback may run.)
+        return
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(SET_SCOPE_SQL, scope.values)
+    finally:
+        cursor.close()
+    info[SCOPE_KEY] = scope
 
-    @event.listens_for(sync_engine, "rollback_savepoint")
-    def _forget_savepoint(conn: Connection, _name: str, _context: Any) -> None:
+
+def _forget(conn: Connection) -> None:
+    # A rolled-back transaction undoes the set_config made in it. Reads in AUTOCOMMIT have
+    # committed theirs already.
+    if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         conn.info.pop(SCOPE_KEY, None)
+
+
+def _forget_savepoint(conn: Connection, _name: str, _context: Any) -> None:
+    conn.info.pop(SCOPE_KEY, None)
+
+
+def uninstall(engine: AsyncEngine) -> None:
+    """Stop setting scopes on the engine's connections (``bench/rls_cost.py`` measures the app
+    without the wall; nothing else calls it)."""
+    sync_engine = engine.sync_engine
+    for name, fn in (
+        ("before_cursor_execute", _apply),
+        ("rollback", _forget),
+        ("rollback_savepoint", _forget_savepoint),
+    ):
+        if event.contains(sync_engine, name, fn):
+            event.remove(sync_engine, name, fn)
 
 
 async def apply_raw(driver_connection: Any, info: MutableMapping[Any, Any]) -> None:

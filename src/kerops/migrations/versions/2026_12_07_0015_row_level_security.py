@@ -17,19 +17,17 @@ depends_on: str | Sequence[str] | None = None
 
 POLICY = "kerops_client_rows"
 
-# The clients whose rows the connection's scope reaches (kerops.core.row_scope): those listed in
-# kerops.client_ids, and the clients of the tickets assigned to kerops.vendor_id (a vendor admin)
-# or to kerops.user_id (a technician), one index probe per client. SECURITY DEFINER: it reads
-# the tickets as their owner, past their own policy.
-SCOPE_CLIENTS = """
-CREATE OR REPLACE FUNCTION kerops_scope_clients() RETURNS uuid[]
+# The clients of the tickets assigned to kerops.vendor_id (a vendor admin) or to kerops.user_id
+# (a technician), one index probe per client (kerops.core.row_scope). SECURITY DEFINER: it reads
+# the tickets as their owner, past their own policy. The policies call it only when one of the two
+# is set, so a client's callers never pay for it.
+ASSIGNED_CLIENTS = """
+CREATE OR REPLACE FUNCTION kerops_assigned_clients() RETURNS uuid[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
-  clients uuid[] := coalesce(
-    string_to_array(nullif(current_setting('kerops.client_ids', true), ''), ',')::uuid[],
-    '{}');
   vendor uuid := nullif(current_setting('kerops.vendor_id', true), '')::uuid;
   technician uuid := nullif(current_setting('kerops.user_id', true), '')::uuid;
+  clients uuid[] := '{}';
 BEGIN
   IF vendor IS NOT NULL THEN
     clients := clients || ARRAY(
@@ -60,14 +58,23 @@ END
 $$
 """
 
+# Each sub-select runs once per statement (an InitPlan), not once per row.
+PLATFORM = "coalesce((SELECT current_setting('kerops.platform', true) = 'on'), false)"
+# (The casts outside the sub-selects make them array expressions, not ANY's row sub-queries.)
+LISTED = (
+    "client_id = ANY ((SELECT string_to_array("
+    "nullif(current_setting('kerops.client_ids', true), ''), ','))::uuid[])"
+)
+ASSIGNED = (
+    "client_id = ANY ((SELECT CASE WHEN current_setting('kerops.vendor_id', true) <> '' "
+    "OR current_setting('kerops.user_id', true) <> '' THEN kerops_assigned_clients() END)"
+    "::uuid[])"
+)
+
 
 def _rule(nullable: bool) -> str:
-    # The sub-selects run once per statement (InitPlans), not once per row.
-    shared = "client_id IS NULL OR " if nullable else ""
-    return (
-        "coalesce((SELECT current_setting('kerops.platform', true) = 'on'), false) OR "
-        f"{shared}client_id = ANY ((SELECT kerops_scope_clients())::uuid[])"
-    )
+    shared = " OR client_id IS NULL" if nullable else ""
+    return f"{PLATFORM}{shared} OR {LISTED} OR {ASSIGNED}"
 
 
 def _client_tables() -> list[tuple[str, bool]]:
@@ -95,7 +102,7 @@ def upgrade() -> None:
         )
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(SCOPE_CLIENTS)
+    op.execute(ASSIGNED_CLIENTS)
     for table, nullable in _client_tables():
         rule = _rule(nullable)
         op.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
@@ -109,7 +116,7 @@ def downgrade() -> None:
         for table, _nullable in _client_tables():
             op.execute(f'DROP POLICY IF EXISTS {POLICY} ON "{table}"')
             op.execute(f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY')
-        op.execute("DROP FUNCTION IF EXISTS kerops_scope_clients()")
+        op.execute("DROP FUNCTION IF EXISTS kerops_assigned_clients()")
     with op.batch_alter_table("service_tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_service_tickets_technician_id_client_id")
         batch_op.drop_index("ix_service_tickets_vendor_id_client_id")
