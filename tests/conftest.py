@@ -20,7 +20,7 @@ import os
 import shutil
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -360,6 +360,19 @@ def run_in_app(client: TestClient) -> Callable[..., Any]:
         return client.portal.call(wrapped)  # type: ignore[union-attr]
 
     return runner
+
+
+def as_platform(fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+    """``fn`` (a coroutine function, for ``client.portal.call``) run in the platform's row
+    scope: a test's own statements outside a request see every client's rows
+    (``kerops.core.row_scope``)."""
+    from kerops.core import row_scope
+
+    async def wrapped() -> Any:
+        row_scope.use(row_scope.PLATFORM)
+        return await fn()
+
+    return wrapped
 
 
 class QueryCounter:

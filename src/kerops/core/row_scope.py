@@ -21,8 +21,9 @@ undoes a ``set_config`` made in it, so a rollback forgets what the connection ca
 statement sets it again). Reads that run in AUTOCOMMIT commit the setting at once.
 
 A vendor admin's or technician's clients are not listed by the application: the policy's
-``kerops_assigned_clients()`` adds the clients of the tickets assigned to the vendor (vendor admin)
-or to the user (technician), computed by PostgreSQL once per statement, so it is never stale.
+``kerops_assigned_clients()`` adds its vendor's client (a client's own vendor) and the clients of
+the tickets assigned to its vendor or (a technician) to itself, computed by PostgreSQL once per
+statement, so it is never stale.
 """
 
 from __future__ import annotations
@@ -118,14 +119,17 @@ def of_client(client_id: uuid.UUID | None) -> RowScope:
 
 def of_principal(principal: Principal) -> RowScope:
     """The rows ``principal`` may reach: everything for platform staff; else its client's, and
-    for a vendor admin or a technician those of the clients its assigned work belongs to."""
+    for a vendor admin or a technician those of its vendor's client (a client's own vendor) and
+    of the clients whose tickets are assigned to its vendor or (a technician) to itself."""
     if principal.is_staff:
         return PLATFORM
     clients = () if principal.client_id is None else (principal.client_id,)
     if principal.role is UserRole.vendor_admin:
         return RowScope(client_ids=clients, vendor_id=principal.vendor_id)
     if principal.role is UserRole.technician:
-        return RowScope(client_ids=clients, user_id=principal.user_id)
+        return RowScope(
+            client_ids=clients, vendor_id=principal.vendor_id, user_id=principal.user_id
+        )
     return RowScope(client_ids=clients)
 
 
@@ -150,6 +154,7 @@ def install(engine: AsyncEngine) -> None:
     event.listen(sync_engine, "before_cursor_execute", _apply)
     event.listen(sync_engine, "rollback", _forget)
     event.listen(sync_engine, "rollback_savepoint", _forget_savepoint)
+    event.listen(sync_engine.pool, "reset", _forget_on_reset)
 
 
 def _apply(conn: Connection, _cursor: Any, sql: str, _params: Any, _ctx: Any, _many: bool) -> None:
@@ -179,6 +184,14 @@ def _forget_savepoint(conn: Connection, _name: str, _context: Any) -> None:
     conn.info.pop(SCOPE_KEY, None)
 
 
+def _forget_on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
+    # A connection given back inside a transaction (not ended by its user) is rolled back by
+    # the pool, which undoes a set_config made in that transaction.
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_in_transaction():
+        record.info.pop(SCOPE_KEY, None)
+
+
 def uninstall(engine: AsyncEngine) -> None:
     """Stop setting scopes on the engine's connections (``bench/rls_cost.py`` measures the app
     without the wall; nothing else calls it)."""
@@ -190,6 +203,8 @@ def uninstall(engine: AsyncEngine) -> None:
     ):
         if event.contains(sync_engine, name, fn):
             event.remove(sync_engine, name, fn)
+    if event.contains(sync_engine.pool, "reset", _forget_on_reset):
+        event.remove(sync_engine.pool, "reset", _forget_on_reset)
 
 
 async def apply_raw(driver_connection: Any, info: MutableMapping[Any, Any]) -> None:

@@ -17,8 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 POLICY = "kerops_client_rows"
 
-# The clients of the tickets assigned to kerops.vendor_id (a vendor admin) or to kerops.user_id
-# (a technician), one index probe per client (kerops.core.row_scope). SECURITY DEFINER: it reads
+# The client a vendor (kerops.vendor_id) belongs to, if it is a client's own, and the clients of
+# the tickets assigned to that vendor or to kerops.user_id (a technician), one index probe per
+# client (kerops.core.row_scope). SECURITY DEFINER: it reads
 # the tickets as their owner, past their own policy. The policies call it only when one of the two
 # is set, so a client's callers never pay for it.
 ASSIGNED_CLIENTS = """
@@ -30,6 +31,8 @@ DECLARE
   clients uuid[] := '{}';
 BEGIN
   IF vendor IS NOT NULL THEN
+    clients := clients || ARRAY(
+      SELECT v.client_id FROM vendors AS v WHERE v.id = vendor AND v.client_id IS NOT NULL);
     clients := clients || ARRAY(
       WITH RECURSIVE found(client_id) AS (
         (SELECT t.client_id FROM service_tickets AS t WHERE t.vendor_id = vendor
