@@ -1,8 +1,11 @@
 """Test fixtures: real databases built by running the migrations, one fresh database per test.
 
 SQLite (default): the migrated file is copied for each test. PostgreSQL (set
-``KEROPS_TEST_DATABASE_URL=postgresql://user@host:port/db``): a template database is migrated once
-per run; each worker copies it once and empties it back to its migrated state after every test.
+``KEROPS_TEST_DATABASE_URL=postgresql://user@host:port/db``, a superuser): a template database is
+migrated once per run; each worker copies it once and empties it back to its migrated state after
+every test. As in a deployment (docs/deploy.md), the migrations run as the role owning the
+tables (``OWNER_ROLE``) and the apps connect as a role that owns nothing and is no superuser
+(``SERVICE_ROLE``), so the row-level security policies apply to every statement of the tests.
 
 The FastAPI app (its routes, middleware and OpenAPI document) is built once per worker and per
 settings, because building the routes costs more than most tests. Every test still gets services
@@ -17,7 +20,7 @@ import os
 import shutil
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,11 +40,41 @@ from kerops.main import build_state, create_app
 PG_URL = os.environ.get("KEROPS_TEST_DATABASE_URL", "")
 USE_PG = PG_URL.startswith("postgres")
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
+#: Roles of the PostgreSQL tests (cluster-wide, created when missing): the tables' owner, which
+#: runs the migrations, and the service's role, which only reads and writes rows.
+OWNER_ROLE = "kerops_test_owner"
+SERVICE_ROLE = "kerops_test_service"
+ROLE_PASSWORD = "kerops-test-only"
 
 
-def _pg_url(dbname: str) -> str:
+def _pg_url(dbname: str, role: str | None = None) -> str:
+    """The URL of database ``dbname``: as the configured (admin) user, or as ``role``."""
     parts = urlsplit(PG_URL)
+    if role is not None:
+        port = f":{parts.port}" if parts.port else ""
+        parts = parts._replace(netloc=f"{role}:{ROLE_PASSWORD}@{parts.hostname}{port}")
     return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+def pg_owner_url(dbname: str) -> str:
+    """The tables' owner's URL of database ``dbname`` (for migrations)."""
+    return normalise_database_url(_pg_url(dbname, OWNER_ROLE))
+
+
+def pg_service_url(dbname: str) -> str:
+    """The service role's URL of database ``dbname`` (what the apps connect as)."""
+    return normalise_database_url(_pg_url(dbname, SERVICE_ROLE))
+
+
+def _ensure_roles() -> None:
+    """Create the owner and service roles if missing (idempotent; workers may race)."""
+    for role in (OWNER_ROLE, SERVICE_ROLE):
+        _pg_admin(
+            "DO $$ BEGIN "
+            f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS "
+            f"PASSWORD '{ROLE_PASSWORD}'; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
 
 
 def _pg_admin(sql: str) -> None:
@@ -83,9 +116,14 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     if USE_PG:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         name = f"kerops_tpl_{worker}_{uuid.uuid4().hex[:8]}"
-        _pg_admin(f'CREATE DATABASE "{name}"')
+        _ensure_roles()
+        _pg_admin(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}')
         upgrade(
-            make_settings(tmp_path_factory.mktemp("tpl"), normalise_database_url(_pg_url(name)))
+            make_settings(
+                tmp_path_factory.mktemp("tpl"),
+                pg_service_url(name),
+                migration_database_url=pg_owner_url(name),
+            )
         )
         yield name
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -100,9 +138,9 @@ def fresh_database(template_database: str, data_dir: Path) -> Iterator[str | Non
     """A fresh migrated database: its URL (PostgreSQL), or None for the SQLite file in data_dir."""
     if USE_PG:
         name = f"kerops_t_{uuid.uuid4().hex[:12]}"
-        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" OWNER {OWNER_ROLE}')
         try:
-            yield normalise_database_url(_pg_url(name))
+            yield pg_service_url(name)
         finally:
             _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
@@ -121,7 +159,7 @@ class PgWorkDatabase:
 
     def __init__(self, template: str) -> None:
         self.name = f"kerops_w_{uuid.uuid4().hex[:12]}"
-        _pg_admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
+        _pg_admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}" OWNER {OWNER_ROLE}')
         self.tables: list[str] = []
         self.seeded: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
         self._loop = asyncio.new_event_loop()
@@ -130,7 +168,13 @@ class PgWorkDatabase:
 
     @property
     def url(self) -> str:
-        return normalise_database_url(_pg_url(self.name))
+        """The service role's URL (the apps under test connect as it)."""
+        return pg_service_url(self.name)
+
+    @property
+    def owner_url(self) -> str:
+        """The tables' owner's URL."""
+        return pg_owner_url(self.name)
 
     async def _connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(_pg_url(self.name).replace("+asyncpg", ""))
@@ -215,17 +259,23 @@ def settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def settings(
-    tmp_path: Path, database_url: str | None, settings_overrides: dict[str, Any]
+    tmp_path: Path,
+    database_url: str | None,
+    pg_work_database: PgWorkDatabase | None,
+    settings_overrides: dict[str, Any],
 ) -> Settings:
-    """Settings of the app under test."""
-    return make_settings(tmp_path, database_url, **settings_overrides)
+    """Settings of the app under test (on PostgreSQL with the owner's URL for migrations)."""
+    overrides = dict(settings_overrides)
+    if pg_work_database is not None:
+        overrides.setdefault("migration_database_url", pg_work_database.owner_url)
+    return make_settings(tmp_path, database_url, **overrides)
 
 
 # Apps built by ``create_app``, newest last, keyed by everything that may shape them.
 _APPS: OrderedDict[str, tuple[FastAPI, tuple[Any, ...]]] = OrderedDict()
 _APPS_KEPT = 4
 # What each test changes: the database and the data folder, which only the services use.
-_PER_TEST_SETTINGS = {"data_dir", "database_url"}
+_PER_TEST_SETTINGS = {"data_dir", "database_url", "migration_database_url"}
 
 
 def _app_shape(app: FastAPI) -> tuple[Any, ...]:
@@ -291,6 +341,7 @@ def run(client: TestClient) -> Callable[..., Any]:
 
 def run_in_app(client: TestClient) -> Callable[..., Any]:
     """A runner of ``async fn(session)`` in ``client``'s app loop, in a committed transaction."""
+    from kerops.core import row_scope
     from kerops.core.audit import set_audit_context
     from kerops.core.principal import AuditContext
 
@@ -298,6 +349,8 @@ def run_in_app(client: TestClient) -> Callable[..., Any]:
 
     def runner(fn: Callable[..., Any]) -> Any:
         async def wrapped() -> Any:
+            # A test's own setting up and checking sees every client's rows.
+            row_scope.use(row_scope.PLATFORM)
             async with state.db.sessions() as session:
                 set_audit_context(session.sync_session, AuditContext(request_id="test"))
                 result = await fn(session)
@@ -307,6 +360,19 @@ def run_in_app(client: TestClient) -> Callable[..., Any]:
         return client.portal.call(wrapped)  # type: ignore[union-attr]
 
     return runner
+
+
+def as_platform(fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+    """``fn`` (a coroutine function, for ``client.portal.call``) run in the platform's row
+    scope: a test's own statements outside a request see every client's rows
+    (``kerops.core.row_scope``)."""
+    from kerops.core import row_scope
+
+    async def wrapped() -> Any:
+        row_scope.use(row_scope.PLATFORM)
+        return await fn()
+
+    return wrapped
 
 
 class QueryCounter:

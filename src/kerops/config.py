@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path("./kerops-data")
     database_url: str | None = None
+    #: PostgreSQL: the URL of the role that owns the tables, used by the migrations
+    #: (``kerops db upgrade``) instead of ``database_url``, whose role then only reads and writes
+    #: rows under row-level security (docs/deploy.md). Unset: the migrations use ``database_url``.
+    migration_database_url: str | None = None
     #: PostgreSQL connections each process opens at most (as needed, then kept open); a request
     #: finding them all busy waits for one.
     database_pool_size: int = Field(default=20, ge=1, le=500)
@@ -217,7 +221,7 @@ class Settings(BaseSettings):
                 )
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else None
@@ -228,6 +232,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'kerops.sqlite3').resolve()}"
+
+    @property
+    def resolved_migration_database_url(self) -> str:
+        """The URL the migrations connect with: the owner's, else the service's."""
+        return self.migration_database_url or self.resolved_database_url
 
     @property
     def files_dir(self) -> Path:

@@ -25,7 +25,7 @@ from kerops.assets.plans_schemas import PlanCreate
 from kerops.assets.schemas import AssetCreate, AssetUpdate, BomLineCreate
 from kerops.auth import service as auth_service
 from kerops.config import Settings
-from kerops.core import jobs
+from kerops.core import jobs, row_scope
 from kerops.core.audit import set_audit_context
 from kerops.core.enums import (
     AssetStatus,
@@ -984,12 +984,14 @@ async def run_demo(settings: Settings) -> bool:
 
     state = build_state(settings)
     try:
-        async with state.db.sessions() as session:
-            added = await load_demo(session, state)
-            await session.commit()
-            # The jobs the services queued (diagnoses, event dispatches) were written to the
-            # jobs outbox by the commit: the relay of `kerops serve` or a worker sends them.
-            jobs.take_pending(session)
+        # The loader plays each person itself; the connection sees every client's rows.
+        with row_scope.platform():
+            async with state.db.sessions() as session:
+                added = await load_demo(session, state)
+                await session.commit()
+                # The jobs the services queued (diagnoses, event dispatches) were written to the
+                # jobs outbox by the commit: the relay of `kerops serve` or a worker sends them.
+                jobs.take_pending(session)
         return added
     finally:
         await state.db.dispose()

@@ -14,7 +14,7 @@ from kerops.core import principal as principal_module
 from kerops.core.enums import UserRole
 from kerops.core.principal import Principal, PrincipalCache
 from kerops.users.models import User
-from tests.conftest import USE_PG, QueryCounter
+from tests.conftest import USE_PG, QueryCounter, as_platform
 from tests.fixtures.factories import login, make_user, register_owner
 
 
@@ -111,7 +111,7 @@ def test_a_change_made_elsewhere_is_seen_when_the_entry_expires(
             await other.execute(update(User).where(User.id == owner.id).values(is_active=False))
             await other.commit()
 
-    client.portal.call(deactivate_elsewhere)  # type: ignore[union-attr]
+    client.portal.call(as_platform(deactivate_elsewhere))  # type: ignore[union-attr]
     assert client.get("/api/v1/locales", headers=owner.headers).status_code == 200
     now[0] += state.settings.principal_cache_seconds
     assert client.get("/api/v1/locales", headers=owner.headers).status_code == 401

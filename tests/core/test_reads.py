@@ -27,7 +27,7 @@ from kerops.core.types import utcnow, uuid7
 from kerops.operations.models import ServiceTicket
 from kerops.users.models import User
 from tests.auth.test_api_keys import create_key
-from tests.conftest import USE_PG, QueryCounter
+from tests.conftest import USE_PG, QueryCounter, as_platform
 from tests.fixtures.factories import Runner, register_owner
 from tests.fixtures.operations import create_ticket, set_ticket
 from tests.fixtures.tenancy import make_team
@@ -45,7 +45,7 @@ def _runner(client: TestClient) -> StatementRunner:
 
 
 def _call(client: TestClient, fn: Any) -> Any:
-    return client.portal.call(fn)  # type: ignore[union-attr]
+    return client.portal.call(as_platform(fn))  # type: ignore[union-attr]
 
 
 def _a_ticket(client: TestClient, run: Runner) -> tuple[dict[str, Any], dict[str, str]]:

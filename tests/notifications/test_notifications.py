@@ -17,6 +17,7 @@ from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.events import service as events
 from kerops.events.models import Event
 from kerops.notifications.models import EmailState, Notification
+from tests.conftest import as_platform
 from tests.fixtures.factories import Account, Runner, add_member, make_locale, make_user
 from tests.fixtures.operations import move
 from tests.notifications.conftest import (
@@ -41,7 +42,7 @@ def emit(client: TestClient, event_type: str, **fields: Any) -> uuid.UUID:
             made: uuid.UUID = event.id
             return made
 
-    event_id: uuid.UUID = client.portal.call(go)  # type: ignore[union-attr]
+    event_id: uuid.UUID = client.portal.call(as_platform(go))  # type: ignore[union-attr]
     return event_id
 
 

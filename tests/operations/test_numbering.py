@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from kerops.operations.models import Workflow
 from kerops.operations.numbering import next_ticket_number
+from tests.conftest import as_platform
 from tests.fixtures.factories import Runner
 from tests.fixtures.tenancy import make_team
 
@@ -69,5 +70,5 @@ def test_counter_bumps_concurrently_in_separate_sessions(client: TestClient, run
     async def many() -> list[int]:
         return list(await asyncio.gather(*(one() for _ in range(N))))
 
-    numbers = client.portal.call(many)  # type: ignore[union-attr]
+    numbers = client.portal.call(as_platform(many))  # type: ignore[union-attr]
     assert sorted(numbers) == list(range(1, N + 1))

@@ -20,7 +20,7 @@ from sqlalchemy.util import greenlet_spawn
 from kerops.core.enums import TicketStatus
 from kerops.core.reads import StatementRunner
 from kerops.operations.models import ServiceTicket
-from tests.conftest import USE_PG
+from tests.conftest import USE_PG, as_platform
 from tests.fixtures.factories import Runner
 from tests.fixtures.operations import create_ticket
 from tests.fixtures.tenancy import make_team
@@ -79,8 +79,8 @@ def test_direct_answers_equal_sqlalchemy_cores(client: TestClient, run: Runner) 
     plain = StatementRunner(direct.engine, direct=False)
     assert plain.direct is False
     params: dict[str, Any] = {"ticket_id": uuid.UUID(ticket["id"])}
-    got = client.portal.call(lambda: direct.one(STATEMENT, params))  # type: ignore[union-attr]
-    expected = client.portal.call(lambda: plain.one(STATEMENT, params))  # type: ignore[union-attr]
+    got = client.portal.call(as_platform(lambda: direct.one(STATEMENT, params)))  # type: ignore[union-attr]
+    expected = client.portal.call(as_platform(lambda: plain.one(STATEMENT, params)))  # type: ignore[union-attr]
     assert got == expected
     assert got is not None and got["status"] is TicketStatus.open
     assert len(plain) == 0  # the plain path keeps no plan of its own

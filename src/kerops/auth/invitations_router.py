@@ -6,14 +6,14 @@ from fastapi import APIRouter, Request
 
 from kerops.auth import invitations
 from kerops.auth.schemas import TokenPair
-from kerops.core.deps import SessionDep, StateDep, client_ip
+from kerops.core.deps import CROSS_CLIENT, SessionDep, StateDep, client_ip
 from kerops.core.openapi import answers
 from kerops.users.schemas import InvitationAccept
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.post("/invitations/accept", response_model=TokenPair)
+@router.post("/invitations/accept", response_model=TokenPair, dependencies=[CROSS_CLIENT])
 @answers(400, 429)
 async def accept_invitation(
     body: InvitationAccept, request: Request, session: SessionDep, state: StateDep

@@ -8,12 +8,12 @@ from fastapi import APIRouter, BackgroundTasks, Request, status
 from kerops.auth import otp, tokens
 from kerops.auth.otp_schemas import OtpAccepted, OtpRequest, OtpVerify
 from kerops.auth.schemas import TokenPair
-from kerops.core.deps import SessionDep, StateDep, client_ip
+from kerops.core.deps import CROSS_CLIENT, SessionDep, StateDep, client_ip
 from kerops.core.mail import deliver
 from kerops.core.openapi import answers
 from kerops.core.state import AppState
 
-router = APIRouter(prefix="/auth/otp", tags=["auth"])
+router = APIRouter(prefix="/auth/otp", tags=["auth"], dependencies=[CROSS_CLIENT])
 
 log = structlog.get_logger("kerops.auth.otp")
 

@@ -16,7 +16,7 @@ from kerops.auth.schemas import (
     RegisterRequest,
     TokenPair,
 )
-from kerops.core.deps import PrincipalDep, SessionDep, StateDep, client_ip
+from kerops.core.deps import CROSS_CLIENT, PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.errors import Unauthorized
 from kerops.core.openapi import answers
 from kerops.core.state import AppState
@@ -25,7 +25,7 @@ from kerops.users.models import User
 from kerops.users.schemas import UserRead
 from kerops.users.service import normalise_email
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[CROSS_CLIENT])
 
 
 async def _limit_login(state: AppState, request: Request, email: str) -> None:

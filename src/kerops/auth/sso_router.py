@@ -21,14 +21,14 @@ from kerops.auth.sso_schemas import (
 )
 from kerops.core.audit import set_audit_context
 from kerops.core.conditional import takes_any_query
-from kerops.core.deps import SessionDep, StateDep, client_ip, require_scope
+from kerops.core.deps import CROSS_CLIENT, SessionDep, StateDep, client_ip, require_scope
 from kerops.core.openapi import answers
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.state import AppState
 
 providers = APIRouter(prefix="/identity-providers", tags=["identity providers"])
-flow = APIRouter(prefix="/auth/sso", tags=["sso"])
+flow = APIRouter(prefix="/auth/sso", tags=["sso"], dependencies=[CROSS_CLIENT])
 
 ProviderPage = Annotated[PageParams, sorted_by(sso.IDENTITY_PROVIDER_SORTS)]
 

@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from kerops import speedups
 from kerops.config import Settings
+from kerops.core import row_scope
 from kerops.core.errors import Conflict, DatabaseUnavailable, is_database_unavailable
 from kerops.core.job_outbox import RELAY_AFTER_KEY
 from kerops.core.principal import PrincipalCache
@@ -102,6 +103,8 @@ class Database:
     def __init__(self, settings: Settings, *, null_pool: bool = False) -> None:
         self.settings = settings
         self.engine = create_engine(settings, null_pool=null_pool)
+        # The caller's scope goes with every statement (row-level security on PostgreSQL).
+        row_scope.install(self.engine)
         read_options: dict[str, Any] = {READ_ONLY_OPTION: True}
         if not settings.is_sqlite:
             # Reads need no BEGIN/COMMIT round trips: each statement sees committed data.

@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kerops.core import row_scope
 from kerops.core.audit import set_audit_context
 from kerops.core.conditional import bind_precondition
 from kerops.core.errors import AppError, Forbidden, Unauthorized
@@ -125,7 +126,10 @@ async def _authenticate(
 ) -> tuple[Any, Principal] | None:
     if not _AUTHENTICATOR:
         raise RuntimeError("no module registered an authenticator (kerops.core.deps)")
-    return await _AUTHENTICATOR[0](state, session, bearer, api_key, read_only)
+    # Whose credentials these are is not known before they are found: the look-up crosses
+    # clients (``kerops.core.row_scope``); the caller's own scope is set once it is known.
+    with row_scope.platform():
+        return await _AUTHENTICATOR[0](state, session, bearer, api_key, read_only)
 
 
 async def get_optional_principal(
@@ -143,6 +147,8 @@ async def get_optional_principal(
         return None
     user, principal = found
     _check_method_scope(principal, request.method)
+    # From here on the request's statements see the caller's clients' rows only.
+    row_scope.use(row_scope.of_principal(principal))
     ctx = session.sync_session.info.get("kerops_audit")
     if ctx is not None:
         ctx.actor_user_id = principal.user_id
@@ -198,11 +204,24 @@ async def get_reader(
             raise Unauthorized()
         principal = found[1]
     _check_method_scope(principal, request.method)
+    row_scope.use(row_scope.of_principal(principal))
     request.state.principal = principal
     return Reader(principal, state.db.reads)
 
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]
+
+
+async def cross_client_scope() -> None:
+    """The platform's row scope (``kerops.core.row_scope``) for the routes whose caller is not
+    known when they read: signing in, registering, accepting an invitation, a public QR scan.
+    Their look-ups cross clients (a user by email, an asset by its code), so the database's
+    wall does not narrow them; a principal dependency after it sets the caller's scope."""
+    row_scope.use(row_scope.PLATFORM)
+
+
+#: ``dependencies=[CROSS_CLIENT]`` on a route or router (see ``cross_client_scope``).
+CROSS_CLIENT = Depends(cross_client_scope)
 OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
 
 

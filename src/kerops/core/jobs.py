@@ -40,7 +40,7 @@ from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
 from kerops.config import Settings
-from kerops.core import job_outbox
+from kerops.core import job_outbox, row_scope
 from kerops.core.audit import set_audit_context
 from kerops.core.principal import AuditContext
 from kerops.core.transient import is_transient
@@ -301,9 +301,13 @@ class JobEngine:
         spec = REGISTRY[name]
         outbox_id = kwargs.pop(OUTBOX_KEY, None)
         token = current_job.set(name)
+        # A job acts for the platform: its input is committed rows, not a caller's request,
+        # and sweeps cross clients (``kerops.core.row_scope``).
+        scope = row_scope.use(row_scope.PLATFORM)
         try:
             await self._run_with_retries(state, spec, kwargs, outbox_id)
         finally:
+            row_scope.reset(scope)
             current_job.reset(token)
 
     async def _run_with_retries(

@@ -52,7 +52,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
 from starlette.responses import Response
 
-from kerops.core import access
+from kerops.core import access, row_scope
 from kerops.core.documents import Document
 from kerops.core.errors import DatabaseUnavailable, NotFound, is_database_unavailable
 from kerops.core.models import Base
@@ -144,6 +144,9 @@ class StatementRunner:
         #: Whether statements go straight to the driver (PostgreSQL through asyncpg, unless the
         #: ``direct_reads`` speed-up is switched off: then through SQLAlchemy Core, as on SQLite).
         self.direct = direct and engine.dialect.driver == "asyncpg"
+        #: Whether the statements sent straight carry the caller's scope (``row_scope``; those
+        #: through SQLAlchemy get it from the engine's listener).
+        self.scoped = engine.dialect.name == "postgresql"
         #: Called with the text of every statement sent straight to the driver.
         self.listeners: list[Callable[[str], object]] = []
         self.max_statements = max_statements
@@ -231,6 +234,9 @@ class StatementRunner:
         try:
             connection = pooled.driver_connection
             assert connection is not None
+            if self.scoped:
+                # The caller's scope, unless the connection carries it already (no round trip).
+                await row_scope.apply_raw(connection, pooled.info)
             if plan.results is None:
                 prepared = await connection.prepare(plan.sql)
                 plan.learn_results([a.type.oid for a in prepared.get_attributes()], self.dialect)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets.models import Asset
 from kerops.config import Settings
+from kerops.core import row_scope
 from kerops.core.errors import Forbidden, PayloadTooLarge, Unauthorized, Unprocessable, field_error
 from kerops.core.security import hash_token
 from kerops.core.types import utcnow
@@ -107,10 +108,13 @@ async def authenticate(session: AsyncSession, key: str | None) -> DeviceInfo:
         .join(Asset, Asset.id == IoTDevice.asset_id)
         .where(IoTDevice.credential_hash == hash_token(key))
     )
-    row = (await session.execute(stmt)).first()
+    with row_scope.platform():  # whose device this is, is not known yet
+        row = (await session.execute(stmt)).first()
     if row is None:
         raise Unauthorized("Invalid device key.")
     device = DeviceInfo.of(row)
+    # The rest of the request (or message) reads and writes the device's client's rows only.
+    row_scope.use(row_scope.of_client(device.client_id))
     if device.status == "inactive":
         raise Forbidden("This device is inactive.", code="device_inactive")
     return device

@@ -42,6 +42,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 from taskiq import TaskiqEvents, TaskiqState
 
+from kerops.core import row_scope
 from kerops.core.audit import set_audit_context
 from kerops.core.errors import AppError
 from kerops.core.principal import AuditContext
@@ -170,6 +171,15 @@ class MqttIngestor:
         key = data.pop("key")
         if not prefix or not key.startswith(prefix + "_"):
             return {"error": "the topic must carry the key's prefix"}
+        # Each message starts with no client's rows; its device's key sets its client's.
+        scope = row_scope.use(row_scope.NO_ROWS)
+        try:
+            return await self._ingest(prefix, data, key)
+        finally:
+            row_scope.reset(scope)
+
+    async def _ingest(self, prefix: str, data: dict[str, Any], key: str) -> dict[str, Any]:
+        settings = self.state.settings
         async with self.state.db.sessions() as session:
             set_audit_context(session.sync_session, AuditContext(request_id=f"mqtt:{prefix}"))
             try:

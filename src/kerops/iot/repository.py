@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.core import access
+from kerops.core import access, row_scope
 from kerops.core.principal import Principal
 from kerops.iot.models import IoTReading
 
@@ -74,6 +74,7 @@ async def insert_readings(
         # Straight on the session's asyncpg connection (same transaction): SQLAlchemy would
         # process every array element in Python, which costs more than the insert itself.
         connection = await session.connection()
+        await row_scope.apply(connection)
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None
         records = await raw.fetch(

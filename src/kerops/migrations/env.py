@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from kerops import modules
 from kerops.config import Settings, get_settings
 from kerops.core.db import create_engine
+from kerops.core.migrate import service_grants, service_role
 from kerops.core.models import Base
 from kerops.core.types import StrEnum, UTCDateTime
 
@@ -47,10 +48,18 @@ def _run_sync(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
+    role = service_role(_settings())
+    if role is not None and connection.dialect.name == "postgresql":
+        # The service's role reads and writes rows of every table, including new ones.
+        for statement in service_grants(role):
+            connection.exec_driver_sql(statement)
 
 
 async def _run_async() -> None:
-    engine = create_engine(_settings(), null_pool=True)
+    settings = _settings()
+    # The owner's URL (KEROPS_MIGRATION_DATABASE_URL) when one is given.
+    owner = settings.model_copy(update={"database_url": settings.resolved_migration_database_url})
+    engine = create_engine(owner, null_pool=True)
     async with engine.connect() as connection:
         await connection.run_sync(_run_sync)
         await connection.commit()
@@ -60,7 +69,7 @@ async def _run_async() -> None:
 def run_migrations_offline() -> None:
     """Emit SQL without a database (``alembic upgrade --sql``)."""
     context.configure(
-        url=_settings().resolved_database_url,
+        url=_settings().resolved_migration_database_url,
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,

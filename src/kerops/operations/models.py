@@ -122,6 +122,10 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
             "id",
         ),
         Index("ix_service_tickets_technician_id_status", "technician_id", "status"),
+        # The clients of a vendor's or a technician's tickets, read by the row-level security
+        # policies once per statement (``kerops.core.row_scope``), one index probe per client.
+        Index("ix_service_tickets_vendor_id_client_id", "vendor_id", "client_id"),
+        Index("ix_service_tickets_technician_id_client_id", "technician_id", "client_id"),
         # SLA clock: the tickets whose next threshold is due (only watched tickets are indexed).
         Index(
             "ix_service_tickets_sla_next_check_at",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Path, Request, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from kerops.core.deps import SessionDep, StateDep, client_ip
+from kerops.core.deps import CROSS_CLIENT, SessionDep, StateDep, client_ip
 from kerops.core.openapi import answers
 from kerops.core.storage.sniffing import IMAGE_TYPES, describe
 from kerops.core.storage.uploads import ObjectWritesDep, UploadRoute, receive_upload
@@ -21,7 +21,7 @@ router = APIRouter(tags=["assets"])
 form_router = APIRouter(tags=["assets"], route_class=UploadRoute)
 
 
-@router.get("/scan/{code}", response_model=ScanRead)
+@router.get("/scan/{code}", response_model=ScanRead, dependencies=[CROSS_CLIENT])
 @answers(429)
 async def scan(
     request: Request,
@@ -34,7 +34,12 @@ async def scan(
     return await scan_page.scan(session, code=code)
 
 
-@router.post("/scan/{code}", response_model=ScanReportRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/scan/{code}",
+    response_model=ScanReportRead,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[CROSS_CLIENT],
+)
 @answers(429)
 async def report_fault(
     request: Request,
@@ -54,6 +59,7 @@ async def report_fault(
     "/scan/{code}/photo-report",
     response_model=ScanReportRead,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[CROSS_CLIENT],
 )
 @answers(429)
 async def report_fault_with_photo(

@@ -1,0 +1,225 @@
+"""The second wall: which clients' rows the database itself lets the current caller see.
+
+On PostgreSQL every table with a ``client_id`` has a row-level security policy (migration 0016):
+a row is visible, and may be written, when the connection's scope is the platform's, when the
+row belongs to no client (KER's catalogue, its vendor network), or when its client is one of the
+scope's clients. The service connects as a role that owns no table, so the policies apply to
+every statement it sends, whatever the application's own rules (``kerops.core.access``) did.
+
+The scope lives in a context variable, set where the caller becomes known: the principal
+dependencies (``kerops.core.deps``) set the caller's scope, the authenticator runs in the
+platform scope (it must find a user or a key before knowing whose it is), jobs run in the
+platform scope, device ingestion in its device's client. Nothing set means no client's rows
+(fail closed).
+
+The connection carries it as four settings (``kerops.platform``, ``kerops.client_ids``,
+``kerops.vendor_id``, ``kerops.user_id``), set with ``set_config(..., false)`` before a
+statement only when they differ from what the connection carries already (tracked in the pool
+record's ``info``). A pooled connection therefore never runs a statement with another caller's
+scope: whoever uses it next overwrites it before its first statement. A rolled-back transaction
+undoes a ``set_config`` made in it, so a rollback forgets what the connection carries (the next
+statement sets it again). Reads that run in AUTOCOMMIT commit the setting at once.
+
+A vendor admin's or technician's clients are not listed by the application: the policy's
+``kerops_assigned_clients()`` adds its vendor's client (a client's own vendor) and the clients of
+the tickets assigned to its vendor or (a technician) to itself, computed by PostgreSQL once per
+statement, so it is never stale.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from kerops.core.enums import UserRole
+from kerops.core.principal import Principal
+
+#: What a connection carries, in its pool record's ``info``.
+SCOPE_KEY = "kerops_row_scope"
+#: One round trip sets the four settings (``false``: for the session, not the transaction).
+SET_SCOPE_SQL = (
+    "SELECT set_config('kerops.platform', $1, false), set_config('kerops.client_ids', $2, false), "
+    "set_config('kerops.vendor_id', $3, false), set_config('kerops.user_id', $4, false)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RowScope:
+    """The rows a caller's statements may see: the platform's (all), or those of its clients
+    (and of the clients of the work assigned to its vendor or to itself)."""
+
+    platform: bool = False
+    client_ids: tuple[uuid.UUID, ...] = ()
+    vendor_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+
+    @property
+    def values(self) -> tuple[str, str, str, str]:
+        """The four settings' values, in ``SET_SCOPE_SQL``'s order."""
+        return (
+            "on" if self.platform else "",
+            ",".join(str(c) for c in self.client_ids),
+            "" if self.vendor_id is None else str(self.vendor_id),
+            "" if self.user_id is None else str(self.user_id),
+        )
+
+
+_TRANSACTION_CONTROL = ("SAVEPOINT", "ROLLBACK", "RELEASE")
+
+#: No client's rows (what a connection carries when nobody set a scope).
+NO_ROWS = RowScope()
+#: Every row: platform staff, jobs, and the look-ups that must cross clients (a user by email).
+PLATFORM = RowScope(platform=True)
+
+_SCOPE: ContextVar[RowScope] = ContextVar("kerops_row_scope", default=NO_ROWS)
+
+
+def current() -> RowScope:
+    """The scope of the current task."""
+    return _SCOPE.get()
+
+
+def use(scope: RowScope) -> Token[RowScope]:
+    """Make ``scope`` the current task's (for the rest of a request, a job, a message)."""
+    return _SCOPE.set(scope)
+
+
+def reset(token: Token[RowScope]) -> None:
+    """Restore the scope ``use`` replaced."""
+    _SCOPE.reset(token)
+
+
+@contextmanager
+def scoped(scope: RowScope) -> Iterator[None]:
+    """``scope`` within the block, the previous one after it."""
+    token = _SCOPE.set(scope)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def platform() -> Any:
+    """The platform scope within the block (``with row_scope.platform(): ...``)."""
+    return scoped(PLATFORM)
+
+
+def of_client(client_id: uuid.UUID | None) -> RowScope:
+    """The rows of one client (a device's, a new client's)."""
+    return NO_ROWS if client_id is None else RowScope(client_ids=(client_id,))
+
+
+def of_principal(principal: Principal) -> RowScope:
+    """The rows ``principal`` may reach: everything for platform staff; else its client's, and
+    for a vendor admin or a technician those of its vendor's client (a client's own vendor) and
+    of the clients whose tickets are assigned to its vendor or (a technician) to itself."""
+    if principal.is_staff:
+        return PLATFORM
+    clients = () if principal.client_id is None else (principal.client_id,)
+    if principal.role is UserRole.vendor_admin:
+        return RowScope(client_ids=clients, vendor_id=principal.vendor_id)
+    if principal.role is UserRole.technician:
+        return RowScope(
+            client_ids=clients, vendor_id=principal.vendor_id, user_id=principal.user_id
+        )
+    return RowScope(client_ids=clients)
+
+
+# --- carrying the scope on connections -----------------------------------------------------------
+
+
+def needs(info: MutableMapping[Any, Any]) -> RowScope | None:
+    """The current scope, if a connection with pool record ``info`` does not carry it yet."""
+    scope = _SCOPE.get()
+    carried = info.get(SCOPE_KEY)
+    if carried is scope or carried == scope:
+        return None
+    return scope
+
+
+def install(engine: AsyncEngine) -> None:
+    """Set the current scope on the engine's connections before their statements (PostgreSQL
+    only: SQLite has no row-level security, and one process's file has no other tenant)."""
+    if engine.dialect.name != "postgresql":
+        return
+    sync_engine = engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", _apply)
+    event.listen(sync_engine, "rollback", _forget)
+    event.listen(sync_engine, "rollback_savepoint", _forget_savepoint)
+    event.listen(sync_engine.pool, "reset", _forget_on_reset)
+
+
+def _apply(conn: Connection, _cursor: Any, sql: str, _params: Any, _ctx: Any, _many: bool) -> None:
+    info = conn.info
+    scope = needs(info)
+    if scope is None or sql.startswith(_TRANSACTION_CONTROL):
+        # (Savepoints touch no row, and after an error only their rollback may run.)
+        return
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(SET_SCOPE_SQL, scope.values)
+    finally:
+        cursor.close()
+    info[SCOPE_KEY] = scope
+
+
+def _forget(conn: Connection) -> None:
+    # A rolled-back transaction undoes the set_config made in it. Reads in AUTOCOMMIT have
+    # committed theirs already.
+    if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        conn.info.pop(SCOPE_KEY, None)
+
+
+def _forget_savepoint(conn: Connection, _name: str, _context: Any) -> None:
+    conn.info.pop(SCOPE_KEY, None)
+
+
+def _forget_on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
+    # A connection given back inside a transaction (not ended by its user) is rolled back by
+    # the pool, which undoes a set_config made in that transaction.
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_in_transaction():
+        record.info.pop(SCOPE_KEY, None)
+
+
+def uninstall(engine: AsyncEngine) -> None:
+    """Stop setting scopes on the engine's connections (``bench/rls_cost.py`` measures the app
+    without the wall; nothing else calls it)."""
+    sync_engine = engine.sync_engine
+    for name, fn in (
+        ("before_cursor_execute", _apply),
+        ("rollback", _forget),
+        ("rollback_savepoint", _forget_savepoint),
+    ):
+        if event.contains(sync_engine, name, fn):
+            event.remove(sync_engine, name, fn)
+    if event.contains(sync_engine.pool, "reset", _forget_on_reset):
+        event.remove(sync_engine.pool, "reset", _forget_on_reset)
+
+
+async def apply_raw(driver_connection: Any, info: MutableMapping[Any, Any]) -> None:
+    """Set the current scope on an asyncpg connection used straight (not through SQLAlchemy's
+    statements), whose pool record's ``info`` is ``info``."""
+    scope = needs(info)
+    if scope is None:
+        return
+    await driver_connection.fetchval(SET_SCOPE_SQL, *scope.values)
+    info[SCOPE_KEY] = scope
+
+
+async def apply(connection: AsyncConnection) -> None:
+    """Set the current scope on ``connection`` before its driver connection is used straight."""
+    if connection.dialect.name != "postgresql":
+        return
+    raw = await connection.get_raw_connection()
+    await apply_raw(raw.driver_connection, raw.info)
