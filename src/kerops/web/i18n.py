@@ -7,43 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from kerops.core import i18n
+
 #: The languages pages are written in; the first is the default.
-LANGUAGES = ("es-CL", "en")
-DEFAULT_LANGUAGE = LANGUAGES[0]
-
-
-def _ranges(header: str) -> list[tuple[float, int, str]]:
-    """The language ranges of an ``Accept-Language`` header with their quality, best first (the
-    order they were sent in breaks ties)."""
-    ranges = []
-    for position, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        tag = tag.strip().lower()
-        if not tag:
-            continue
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality > 0:
-            ranges.append((-quality, position, tag))
-    return sorted(ranges)
+LANGUAGES = i18n.LANGUAGES
+DEFAULT_LANGUAGE = i18n.DEFAULT_LANGUAGE
 
 
 def negotiate(accept_language: str | None) -> str:
-    """The page language for an ``Accept-Language`` header: the first range, by quality, that
-    names Spanish or English; es-CL when none does."""
-    for _, _, tag in _ranges(accept_language or "")[:20]:
-        primary = tag.split("-", 1)[0]
-        if primary == "es":
-            return "es-CL"
-        if primary == "en":
-            return "en"
-    return DEFAULT_LANGUAGE
+    """The page language for an ``Accept-Language`` header (es-CL when it names neither)."""
+    return i18n.negotiate(accept_language) or DEFAULT_LANGUAGE
 
 
 def texts_for(catalog: Mapping[str, Mapping[str, str]], language: str) -> Mapping[str, str]:
