@@ -97,7 +97,7 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: Any) ->
         "secret_key": TEST_SECRET,
         "log_json": True,
         "log_level": "WARNING",
-        "public_base_url": "http://testserver",
+        "public_url": "http://testserver",
         # argon2id as in production, at a lower cost so hundreds of logins stay fast
         "argon2_memory_kib": 1024,
         "argon2_time_cost": 1,

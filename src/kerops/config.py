@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The framework speed-ups (``kerops.speedups``), by the name their switch uses.
@@ -25,7 +25,9 @@ SpeedupName = Literal[
 class Settings(BaseSettings):
     """Every tunable of the service; read from the environment (prefix ``KEROPS_``)."""
 
-    model_config = SettingsConfigDict(env_prefix="KEROPS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="KEROPS_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path("./kerops-data")
@@ -45,7 +47,14 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
-    public_base_url: str | None = None
+    #: The address people reach the service at (``KEROPS_PUBLIC_URL``, e.g.
+    #: ``https://ops.example.cl``): the base of every link the product writes (QR codes, scan
+    #: follow-up links, invitations, SSO callbacks, notification e-mails). Its former name,
+    #: ``KEROPS_PUBLIC_BASE_URL``, is still read when the new one is unset.
+    public_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KEROPS_PUBLIC_URL", "KEROPS_PUBLIC_BASE_URL"),
+    )
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -250,8 +259,9 @@ class Settings(BaseSettings):
 
     @property
     def base_url(self) -> str:
-        """Public base URL used in links sent to people (invitations, SSO callbacks)."""
-        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+        """The public base of every link the product writes (``public_url``, else where the
+        service listens)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def resolved_secret_key(self) -> str:
         """The signing secret: configured, or generated once and kept in the data folder."""

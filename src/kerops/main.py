@@ -31,7 +31,7 @@ from kerops.core.routing import API_PREFIX, OnlyUnder, mount_flat
 from kerops.core.security import Security
 from kerops.core.state import AppState
 from kerops.iot.mqtt import start_mqtt
-from kerops.web import pages
+from kerops.web import pages, scan_pages
 
 # Every module's models, access rules, plan limits and jobs, plugged into core.
 modules.install()
@@ -198,6 +198,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_age=600,
             )
         )
-    mount_flat(app, "", [pages.router])
+    mount_flat(app, "", [pages.router, scan_pages.router])
     mount_api(app, settings)
     return app

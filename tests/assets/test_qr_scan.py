@@ -35,7 +35,7 @@ def test_qr_encodes_the_public_scan_url(
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(media_type)
-    url = f"http://testserver/api/v1/scan/{asset['qr_code']}"
+    url = f"http://testserver/scan/{asset['qr_code']}"
     assert response.content == _segno(url, fmt)
     if fmt == "svg":
         assert b"<svg" in response.content and b"<path" in response.content

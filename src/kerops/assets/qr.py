@@ -1,4 +1,5 @@
-"""QR codes of assets: each encodes the public scan link of its asset."""
+"""QR codes of assets: each encodes the public scan page of its asset (``/scan/{code}``, a page
+for a phone's browser; the JSON scan API at ``/api/v1/scan/{code}`` sends a browser there)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import io
 
 import segno
 
-SCAN_PATH = "/api/v1/scan/"
+#: The scan page's path (kerops.web.scan_pages); older labels encode the API's path,
+#: ``/api/v1/scan/``, which sends a browser on to this one.
+SCAN_PATH = "/scan/"
 
 
 class QRFormat(enum.StrEnum):
@@ -21,7 +24,7 @@ MEDIA_TYPES = {QRFormat.svg: "image/svg+xml", QRFormat.png: "image/png"}
 
 
 def scan_url(base_url: str, qr_code: str) -> str:
-    """The public scan link a QR code encodes."""
+    """The public scan page a QR code encodes (``base_url``: ``KEROPS_PUBLIC_URL``)."""
     return base_url.rstrip("/") + SCAN_PATH + qr_code
 
 

@@ -13,6 +13,7 @@ from kerops.assets.models import Asset
 from kerops.core import access
 from kerops.core.enums import LocalRole, TicketPriority, TicketStatus
 from kerops.core.errors import Forbidden, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.jobs import enqueue
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
@@ -242,16 +243,18 @@ async def create_scan_report_ticket(
     session: AsyncSession,
     *,
     asset: Asset,
-    reporter_name: str,
-    reporter_contact: str,
+    reporter_name: str | None,
+    reporter_contact: str | None,
     description: str,
+    language: str | None = None,
 ) -> ServiceTicket:
-    """Raise a ticket from a public scan report (no requester), like any other."""
+    """Raise a ticket from a public scan report (no requester), like any other. Its title is
+    stored in ``language`` (the reporter's page; the request's language by default)."""
     return await raise_system_ticket(
         session,
         asset=asset,
         source="scan",
-        title=f"Fault reported at {asset.name}",
+        title=gettext("Fault reported at {asset}", language, asset=asset.name),
         description=description,
         priority=TicketPriority.medium,
         reporter_name=reporter_name,

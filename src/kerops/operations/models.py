@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -306,3 +306,22 @@ class TicketAttachment(IdMixin, Base):
 
 # Its objects: ``{owner}/tickets/{id}/{name}`` (the orphan sweep reads this).
 stored_files("tickets", TicketAttachment.storage_key)
+
+
+class ScanFollowLink(IdMixin, Base):
+    """The private follow-up link of a ticket reported from an asset's public scan page: only
+    the token's SHA-256 is kept; the reporter holds the token itself (docs/api.md)."""
+
+    __tablename__ = "scan_follow_links"
+    __audit_exclude__: ClassVar[frozenset[str]] = frozenset({"token_hash"})
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("service_tickets.id", ondelete="CASCADE"), unique=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The language the report was written in: its follow-up page's default.
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

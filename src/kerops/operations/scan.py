@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.assets.models import Asset
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import NotFound
+from kerops.core.i18n import gettext
 from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.operations import attachments as attachments_service
 from kerops.operations import intake as ticket_intake
@@ -46,25 +47,29 @@ async def scan(session: AsyncSession, *, code: str) -> ScanRead:
     return ScanRead(asset_name=row[0], locale_name=row[1], open_tickets=int(row[2]))
 
 
-async def report_fault(
+async def raise_report(
     session: AsyncSession,
     *,
     code: str,
-    data: ScanReportCreate,
+    description: str,
+    reporter_name: str | None,
+    reporter_contact: str | None,
+    language: str | None = None,
     photo: ReceivedFile | None = None,
     writes: ObjectWrites | None = None,
-) -> ScanReportRead:
+) -> ServiceTicket:
     """A fault reported from a QR code's public page: a ticket on its asset (with the photo, if
-    one was sent, as its first attachment), answered by code."""
+    one was sent, as its first attachment), its title in ``language`` (the request's)."""
     asset = (await session.execute(select(Asset).where(Asset.qr_code == code))).scalar_one_or_none()
     if asset is None:
         raise NotFound("asset not found")
     ticket = await ticket_intake.create_scan_report_ticket(
         session,
         asset=asset,
-        reporter_name=data.reporter_name,
-        reporter_contact=data.reporter_contact,
-        description=data.description,
+        reporter_name=reporter_name,
+        reporter_contact=reporter_contact,
+        description=description,
+        language=language,
     )
     if photo is not None and writes is not None:
         await attachments_service.add_attachment(
@@ -75,7 +80,31 @@ async def report_fault(
             uploaded_by_id=None,
             writes=writes,
         )
+    return ticket
+
+
+async def report_fault(
+    session: AsyncSession,
+    *,
+    code: str,
+    data: ScanReportCreate,
+    photo: ReceivedFile | None = None,
+    writes: ObjectWrites | None = None,
+) -> ScanReportRead:
+    """A fault reported through the API (``raise_report``), answered by the ticket's code and
+    a thank-you in the request's language."""
+    ticket = await raise_report(
+        session,
+        code=code,
+        description=data.description,
+        reporter_name=data.reporter_name,
+        reporter_contact=data.reporter_contact,
+        photo=photo,
+        writes=writes,
+    )
     return ScanReportRead(
         ticket_number_code=ticket_code(ticket.number),
-        message="Thank you: your report was received and the maintenance team was notified.",
+        message=gettext(
+            "Thank you: your report was received and the maintenance team was notified."
+        ),
     )

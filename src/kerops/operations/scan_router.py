@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from kerops.assets.qr import SCAN_PATH
 from kerops.core.deps import CROSS_CLIENT, SessionDep, StateDep, client_ip
 from kerops.core.openapi import answers
 from kerops.core.storage.sniffing import IMAGE_TYPES, describe
@@ -21,6 +23,12 @@ router = APIRouter(tags=["assets"])
 form_router = APIRouter(tags=["assets"], route_class=UploadRoute)
 
 
+def wants_a_page(accept: str | None) -> bool:
+    """Whether the caller is a browser asking for a page (HTML, and not JSON)."""
+    value = (accept or "").lower()
+    return "text/html" in value and "application/json" not in value
+
+
 @router.get("/scan/{code}", response_model=ScanRead, dependencies=[CROSS_CLIENT])
 @answers(429)
 async def scan(
@@ -28,8 +36,13 @@ async def scan(
     state: StateDep,
     session: SessionDep,
     code: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
-) -> ScanRead:
-    """Public: what a scanned QR code shows (asset and locale names, open tickets); no login."""
+) -> ScanRead | Response:
+    """Public: what a scanned QR code shows (asset and locale names, open tickets); no login.
+    A browser (``Accept: text/html``) opening this address from an older QR label is sent on
+    to the asset's scan page (303)."""
+    if wants_a_page(request.headers.get("accept")):
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return RedirectResponse(f"{root}{SCAN_PATH}{code}", status_code=status.HTTP_303_SEE_OTHER)
     await state.limiter.hit(state.settings.public_rate_limit, "asset-scan", client_ip(request))
     return await scan_page.scan(session, code=code)
 

@@ -20,8 +20,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from kerops import __version__
 from kerops.core.conditional import takes_any_query
 from kerops.core.errors import NotFound
+from kerops.core.i18n import gettext
 from kerops.core.routing import API_PREFIX
-from kerops.web.i18n import negotiate, texts_for
+from kerops.web.i18n import negotiate
 
 OPENAPI_URL = "/openapi.json"
 DOCS_URL = "/docs"
@@ -61,48 +62,6 @@ CSP_BY_PATH = {
     DOCS_URL: DOCS_CSP,
     REDOC_URL: REDOC_CSP,
     OAUTH2_REDIRECT_URL: DOCS_CSP,
-}
-
-#: Every text a person reads on the landing page, per language.
-LANDING_TEXTS: dict[str, dict[str, str]] = {
-    "es-CL": {
-        "title": "KER Ops",
-        "tagline": "Gestión de mantenimiento de instalaciones y servicio en terreno",
-        "about": (
-            "KER Ops es el servicio que lleva los activos de cada cliente, sus órdenes de "
-            "trabajo, planes preventivos, técnicos, repuestos y sensores. Esta dirección es "
-            "su API: la usan la aplicación móvil, la web y las integraciones."
-        ),
-        "links": "Enlaces",
-        "docs": "Documentación interactiva de la API (Swagger UI)",
-        "docs_hint": "Prueba cada operación: inicia sesión con «Authorize».",
-        "redoc": "Referencia de la API (ReDoc)",
-        "redoc_hint": "Cada operación, sus parámetros, respuestas y errores.",
-        "health": "Estado del servicio",
-        "health_hint": "Responde «ok» cuando el servicio está en marcha.",
-        "openapi": "Documento OpenAPI (JSON)",
-        "offline": "Estas páginas funcionan sin conexión a internet.",
-        "version": "Versión",
-    },
-    "en": {
-        "title": "KER Ops",
-        "tagline": "Facility maintenance and field service management",
-        "about": (
-            "KER Ops is the service that keeps each client's assets, work orders, preventive "
-            "plans, technicians, spare parts and sensors. This address is its API: the mobile "
-            "app, the web app and integrations use it."
-        ),
-        "links": "Links",
-        "docs": "Interactive API documentation (Swagger UI)",
-        "docs_hint": "Try every operation: sign in with “Authorize”.",
-        "redoc": "API reference (ReDoc)",
-        "redoc_hint": "Every operation, its parameters, answers and errors.",
-        "health": "Service status",
-        "health_hint": "Answers “ok” while the service runs.",
-        "openapi": "OpenAPI document (JSON)",
-        "offline": "These pages work without an internet connection.",
-        "version": "Version",
-    },
 }
 
 _TEXT = "text/html; charset=utf-8"
@@ -165,8 +124,20 @@ def _root(request: Request) -> str:
 
 
 def _html(template: str, *, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+    return render_page(template, headers=headers, **context)
+
+
+def render_page(
+    template: str, *, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
+    """A page of ``templates/`` rendered with ``context`` (autoescaped)."""
     body = _templates().get_template(template).render(**context)
-    return HTMLResponse(body, media_type=_TEXT, headers=headers)
+    return HTMLResponse(body, status_code=status_code, media_type=_TEXT, headers=headers)
+
+
+def root_path(request: Request) -> str:
+    """The path the app is mounted under (empty at the root), for the links a page writes."""
+    return _root(request)
 
 
 router = APIRouter(tags=["pages"])
@@ -189,7 +160,7 @@ async def landing_page(request: Request) -> HTMLResponse:
         "landing.html",
         headers={"Content-Language": language, "Vary": "Accept-Language"},
         language=language,
-        t=texts_for(LANDING_TEXTS, language),
+        _=lambda message, **params: gettext(message, language, **params),
         version=__version__,
         static=f"{root}{STATIC_URL}",
         docs_url=f"{root}{DOCS_URL}",
