@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kerops.assets.models import Asset
 from kerops.audit.models import AuditLog
+from tests.assets.isolation_cases_assets import a_objects
 from tests.fixtures.factories import Runner
 from tests.isolation import Case, World, build_world
 
@@ -40,6 +42,19 @@ def _collect() -> tuple[
 #: ``PAGES``: what the app serves outside the OpenAPI document (the docs pages and their files),
 #: all public, each with the reason.
 CASES, PUBLIC, PAGES = _collect()
+
+
+def _collect_data_pages() -> dict[tuple[str, str], str]:
+    pages: dict[tuple[str, str], str] = {}
+    for path in sorted(TESTS_DIR.rglob("isolation_cases*.py")):
+        module_name = ".".join(path.relative_to(TESTS_DIR.parent).with_suffix("").parts)
+        pages.update(getattr(importlib.import_module(module_name), "DATA_PAGES", {}))
+    return pages
+
+
+#: ``DATA_PAGES``: the pages outside the OpenAPI document that read a client's data (the scan
+#: pages of QR codes), public by design, each with the reason.
+DATA_PAGES = _collect_data_pages()
 
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:
@@ -108,8 +123,9 @@ def _served_outside_the_schema(client: TestClient) -> set[tuple[str, str]]:
 
 def test_every_page_outside_the_schema_is_declared_public(client: TestClient) -> None:
     served = _served_outside_the_schema(client)
-    assert served == set(PAGES), (
-        f"undeclared: {sorted(served - set(PAGES))}; gone: {sorted(set(PAGES) - served)}"
+    declared = set(PAGES) | set(DATA_PAGES)
+    assert served == declared, (
+        f"undeclared: {sorted(served - declared)}; gone: {sorted(declared - served)}"
     )
 
 
@@ -123,6 +139,52 @@ def test_the_pages_answer_anyone_without_tenant_data(client: TestClient, run: Ru
             assert response.status_code == 200, (path, response.status_code)
             assert not [i for i in world.a_ids if i in response.text], path
     assert _audit_count(run, world.a_owner.client_id) == before
+
+
+def test_the_data_pages_show_every_outsider_only_what_anyone_sees(
+    client: TestClient, run: Runner
+) -> None:
+    # A's asset page, a report sent from it and that report's follow-up page, as anyone and as
+    # every outsider: the same public answer, no id of A's, no other of A's tickets.
+    assert set(DATA_PAGES) == {
+        ("GET", "/scan/{code}"),
+        ("POST", "/scan/{code}"),
+        ("GET", "/follow-up/{token}"),
+    }, "a new data page needs its calls here"
+    world = build_world(client, run)
+    code = _a_qr_code(run, a_objects(world)["asset"])
+    callers: dict[str, dict[str, str]] = {"anyone": {}}
+    callers.update({name: account.headers for name, account in world.outsiders.items()})
+    for name, headers in callers.items():
+        page = client.get(f"/scan/{code}", headers=headers)
+        assert page.status_code == 200, name
+        assert not [i for i in world.a_ids if i in page.text], name
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None, name
+        sent = client.post(
+            f"/scan/{code}",
+            data={"description": f"Gotea ({name})", "csrf_token": token.group(1)},
+            files={"photo": ("", b"", "application/octet-stream")},
+            headers=headers,
+        )
+        assert sent.status_code == 201, (name, sent.text)
+        assert not [i for i in world.a_ids if i in sent.text], name
+        link = re.search(r'href="http://testserver(/follow-up/[A-Za-z0-9_\-]+)"', sent.text)
+        assert link is not None, name
+        follow = client.get(link.group(1), headers=headers)
+        assert follow.status_code == 200 and f"Gotea ({name})" not in follow.text, name
+        assert not [i for i in world.a_ids if i in follow.text], name
+        assert client.get("/follow-up/" + "A" * 43, headers=headers).status_code == 404
+
+
+def _a_qr_code(run: Runner, asset_id: Any) -> str:
+    async def load(session: AsyncSession) -> str:
+        return str(
+            (await session.execute(select(Asset.qr_code).where(Asset.id == asset_id))).scalar_one()
+        )
+
+    code: str = run(load)
+    return code
 
 
 def test_every_non_public_route_requires_credentials(client: TestClient, run: Runner) -> None:

@@ -64,7 +64,7 @@ from tests.fixtures.factories import (
 )
 from tests.fixtures.users import invitation_token
 from tests.isolation import Case, World, build_world
-from tests.test_isolation import CASES, PAGES, PUBLIC
+from tests.test_isolation import CASES, DATA_PAGES, PAGES, PUBLIC
 from tests.workforce.isolation_cases_workforce import a_objects as workforce_objects
 
 Route = tuple[str, str]
@@ -940,3 +940,52 @@ def test_the_pages_outside_the_schema_send_no_statement(
         response = client.request(page[0], url)
     assert response.status_code == 200, response.text[:300]
     assert recorded.statements == [], recorded.statements
+
+
+#: The pages outside the schema that read a client's data (the scan pages of QR codes), with the
+#: statements each may send (SQLite's count, its BEGIN included).
+DATA_PAGE_BUDGETS: dict[Route, int] = {
+    # The asset with its locale, area and open tickets, in one query.
+    ("GET", "/scan/{code}"): 2,
+    # The report's ticket and photo as the JSON photo report writes them (16: its number, SLA
+    # policy, history, attachment, their audit rows, event, jobs outbox), and its follow-up link
+    # with its audit row.
+    ("POST", "/scan/{code}"): 18,
+    # The ticket with its asset, locale and link in one query, then its public steps.
+    ("GET", "/follow-up/{token}"): 3,
+}
+
+
+def test_every_data_page_has_a_budget() -> None:
+    assert set(DATA_PAGE_BUDGETS) == set(DATA_PAGES)
+
+
+def test_the_data_pages_keep_their_budgets(request: pytest.FixtureRequest) -> None:
+    client, run, recorder, _ = request.getfixturevalue("shared")
+    world = build_world(client, run)
+    stage = Stage(client, run, recorder, world, world.a_owner)
+    code = _qr_code(stage)
+    with recorder as recorded:
+        page = client.get(f"/scan/{code}")
+    assert page.status_code == 200
+    assert len(recorded.statements) <= DATA_PAGE_BUDGETS["GET", "/scan/{code}"], recorded.statements
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    with recorder as recorded:
+        sent = client.post(
+            f"/scan/{code}",
+            data={"description": "Gotea", "csrf_token": token.group(1)},
+            files={"photo": ("fuga.png", files.png(), "image/png")},
+        )
+    assert sent.status_code == 201, sent.text
+    assert len(recorded.statements) <= DATA_PAGE_BUDGETS["POST", "/scan/{code}"], (
+        recorded.statements
+    )
+    link = re.search(r'href="http://testserver(/follow-up/[A-Za-z0-9_\\-]+)"', sent.text)
+    assert link is not None
+    with recorder as recorded:
+        follow = client.get(link.group(1))
+    assert follow.status_code == 200
+    assert len(recorded.statements) <= DATA_PAGE_BUDGETS["GET", "/follow-up/{token}"], (
+        recorded.statements
+    )

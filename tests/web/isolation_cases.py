@@ -21,3 +21,21 @@ PAGES = {
     ("GET", "/redoc"): public("ReDoc's page; no data"),
     ("GET", "/static/{name}"): public("the pages' scripts, styles and icon, from the package"),
 }
+
+#: The pages outside the OpenAPI document that read a client's data, each public by design with
+#: the reason; ``tests/test_isolation.py`` calls them as every outsider and
+#: ``tests/test_query_budgets.py`` counts their statements (``DATA_PAGE_BUDGETS``).
+DATA_PAGES = {
+    ("GET", "/scan/{code}"): public(
+        "the page an asset's QR code opens: the asset's name and code, its locale and area and "
+        "how many tickets are open, as the JSON scan route shows; no id, no person"
+    ),
+    ("POST", "/scan/{code}"): public(
+        "anyone on site reports a fault from the QR code's page (a CSRF token of that page "
+        "required); answers only the new ticket's number and its follow-up link"
+    ),
+    ("GET", "/follow-up/{token}"): public(
+        "the reporter's private follow-up page: the unguessable token is the credential; it "
+        "shows one ticket's number, state and public steps, nothing else"
+    ),
+}
