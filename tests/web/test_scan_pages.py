@@ -156,7 +156,7 @@ def test_a_report_with_a_photo_raises_a_ticket_and_answers_its_follow_up_link(
 ) -> None:
     _, token = _open(client, asset["qr_code"])
     response = _send(client, asset["qr_code"], token, ("falla.png", files.png(4, 4), "image/png"))
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text  # the follow-up page, after a 303
     [ticket] = _tickets(run)
     assert ticket.asset_id == uuid.UUID(asset["id"]) and ticket.source == "scan"
     assert ticket.title == "Falla reportada en Tablero 3"
@@ -176,6 +176,19 @@ def test_a_report_with_a_photo_raises_a_ticket_and_answers_its_follow_up_link(
     assert link.token_hash == hash_token(secret) and secret not in link.token_hash
     follow = client.get(match.group(1))
     assert follow.status_code == 200 and f"T-{ticket.number:06d}" in follow.text
+    assert "Reporte recibido" not in follow.text  # the thanks only right after sending
+
+
+def test_a_report_is_answered_by_a_redirect_to_its_follow_up_page(
+    client: TestClient, asset: dict[str, Any]
+) -> None:
+    _, token = _open(client, asset["qr_code"], **{"Accept-Language": "en"})
+    data = {**FORM, "csrf_token": token, "lang": "en"}
+    response = client.post(_page_path(asset["qr_code"]), data=data, follow_redirects=False)
+    assert response.status_code == 303
+    assert re.fullmatch(
+        r"/follow-up/[A-Za-z0-9_\-]{43}\?lang=en&sent=1", response.headers["location"]
+    )
 
 
 def test_a_report_from_the_english_page_is_titled_in_english(
@@ -183,7 +196,7 @@ def test_a_report_from_the_english_page_is_titled_in_english(
 ) -> None:
     _, token = _open(client, asset["qr_code"], **{"Accept-Language": "en"})
     response = _send(client, asset["qr_code"], token, lang="en")
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text  # the follow-up page, after a 303
     assert "Report received" in response.text
     [ticket] = _tickets(run)
     assert ticket.title == "Fault reported at Tablero 3"
@@ -278,7 +291,7 @@ def _report(client: TestClient, code: str, **form: str) -> str:
     """Send a report from the scan page; the path of its follow-up link."""
     _, token = _open(client, code)
     response = _send(client, code, token, **form)
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text  # the follow-up page, after a 303
     match = FOLLOW.search(response.text)
     assert match is not None
     return match.group(1)
@@ -341,15 +354,17 @@ def test_the_follow_up_page_shows_the_state_and_public_steps_only(
     assert english.headers["content-security-policy"].count("form-action 'none'") == 1
 
 
-def test_the_follow_up_page_of_an_english_report_is_in_english_without_a_browser_language(
+def test_the_follow_up_page_speaks_the_reports_language_unless_switched(
     client: TestClient, asset: dict[str, Any]
 ) -> None:
     _, token = _open(client, asset["qr_code"])
     response = _send(client, asset["qr_code"], token, lang="en")
     match = FOLLOW.search(response.text)
     assert match is not None
-    page = client.get(match.group(1), headers={"Accept-Language": ""})
-    assert page.headers["content-language"] == "en"
+    page = client.get(match.group(1), headers={"Accept-Language": "es-CL"})
+    assert page.headers["content-language"] == "en" and "Received" in page.text
+    switched = client.get(match.group(1) + "?lang=es-CL", headers={"Accept-Language": "en"})
+    assert switched.headers["content-language"] == "es-CL" and "Recibida" in switched.text
 
 
 @pytest.mark.parametrize("token", ["x" * 43, "short", "no%20such"])

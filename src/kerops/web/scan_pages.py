@@ -1,7 +1,7 @@
 """The pages a person opens from an asset's QR code on a phone: the scan page (``/scan/{code}``:
-the asset, its locale and area, its open tickets, and a fault-report form), the page that
-answers a report (its ticket number and private follow-up link) and the follow-up page
-(``/follow-up/{token}``: the ticket's state and public steps, no account needed).
+the asset, its locale and area, its open tickets, and a fault-report form) and the follow-up page
+(``/follow-up/{token}``: the ticket's state and public steps, no account needed; right after
+the report, with its number and the link to keep).
 
 Server-rendered, no script, styles of their own origin only (``SCAN_CSP``, ``FOLLOW_UP_CSP``);
 Spanish (Chile) unless the browser prefers English or the page's language switch
@@ -20,7 +20,7 @@ from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadData, URLSafeTimedSerializer
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -30,7 +30,6 @@ from starlette.types import Message, Receive
 from kerops.core.deps import CROSS_CLIENT, SessionDep, StateDep, client_ip
 from kerops.core.errors import AppError, BodyTooLarge, TooManyRequests
 from kerops.core.i18n import gettext, ngettext, supported
-from kerops.core.i18n import negotiate as negotiate_header
 from kerops.core.middleware import own_body_limit
 from kerops.core.storage.sniffing import IMAGE_TYPES
 from kerops.core.storage.uploads import (
@@ -42,7 +41,6 @@ from kerops.core.storage.uploads import (
 from kerops.operations import scan as scan_service
 from kerops.operations import scan_followup
 from kerops.operations.scan_schemas import ReporterContact
-from kerops.operations.schemas import ticket_code
 from kerops.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate
 from kerops.web.pages import STATIC_URL, render_page, root_path
 
@@ -151,11 +149,12 @@ def local_time(moment: datetime, timezone: str, language: str) -> str:
 
 
 def _switch(request: Request, language: str) -> list[dict[str, str | bool]]:
-    """The language switch: a link to this page in each language."""
+    """The language switch: a link to this page in each language (keeping ``sent``)."""
     names = {"es-CL": "Español", "en": "English"}
+    sent = "&sent=1" if request.query_params.get("sent") == "1" else ""
     return [
         {
-            "href": f"{request.url.path}?lang={other}",
+            "href": f"{request.url.path}?lang={other}{sent}",
             "label": names[other],
             "lang": other,
             "current": other == language,
@@ -343,7 +342,7 @@ def _contact_adapter() -> Any:
 _CONTACT = _contact_adapter()
 
 
-@router.post(SCAN_PAGE_URL, include_in_schema=False)
+@router.post(SCAN_PAGE_URL, include_in_schema=False, response_model=None)
 @own_body_limit
 async def send_report(
     request: Request,
@@ -351,9 +350,10 @@ async def send_report(
     session: SessionDep,
     writes: ObjectWritesDep,
     code: Annotated[str, Path()],
-) -> HTMLResponse:
-    """Public: the scan page's fault report (``multipart/form-data``, CSRF-protected); answers
-    the ticket's number and its private follow-up link, or the form again with its errors."""
+) -> HTMLResponse | RedirectResponse:
+    """Public: the scan page's fault report (``multipart/form-data``, CSRF-protected); sends
+    the browser to the new ticket's private follow-up page (303, its number and link shown), or
+    answers the form again with its errors."""
     language = page_language(request, request.query_params.get("lang"))
     try:
         await _limit(request, state, "asset-scan-report")
@@ -428,16 +428,9 @@ async def send_report(
         token_ = scan_followup.new_follow_link(session, ticket=ticket, language=language)
     finally:
         await form.close()
-    link = f"{state.settings.base_url}{FOLLOW_UP_URL.format(token=token_)}"
-    return _page(
-        request,
-        "scan_sent.html",
-        language,
-        status_code=201,
-        ticket_code=ticket_code(ticket.number),
-        follow_up_url=link,
-        scan_url=f"{root_path(request)}/scan/{code}?lang={language}",
-    )
+    # Post/redirect/get: reloading the answer does not send the report again.
+    page = f"{root_path(request)}{FOLLOW_UP_URL.format(token=token_)}?lang={language}&sent=1"
+    return RedirectResponse(page, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 def _megabytes(size: int) -> str:
@@ -459,9 +452,13 @@ async def follow_up_page(
     session: SessionDep,
     token: Annotated[str, Path()],
     lang: Annotated[str | None, Query(description="The page's language: es-CL or en")] = None,
+    sent: Annotated[
+        str | None, Query(description="1: the page right after the report was sent")
+    ] = None,
 ) -> HTMLResponse:
     """Public: the private follow-up page of a reported fault (its ticket's state and public
-    steps); an unknown link is a friendly 404."""
+    steps), in the language the report was written in unless switched; an unknown link is a
+    friendly 404 (in the browser's language)."""
     language = page_language(request, lang)
     try:
         await _limit(request, state, "scan-follow-up")
@@ -474,7 +471,7 @@ async def follow_up_page(
     )
     if found is None:
         return _problem_page(request, language, 404, "gone")
-    if lang is None and not negotiate_header(request.headers.get("accept-language")):
+    if supported(lang) is None:  # the language the report was written in, unless switched
         language = found.language if found.language in LANGUAGES else DEFAULT_LANGUAGE
     labels = scan_followup.STATUS_LABELS
     return _page(
@@ -491,5 +488,7 @@ async def follow_up_page(
             }
             for step in found.steps
         ],
+        just_sent=sent == "1",
+        follow_up_url=f"{state.settings.base_url}{FOLLOW_UP_URL.format(token=token)}",
         headers={"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"},
     )
