@@ -16,13 +16,15 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadData, URLSafeTimedSerializer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as FormFile
 from starlette.types import Message, Receive
@@ -31,6 +33,7 @@ from kerops.core.deps import CROSS_CLIENT, SessionDep, StateDep, client_ip
 from kerops.core.errors import AppError, BodyTooLarge, TooManyRequests
 from kerops.core.i18n import gettext, ngettext, supported
 from kerops.core.middleware import own_body_limit
+from kerops.core.state import AppState
 from kerops.core.storage.sniffing import IMAGE_TYPES
 from kerops.core.storage.uploads import (
     MULTIPART_OVERHEAD,
@@ -116,12 +119,14 @@ class CsrfGuard:
         )
 
 
-def _guard(state: Any) -> CsrfGuard:
-    guard: CsrfGuard | None = getattr(state, "scan_csrf", None)
-    if guard is None:
-        guard = CsrfGuard(state.security.session_secret)
-        state.scan_csrf = guard
-    return guard
+@lru_cache(maxsize=8)
+def _guard_for(secret: str) -> CsrfGuard:
+    return CsrfGuard(secret)
+
+
+def _guard(state: AppState) -> CsrfGuard:
+    """The CSRF guard of an app (keyed by its secret, derived from ``KEROPS_SECRET_KEY``)."""
+    return _guard_for(state.security.session_secret)
 
 
 def page_language(request: Request, lang: str | None) -> str:
@@ -211,7 +216,7 @@ def _problem_page(
     )
 
 
-async def _limit(request: Request, state: Any, namespace: str) -> None:
+async def _limit(request: Request, state: AppState, namespace: str) -> None:
     await state.limiter.hit(state.settings.public_rate_limit, namespace, client_ip(request))
 
 
@@ -220,8 +225,8 @@ router = APIRouter(tags=["pages"], dependencies=[CROSS_CLIENT])
 
 async def _scan_form(
     request: Request,
-    session: Any,
-    state: Any,
+    session: AsyncSession,
+    state: AppState,
     code: str,
     language: str,
     *,
@@ -318,9 +323,13 @@ def _check(values: dict[str, str], language: str) -> dict[str, str]:
         errors["description"] = gettext("Use at most {limit} characters.", language, limit=limit)
     elif "\x00" in description:
         errors["description"] = gettext("The text holds a character that is not allowed.", language)
-    if len(values["reporter_name"]) > MAX_NAME or "\x00" in values["reporter_name"]:
+    if len(values["reporter_name"]) > MAX_NAME:
         errors["reporter_name"] = gettext(
             "Use at most {limit} characters.", language, limit=str(MAX_NAME)
+        )
+    elif "\x00" in values["reporter_name"]:
+        errors["reporter_name"] = gettext(
+            "The text holds a character that is not allowed.", language
         )
     contact = values["reporter_contact"]
     if contact:
@@ -333,13 +342,8 @@ def _check(values: dict[str, str], language: str) -> dict[str, str]:
     return errors
 
 
-def _contact_adapter() -> Any:
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(ReporterContact)
-
-
-_CONTACT = _contact_adapter()
+#: The contact's check, as the JSON report makes it (an e-mail address or a phone number).
+_CONTACT: TypeAdapter[str] = TypeAdapter(ReporterContact)
 
 
 @router.post(SCAN_PAGE_URL, include_in_schema=False, response_model=None)
