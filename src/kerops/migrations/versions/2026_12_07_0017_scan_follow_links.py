@@ -1,6 +1,6 @@
 """private follow-up links of the tickets reported from an asset's public scan page
 
-Revision ID: 0017_scanpage
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-07 19:40:00
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_scanpage"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
