@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.assets.models import Asset
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import NotFound
+from kerops.core.i18n import gettext
 from kerops.core.storage.uploads import ObjectWrites, ReceivedFile
 from kerops.operations import attachments as attachments_service
 from kerops.operations import intake as ticket_intake
@@ -42,7 +43,7 @@ async def scan(session: AsyncSession, *, code: str) -> ScanRead:
         )
     ).first()
     if row is None:
-        raise NotFound("asset not found")
+        raise NotFound(gettext("asset not found"))
     return ScanRead(asset_name=row[0], locale_name=row[1], open_tickets=int(row[2]))
 
 
@@ -58,7 +59,7 @@ async def report_fault(
     one was sent, as its first attachment), answered by code."""
     asset = (await session.execute(select(Asset).where(Asset.qr_code == code))).scalar_one_or_none()
     if asset is None:
-        raise NotFound("asset not found")
+        raise NotFound(gettext("asset not found"))
     ticket = await ticket_intake.create_scan_report_ticket(
         session,
         asset=asset,
