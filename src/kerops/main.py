@@ -24,7 +24,11 @@ from kerops.core.errors import install_error_handlers
 from kerops.core.jobs import JobEngine
 from kerops.core.logging import RequestContextMiddleware, configure_logging
 from kerops.core.mail import create_sender
-from kerops.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from kerops.core.middleware import (
+    BodyLimitMiddleware,
+    LanguageMiddleware,
+    SecurityHeadersMiddleware,
+)
 from kerops.core.openapi import install_openapi, operation_ids
 from kerops.core.ratelimit import RateLimiter
 from kerops.core.routing import API_PREFIX, OnlyUnder, mount_flat
@@ -186,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.outer_middleware = [
         Middleware(SecurityHeadersMiddleware, page_policies=pages.CSP_BY_PATH),
         Middleware(RequestContextMiddleware),
+        Middleware(LanguageMiddleware),
     ]
     if settings.cors_origins:
         app.outer_middleware.append(

@@ -38,6 +38,7 @@ WRITES: dict[str, str | None] = {
     "CertificationCreate": "technician_certifications",
     "CertificationUpdate": "technician_certifications",
     "ChecklistItem": None,
+    "ClientUpdate": "clients",
     "CommentCreate": "ticket_comments",
     "DeviceCreate": "iot_devices",
     "DeviceUpdate": "iot_devices",

@@ -53,6 +53,9 @@ def a_admin(w: World) -> uuid.UUID:
 
 CASES = {
     ("GET", CLIENT): Case(params=lambda w: {"client_id": w.a_owner.client_id}),
+    ("PATCH", CLIENT): Case(
+        params=lambda w: {"client_id": w.a_owner.client_id}, body=lambda w: {"language": "en"}
+    ),
     # Aimed at A with A's own admin: nobody but A's owner may hand A over.
     ("POST", f"{CLIENT}/transfer-ownership"): Case(
         params=lambda w: {"client_id": w.a_owner.client_id},

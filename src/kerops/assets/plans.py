@@ -29,6 +29,7 @@ from kerops.assets.recurrence import IntervalUnit
 from kerops.core import access
 from kerops.core.enums import UserRole
 from kerops.core.errors import Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
@@ -58,7 +59,7 @@ async def _asset(
         return await access.get_scoped(session, Asset, asset_id, principal, action)
     except NotFound:
         if action == "write" and await access.can(session, Asset, asset_id, principal, "read"):
-            raise Forbidden("You may read this asset but not change its plans.") from None
+            raise Forbidden(gettext("You may read this asset but not change its plans.")) from None
         raise
 
 
@@ -71,7 +72,7 @@ async def _plan(
 ) -> Plan:
     plan = await access.get_scoped(session, Plan, plan_id, principal, action)
     if plan.asset_id != asset.id:
-        raise NotFound("asset maintenance plan not found")
+        raise NotFound(gettext("asset maintenance plan not found"))
     return plan
 
 

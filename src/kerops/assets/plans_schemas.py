@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 
 from kerops.assets.recurrence import IntervalUnit
 from kerops.core.enums import TechnicianSkill, TicketPriority
+from kerops.core.i18n import N_
 from kerops.core.schemas import ApiDate, InputModel, ReadModel, no_nul, refuse_null
 
 #: Bounds of a plan's dates and intervals (keeps every computed date inside the calendar); a
@@ -72,9 +73,9 @@ class ChecklistItem(InputModel):
     @model_validator(mode="after")
     def _bounds(self) -> Self:
         if self.kind is not ChecklistKind.number and (self.min is not None or self.max is not None):
-            raise ValueError("min and max apply to number items only")
+            raise ValueError(N_("min and max apply to number items only"))
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("min must not be greater than max")
+            raise ValueError(N_("min must not be greater than max"))
         return self
 
 

@@ -9,20 +9,21 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from kerops.core.enums import AssetStatus
+from kerops.core.i18n import N_
 from kerops.core.schemas import ApiDate, InputModel, ReadModel, refuse_null
 from kerops.tenancy.schemas import Description, Text120, Text200
 
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(N_("must not contain NUL characters"))
     return value
 
 
 def _meter_names(value: dict[str, float]) -> dict[str, float]:
     for name in value:
         if not name or len(name) > 64 or "\x00" in name:
-            raise ValueError("meter names are 1 to 64 characters long")
+            raise ValueError(N_("meter names are 1 to 64 characters long"))
     return value
 
 
@@ -39,7 +40,7 @@ Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
 
 def _check_warranty(install: date | None, warranty_end: date | None) -> None:
     if install is not None and warranty_end is not None and warranty_end < install:
-        raise ValueError("warranty_end_date must not be before install_date")
+        raise ValueError(N_("warranty_end_date must not be before install_date"))
 
 
 class AssetCreate(InputModel):

@@ -25,6 +25,7 @@ from kerops.core.db import flush_or_conflict
 from kerops.core.enums import AssetStatus
 from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
 from kerops.core.filtering import text_search
+from kerops.core.i18n import N_, gettext
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
@@ -43,7 +44,9 @@ ASSET_SORTS = {
 }
 HISTORY_SORTS = {"changed_at": AssetStatusChange.changed_at}
 BOM_SORTS = {"created_at": AssetBOM.created_at, "quantity": AssetBOM.quantity}
-DUPLICATE_PART = "This product is already in the asset's parts list; change its quantity instead."
+DUPLICATE_PART = N_(
+    "This product is already in the asset's parts list; change its quantity instead."
+)
 
 
 # --- the tree ------------------------------------------------------------------------------------
@@ -131,7 +134,7 @@ async def create_asset(session: AsyncSession, *, principal: Principal, data: Ass
     session.add(asset)
     await session.flush()
     session.add(_status_change(asset, principal, None, "created"))
-    await flush_or_conflict(session, "Could not allocate a QR code; try again.")
+    await flush_or_conflict(session, gettext("Could not allocate a QR code; try again."))
     return asset
 
 
@@ -204,7 +207,7 @@ async def update_asset(
         has_parts = exists().where(Asset.parent_id == asset.id)
         if (await session.execute(select(has_parts))).scalar():
             raise Conflict(
-                "This asset has parts (child assets); move or detach them first.",
+                gettext("This asset has parts (child assets); move or detach them first."),
                 code="asset_has_children",
             )
         changes.setdefault("area_id", None)
@@ -273,8 +276,10 @@ async def downtime(
     """Seconds the asset spent ``down`` between ``start`` and ``end`` (at most until now)."""
     if start >= end:
         raise Unprocessable(
-            "'from' must be before 'to'.",
-            errors=[field_error(("query", "from"), "must be before 'to'", "window_invalid")],
+            gettext("'from' must be before 'to'."),
+            errors=[
+                field_error(("query", "from"), gettext("must be before 'to'"), "window_invalid")
+            ],
         )
     asset = await access.get_scoped(session, Asset, asset_id, principal)
     stop = min(end, utcnow())
@@ -357,10 +362,10 @@ async def add_bom_line(
     asset = await access.get_for_write(session, Asset, asset_id, principal, for_update=True)
     product = await access.get_scoped(session, Product, data.product_id, principal)
     if product.client_id is not None and product.client_id != asset.client_id:
-        raise NotFound("product not found")
+        raise NotFound(gettext("product not found"))
     taken = exists().where(AssetBOM.asset_id == asset.id, AssetBOM.product_id == product.id)
     if (await session.execute(select(taken))).scalar():
-        raise Conflict(DUPLICATE_PART, code="duplicate_part")
+        raise Conflict(gettext(DUPLICATE_PART), code="duplicate_part")
     line = AssetBOM(
         client_id=asset.client_id,
         locale_id=asset.locale_id,
@@ -370,7 +375,7 @@ async def add_bom_line(
         notes=data.notes,
     )
     session.add(line)
-    await flush_or_conflict(session, DUPLICATE_PART, code="duplicate_part")
+    await flush_or_conflict(session, gettext(DUPLICATE_PART), code="duplicate_part")
     return bom_read(line, product.sku, product.name)
 
 
@@ -390,7 +395,7 @@ async def _line_for_write(
         )
     ).first()
     if row is None:
-        raise NotFound("parts list line not found")
+        raise NotFound(gettext("parts list line not found"))
     return row[0], row[1]
 
 

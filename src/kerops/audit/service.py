@@ -14,6 +14,7 @@ from kerops.audit.models import AuditLog
 from kerops.audit.schemas import AuditAction
 from kerops.core import access
 from kerops.core.errors import Forbidden, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 
@@ -36,7 +37,7 @@ class AuditFilters:
 def ensure_can_read(principal: Principal) -> None:
     """Only platform staff and client owners read the audit log; for anyone else it is a 403."""
     if not (principal.is_staff or principal.is_client_admin):
-        raise Forbidden("Only platform staff and client owners can read the audit log.")
+        raise Forbidden(gettext("Only platform staff and client owners can read the audit log."))
 
 
 async def list_audit_logs(
@@ -50,9 +51,11 @@ async def list_audit_logs(
         and filters.occurred_to < filters.occurred_from
     ):
         raise Unprocessable(
-            "occurred_to is before occurred_from.",
+            gettext("occurred_to is before occurred_from."),
             errors=[
-                field_error(("query", "occurred_to"), "must not be before occurred_from", "range")
+                field_error(
+                    ("query", "occurred_to"), gettext("must not be before occurred_from"), "range"
+                )
             ],
         )
     stmt = access.scoped(select(AuditLog), AuditLog, principal)

@@ -20,6 +20,7 @@ from kerops.core.access import get_scoped, scoped
 from kerops.core.db import flush_or_conflict
 from kerops.core.deps import API_KEY_PREFIX
 from kerops.core.errors import Conflict, Forbidden, NotFound
+from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.security import hash_token, random_token
@@ -48,7 +49,7 @@ async def create_api_key(
     if principal.scopes is not None and not set(scopes) <= principal.scopes:
         # A key may mint keys, but never one with rights it does not hold itself.
         raise Forbidden(
-            "An API key cannot create a key with scopes it does not have.",
+            gettext("An API key cannot create a key with scopes it does not have."),
             code="insufficient_scope",
         )
     for _ in range(5):
@@ -57,7 +58,7 @@ async def create_api_key(
         if not taken:
             break
     else:  # pragma: no cover - 62**8 prefixes make this practically impossible
-        raise Conflict("Could not allocate a key prefix; try again.")
+        raise Conflict(gettext("Could not allocate a key prefix; try again."))
     api_key = ApiKey(
         user_id=principal.user_id,
         client_id=principal.client_id,
@@ -68,7 +69,7 @@ async def create_api_key(
         expires_at=expires_at,
     )
     session.add(api_key)
-    await flush_or_conflict(session, "Could not allocate a key prefix; try again.")
+    await flush_or_conflict(session, gettext("Could not allocate a key prefix; try again."))
     return api_key, key
 
 
@@ -112,5 +113,5 @@ async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: uu
 
 def _not_deleted(api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is not None:
-        raise NotFound("api key not found")
+        raise NotFound(gettext("api key not found"))
     return api_key

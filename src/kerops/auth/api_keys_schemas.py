@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from kerops.core.i18n import N_
 from kerops.core.schemas import ApiDateTime, InputModel, ReadModel
 from kerops.core.types import utcnow
 
@@ -31,7 +32,7 @@ class ApiKeyCreate(InputModel):
     @classmethod
     def _in_the_future(cls, value: datetime | None) -> datetime | None:
         if value is not None and value <= utcnow():
-            raise ValueError("must be in the future")
+            raise ValueError(N_("must be in the future"))
         return value
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.auth.models import OtpCode
 from kerops.core.errors import Unauthorized
+from kerops.core.i18n import N_, gettext
 from kerops.core.mail import OutgoingMessage
 from kerops.core.security import constant_time_equals, random_digits
 from kerops.core.state import AppState
@@ -26,7 +27,7 @@ Channel = Literal["email", "sms"]
 PURPOSE_LOGIN = "login"
 #: The answer to every code request, whether or not the account exists.
 REQUEST_ACCEPTED = "If an account exists, a code has been sent."
-_INVALID = "Invalid or expired code."
+_INVALID = N_("Invalid or expired code.")
 _PHONE_NOISE = re.compile(r"[\s\-]")
 
 
@@ -79,7 +80,7 @@ async def find_user(session: AsyncSession, destination: Destination) -> User | N
 
 
 def _message(user: User, destination: Destination, code: str, ttl_minutes: int) -> OutgoingMessage:
-    if user.language.lower().startswith("es"):
+    if (user.language or "es-CL").lower().startswith("es"):
         subject = "Tu código de acceso a KER Ops"
         body = f"Tu código de acceso es {code}. Vence en {ttl_minutes} minutos."
     else:
@@ -146,7 +147,7 @@ async def verify_login_code(
     ).scalar_one_or_none()
     given = hash_code(state, purpose=PURPOSE_LOGIN, destination=destination.address, code=code)
     if otp is None or otp.expires_at <= now or otp.attempts >= otp.max_attempts:
-        raise Unauthorized(_INVALID, code="invalid_otp")
+        raise Unauthorized(gettext(_INVALID), code="invalid_otp")
     # One atomic statement per try: concurrent verifies can neither exceed the allowed tries
     # nor spend the same code twice.
     live = (
@@ -161,13 +162,13 @@ async def verify_login_code(
     )
     if not constant_time_equals(given, otp.code_hash):
         await session.execute(live.values(attempts=OtpCode.attempts + 1))
-        raise Unauthorized(_INVALID, code="invalid_otp", keep_changes=True)
+        raise Unauthorized(gettext(_INVALID), code="invalid_otp", keep_changes=True)
     spent = await session.execute(live.values(attempts=OtpCode.attempts + 1, consumed_at=now))
     if spent.rowcount != 1:  # type: ignore[attr-defined]
-        raise Unauthorized(_INVALID, code="invalid_otp")
+        raise Unauthorized(gettext(_INVALID), code="invalid_otp")
     user = await session.get(User, otp.user_id) if otp.user_id else None
     if user is None or not user.is_active:
-        raise Unauthorized(_INVALID, code="invalid_otp", keep_changes=True)
+        raise Unauthorized(gettext(_INVALID), code="invalid_otp", keep_changes=True)
     user.last_login_at = now
     if destination.channel == "email" and user.email_verified_at is None:
         user.email_verified_at = now

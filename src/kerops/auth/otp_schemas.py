@@ -6,6 +6,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, EmailStr, StringConstraints, model_validator
 
+from kerops.core.i18n import N_
 from kerops.core.schemas import InputModel, Phone
 
 OtpCodeText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,12}$", strip_whitespace=True)]
@@ -20,7 +21,7 @@ class OtpRequest(InputModel):
     @model_validator(mode="after")
     def _exactly_one_destination(self) -> Self:
         if (self.email is None) == (self.phone is None):
-            raise ValueError("give exactly one of 'email' or 'phone'")
+            raise ValueError(N_("give exactly one of 'email' or 'phone'"))
         return self
 
 

@@ -13,20 +13,23 @@ from kerops.auth.models import ApiKey, RefreshToken
 from kerops.core import deps
 from kerops.core.deps import API_KEY_PREFIX, PrincipalDep, SessionDep
 from kerops.core.errors import Unauthorized
+from kerops.core.i18n import gettext, supported
 from kerops.core.principal import Principal
 from kerops.core.security import hash_token
 from kerops.core.state import AppState
 from kerops.core.types import utcnow
-from kerops.users.models import User
+from kerops.users.models import Client, User
 
 
-def _principal_of(user: User, **extra: object) -> Principal:
+def _principal_of(user: User, client_language: str | None, **extra: object) -> Principal:
     return Principal(
         user_id=user.id,
         role=user.role,
         client_id=user.client_id,
         vendor_id=user.vendor_id,
         client_role=user.client_role,
+        language=supported(user.language),
+        client_language=supported(client_language),
         **extra,  # type: ignore[arg-type]
     )
 
@@ -36,21 +39,22 @@ async def _from_api_key(
 ) -> tuple[User, Principal]:
     row = (
         await session.execute(
-            select(ApiKey, User)
+            select(ApiKey, User, Client.language)
             .join(User, User.id == ApiKey.user_id)
+            .outerjoin(Client, Client.id == User.client_id)
             .where(ApiKey.key_hash == hash_token(key))
         )
     ).first()
     now = utcnow()
     if row is None:
-        raise Unauthorized("Invalid API key.")
-    api_key, user = row
+        raise Unauthorized(gettext("Invalid API key."))
+    api_key, user, client_language = row
     if api_key.revoked_at is not None:
-        raise Unauthorized("This API key has been revoked.")
+        raise Unauthorized(gettext("This API key has been revoked."))
     if api_key.expires_at is not None and api_key.expires_at <= now:
-        raise Unauthorized("This API key has expired.")
+        raise Unauthorized(gettext("This API key has expired."))
     if not user.is_active:
-        raise Unauthorized("The owner of this API key is deactivated.")
+        raise Unauthorized(gettext("The owner of this API key is deactivated."))
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
         # At most once a minute per key and without an audit entry of its own; a read-only
         # request writes it in its own short transaction.
@@ -61,7 +65,10 @@ async def _from_api_key(
                 await writer.commit()
         else:
             await session.execute(touch)
-    return user, _principal_of(user, api_key_id=api_key.id, scopes=frozenset(api_key.scopes))
+    principal = _principal_of(
+        user, client_language, api_key_id=api_key.id, scopes=frozenset(api_key.scopes)
+    )
+    return user, principal
 
 
 async def _from_jwt(
@@ -79,12 +86,18 @@ async def _from_jwt(
         .where(RefreshToken.family_id == session_id, RefreshToken.revoked_at.is_not(None))
         .correlate(None)
     )
-    row = (await session.execute(select(User, revoked).where(User.id == user_id))).first()
+    row = (
+        await session.execute(
+            select(User, revoked, Client.language)
+            .outerjoin(Client, Client.id == User.client_id)
+            .where(User.id == user_id)
+        )
+    ).first()
     if row is None or not row[0].is_active:
-        raise Unauthorized("Invalid or expired access token.")
+        raise Unauthorized(gettext("Invalid or expired access token."))
     if session_id is not None and row[1]:
-        raise Unauthorized("This session has been logged out.")
-    principal = _principal_of(row[0], session_id=session_id)
+        raise Unauthorized(gettext("This session has been logged out."))
+    principal = _principal_of(row[0], row[2], session_id=session_id)
     cache.put(principal, generation=generation)
     return row[0], principal
 
@@ -117,7 +130,7 @@ async def get_current_user(request: Request, principal: PrincipalDep, session: S
     if user is None:
         user = await session.get(User, principal.user_id)
         if user is None or not user.is_active:
-            raise Unauthorized("Invalid or expired access token.")
+            raise Unauthorized(gettext("Invalid or expired access token."))
         request.state.user = user
     return user
 

@@ -18,6 +18,7 @@ from kerops.auth.schemas import (
 )
 from kerops.core.deps import CROSS_CLIENT, PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.errors import Unauthorized
+from kerops.core.i18n import gettext
 from kerops.core.openapi import answers
 from kerops.core.state import AppState
 from kerops.idempotency.http import not_replayable
@@ -86,9 +87,11 @@ async def logout(body: LogoutRequest, principal: PrincipalDep, session: SessionD
     if body.refresh_token:
         family_id = await tokens.family_of(session, body.refresh_token)
         if family_id is None:
-            raise Unauthorized("Invalid refresh token.")
+            raise Unauthorized(gettext("Invalid refresh token."))
     if family_id is None:
-        raise Unauthorized("API keys have no session to log out of; revoke the key instead.")
+        raise Unauthorized(
+            gettext("API keys have no session to log out of; revoke the key instead.")
+        )
     await tokens.revoke_family(session, family_id, user_id=principal.user_id)
 
 

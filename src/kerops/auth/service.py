@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.enums import SubscriptionPlan, UserRole
 from kerops.core.errors import Conflict, Unauthorized
+from kerops.core.i18n import gettext
 from kerops.core.state import AppState
 from kerops.core.types import utcnow, uuid7
 from kerops.users import clients
@@ -21,7 +22,7 @@ async def register_client_owner(
     email = normalise_email(email)
     validate_password(password, email)
     if await find_user_by_email(session, email) is not None:
-        raise Conflict("An account with this email already exists.", code="email_taken")
+        raise Conflict(gettext("An account with this email already exists."), code="email_taken")
     user_id = uuid7()
     client = clients.new_client(session, user_id, full_name, SubscriptionPlan.free)
     await session.flush()  # the client's row first: its owner's row points at it
@@ -44,6 +45,6 @@ async def authenticate(session: AsyncSession, state: AppState, email: str, passw
     user = await find_user_by_email(session, email)
     ok = state.security.verify_password(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
-        raise Unauthorized("Incorrect email or password.", code="invalid_credentials")
+        raise Unauthorized(gettext("Incorrect email or password."), code="invalid_credentials")
     user.last_login_at = utcnow()
     return user

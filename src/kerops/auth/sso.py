@@ -41,6 +41,7 @@ from kerops.core.errors import (
     Unprocessable,
     field_error,
 )
+from kerops.core.i18n import N_, gettext
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
@@ -71,7 +72,7 @@ class SsoFailed(AppError):
 
     status_code = 400
     code = "sso_failed"
-    title = "Single sign-on failed"
+    title = N_("Single sign-on failed")
 
 
 class SsoProviderUnavailable(AppError):
@@ -79,7 +80,7 @@ class SsoProviderUnavailable(AppError):
 
     status_code = 502
     code = "sso_provider_unavailable"
-    title = "Identity provider unavailable"
+    title = N_("Identity provider unavailable")
 
 
 # --- administration -------------------------------------------------------------------------
@@ -91,7 +92,7 @@ def _ensure_admin(principal: Principal) -> None:
     if principal.role is UserRole.vendor_admin and principal.vendor_id is not None:
         return
     raise Forbidden(
-        "Only platform staff, client owners and vendor admins manage identity providers."
+        gettext("Only platform staff, client owners and vendor admins manage identity providers.")
     )
 
 
@@ -102,13 +103,17 @@ def check_issuer(issuer: str, settings: Settings) -> None:
     parts = urlsplit(issuer)
     if parts.scheme != "https":
         raise Unprocessable(
-            "The issuer must be an https URL.",
-            errors=[field_error(("body", "issuer"), "must be an https URL", "url_scheme")],
+            gettext("The issuer must be an https URL."),
+            errors=[field_error(("body", "issuer"), gettext("must be an https URL"), "url_scheme")],
         )
     if netguard.is_internal_host(parts.hostname or ""):
         raise Unprocessable(
-            "The issuer must be a public address, not a loopback, private or link-local one.",
-            errors=[field_error(("body", "issuer"), "must be a public address", "url_host")],
+            gettext(
+                "The issuer must be a public address, not a loopback, private or link-local one."
+            ),
+            errors=[
+                field_error(("body", "issuer"), gettext("must be a public address"), "url_host")
+            ],
         )
 
 
@@ -123,7 +128,7 @@ async def _refuse_internal_resolution(issuer: str, settings: Settings) -> None:
         return  # unresolvable: the fetch itself fails and answers 502
     if any(netguard.is_internal_address(str(info[4][0])) for info in infos):
         raise SsoProviderUnavailable(
-            "The provider's issuer resolves to an internal address.",
+            gettext("The provider's issuer resolves to an internal address."),
             code="sso_provider_misconfigured",
         )
 
@@ -133,10 +138,14 @@ def _platform_provider_cannot_provision(
 ) -> None:
     if auto_provision and client_id is None and vendor_id is None:
         raise Unprocessable(
-            "A platform provider cannot create users: they have no client or vendor to join.",
+            gettext(
+                "A platform provider cannot create users: they have no client or vendor to join."
+            ),
             errors=[
                 field_error(
-                    ("body", "auto_provision"), "not allowed for a platform provider", "value_error"
+                    ("body", "auto_provision"),
+                    gettext("not allowed for a platform provider"),
+                    "value_error",
                 )
             ],
         )
@@ -150,7 +159,9 @@ async def _ensure_slug_free(
     if exclude_id is not None:
         clause = clause & (IdentityProvider.id != exclude_id)
     if await session.scalar(select(exists().where(clause))):
-        raise Conflict(f"The slug '{slug}' is already in use.", code="slug_taken")
+        raise Conflict(
+            gettext("The slug '{slug}' is already in use.", slug=slug), code="slug_taken"
+        )
 
 
 async def _resolve_owner(
@@ -163,9 +174,11 @@ async def _resolve_owner(
     if principal.is_staff:
         if client_id is not None and vendor_id is not None:
             raise Unprocessable(
-                "A provider belongs to a client or to a vendor, not to both.",
+                gettext("A provider belongs to a client or to a vendor, not to both."),
                 errors=[
-                    field_error(("body", "vendor_id"), "give client_id or vendor_id, not both")
+                    field_error(
+                        ("body", "vendor_id"), gettext("give client_id or vendor_id, not both")
+                    )
                 ],
             )
         if client_id is not None:
@@ -175,23 +188,25 @@ async def _resolve_owner(
         return client_id, vendor_id
     if principal.is_client_admin:
         if client_id is not None and client_id != principal.client_id:
-            raise NotFound("client not found")
+            raise NotFound(gettext("client not found"))
         if vendor_id is not None:
             await get_scoped(session, Vendor, vendor_id, principal, "write")
             raise Unprocessable(
-                "A client owner configures providers of their own client only.",
-                errors=[field_error(("body", "vendor_id"), "not allowed for a client owner")],
+                gettext("A client owner configures providers of their own client only."),
+                errors=[
+                    field_error(("body", "vendor_id"), gettext("not allowed for a client owner"))
+                ],
             )
         return principal.client_id, None
     # A vendor admin (checked by _ensure_admin).
     if vendor_id is not None and vendor_id != principal.vendor_id:
-        raise NotFound("vendor not found")
+        raise NotFound(gettext("vendor not found"))
     if client_id is not None:
         if client_id != principal.client_id:
-            raise NotFound("client not found")
+            raise NotFound(gettext("client not found"))
         raise Unprocessable(
-            "A vendor admin configures providers of their own vendor only.",
-            errors=[field_error(("body", "client_id"), "not allowed for a vendor admin")],
+            gettext("A vendor admin configures providers of their own vendor only."),
+            errors=[field_error(("body", "client_id"), gettext("not allowed for a vendor admin"))],
         )
     return None, principal.vendor_id
 
@@ -220,7 +235,7 @@ async def create_provider(
     )
     session.add(provider)
     await flush_or_conflict(
-        session, f"The slug '{data.slug}' is already in use.", code="slug_taken"
+        session, gettext("The slug '{slug}' is already in use.", slug=data.slug), code="slug_taken"
     )
     await ensure_still_in_scope(session, provider, principal)
     return provider
@@ -285,7 +300,7 @@ async def update_provider(
         setattr(provider, name, value)
     if secret is not None:
         provider.client_secret_encrypted = state.security.encrypt(secret.get_secret_value())
-    await flush_or_conflict(session, "The slug is already in use.", code="slug_taken")
+    await flush_or_conflict(session, gettext("The slug is already in use."), code="slug_taken")
     await ensure_still_in_scope(session, provider, principal)
     return provider
 
@@ -338,12 +353,14 @@ async def load_login_config(session: AsyncSession, state: AppState, slug: str) -
         await session.execute(select(IdentityProvider).where(IdentityProvider.slug == slug))
     ).scalar_one_or_none()
     if provider is None or not provider.is_active:
-        raise NotFound("identity provider not found")
+        raise NotFound(gettext("identity provider not found"))
     try:
         secret = state.security.decrypt(provider.client_secret_encrypted)
     except TokenError as exc:
         raise SsoProviderUnavailable(
-            "The provider's client secret cannot be read; an administrator must set it again.",
+            gettext(
+                "The provider's client secret cannot be read; an administrator must set it again."
+            ),
             code="sso_provider_misconfigured",
         ) from exc
     return LoginConfig(
@@ -379,14 +396,16 @@ async def _load_metadata(app: Any, config: LoginConfig, settings: Settings) -> d
     if metadata.get("issuer") != config.issuer:
         # OIDC Discovery 4.3: the document must name the very issuer it was fetched for.
         raise SsoProviderUnavailable(
-            "The provider's discovery document names another issuer.",
+            gettext("The provider's discovery document names another issuer."),
             code="sso_provider_misconfigured",
         )
     return metadata
 
 
 def _unavailable(exc: Exception) -> SsoProviderUnavailable:
-    return SsoProviderUnavailable(f"The identity provider could not be used: {type(exc).__name__}.")
+    return SsoProviderUnavailable(
+        gettext("The identity provider could not be used: {error}.", error=type(exc).__name__)
+    )
 
 
 async def authorization_redirect(
@@ -425,31 +444,37 @@ async def fetch_identity(request: Request, config: LoginConfig) -> SsoIdentity:
         claims = dict(token.get("userinfo") or {})
         if not claims:
             raise SsoFailed(
-                "The identity provider returned no ID token.", code="sso_invalid_id_token"
+                gettext("The identity provider returned no ID token."), code="sso_invalid_id_token"
             )
         if not claims.get("email") and app.server_metadata.get("userinfo_endpoint"):
             info = dict(await app.userinfo(token=token))
             if info.get("sub") != claims["sub"]:
                 raise SsoFailed(
-                    "The provider's userinfo is about another subject.",
+                    gettext("The provider's userinfo is about another subject."),
                     code="sso_invalid_id_token",
                 )
             claims.update({k: info[k] for k in ("email", "email_verified", "name") if k in info})
     except MismatchingStateError as exc:
         raise SsoFailed(
-            "The sign-in state is missing, expired or does not match; start again.",
+            gettext("The sign-in state is missing, expired or does not match; start again."),
             code="sso_state_mismatch",
         ) from exc
     except OAuthError as exc:
         raise SsoFailed(
-            f"The identity provider refused the sign-in ({_short(exc.error)}).", code="sso_failed"
+            gettext(
+                "The identity provider refused the sign-in ({error}).", error=_short(exc.error)
+            ),
+            code="sso_failed",
         ) from exc
     except JoseError as exc:
         raise SsoFailed(
-            f"The ID token is not valid ({_short(exc.error)}).", code="sso_invalid_id_token"
+            gettext("The ID token is not valid ({error}).", error=_short(exc.error)),
+            code="sso_invalid_id_token",
         ) from exc
     except AuthlibBaseError as exc:
-        raise SsoFailed(f"Single sign-on failed ({_short(exc.error)}).") from exc
+        raise SsoFailed(
+            gettext("Single sign-on failed ({error}).", error=_short(exc.error))
+        ) from exc
     except (http_client.HTTPError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         raise _unavailable(exc) from exc
     email = claims.get("email")
@@ -474,7 +499,7 @@ def _belongs_to(user: User, provider: IdentityProvider) -> bool:
 def _not_allowed() -> Forbidden:
     # One answer for "unknown" and "someone else's": the provider learns nothing about others.
     return Forbidden(
-        "This account cannot sign in through this identity provider.",
+        gettext("This account cannot sign in through this identity provider."),
         code="sso_account_not_allowed",
     )
 
@@ -511,7 +536,9 @@ async def _provision(
             session.add(user)
             await session.flush()
     except IntegrityError as exc:  # the same person signing in twice at once
-        raise Conflict("This account is being created; try again.", code="sso_retry") from exc
+        raise Conflict(
+            gettext("This account is being created; try again."), code="sso_retry"
+        ) from exc
     return user
 
 
@@ -519,24 +546,30 @@ async def sign_in(session: AsyncSession, *, provider_id: uuid.UUID, identity: Ss
     """The user a validated identity signs in as, under the provider's rules (else 403)."""
     provider = await session.get(IdentityProvider, provider_id)
     if provider is None or not provider.is_active:
-        raise NotFound("identity provider not found")
+        raise NotFound(gettext("identity provider not found"))
     if not identity.email:
-        raise Forbidden("The identity provider gave no email address.", code="sso_email_missing")
+        raise Forbidden(
+            gettext("The identity provider gave no email address."), code="sso_email_missing"
+        )
     try:
         email = user_service.normalise_email(_EMAIL.validate_python(identity.email))
     except ValidationError as exc:
         raise Forbidden(
-            "The identity provider gave an invalid email address.", code="sso_email_missing"
+            gettext("The identity provider gave an invalid email address."),
+            code="sso_email_missing",
         ) from exc
     if not identity.email_verified:
         raise Forbidden(
-            "The identity provider has not verified this email address.",
+            gettext("The identity provider has not verified this email address."),
             code="sso_email_unverified",
         )
     domain = email.rsplit("@", 1)[1]
     if provider.allowed_domains and domain not in provider.allowed_domains:
         raise Forbidden(
-            f"Accounts of '{domain}' cannot sign in through this identity provider.",
+            gettext(
+                "Accounts of '{domain}' cannot sign in through this identity provider.",
+                domain=domain,
+            ),
             code="sso_domain_not_allowed",
         )
     user = await user_service.find_user_by_email(session, email)
@@ -545,7 +578,7 @@ async def sign_in(session: AsyncSession, *, provider_id: uuid.UUID, identity: Ss
     elif not _belongs_to(user, provider):
         raise _not_allowed()
     if not user.is_active:
-        raise Forbidden("This account is deactivated.", code="sso_account_inactive")
+        raise Forbidden(gettext("This account is deactivated."), code="sso_account_inactive")
     now = utcnow()
     user.last_login_at = now
     if user.email_verified_at is None:

@@ -18,6 +18,8 @@ from pydantic import (
 )
 
 from kerops.auth.models import IdentityProvider
+from kerops.core.errors import InvalidValue
+from kerops.core.i18n import N_
 from kerops.core.routing import API_PREFIX
 from kerops.core.schemas import InputModel, ReadModel, refuse_null
 
@@ -37,15 +39,15 @@ def _issuer_shape(value: str) -> str:
     """An absolute http(s) URL without query, fragment or credentials (scheme policy: service)."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an absolute https URL")
+        raise ValueError(N_("must be an absolute https URL"))
     if parts.query or parts.fragment or "?" in value or "#" in value:
-        raise ValueError("must not have a query or a fragment")
+        raise ValueError(N_("must not have a query or a fragment"))
     if parts.username is not None or parts.password is not None:
-        raise ValueError("must not contain credentials")
+        raise ValueError(N_("must not contain credentials"))
     try:
         parts.port  # noqa: B018 - raises ValueError for an invalid port
     except ValueError as exc:
-        raise ValueError("has an invalid port") from exc
+        raise ValueError(N_("has an invalid port")) from exc
     return value
 
 
@@ -54,12 +56,12 @@ def _scopes_shape(value: str) -> str:
     tokens: list[str] = []
     for token in value.split():
         if not _SCOPE_TOKEN_RE.match(token):
-            raise ValueError(f"'{token}' is not a valid scope")
+            raise InvalidValue(N_("'{token}' is not a valid scope"), token=token)
         if token not in tokens:
             tokens.append(token)
     missing = [s for s in ("openid", "email") if s not in tokens]
     if missing:
-        raise ValueError(f"must include {' and '.join(missing)}")
+        raise InvalidValue(N_("must include {scopes}"), scopes=" and ".join(missing))
     return " ".join(tokens)
 
 
@@ -69,7 +71,7 @@ def _domains_shape(value: list[str]) -> list[str]:
     for raw in value:
         domain = raw.strip().lower().rstrip(".")
         if not _DOMAIN_RE.match(domain):
-            raise ValueError(f"'{raw}' is not a valid domain name")
+            raise InvalidValue(N_("'{raw}' is not a valid domain name"), raw=raw)
         if domain not in domains:
             domains.append(domain)
     return domains

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.auth.models import RefreshToken
 from kerops.auth.schemas import TokenPair
 from kerops.core.errors import Unauthorized
+from kerops.core.i18n import gettext
 from kerops.core.security import hash_token, random_token
 from kerops.core.state import AppState
 from kerops.core.types import utcnow, uuid7
@@ -75,21 +76,21 @@ async def rotate(session: AsyncSession, state: AppState, token: str) -> TokenPai
         )
     ).first()
     if row is None:
-        raise Unauthorized("Invalid refresh token.")
+        raise Unauthorized(gettext("Invalid refresh token."))
     stored, user = row
     if stored.revoked_at is not None:
-        raise Unauthorized("This session has ended; log in again.")
+        raise Unauthorized(gettext("This session has ended; log in again."))
     if stored.used_at is not None:
         await revoke_family(session, stored.family_id)
         raise Unauthorized(
-            "This refresh token was already used; the session has been revoked.",
+            gettext("This refresh token was already used; the session has been revoked."),
             code="refresh_token_reused",
             keep_changes=True,
         )
     if stored.expires_at <= utcnow():
-        raise Unauthorized("The refresh token has expired; log in again.")
+        raise Unauthorized(gettext("The refresh token has expired; log in again."))
     if not user.is_active:
-        raise Unauthorized("This account is deactivated.")
+        raise Unauthorized(gettext("This account is deactivated."))
     spent = await session.execute(
         update(RefreshToken)
         .where(RefreshToken.id == stored.id, RefreshToken.used_at.is_(None))
@@ -99,7 +100,7 @@ async def rotate(session: AsyncSession, state: AppState, token: str) -> TokenPai
         # Another request rotated this token at the same moment: treat as re-use.
         await revoke_family(session, stored.family_id)
         raise Unauthorized(
-            "This refresh token was already used; the session has been revoked.",
+            gettext("This refresh token was already used; the session has been revoked."),
             code="refresh_token_reused",
             keep_changes=True,
         )

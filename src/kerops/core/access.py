@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import Forbidden, NotFound
 from kerops.core.filtering import one_of
+from kerops.core.i18n import N_, gettext
 from kerops.core.models import Base
 from kerops.core.principal import Principal
 
@@ -298,9 +299,57 @@ async def readable_ids(
     return set((await session.execute(stmt, {"object_ids": wanted})).scalars())
 
 
+#: The detail of each table's 404 (by table name: core names no domain), translated when raised.
+_NOT_FOUND: dict[str, str] = {
+    "api_keys": N_("api key not found"),
+    "app_versions": N_("app version not found"),
+    "asset_bom": N_("asset bom not found"),
+    "asset_maintenance_plans": N_("asset maintenance plan not found"),
+    "asset_status_changes": N_("asset status change not found"),
+    "assets": N_("asset not found"),
+    "audit_logs": N_("audit log not found"),
+    "certification_reminders": N_("certification reminder not found"),
+    "clients": N_("client not found"),
+    "events": N_("event not found"),
+    "idempotency_keys": N_("idempotency key not found"),
+    "identity_providers": N_("identity provider not found"),
+    "iot_devices": N_("iot device not found"),
+    "iot_readings": N_("iot reading not found"),
+    "iot_rules": N_("iot rule not found"),
+    "job_outbox": N_("job outbox not found"),
+    "local_areas": N_("local area not found"),
+    "local_members": N_("local member not found"),
+    "locales": N_("locale not found"),
+    "notifications": N_("notification not found"),
+    "otp_codes": N_("otp code not found"),
+    "plan_limits": N_("plan limit not found"),
+    "plan_occurrences": N_("plan occurrence not found"),
+    "products": N_("product not found"),
+    "refresh_tokens": N_("refresh token not found"),
+    "service_tickets": N_("service ticket not found"),
+    "settings": N_("setting not found"),
+    "sla_policies": N_("sla policy not found"),
+    "technician_certifications": N_("technician certification not found"),
+    "technician_shifts": N_("technician shift not found"),
+    "ticket_attachments": N_("ticket attachment not found"),
+    "ticket_comments": N_("ticket comment not found"),
+    "ticket_counters": N_("ticket counter not found"),
+    "ticket_history": N_("ticket history not found"),
+    "ticket_tasks": N_("ticket task not found"),
+    "users": N_("user not found"),
+    "vendors": N_("vendor not found"),
+    "webhook_deliveries": N_("webhook delivery not found"),
+    "webhook_subscriptions": N_("webhook subscription not found"),
+    "workflow_steps": N_("workflow step not found"),
+    "workflows": N_("workflow not found"),
+}
+
+
 def not_found_detail(model: type[Base]) -> str:
-    """The detail of the 404 for an object of ``model`` out of reach (never telling why)."""
-    return f"{model.__tablename__.rstrip('s').replace('_', ' ')} not found"
+    """The detail of the 404 for an object of ``model`` out of reach (never telling why), in
+    the request's language."""
+    text = _NOT_FOUND.get(model.__tablename__)
+    return gettext(text) if text is not None else gettext("Not found")
 
 
 async def get_for_write(
@@ -318,7 +367,7 @@ async def get_for_write(
         )
     except NotFound:
         if await can(session, model, object_id, principal, "read"):
-            raise Forbidden("You may read this but not change it.") from None
+            raise Forbidden(gettext("You may read this but not change it.")) from None
         raise
 
 
@@ -340,4 +389,4 @@ async def ensure_still_in_scope(
     """After a write, refuse it if it moved the object out of the caller's reach."""
     await session.flush()
     if not await can(session, type(obj), obj.id, principal, action):  # type: ignore[attr-defined]
-        raise Forbidden("this change would move the object out of your reach")
+        raise Forbidden(gettext("this change would move the object out of your reach"))

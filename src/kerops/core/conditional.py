@@ -41,6 +41,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from kerops.core.errors import AppError, Unprocessable, field_error
+from kerops.core.i18n import N_, gettext
 
 #: Where the request's precondition is kept: on ``request.state`` and on its session's ``info``.
 PRECONDITION_KEY = "kerops_if_match"
@@ -62,7 +63,7 @@ class PreconditionFailed(AppError):
 
     status_code = 412
     code = "precondition_failed"
-    title = "Precondition failed"
+    title = N_("Precondition failed")
 
 
 # --- versions ---------------------------------------------------------------------------------
@@ -148,8 +149,10 @@ class Precondition:
         if any(not weak and tag == self.current for weak, tag in self.tags):
             return
         raise PreconditionFailed(
-            "The object changed since the version named in If-Match; read it again "
-            "(its current ETag is in the ETag header) and retry.",
+            gettext(
+                "The object changed since the version named in If-Match; read it again "
+                "(its current ETag is in the ETag header) and retry."
+            ),
             headers={"ETag": self.current},
         )
 
@@ -194,7 +197,7 @@ def _check_before_commit(session: Session) -> None:
     obj = precondition.find(session.identity_map.values())
     if obj is None:
         raise PreconditionFailed(
-            "If-Match names a version of an object this request did not find.",
+            gettext("If-Match names a version of an object this request did not find."),
         )
     precondition.check(obj, original=True)
 
@@ -310,9 +313,11 @@ class CheckedRoute(APIRoute):
             unknown = [name for name in dict.fromkeys(request.query_params) if name not in allowed]
             if unknown and not any_query:
                 raise Unprocessable(
-                    "Unknown query parameter: " + ", ".join(unknown) + ".",
+                    gettext("Unknown query parameter: {names}.", names=", ".join(unknown)),
                     errors=[
-                        field_error(("query", name), "unknown query parameter", "unknown_parameter")
+                        field_error(
+                            ("query", name), gettext("unknown query parameter"), "unknown_parameter"
+                        )
                         for name in unknown
                     ],
                 )
@@ -324,7 +329,8 @@ class CheckedRoute(APIRoute):
                 tags = parse_tags(header)
                 if tags is None:
                     raise AppError(
-                        "If-Match is not a list of entity tags (or `*`).", code="invalid_if_match"
+                        gettext("If-Match is not a list of entity tags (or `*`)."),
+                        code="invalid_if_match",
                     )
                 setattr(request.state, PRECONDITION_KEY, Precondition(identity, param, tags))
             response = await handler(request)

@@ -27,8 +27,8 @@ from kerops.core.reads import StatementRunner
 READ_ONLY_OPTION = "kerops_read_only"
 PRINCIPALS_KEY = "kerops_principals"
 _AUTH_CHANGED_KEY = "kerops_auth_changed"
-#: Tables whose changes make cached principals stale.
-_AUTH_TABLES = frozenset({"users", "refresh_tokens", "api_keys"})
+#: Tables whose changes make cached principals stale (a client's default language is in them).
+_AUTH_TABLES = frozenset({"users", "refresh_tokens", "api_keys", "clients"})
 
 
 def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:

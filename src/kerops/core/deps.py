@@ -14,6 +14,7 @@ from kerops.core import row_scope
 from kerops.core.audit import set_audit_context
 from kerops.core.conditional import bind_precondition
 from kerops.core.errors import AppError, Forbidden, Unauthorized
+from kerops.core.i18n import choose, current_language, gettext, set_language
 from kerops.core.jobs import take_pending
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.reads import Reader
@@ -96,7 +97,7 @@ def jwt_identity(state: AppState, token: str) -> tuple[uuid.UUID, uuid.UUID | No
             uuid.UUID(claims["sid"]) if claims.get("sid") else None,
         )
     except (TokenError, ValueError, KeyError) as exc:
-        raise Unauthorized("Invalid or expired access token.") from exc
+        raise Unauthorized(gettext("Invalid or expired access token.")) from exc
 
 
 #: Who the credentials of a request are (an API key in its header or as a bearer token, else an
@@ -146,6 +147,7 @@ async def get_optional_principal(
     if found is None:
         return None
     user, principal = found
+    use_language(request, principal)
     _check_method_scope(principal, request.method)
     # From here on the request's statements see the caller's clients' rows only.
     row_scope.use(row_scope.of_principal(principal))
@@ -158,12 +160,25 @@ async def get_optional_principal(
     return principal
 
 
+def use_language(request: Request, principal: Principal) -> None:
+    """Answer in the caller's language from now on: the user's own, else the browser's
+    (``Accept-Language``), else their client's default (``kerops.core.i18n.choose``)."""
+    language = principal.language or choose(
+        None, request.headers.get("accept-language"), principal.client_language
+    )
+    if current_language() != language:
+        set_language(language)
+
+
 def _check_method_scope(principal: Principal, method: str) -> None:
     """403 for an API key without the scope of the request's kind (``read`` or ``write``)."""
     if principal.scopes is not None:
         needed = "read" if method in READ_METHODS else "write"
         if not principal.has_scope(needed):
-            raise Forbidden(f"This API key lacks the '{needed}' scope.", code="insufficient_scope")
+            raise Forbidden(
+                gettext("This API key lacks the '{scope}' scope.", scope=needed),
+                code="insufficient_scope",
+            )
 
 
 async def get_principal(
@@ -203,6 +218,7 @@ async def get_reader(
         if found is None:
             raise Unauthorized()
         principal = found[1]
+    use_language(request, principal)
     _check_method_scope(principal, request.method)
     row_scope.use(row_scope.of_principal(principal))
     request.state.principal = principal
@@ -228,7 +244,7 @@ OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principa
 async def require_staff(principal: PrincipalDep) -> Principal:
     """Platform staff only (403 for everyone else)."""
     if not principal.is_staff:
-        raise Forbidden("Platform staff only.")
+        raise Forbidden(gettext("Platform staff only."))
     return principal
 
 
@@ -240,7 +256,10 @@ def require_scope(scope: str):  # type: ignore[no-untyped-def]
 
     async def dependency(principal: PrincipalDep) -> Principal:
         if not principal.has_scope(scope):
-            raise Forbidden(f"This API key lacks the '{scope}' scope.", code="insufficient_scope")
+            raise Forbidden(
+                gettext("This API key lacks the '{scope}' scope.", scope=scope),
+                code="insufficient_scope",
+            )
         return principal
 
     return dependency

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http
 from typing import Any
 
 import asyncpg
@@ -14,17 +15,23 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kerops.core.i18n import N_, current_language, gettext
+
 log = structlog.get_logger("kerops.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 class AppError(Exception):
-    """Base of every error the service raises on purpose; each subclass has its status code."""
+    """Base of every error the service raises on purpose; each subclass has its status code.
+
+    ``title`` is marked with ``N_`` and translated when the problem document is written;
+    ``detail`` is passed translated (``gettext(...)``) by the code raising the error, and is the
+    translated title when none is given."""
 
     status_code = 400
     code = "bad_request"
-    title = "Bad request"
+    title = N_("Bad request")
 
     def __init__(
         self,
@@ -36,7 +43,8 @@ class AppError(Exception):
         **extra: Any,
     ) -> None:
         super().__init__(detail or self.title)
-        self.detail = detail or self.title
+        #: None: the problem document repeats the (translated) title.
+        self.given_detail = detail
         #: Commit the request's changes although it fails (e.g. a spent OTP try, a revoked
         #: token family): security bookkeeping must survive the error it causes.
         self.keep_changes = keep_changes
@@ -45,13 +53,18 @@ class AppError(Exception):
         self.headers = headers or {}
         self.extra = extra
 
+    @property
+    def detail(self) -> str:
+        """The detail in the request's language (the title's translation when none was given)."""
+        return self.given_detail or gettext(self.title)
+
 
 class Unauthorized(AppError):
     """No valid credentials were given."""
 
     status_code = 401
     code = "unauthorized"
-    title = "Not authenticated"
+    title = N_("Not authenticated")
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
@@ -63,7 +76,7 @@ class Forbidden(AppError):
 
     status_code = 403
     code = "forbidden"
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class NotFound(AppError):
@@ -71,7 +84,7 @@ class NotFound(AppError):
 
     status_code = 404
     code = "not_found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(AppError):
@@ -79,7 +92,7 @@ class Conflict(AppError):
 
     status_code = 409
     code = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class PayloadTooLarge(AppError):
@@ -87,7 +100,7 @@ class PayloadTooLarge(AppError):
 
     status_code = 413
     code = "payload_too_large"
-    title = "Payload too large"
+    title = N_("Payload too large")
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -95,7 +108,7 @@ class BodyTooLarge(StarletteHTTPException):
     other error raised while it reads a body into a 400; answered as its ``PayloadTooLarge``."""
 
     def __init__(self, error: PayloadTooLarge) -> None:
-        super().__init__(status_code=413, detail=error.detail)
+        super().__init__(status_code=413, detail=error.given_detail)
         self.error = error
 
 
@@ -104,7 +117,7 @@ class Unprocessable(AppError):
 
     status_code = 422
     code = "validation_error"
-    title = "Validation failed"
+    title = N_("Validation failed")
 
 
 class PlanLimitExceeded(AppError):
@@ -112,7 +125,7 @@ class PlanLimitExceeded(AppError):
 
     status_code = 403
     code = "plan_limit_exceeded"
-    title = "Plan limit exceeded"
+    title = N_("Plan limit exceeded")
 
 
 class TooManyRequests(AppError):
@@ -120,7 +133,7 @@ class TooManyRequests(AppError):
 
     status_code = 429
     code = "rate_limited"
-    title = "Too many requests"
+    title = N_("Too many requests")
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
@@ -133,11 +146,11 @@ class DatabaseUnavailable(AppError):
 
     status_code = 503
     code = "database_unavailable"
-    title = "Service unavailable"
+    title = N_("Service unavailable")
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(
-            detail or "The database cannot be reached; try again shortly.",
+            detail or gettext("The database cannot be reached; try again shortly."),
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
 
@@ -182,7 +195,7 @@ def error_response(request: Request, exc: AppError) -> JSONResponse:
     return problem(
         request,
         exc.status_code,
-        title=exc.title,
+        title=gettext(exc.title),
         detail=exc.detail,
         code=exc.code,
         headers=exc.headers,
@@ -191,18 +204,137 @@ def error_response(request: Request, exc: AppError) -> JSONResponse:
 
 
 _STATUS_CODES = {
-    400: ("bad_request", "Bad request"),
-    401: ("unauthorized", "Not authenticated"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "Method not allowed"),
-    406: ("not_acceptable", "Not acceptable"),
-    409: ("conflict", "Conflict"),
-    413: ("payload_too_large", "Payload too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
-    422: ("validation_error", "Validation failed"),
-    429: ("rate_limited", "Too many requests"),
+    400: ("bad_request", N_("Bad request")),
+    401: ("unauthorized", N_("Not authenticated")),
+    403: ("forbidden", N_("Forbidden")),
+    404: ("not_found", N_("Not found")),
+    405: ("method_not_allowed", N_("Method not allowed")),
+    406: ("not_acceptable", N_("Not acceptable")),
+    409: ("conflict", N_("Conflict")),
+    413: ("payload_too_large", N_("Payload too large")),
+    415: ("unsupported_media_type", N_("Unsupported media type")),
+    422: ("validation_error", N_("Validation failed")),
+    429: ("rate_limited", N_("Too many requests")),
 }
+
+
+class InvalidValue(ValueError):
+    """A validator's refusal whose text is translated when the 422 is written (the reader's
+    language may not be known yet while the body is validated): ``message`` is marked with
+    ``N_`` and fills named ``params``. A plain ``ValueError(N_("..."))`` is translated too."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message.format(**params) if params else message)
+        self.message = message
+        self.params = params
+
+    def translated(self) -> str:
+        """The text in the request's language; a parameter that is itself an ``InvalidValue``
+        (or a list of them, joined with "; ") is translated too."""
+        params = {name: _translated(value) for name, value in self.params.items()}
+        return gettext(self.message, **params)
+
+
+def _translated(value: Any) -> Any:
+    if isinstance(value, InvalidValue):
+        return value.translated()
+    if isinstance(value, list) and value and all(isinstance(v, InvalidValue) for v in value):
+        return "; ".join(v.translated() for v in value)
+    return value
+
+
+#: Pydantic's messages of the error types requests meet most, by type (the ``ctx`` of an error
+#: fills the placeholders); a type not listed keeps Pydantic's English message. Also the types
+#: of our own ``PydanticCustomError``s.
+VALIDATION_MESSAGES: dict[str, str] = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "string_type": N_("Input should be a valid string"),
+    "string_too_short": N_("String should have at least {min_length} characters"),
+    "string_too_long": N_("String should have at most {max_length} characters"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "finite_number": N_("Input should be a finite number"),
+    "decimal_type": N_("Decimal input should be an integer, float, string or Decimal object"),
+    "decimal_parsing": N_("Input should be a valid decimal"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "uuid_type": N_("UUID input should be a string, bytes or UUID object"),
+    "uuid_parsing": N_("Input should be a valid UUID"),
+    "enum": N_("Input should be {expected}"),
+    "literal_error": N_("Input should be {expected}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "too_short": N_("The list should have at least {min_length} items"),
+    "too_long": N_("The list should have at most {max_length} items"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid object"),
+    "model_attributes_type": N_(
+        "Input should be a valid dictionary or object to extract fields from"
+    ),
+    "json_invalid": N_("Invalid JSON"),
+    "json_type": N_("JSON input should be string, bytes or bytearray"),
+    "datetime_type": N_("Input should be a valid datetime"),
+    "datetime_parsing": N_("Input should be a valid datetime"),
+    "datetime_from_date_parsing": N_("Input should be a valid datetime or date"),
+    "timezone_aware": N_("Input should have timezone info"),
+    "date_type": N_("Input should be a valid date"),
+    "date_parsing": N_("Input should be a valid date in the format YYYY-MM-DD"),
+    "date_from_datetime_parsing": N_("Input should be a valid date or datetime"),
+    "date_from_datetime_inexact": N_("Datetimes provided to dates should have zero time"),
+    "time_type": N_("Input should be a valid time"),
+    "time_parsing": N_("Input should be in a valid time format"),
+    "url_parsing": N_("Input should be a valid URL"),
+    "url_type": N_("URL input should be a string or URL"),
+    "url_scheme": N_("URL scheme should be {expected_schemes}"),
+    "url_too_long": N_("URL should have at most {max_length} characters"),
+    "datetime_out_of_range": N_("must be between {minimum} and {maximum}"),
+    "date_out_of_range": N_("must be between {minimum} and {maximum}"),
+}
+#: The types whose message is ours in every language (English included).
+_OWN_TYPES = frozenset({"datetime_out_of_range", "date_out_of_range"})
+
+
+def _validation_message(error: Any) -> str:
+    """One validation error's ``msg`` in the request's language."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if kind in ("value_error", "assertion_error"):
+        cause = ctx.get("error")
+        if isinstance(cause, InvalidValue):
+            text = cause.translated()
+        elif isinstance(cause, BaseException):
+            text = gettext(str(cause))
+        else:
+            return str(error.get("msg", ""))
+        return gettext("Value error, {error}", error=text)
+    template = VALIDATION_MESSAGES.get(kind)
+    if template is None or (current_language() == "en" and kind not in _OWN_TYPES):
+        # English: Pydantic's own message, exact (plurals and all).
+        return str(error.get("msg", ""))
+    try:
+        return gettext(template, **{k: v for k, v in ctx.items() if isinstance(k, str)})
+    except (KeyError, IndexError, ValueError):
+        return str(error.get("msg", ""))
+
+
+def validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """Pydantic's errors in the problem document's shape: ``loc`` and ``type`` as they are,
+    ``msg`` translated."""
+    return [
+        {
+            **{k: v for k, v in err.items() if k in ("loc", "type")},
+            "msg": _validation_message(err),
+        }
+        for err in errors
+    ]
 
 
 #: PostgreSQL's answers to text it cannot take: a NUL character in a text value (22021), and
@@ -253,6 +385,13 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _phrase(status: int) -> str | None:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into one problem-details shape."""
 
@@ -262,24 +401,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {k: v for k, v in err.items() if k in ("loc", "msg", "type")} for err in exc.errors()
-        ]
         return problem(
             request,
             422,
-            title="Validation failed",
-            detail="The request is not valid; see errors.",
+            title=gettext("Validation failed"),
+            detail=gettext("The request is not valid; see errors."),
             code="validation_error",
-            errors=errors,
+            errors=validation_errors(exc.errors()),
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc, BodyTooLarge):
             return await _app_error(request, exc.error)
-        code, title = _STATUS_CODES.get(exc.status_code, ("error", "Error"))
-        detail = exc.detail if isinstance(exc.detail, str) else title
+        code, title = _STATUS_CODES.get(exc.status_code, ("error", N_("Error")))
+        title = gettext(title)
+        # Starlette's default detail is the status's English phrase: the title says it.
+        given = exc.detail if isinstance(exc.detail, str) else None
+        detail = title if given is None or given == _phrase(exc.status_code) else given
         return problem(
             request,
             exc.status_code,
@@ -301,8 +440,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(
             request,
             422,
-            title="Validation failed",
-            detail="The request has text with a NUL character, which cannot be stored or searched.",
+            title=gettext("Validation failed"),
+            detail=gettext(
+                "The request has text with a NUL character, which cannot be stored or searched."
+            ),
             code="nul_character",
         )
 
@@ -312,7 +453,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(
             request,
             500,
-            title="Internal server error",
-            detail="An unexpected error occurred; it has been logged.",
+            title=gettext("Internal server error"),
+            detail=gettext("An unexpected error occurred; it has been logged."),
             code="internal_error",
         )

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.errors import PlanLimitExceeded
+from kerops.core.i18n import N_, gettext
 from kerops.core.models import Base
 
 Resource = Literal["locales", "users", "assets", "iot_devices"]
@@ -50,6 +51,15 @@ def count_rows(model: type[Base], resource: Resource) -> None:
     counter(resource)(count)
 
 
+#: How a limited resource is named in the error of its limit.
+_LABELS = {
+    "assets": N_("assets"),
+    "iot_devices": N_("IoT devices"),
+    "locales": N_("locales"),
+    "users": N_("users"),
+}
+
+
 async def enforce_plan_limit(
     session: AsyncSession, *, client_id: uuid.UUID, resource: Resource, adding: int = 1
 ) -> None:
@@ -68,10 +78,16 @@ async def enforce_plan_limit(
         return
     used = await _COUNTERS[resource](session, client_id)
     if used + adding > maximum:
-        label = resource.replace("_", " ")
+        label = gettext(_LABELS[resource]) if resource in _LABELS else resource.replace("_", " ")
         raise PlanLimitExceeded(
-            f"The {plan} plan allows at most {maximum} {label}; "
-            f"this client already has {used}. Upgrade the plan to add more.",
+            gettext(
+                "The {plan} plan allows at most {maximum} {label}; this client already has "
+                "{used}. Upgrade the plan to add more.",
+                plan=plan,
+                maximum=maximum,
+                label=label,
+                used=used,
+            ),
             limit=f"max_{resource}",
             maximum=maximum,
             current=used,

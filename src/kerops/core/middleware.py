@@ -1,5 +1,6 @@
-"""The app's own ASGI middleware: request bodies capped before they are read, and the security
-headers of every answer (see "Middleware" in docs/architecture.md for the whole stack)."""
+"""The app's own ASGI middleware: request bodies capped before they are read, the language of
+the request, and the security headers of every answer (see "Middleware" in
+docs/architecture.md for the whole stack)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kerops.core.errors import BodyTooLarge, PayloadTooLarge, error_response
+from kerops.core.errors import PROBLEM_MEDIA_TYPE, BodyTooLarge, PayloadTooLarge, error_response
+from kerops.core.i18n import DEFAULT_LANGUAGE, current_language, gettext, negotiate, set_language
 
 #: Set (true) on a route class or an endpoint whose body is bounded by a limit of its own.
 OWN_LIMIT_ATTRIBUTE = "bounds_own_body"
@@ -62,7 +64,10 @@ class BodyLimitMiddleware:
     def too_large(self) -> PayloadTooLarge:
         """The 413 of a body over the limit."""
         return PayloadTooLarge(
-            f"The request body is larger than the limit of {self.max_bytes} bytes.",
+            gettext(
+                "The request body is larger than the limit of {max_bytes} bytes.",
+                max_bytes=self.max_bytes,
+            ),
             max_bytes=self.max_bytes,
         )
 
@@ -105,6 +110,42 @@ class BodyLimitMiddleware:
         return limited_receive
 
 
+class LanguageMiddleware:
+    """The request's language from its ``Accept-Language`` header (es-CL without one), set
+    before any handler or validation runs (``kerops.core.i18n``); once the caller is known, the
+    principal dependency puts the user's own language first (``kerops.core.deps``). Reads the
+    headers only: nothing is allocated for a request without the header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            language = DEFAULT_LANGUAGE
+            for name, value in scope["headers"]:
+                if name == b"accept-language":
+                    language = negotiate(value.decode("latin-1")) or DEFAULT_LANGUAGE
+                    break
+            if current_language() != language:
+                set_language(language)
+        await self.app(scope, receive, send)
+
+
+def _language_headers(headers: MutableHeaders) -> None:
+    """``Content-Language`` on a JSON answer; a problem document's body also depends on the
+    ``Accept-Language`` header (``Vary``)."""
+    media_type = headers.get("content-type", "")
+    if media_type.startswith(PROBLEM_MEDIA_TYPE):
+        headers.setdefault("Content-Language", current_language())
+        vary = headers.get("vary")
+        if vary is None:
+            headers["Vary"] = "Accept-Language"
+        elif "accept-language" not in vary.lower():
+            headers["Vary"] = f"{vary}, Accept-Language"
+    elif media_type.startswith("application/json"):
+        headers.setdefault("Content-Language", current_language())
+
+
 #: The content security policy of every API answer: it loads nothing and may not be framed.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 _CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
@@ -118,7 +159,8 @@ class SecurityHeadersMiddleware:
     ``page_policies``, by exact path, their own) unless the answer set its own;
     ``Cache-Control: no-store`` unless the answer set its own caching and the request carried no
     credentials (an answer to ``Authorization`` or ``X-API-Key`` is never stored); no ``Server``
-    header.
+    header; ``Content-Language`` on JSON answers, with ``Vary: Accept-Language`` on problem
+    documents (their text is the reader's language).
     """
 
     def __init__(self, app: ASGIApp, *, page_policies: Mapping[str, str] | None = None) -> None:
@@ -149,6 +191,7 @@ class SecurityHeadersMiddleware:
                 caching = headers.get("cache-control")
                 if caching is None or (credentials and "no-store" not in caching):
                     headers["Cache-Control"] = "no-store"
+                _language_headers(headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from kerops.config import get_settings
 from kerops.core.errors import Unprocessable, field_error
+from kerops.core.i18n import gettext
 
 T = TypeVar("T")
 
@@ -125,8 +126,8 @@ def _decode(column: InstrumentedAttribute[Any], value: Any) -> Any:
 
 def _bad_cursor() -> Unprocessable:
     return Unprocessable(
-        "The cursor is not valid for this list and sort.",
-        errors=[field_error(("query", "cursor"), "invalid cursor", "cursor_invalid")],
+        gettext("The cursor is not valid for this list and sort."),
+        errors=[field_error(("query", "cursor"), gettext("invalid cursor"), "cursor_invalid")],
     )
 
 
@@ -163,8 +164,18 @@ async def paginate(
     name = sort.lstrip("-")
     if name not in sort_fields:
         raise Unprocessable(
-            f"Cannot sort by '{name}'. Allowed: {', '.join(sorted(sort_fields))}.",
-            errors=[field_error(("query", "sort"), f"unknown sort field '{name}'", "sort_invalid")],
+            gettext(
+                "Cannot sort by '{name}'. Allowed: {allowed}.",
+                name=name,
+                allowed=", ".join(sorted(sort_fields)),
+            ),
+            errors=[
+                field_error(
+                    ("query", "sort"),
+                    gettext("unknown sort field '{name}'", name=name),
+                    "sort_invalid",
+                )
+            ],
         )
     column = sort_fields[name]
     same_as_id = column is id_column

@@ -23,6 +23,10 @@ class Principal:
     session_id: uuid.UUID | None = None
     #: A client member's client-wide role (ignored for any other role).
     client_role: ClientRole | None = None
+    #: The user's own language (None: not chosen) and their client's default language, so the
+    #: request's language is chosen without another query (``kerops.core.i18n.choose``).
+    language: str | None = None
+    client_language: str | None = None
 
     @property
     def is_staff(self) -> bool:

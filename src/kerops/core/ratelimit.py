@@ -10,6 +10,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from kerops.core.errors import TooManyRequests
+from kerops.core.i18n import gettext
 
 
 class RateLimiter:
@@ -34,7 +35,7 @@ class RateLimiter:
             stats = await self.limiter.get_window_stats(item, namespace, key.lower())
             raise TooManyRequests(
                 retry_after=math.ceil(stats.reset_time - time.time()),
-                detail="Too many attempts; try again later.",
+                detail=gettext("Too many attempts; try again later."),
             )
 
     async def reset(self) -> None:

@@ -21,6 +21,9 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
+from kerops.core.errors import InvalidValue
+from kerops.core.i18n import N_
+
 
 class InputModel(BaseModel):
     """Base of every request body: unknown fields are refused (422), and so is text that no
@@ -37,9 +40,11 @@ class InputModel(BaseModel):
         # The fields first: those that check their own text report it at their own location.
         model = handler(data)
         if (where := _unstorable_text(data)) is not None:
-            raise ValueError(
-                f"text at {where or 'the top'} has a NUL character or is not valid Unicode"
-            )
+            if where:
+                raise InvalidValue(
+                    N_("text at {where} has a NUL character or is not valid Unicode"), where=where
+                )
+            raise ValueError(N_("text at the top has a NUL character or is not valid Unicode"))
         return model
 
 
@@ -211,12 +216,12 @@ def _encodes(text: str) -> bool:
 def no_nul(value: str) -> str:
     """Refuse NUL characters (PostgreSQL cannot store them in text)."""
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(N_("must not contain NUL characters"))
     return value
 
 
 def refuse_null(value: Any) -> Any:
     """For updates: an omitted field keeps its value, an explicit ``null`` is refused."""
     if value is None:
-        raise ValueError("may be left out but not null")
+        raise ValueError(N_("may be left out but not null"))
     return value

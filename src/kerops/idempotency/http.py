@@ -39,6 +39,7 @@ from starlette.datastructures import UploadFile
 
 from kerops.core.deps import PrincipalDep, SessionDep, get_principal
 from kerops.core.errors import AppError, Conflict, Unprocessable
+from kerops.core.i18n import gettext
 from kerops.core.principal import Principal
 from kerops.core.state import AppState
 from kerops.core.types import utcnow
@@ -119,7 +120,7 @@ class _Claim:
 
 def _in_progress() -> Conflict:
     return Conflict(
-        "A request with this Idempotency-Key is still running; retry shortly.",
+        gettext("A request with this Idempotency-Key is still running; retry shortly."),
         code="idempotency_key_in_progress",
     )
 
@@ -191,8 +192,10 @@ async def claim_key(
         return
     if answer.fingerprint != fingerprint:
         raise Unprocessable(
-            "This Idempotency-Key was used for a different request (method, path or body); "
-            "use a new key for a new request.",
+            gettext(
+                "This Idempotency-Key was used for a different request (method, path or body); "
+                "use a new key for a new request."
+            ),
             code="idempotency_key_reused",
         )
     raise Replay(answer)
@@ -214,8 +217,10 @@ class _IdempotentRoute(APIRoute):
             async def refusing(request: Request) -> Response:
                 if HEADER in request.headers:
                     raise AppError(
-                        "This route does not take an Idempotency-Key: its answer signs in, "
-                        "shows a credential or has no signed-in caller, and is never replayed.",
+                        gettext(
+                            "This route does not take an Idempotency-Key: its answer signs in, "
+                            "shows a credential or has no signed-in caller, and is never replayed."
+                        ),
                         code="idempotency_not_supported",
                     )
                 return await handler(request)

@@ -14,6 +14,7 @@ from kerops.core.db import flush_or_conflict
 from kerops.core.enums import ProductCategory
 from kerops.core.errors import Conflict, Forbidden, NotFound
 from kerops.core.filtering import text_search
+from kerops.core.i18n import N_, gettext
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
@@ -22,7 +23,7 @@ from kerops.inventory.schemas import ProductCreate, ProductUpdate
 from kerops.users.models import Client
 
 PRODUCT_SORTS = {"name": Product.name, "sku": Product.sku, "created_at": Product.created_at}
-SKU_TAKEN = "This catalogue already has a product with that SKU."
+SKU_TAKEN = N_("This catalogue already has a product with that SKU.")
 
 
 async def _owner_for_new_product(
@@ -32,12 +33,12 @@ async def _owner_for_new_product(
         if client_id is None:
             return None
         if await session.get(Client, client_id) is None:
-            raise NotFound("client not found")
+            raise NotFound(gettext("client not found"))
         return client_id
     if not principal.is_client_admin or principal.client_id is None:
-        raise Forbidden("Only the client's owner or platform staff can add products.")
+        raise Forbidden(gettext("Only the client's owner or platform staff can add products."))
     if client_id is not None and client_id != principal.client_id:
-        raise NotFound("client not found")
+        raise NotFound(gettext("client not found"))
     return principal.client_id
 
 
@@ -53,7 +54,7 @@ async def _ensure_sku_free(
     if exclude_id is not None:
         stmt = stmt.where(Product.id != exclude_id)
     if (await session.execute(stmt.limit(1))).first() is not None:
-        raise Conflict(SKU_TAKEN, code="sku_taken")
+        raise Conflict(gettext(SKU_TAKEN), code="sku_taken")
 
 
 async def create_product(
@@ -64,7 +65,7 @@ async def create_product(
     await _ensure_sku_free(session, client_id, data.sku)
     product = Product(client_id=client_id, **data.model_dump(exclude={"client_id"}))
     session.add(product)
-    await flush_or_conflict(session, SKU_TAKEN, code="sku_taken")
+    await flush_or_conflict(session, gettext(SKU_TAKEN), code="sku_taken")
     return product
 
 
@@ -99,7 +100,7 @@ async def update_product(
         await _ensure_sku_free(session, product.client_id, changes["sku"], exclude_id=product.id)
     for key, value in changes.items():
         setattr(product, key, value)
-    await flush_or_conflict(session, SKU_TAKEN, code="sku_taken")
+    await flush_or_conflict(session, gettext(SKU_TAKEN), code="sku_taken")
     await access.ensure_still_in_scope(session, product, principal)
     return product
 
@@ -125,9 +126,13 @@ async def delete_product(
     uses = [fn(product.id) for fn in _PRODUCT_USES]
     if uses and (await session.execute(select(or_(*uses)))).scalar():
         raise Conflict(
-            "Assets list this product as a part; remove it from their parts lists first, "
-            "or deactivate it with is_active=false.",
+            gettext(
+                "Assets list this product as a part; remove it from their parts lists first, "
+                "or deactivate it with is_active=false."
+            ),
             code="product_in_use",
         )
     await session.delete(product)
-    await flush_or_conflict(session, "Assets list this product as a part.", code="product_in_use")
+    await flush_or_conflict(
+        session, gettext("Assets list this product as a part."), code="product_in_use"
+    )

@@ -26,6 +26,7 @@ from kerops.assets.models import Asset
 from kerops.config import Settings
 from kerops.core import row_scope
 from kerops.core.errors import Forbidden, PayloadTooLarge, Unauthorized, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.security import hash_token
 from kerops.core.types import utcnow
 from kerops.iot import alerts, repository
@@ -102,7 +103,7 @@ class DeviceInfo:
 async def authenticate(session: AsyncSession, key: str | None) -> DeviceInfo:
     """The device whose credential ``key`` is (401 otherwise; 403 when it is inactive)."""
     if not key or len(key) > 200 or not key.startswith("kdv_"):
-        raise Unauthorized("A device key is required (X-Device-Key).")
+        raise Unauthorized(gettext("A device key is required (X-Device-Key)."))
     stmt = (
         select(*_DEVICE_COLUMNS)
         .join(Asset, Asset.id == IoTDevice.asset_id)
@@ -111,12 +112,12 @@ async def authenticate(session: AsyncSession, key: str | None) -> DeviceInfo:
     with row_scope.platform():  # whose device this is, is not known yet
         row = (await session.execute(stmt)).first()
     if row is None:
-        raise Unauthorized("Invalid device key.")
+        raise Unauthorized(gettext("Invalid device key."))
     device = DeviceInfo.of(row)
     # The rest of the request (or message) reads and writes the device's client's rows only.
     row_scope.use(row_scope.of_client(device.client_id))
     if device.status == "inactive":
-        raise Forbidden("This device is inactive.", code="device_inactive")
+        raise Forbidden(gettext("This device is inactive."), code="device_inactive")
     return device
 
 
@@ -124,16 +125,19 @@ def parse_batch(body: bytes, settings: Settings) -> list[Any]:
     """The list of readings of a JSON batch (``{"readings": [...]}`` or a bare list)."""
     if len(body) > settings.iot_max_body_bytes:
         raise PayloadTooLarge(
-            f"A batch body may have at most {settings.iot_max_body_bytes} bytes.",
+            gettext(
+                "A batch body may have at most {limit} bytes.",
+                limit=settings.iot_max_body_bytes,
+            ),
             code="batch_too_large",
         )
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise Unprocessable(
-            "The body is not valid JSON.",
+            gettext("The body is not valid JSON."),
             code="malformed_batch",
-            errors=[field_error(("body",), "invalid JSON", "json_invalid")],
+            errors=[field_error(("body",), gettext("invalid JSON"), "json_invalid")],
         ) from exc
     return batch_of(data, settings)
 
@@ -144,13 +148,20 @@ def batch_of(data: Any, settings: Settings) -> list[Any]:
         data = data["readings"]
     if not isinstance(data, list):
         raise Unprocessable(
-            'A batch is {"readings": [...]}.',
+            gettext('A batch is {"readings": [...]}.'),
             code="malformed_batch",
-            errors=[field_error(("body", "readings"), "a list of readings is required", "missing")],
+            errors=[
+                field_error(
+                    ("body", "readings"), gettext("a list of readings is required"), "missing"
+                )
+            ],
         )
     if len(data) > settings.iot_max_batch:
         raise PayloadTooLarge(
-            f"A batch may have at most {settings.iot_max_batch} readings; split it.",
+            gettext(
+                "A batch may have at most {maximum} readings; split it.",
+                maximum=settings.iot_max_batch,
+            ),
             code="batch_too_large",
         )
     return data

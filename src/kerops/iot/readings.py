@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
 from kerops.core.errors import Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
 from kerops.iot import repository
@@ -34,15 +35,15 @@ def _range(start: datetime | None, end: datetime | None) -> tuple[datetime, date
     for name, value in (("from", start), ("to", end)):
         if value is not None and value.tzinfo is None:
             raise Unprocessable(
-                f"'{name}' needs a UTC offset.",
-                errors=[field_error(("query", name), "timezone offset required")],
+                gettext("'{name}' needs a UTC offset.", name=name),
+                errors=[field_error(("query", name), gettext("timezone offset required"))],
             )
     end = end or utcnow()
     start = start or end - DEFAULT_RANGE
     if start >= end:
         raise Unprocessable(
-            "'from' must be before 'to'.",
-            errors=[field_error(("query", "from"), "must be before 'to'")],
+            gettext("'from' must be before 'to'."),
+            errors=[field_error(("query", "from"), gettext("must be before 'to'"))],
         )
     return start, end
 
@@ -62,8 +63,8 @@ def _decode(cursor: str) -> tuple[datetime, int]:
         return at, reading_id
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise Unprocessable(
-            "The cursor is not valid for this series.",
-            errors=[field_error(("query", "cursor"), "invalid cursor", "cursor_invalid")],
+            gettext("The cursor is not valid for this series."),
+            errors=[field_error(("query", "cursor"), gettext("invalid cursor"), "cursor_invalid")],
         ) from exc
 
 
@@ -86,8 +87,17 @@ async def read_series(
         count = math.ceil((end - start).total_seconds() / bucket.seconds)
         if count > MAX_BUCKETS:
             raise Unprocessable(
-                f"The range spans {count} buckets of {bucket.value}; at most {MAX_BUCKETS}.",
-                errors=[field_error(("query", "bucket"), "too many buckets", "too_many_buckets")],
+                gettext(
+                    "The range spans {count} buckets of {value}; at most {maximum}.",
+                    count=count,
+                    value=bucket.value,
+                    maximum=MAX_BUCKETS,
+                ),
+                errors=[
+                    field_error(
+                        ("query", "bucket"), gettext("too many buckets"), "too_many_buckets"
+                    )
+                ],
             )
         rows = await repository.buckets(
             session,

@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader
 
 from kerops.core.deps import PrincipalDep, SessionDep, StateDep
 from kerops.core.errors import PayloadTooLarge
+from kerops.core.i18n import gettext
 from kerops.core.middleware import own_body_limit
 from kerops.core.openapi import answers
 from kerops.core.schemas import ApiDateTime
@@ -38,7 +39,8 @@ async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(
-            f"A batch body may have at most {limit} bytes.", code="batch_too_large"
+            gettext("A batch body may have at most {limit} bytes.", limit=limit),
+            code="batch_too_large",
         )
     chunks: list[bytes] = []
     size = 0
@@ -46,7 +48,8 @@ async def _body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(
-                f"A batch body may have at most {limit} bytes.", code="batch_too_large"
+                gettext("A batch body may have at most {limit} bytes.", limit=limit),
+                code="batch_too_large",
             )
         chunks.append(chunk)
     return b"".join(chunks)

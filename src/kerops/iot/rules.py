@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
 from kerops.core.errors import NotFound, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.iot.models import IoTDevice, IoTRule
@@ -26,9 +27,15 @@ def _check_metric(device: IoTDevice, metric: str) -> None:
     if metric not in _metrics_of(device):
         known = ", ".join(sorted(_metrics_of(device)))
         raise Unprocessable(
-            f"The device does not send {metric!r} (it sends: {known}).",
+            gettext(
+                "The device does not send '{metric}' (it sends: {known}).",
+                metric=metric,
+                known=known,
+            ),
             errors=[
-                field_error(("body", "metric"), "not a metric of the device", "unknown_metric")
+                field_error(
+                    ("body", "metric"), gettext("not a metric of the device"), "unknown_metric"
+                )
             ],
         )
 
@@ -75,7 +82,7 @@ async def _rule_of(
     else:
         rule = await access.get_scoped(session, IoTRule, rule_id, principal)
     if rule.device_id != device_id:
-        raise NotFound("iot rule not found")
+        raise NotFound(gettext("iot rule not found"))
     return rule
 
 
@@ -110,8 +117,13 @@ async def update_rule(
     )
     if problems:
         raise Unprocessable(
-            "; ".join(msg for _, msg in problems).capitalize() + ".",
-            errors=[field_error(("body", name), msg) for name, msg in problems],
+            gettext(
+                "Invalid rule settings: {problems}",
+                problems="; ".join(problem.translated() for _, problem in problems),
+            ),
+            errors=[
+                field_error(("body", name), problem.translated()) for name, problem in problems
+            ],
         )
     if "metric" in changes and changes["metric"] != rule.metric:
         device = await access.get_scoped(session, IoTDevice, device_id, principal)

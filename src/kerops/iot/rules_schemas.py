@@ -10,6 +10,8 @@ from typing import Any, Self
 from pydantic import Field, field_validator, model_validator
 
 from kerops.core.enums import TicketPriority
+from kerops.core.errors import InvalidValue
+from kerops.core.i18n import N_
 from kerops.core.schemas import InputModel, ReadModel, refuse_null
 from kerops.iot.schemas import MetricName, Threshold
 from kerops.tenancy.schemas import Text200
@@ -38,20 +40,30 @@ def check_rule(
     low: float | None,
     high: float | None,
     no_data_minutes: int | None,
-) -> list[tuple[str, str]]:
-    """The (field, message) problems of a rule's settings for its kind (none: valid)."""
-    problems: list[tuple[str, str]] = []
+) -> list[tuple[str, InvalidValue]]:
+    """The (field, message) problems of a rule's settings for its kind (none: valid); each
+    message is translated where it is shown (``InvalidValue.translated``)."""
+    problems: list[tuple[str, InvalidValue]] = []
     if kind in (RuleKind.above, RuleKind.below, RuleKind.rate) and threshold is None:
-        problems.append(("threshold", f"required for a rule of kind {kind.value}"))
+        problems.append(
+            ("threshold", InvalidValue(N_("required for a rule of kind {kind}"), kind=kind.value))
+        )
     if kind is RuleKind.rate and threshold is not None and threshold <= 0:
-        problems.append(("threshold", "a rate threshold must be positive"))
+        problems.append(("threshold", InvalidValue(N_("a rate threshold must be positive"))))
     if kind is RuleKind.outside:
         if low is None or high is None:
-            problems.append(("low", "low and high are required for a rule of kind outside"))
+            problems.append(
+                ("low", InvalidValue(N_("low and high are required for a rule of kind outside")))
+            )
         elif low >= high:
-            problems.append(("low", "low must be less than high"))
+            problems.append(("low", InvalidValue(N_("low must be less than high"))))
     if kind is RuleKind.no_data and no_data_minutes is None:
-        problems.append(("no_data_minutes", "required for a rule of kind no_data"))
+        problems.append(
+            (
+                "no_data_minutes",
+                InvalidValue(N_("required for a rule of kind {kind}"), kind="no_data"),
+            )
+        )
     return problems
 
 
@@ -74,7 +86,13 @@ class RuleCreate(InputModel):
     def _settings(self) -> Self:
         problems = check_rule(self.kind, self.threshold, self.low, self.high, self.no_data_minutes)
         if problems:
-            raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
+            raise InvalidValue(
+                N_("Invalid rule settings: {problems}"),
+                problems=[
+                    InvalidValue(N_("{field}: {problem}"), field=field, problem=problem)
+                    for field, problem in problems
+                ],
+            )
         return self
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
+from kerops.core.i18n import N_
 from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
 from kerops.tenancy.schemas import Text120, Text200
 
@@ -41,7 +42,7 @@ Threshold = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
 def check_thresholds(low: float | None, high: float | None) -> None:
     """``min_threshold`` may not exceed ``max_threshold``."""
     if low is not None and high is not None and low > high:
-        raise ValueError("min_threshold must not be greater than max_threshold")
+        raise ValueError(N_("min_threshold must not be greater than max_threshold"))
 
 
 class DeviceCreate(InputModel):

@@ -15,6 +15,7 @@ from kerops.core import access
 from kerops.core.db import flush_or_conflict
 from kerops.core.errors import Conflict, Unprocessable, field_error
 from kerops.core.filtering import text_search
+from kerops.core.i18n import N_, gettext
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
@@ -31,7 +32,7 @@ DEVICE_SORTS = {
     "created_at": IoTDevice.created_at,
     "serial_number": IoTDevice.serial_number,
 }
-SERIAL_TAKEN = "This client already has a device with that serial number."
+SERIAL_TAKEN = N_("This client already has a device with that serial number.")
 
 
 def new_credential() -> tuple[str, str]:
@@ -47,7 +48,7 @@ async def _issue_credential(session: AsyncSession, device: IoTDevice) -> str:
         if not (await session.execute(select(taken))).scalar():
             break
     else:  # pragma: no cover - 62**8 prefixes make this practically impossible
-        raise Conflict("Could not allocate a credential prefix; try again.")
+        raise Conflict(gettext("Could not allocate a credential prefix; try again."))
     device.credential_prefix = prefix
     device.credential_hash = hash_token(credential)
     return credential
@@ -74,7 +75,7 @@ async def _ensure_serial_free(
     if exclude_id is not None:
         stmt = stmt.where(IoTDevice.id != exclude_id)
     if (await session.execute(stmt.limit(1))).first() is not None:
-        raise Conflict(SERIAL_TAKEN, code="serial_taken")
+        raise Conflict(gettext(SERIAL_TAKEN), code="serial_taken")
 
 
 async def create_device(
@@ -92,7 +93,7 @@ async def create_device(
     )
     credential = await _issue_credential(session, device)
     session.add(device)
-    await flush_or_conflict(session, SERIAL_TAKEN, code="serial_taken")
+    await flush_or_conflict(session, gettext(SERIAL_TAKEN), code="serial_taken")
     return _with_credential(device, credential)
 
 
@@ -132,16 +133,16 @@ async def update_device(
     high = changes.get("max_threshold", device.max_threshold)
     if low is not None and high is not None and low > high:
         raise Unprocessable(
-            "min_threshold must not be greater than max_threshold.",
-            errors=[field_error(("body", "min_threshold"), "greater than max_threshold")],
+            gettext("min_threshold must not be greater than max_threshold."),
+            errors=[field_error(("body", "min_threshold"), gettext("greater than max_threshold"))],
         )
     if "asset_id" in changes and changes["asset_id"] != device.asset_id:
         asset = await access.get_for_write(session, Asset, changes["asset_id"], principal)
         if asset.client_id != device.client_id:
             # Staff only (others cannot reach another client's asset): devices stay with a client.
             raise Unprocessable(
-                "A device moves only between assets of its own client.",
-                errors=[field_error(("body", "asset_id"), "asset of another client")],
+                gettext("A device moves only between assets of its own client."),
+                errors=[field_error(("body", "asset_id"), gettext("asset of another client"))],
             )
         changes["locale_id"] = asset.locale_id
     if "serial_number" in changes and changes["serial_number"] != device.serial_number:
@@ -152,7 +153,7 @@ async def update_device(
         changes["status"] = DeviceStatus(changes["status"]).value
     for key, value in changes.items():
         setattr(device, key, value)
-    await flush_or_conflict(session, SERIAL_TAKEN, code="serial_taken")
+    await flush_or_conflict(session, gettext(SERIAL_TAKEN), code="serial_taken")
     await access.ensure_still_in_scope(session, device, principal)
     return device
 
@@ -163,7 +164,7 @@ async def rotate_credential(
     """Issue a new credential (returned this once); the old one stops working at once."""
     device = await access.get_for_write(session, IoTDevice, device_id, principal, for_update=True)
     credential = await _issue_credential(session, device)
-    await flush_or_conflict(session, "Could not allocate a credential prefix; try again.")
+    await flush_or_conflict(session, gettext("Could not allocate a credential prefix; try again."))
     return _with_credential(device, credential)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core import access
 from kerops.core.enums import ShiftType, TicketStatus, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.i18n import N_, gettext
 from kerops.core.principal import Principal
 from kerops.core.schemas import ApiDateTime, InputModel, ReadModel
 from kerops.core.types import utcnow
@@ -52,13 +53,18 @@ class Reason(enum.StrEnum):
     licence_expired = "licence_expired"
 
 
+#: Why a technician cannot take a ticket, for people (translated where shown).
 REASON_TEXT = {
-    Reason.inactive: "the technician is deactivated",
-    Reason.missing_skill: "the technician lacks the ticket's required skill",
-    Reason.no_shift: "the technician has no working shift at that time",
-    Reason.on_leave: "the technician is on leave (day off, sick leave or vacation) at that time",
-    Reason.licence_missing: "the technician holds no licence of the required certification",
-    Reason.licence_expired: "the technician's licence of the required certification has expired",
+    Reason.inactive: N_("the technician is deactivated"),
+    Reason.missing_skill: N_("the technician lacks the ticket's required skill"),
+    Reason.no_shift: N_("the technician has no working shift at that time"),
+    Reason.on_leave: N_(
+        "the technician is on leave (day off, sick leave or vacation) at that time"
+    ),
+    Reason.licence_missing: N_("the technician holds no licence of the required certification"),
+    Reason.licence_expired: N_(
+        "the technician's licence of the required certification has expired"
+    ),
 }
 
 
@@ -103,7 +109,9 @@ async def _ticket_to_assign(
         session, ServiceTicket, ticket_id, principal, for_update=True
     )
     if not await actor_kinds(session, principal, ticket) & ASSIGNERS:
-        raise Forbidden("Only the client's owner or a manager of the locale assign technicians.")
+        raise Forbidden(
+            gettext("Only the client's owner or a manager of the locale assign technicians.")
+        )
     return ticket
 
 
@@ -196,11 +204,15 @@ async def _assignee(
     if vendor_id is not None:
         vendor = await access.get_scoped(session, Vendor, vendor_id, principal)
         if vendor.client_id not in (None, ticket.client_id):
-            raise NotFound("vendor not found")
+            raise NotFound(gettext("vendor not found"))
         if not vendor.is_active:
             raise Unprocessable(
-                "This vendor is deactivated.",
-                errors=[field_error(("body", "vendor_id"), "vendor inactive", "vendor_inactive")],
+                gettext("This vendor is deactivated."),
+                errors=[
+                    field_error(
+                        ("body", "vendor_id"), gettext("vendor inactive"), "vendor_inactive"
+                    )
+                ],
             )
         belongs = User.vendor_id == vendor.id
     else:
@@ -208,11 +220,15 @@ async def _assignee(
     stmt = select(User).where(User.id == technician_id, belongs)
     technician = (await session.execute(stmt)).scalar_one_or_none()
     if technician is None:
-        raise NotFound("technician not found")
+        raise NotFound(gettext("technician not found"))
     if technician.role is not UserRole.technician:
         raise Unprocessable(
-            "This user is not a technician.",
-            errors=[field_error(("body", "technician_id"), "not a technician", "not_a_technician")],
+            gettext("This user is not a technician."),
+            errors=[
+                field_error(
+                    ("body", "technician_id"), gettext("not a technician"), "not_a_technician"
+                )
+            ],
         )
     return technician, vendor
 
@@ -226,7 +242,10 @@ async def assign(
     """Assign an eligible technician; an open ticket moves to assigned (with a history row)."""
     ticket = await _ticket_to_assign(session, principal, ticket_id)
     if ticket.status in FINAL_STATES:
-        raise Conflict(f"A {ticket.status} ticket cannot be assigned.", code="ticket_closed")
+        raise Conflict(
+            gettext("A {status} ticket cannot be assigned.", status=ticket.status),
+            code="ticket_closed",
+        )
     technician, vendor = await _assignee(
         session, principal, ticket, data.technician_id, data.vendor_id
     )
@@ -234,13 +253,17 @@ async def assign(
     reasons = (await _reasons(session, ticket, [technician], at))[technician.id]
     if reasons:
         raise Unprocessable(
-            f"{technician.full_name} cannot take this ticket at {at.isoformat()}: "
-            + "; ".join(REASON_TEXT[r] for r in reasons)
-            + ".",
+            gettext(
+                "{name} cannot take this ticket at {at}: {reasons}.",
+                name=technician.full_name,
+                at=at.isoformat(),
+                reasons="; ".join(gettext(REASON_TEXT[r]) for r in reasons),
+            ),
             code="technician_not_eligible",
             reasons=[r.value for r in reasons],
             errors=[
-                field_error(("body", "technician_id"), REASON_TEXT[r], r.value) for r in reasons
+                field_error(("body", "technician_id"), gettext(REASON_TEXT[r]), r.value)
+                for r in reasons
             ],
         )
     now = utcnow()
@@ -255,7 +278,7 @@ async def assign(
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(
-                "The ticket changed status meanwhile; reload it and try again.",
+                gettext("The ticket changed status meanwhile; reload it and try again."),
                 code="status_changed",
             )
         ticket.status = TicketStatus.assigned

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core import access
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.storage.sniffing import FILE_TYPES
@@ -48,7 +49,9 @@ CLOSED = (TicketStatus.completed, TicketStatus.cancelled)
 def _refuse_closed(ticket: ServiceTicket) -> None:
     if ticket.status in CLOSED:
         raise Conflict(
-            f"The ticket is {ticket.status.value}; its files no longer change.",
+            gettext(
+                "The ticket is {status}; its files no longer change.", status=ticket.status.value
+            ),
             code="ticket_closed",
         )
 
@@ -59,7 +62,7 @@ async def ticket_for_upload(
     """The ticket a caller adds a file to: 404 unseen, 403 for a mere reader, 409 when closed."""
     ticket = await access.get_scoped(session, ServiceTicket, ticket_id, principal)
     if not await actor_kinds(session, principal, ticket) & UPLOADERS:
-        raise Forbidden("You may read this ticket but not add files to it.")
+        raise Forbidden(gettext("You may read this ticket but not add files to it."))
     _refuse_closed(ticket)
     return ticket
 
@@ -78,11 +81,14 @@ def kind_for(received: ReceivedFile, requested: AttachmentKind | None) -> Attach
         AttachmentKind.video: "video",
     }.get(requested)
     if needed is not None and family != needed:
-        problem = (
-            f"a {requested.value} must be an {needed}; this file is {received.file_type.label}"
+        problem = gettext(
+            "a {kind} must be an {needed}; this file is {label}",
+            kind=requested.value,
+            needed=needed,
+            label=gettext(received.file_type.label),
         )
         raise Unprocessable(
-            f"The file does not fit the kind '{requested.value}'.",
+            gettext("The file does not fit the kind '{kind}'.", kind=requested.value),
             errors=[field_error(("body", "kind"), problem, "kind_mismatch")],
         )
     return requested
@@ -159,7 +165,7 @@ async def get_attachment(
     )
     attachment: TicketAttachment | None = (await session.execute(stmt)).scalar_one_or_none()
     if attachment is None:
-        raise NotFound("attachment not found")
+        raise NotFound(gettext("attachment not found"))
     return attachment
 
 
@@ -179,7 +185,9 @@ async def delete_attachment(
     own = attachment.uploaded_by_id is not None and attachment.uploaded_by_id == principal.user_id
     if not own and not await actor_kinds(session, principal, ticket) & REMOVERS:
         raise Forbidden(
-            "Only the uploader, the client's owner or a manager of the locale removes a file."
+            gettext(
+                "Only the uploader, the client's owner or a manager of the locale removes a file."
+            )
         )
     _refuse_closed(ticket)
     await session.delete(attachment)

@@ -34,6 +34,7 @@ from kerops.core import access
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import NotFound
 from kerops.core.filtering import one_of
+from kerops.core.i18n import gettext
 from kerops.core.jobs import JobContext, JobHost, job
 from kerops.core.principal import Principal
 from kerops.core.schemas import ReadModel
@@ -361,7 +362,7 @@ async def rerun(
         conn = await reader.connection()
         found = await _query(conn, ticket_id)
         if found is None:  # deleted since it was checked
-            raise NotFound("service ticket not found")
+            raise NotFound(gettext("service ticket not found"))
         inputs = await _inputs(conn, state, *found, refresh=True)
     result, engine = await _compute(state.settings, inputs)
     target = await access.get_for_write(session, ServiceTicket, ticket_id, principal)

@@ -13,7 +13,7 @@ from kerops.assets.models import Asset
 from kerops.core import access
 from kerops.core.enums import LocalRole, TicketPriority, TicketStatus
 from kerops.core.errors import Forbidden, Unprocessable, field_error
-from kerops.core.i18n import gettext
+from kerops.core.i18n import N_, gettext
 from kerops.core.jobs import enqueue
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
@@ -27,10 +27,21 @@ from kerops.operations.ticket_events import ticket_event
 from kerops.tenancy.models import LocalArea, Locale
 from kerops.users.models import User
 
-#: What a ticket may point at in its locale, by body field: (model, message, error code).
-_IN_LOCALE: dict[str, tuple[type[LocalArea] | type[Asset], str, str]] = {
-    "area_id": (LocalArea, "The area must belong to the ticket's locale.", "area_other_locale"),
-    "asset_id": (Asset, "The asset must be in the ticket's locale.", "asset_other_locale"),
+#: What a ticket may point at in its locale, by body field: (model, message, field message,
+#: error code).
+_IN_LOCALE: dict[str, tuple[type[LocalArea] | type[Asset], str, str, str]] = {
+    "area_id": (
+        LocalArea,
+        N_("The area must belong to the ticket's locale."),
+        N_("area of another locale"),
+        "area_other_locale",
+    ),
+    "asset_id": (
+        Asset,
+        N_("The asset must be in the ticket's locale."),
+        N_("asset of another locale"),
+        "asset_other_locale",
+    ),
 }
 
 
@@ -45,12 +56,12 @@ async def check_in_locale(
     locale than the ticket's; nothing to check for None."""
     if object_id is None:
         return
-    model, message, code = _IN_LOCALE[field]
+    model, message, field_message, code = _IN_LOCALE[field]
     found = await access.get_scoped_row(session, model, object_id, principal)
     if found["locale_id"] != locale_id:
-        kind = field.removesuffix("_id")
         raise Unprocessable(
-            message, errors=[field_error(("body", field), f"{kind} of another locale", code)]
+            gettext(message),
+            errors=[field_error(("body", field), gettext(field_message), code)],
         )
 
 
@@ -59,14 +70,18 @@ def _asset_contradictions(data: TicketCreate, asset: Any) -> list[dict[str, Any]
     errors: list[dict[str, Any]] = []
     if data.locale_id is not None and data.locale_id != asset["locale_id"]:
         errors.append(
-            field_error(("body", "locale_id"), "not the asset's locale", "asset_other_locale")
+            field_error(
+                ("body", "locale_id"), gettext("not the asset's locale"), "asset_other_locale"
+            )
         )
     if (
         data.area_id is not None
         and asset["area_id"] is not None
         and data.area_id != asset["area_id"]
     ):
-        errors.append(field_error(("body", "area_id"), "not the asset's area", "asset_other_area"))
+        errors.append(
+            field_error(("body", "area_id"), gettext("not the asset's area"), "asset_other_area")
+        )
     return errors
 
 
@@ -81,7 +96,7 @@ async def create_ticket(
         errors = _asset_contradictions(data, asset)
         if errors:
             raise Unprocessable(
-                "The ticket's locale and area must be those of its asset; see errors.",
+                gettext("The ticket's locale and area must be those of its asset; see errors."),
                 errors=errors,
             )
         locale_ref: uuid.UUID = asset["locale_id"]
@@ -90,11 +105,11 @@ async def create_ticket(
         locale_ref = data.locale_id
     else:
         raise Unprocessable(
-            "A ticket needs a locale_id, or an asset_id whose locale it takes.",
+            gettext("A ticket needs a locale_id, or an asset_id whose locale it takes."),
             errors=[
                 field_error(
                     ("body", "locale_id"),
-                    "required when no asset_id is given",
+                    gettext("required when no asset_id is given"),
                     "missing",
                 )
             ],
@@ -104,7 +119,9 @@ async def create_ticket(
     if not (principal.is_staff or principal.reaches_every_locale("write")):
         roles = await locale_roles(session, principal, locale_id)
         if not roles & {LocalRole.manager, LocalRole.requester}:
-            raise Forbidden("Only the locale's managers and requesters can raise tickets here.")
+            raise Forbidden(
+                gettext("Only the locale's managers and requesters can raise tickets here.")
+            )
     if data.area_id is not None:
         await check_in_locale(session, principal, locale_id, "area_id", data.area_id)
     return await _open_ticket(

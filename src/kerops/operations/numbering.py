@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.errors import Conflict
+from kerops.core.i18n import gettext
 from kerops.operations.models import TicketCounter
 
 #: The counter's increment (every new ticket): built once.
@@ -38,7 +39,7 @@ async def next_ticket_number(session: AsyncSession, client_id: uuid.UUID) -> int
             return 1
         except IntegrityError:
             continue
-    raise Conflict("Could not number the ticket; try again.", code="numbering_conflict")
+    raise Conflict(gettext("Could not number the ticket; try again."), code="numbering_conflict")
 
 
 _NUMBER_QUERY = re.compile(r"^(?:[Tt]-?)?0*(\d{1,9})$")

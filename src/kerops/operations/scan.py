@@ -43,7 +43,7 @@ async def scan(session: AsyncSession, *, code: str) -> ScanRead:
         )
     ).first()
     if row is None:
-        raise NotFound("asset not found")
+        raise NotFound(gettext("asset not found"))
     return ScanRead(asset_name=row[0], locale_name=row[1], open_tickets=int(row[2]))
 
 
@@ -62,7 +62,7 @@ async def raise_report(
     one was sent, as its first attachment), its title in ``language`` (the request's)."""
     asset = (await session.execute(select(Asset).where(Asset.qr_code == code))).scalar_one_or_none()
     if asset is None:
-        raise NotFound("asset not found")
+        raise NotFound(gettext("asset not found"))
     ticket = await ticket_intake.create_scan_report_ticket(
         session,
         asset=asset,

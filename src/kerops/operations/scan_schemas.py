@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StringConstraints
 from pydantic.networks import validate_email
 
+from kerops.core.i18n import N_
 from kerops.core.schemas import InputModel, ReadModel, no_nul
 from kerops.tenancy.schemas import Text200
 
@@ -28,10 +29,10 @@ def _email_or_phone(value: str) -> str:
         try:
             validate_email(value)
         except ValueError as exc:
-            raise ValueError("must be an email address or a phone number") from exc
+            raise ValueError(N_("must be an email address or a phone number")) from exc
         return value
     if not _PHONE.match(value) or sum(c.isdigit() for c in value) < 6:
-        raise ValueError("must be an email address or a phone number")
+        raise ValueError(N_("must be an email address or a phone number"))
     return value
 
 

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from kerops.core.enums import TechnicianSkill, TicketPriority, TicketStatus
+from kerops.core.i18n import N_
 from kerops.core.schemas import (
     ApiDateTime,
     Currency,
@@ -128,7 +129,7 @@ class StepCreate(InputModel):
     @model_validator(mode="after")
     def _different(self) -> Self:
         if self.from_status == self.to_status:
-            raise ValueError("from_status and to_status must differ")
+            raise ValueError(N_("from_status and to_status must differ"))
         return self
 
 

@@ -30,6 +30,7 @@ from kerops.core.db import flush_or_conflict
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.errors import Conflict, Unprocessable, field_error
 from kerops.core.filtering import text_search
+from kerops.core.i18n import N_, gettext
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
@@ -67,7 +68,7 @@ PAUSED_STATES = frozenset(
 #: States that meet the resolution target (a reopened ticket is measured again).
 RESOLVED_STATES = frozenset({TicketStatus.resolved, TicketStatus.completed})
 
-_DUPLICATE = "This client already has a policy for that scope (client-wide, or that locale)."
+_DUPLICATE = N_("This client already has a policy for that scope (client-wide, or that locale).")
 
 Target = Literal["response", "resolution"]
 Threshold = Literal["warning", "breach"]
@@ -374,20 +375,20 @@ async def _ensure_scope_free(
         SlaPolicy.locale_id.is_(None) if locale_id is None else SlaPolicy.locale_id == locale_id
     )
     if (await session.execute(stmt.limit(1))).first() is not None:
-        raise Conflict(_DUPLICATE, code="sla_policy_exists")
+        raise Conflict(gettext(_DUPLICATE), code="sla_policy_exists")
 
 
 async def create_policy(
     session: AsyncSession, *, principal: Principal, data: SlaPolicyCreate
 ) -> SlaPolicy:
     """Create the client-wide policy or one locale's policy (one of each per scope)."""
-    client_id = await clients.client_for_new(session, principal, data.client_id, "SLA policies")
+    client_id = await clients.client_for_new(session, principal, data.client_id, N_("SLA policies"))
     if data.locale_id is not None:
         locale = await access.get_scoped(session, Locale, data.locale_id, principal)
         if locale.client_id != client_id:
             raise Unprocessable(
-                "The locale must belong to the policy's client.",
-                errors=[field_error(("body", "locale_id"), "locale of another client")],
+                gettext("The locale must belong to the policy's client."),
+                errors=[field_error(("body", "locale_id"), gettext("locale of another client"))],
             )
     await _ensure_scope_free(session, client_id, data.locale_id)
     policy = SlaPolicy(
@@ -399,7 +400,7 @@ async def create_policy(
         clock=data.clock,
     )
     session.add(policy)
-    await flush_or_conflict(session, _DUPLICATE)
+    await flush_or_conflict(session, gettext(_DUPLICATE))
     return policy
 
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from kerops.core.enums import TicketPriority
+from kerops.core.errors import InvalidValue
+from kerops.core.i18n import N_
 from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
 from kerops.core.sla_clock import ClockKind
 
@@ -30,7 +32,7 @@ class SlaTarget(InputModel):
     @model_validator(mode="after")
     def _resolution_after_response(self) -> Self:
         if self.resolution_minutes < self.response_minutes:
-            raise ValueError("resolution_minutes must not be shorter than response_minutes")
+            raise ValueError(N_("resolution_minutes must not be shorter than response_minutes"))
         return self
 
 
@@ -39,7 +41,10 @@ def _every_priority(targets: dict[TicketPriority, SlaTarget] | None) -> Any:
         return None
     missing = [p.value for p in TicketPriority if p not in targets]
     if missing:
-        raise ValueError(f"a target is needed for every priority; missing: {', '.join(missing)}")
+        raise InvalidValue(
+            N_("a target is needed for every priority; missing: {missing}"),
+            missing=", ".join(missing),
+        )
     return targets
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core import access
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
@@ -38,10 +39,12 @@ async def _ticket_to_change(
     )
     kinds = await actor_kinds(session, principal, ticket)
     if not kinds & roles:
-        raise Forbidden("You may not change this ticket's checklist.")
+        raise Forbidden(gettext("You may not change this ticket's checklist."))
     if ticket.status in FINAL_STATES:
         raise Conflict(
-            f"The ticket is {ticket.status}; its checklist can no longer change.",
+            gettext(
+                "The ticket is {status}; its checklist can no longer change.", status=ticket.status
+            ),
             code="ticket_closed",
         )
     return ticket, kinds
@@ -52,7 +55,7 @@ async def _task_of(
 ) -> TicketTask:
     task = await access.get_scoped(session, TicketTask, task_id, principal, for_update=True)
     if task.ticket_id != ticket.id:
-        raise NotFound("ticket task not found")
+        raise NotFound(gettext("ticket task not found"))
     return task
 
 
@@ -127,11 +130,13 @@ async def update_task(
     changes = data.model_dump(exclude_unset=True)
     limits = {"min_value", "max_value"} & changes.keys()
     if limits and task.kind != TaskKind.number:
-        raise _limit_error("Only number tasks have min_value and max_value.", "limits_not_allowed")
+        raise _limit_error(
+            gettext("Only number tasks have min_value and max_value."), "limits_not_allowed"
+        )
     low = changes.get("min_value", task.min_value)
     high = changes.get("max_value", task.max_value)
     if low is not None and high is not None and low > high:
-        raise _limit_error("min_value must not exceed max_value.")
+        raise _limit_error(gettext("min_value must not exceed max_value."))
     for key, value in changes.items():
         setattr(task, key, value)
     if limits and task.is_done and task.value_number is not None:
@@ -151,9 +156,9 @@ async def delete_task(
 
 
 def _value_error(kind: str, expected: str) -> Unprocessable:
-    msg = f"a {kind} task takes {expected}"
+    msg = gettext("a {kind} task takes {expected}", kind=kind, expected=expected)
     return Unprocessable(
-        f"The value does not fit this task: {msg}.",
+        gettext("The value does not fit this task: {msg}.", msg=msg),
         errors=[field_error(("body", "value"), msg, "value_type")],
     )
 
@@ -213,20 +218,24 @@ async def complete_task(
     ticket, kinds = await _ticket_to_change(session, principal, ticket_id, WORKERS)
     if data.open_follow_up and not kinds & MANAGERS:
         # Follow-ups are raised through the tickets service, by those who may raise tickets.
-        raise Forbidden("Only the client's owner or a locale manager can open a follow-up ticket.")
+        raise Forbidden(
+            gettext("Only the client's owner or a locale manager can open a follow-up ticket.")
+        )
     task = await _task_of(session, principal, ticket, task_id)
     _record(task, data.value)
     follow_up: ServiceTicket | None = None
     if data.open_follow_up:
         if task.passed is not False:
-            msg = "only a failed pass/fail item or a number out of its limits opens a follow-up"
+            msg = gettext(
+                "only a failed pass/fail item or a number out of its limits opens a follow-up"
+            )
             raise Unprocessable(
-                "This task did not fail; it needs no follow-up ticket.",
+                gettext("This task did not fail; it needs no follow-up ticket."),
                 errors=[field_error(("body", "open_follow_up"), msg, "follow_up_not_needed")],
             )
         if task.follow_up_ticket_id is not None:
             raise Conflict(
-                "This task already has a follow-up ticket.",
+                gettext("This task already has a follow-up ticket."),
                 code="follow_up_exists",
                 follow_up_ticket_id=str(task.follow_up_ticket_id),
             )

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from kerops.core.i18n import N_
 from kerops.core.schemas import InputModel, ReadModel, no_nul, refuse_null
 from kerops.operations.schemas import TicketRead
 
@@ -45,7 +46,7 @@ class TaskKind(enum.StrEnum):
 
 def _check_limits(min_value: float | None, max_value: float | None) -> None:
     if min_value is not None and max_value is not None and min_value > max_value:
-        raise ValueError("min_value must not exceed max_value")
+        raise ValueError(N_("min_value must not exceed max_value"))
 
 
 class TaskCreate(InputModel):
@@ -62,7 +63,7 @@ class TaskCreate(InputModel):
         if self.kind is not TaskKind.number and (
             self.min_value is not None or self.max_value is not None
         ):
-            raise ValueError("only number tasks have min_value and max_value")
+            raise ValueError(N_("only number tasks have min_value and max_value"))
         _check_limits(self.min_value, self.max_value)
         return self
 

@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, case, or_
 from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.errors import Unprocessable, field_error
 from kerops.core.filtering import text_search
+from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams
 from kerops.core.reads import Reader, StatementRunner
 from kerops.core.types import utcnow
@@ -98,9 +99,12 @@ async def list_tickets(
         return await _paginate_by_priority(reader.runner, stmt, params)
     if (params.sort or "-created_at").lstrip("-") not in TICKET_SORTS:
         raise Unprocessable(
-            f"Cannot sort by '{(params.sort or '').lstrip('-')}'. "
-            f"Allowed: {', '.join(ALL_TICKET_SORTS)}.",
-            errors=[field_error(("query", "sort"), "unknown sort field", "sort_invalid")],
+            gettext(
+                "Cannot sort by '{name}'. Allowed: {allowed}.",
+                name=(params.sort or "").lstrip("-"),
+                allowed=", ".join(ALL_TICKET_SORTS),
+            ),
+            errors=[field_error(("query", "sort"), gettext("unknown sort field"), "sort_invalid")],
         )
     return await reader.page(
         stmt,
@@ -113,8 +117,8 @@ async def list_tickets(
 
 def _bad_cursor() -> Unprocessable:
     return Unprocessable(
-        "The cursor is not valid for this list and sort.",
-        errors=[field_error(("query", "cursor"), "invalid cursor", "cursor_invalid")],
+        gettext("The cursor is not valid for this list and sort."),
+        errors=[field_error(("query", "cursor"), gettext("invalid cursor"), "cursor_invalid")],
     )
 
 

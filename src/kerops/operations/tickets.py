@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core import access
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import Forbidden
+from kerops.core.i18n import gettext
 from kerops.core.principal import Principal
 from kerops.operations import sla
 from kerops.operations.actors import actor_kinds
@@ -29,7 +30,9 @@ async def update_ticket(
     )
     kinds = await actor_kinds(session, principal, ticket)
     if not kinds & {StepRole.staff, StepRole.owner, StepRole.manager}:
-        raise Forbidden("Only the client's owner or a manager of the locale can change a ticket.")
+        raise Forbidden(
+            gettext("Only the client's owner or a manager of the locale can change a ticket.")
+        )
     changes = data.model_dump(exclude_unset=True)
     for field in ("area_id", "asset_id"):
         await check_in_locale(session, principal, ticket.locale_id, field, changes.get(field))

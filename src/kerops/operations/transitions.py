@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core import access
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import Conflict, Forbidden, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
 from kerops.events import service as events
@@ -57,14 +58,18 @@ async def _requirement_errors(
         errors.append(
             field_error(
                 ("body", "to_status"),
-                "a move to assigned needs a technician: the ticket's technician_id is not set "
-                "(assign one with POST /tickets/{id}/assign)",
+                gettext(
+                    "a move to assigned needs a technician: the ticket's technician_id is not set "
+                    "(assign one with POST /tickets/{id}/assign)"
+                ),
                 "technician_required",
             )
         )
     if step.requires_comment and not comment:
         errors.append(
-            field_error(("body", "comment"), "this move requires a comment", "comment_required")
+            field_error(
+                ("body", "comment"), gettext("this move requires a comment"), "comment_required"
+            )
         )
     if step.requires_all_tasks_done:
         open_tasks = (
@@ -79,7 +84,7 @@ async def _requirement_errors(
             errors.append(
                 field_error(
                     ("body", "to_status"),
-                    "tasks still open: " + "; ".join(labels),
+                    gettext("tasks still open: {tasks}", tasks="; ".join(labels)),
                     "tasks_not_done",
                 )
             )
@@ -92,7 +97,7 @@ async def _requirement_errors(
                 errors.append(
                     field_error(
                         ("body", "to_status"),
-                        f"this move requires a {kind} attachment",
+                        gettext("this move requires a {kind} attachment", kind=kind),
                         f"{kind}_required",
                     )
                 )
@@ -108,7 +113,10 @@ async def _licence_problem(session: AsyncSession, ticket: ServiceTicket, today: 
     if needed is None:
         return None
     if ticket.technician_id is None:
-        return f"this move requires an assigned technician holding a valid '{needed}' licence"
+        return gettext(
+            "this move requires an assigned technician holding a valid '{licence}' licence",
+            licence=needed,
+        )
     valid = exists().where(
         TechnicianCertification.technician_id == ticket.technician_id,
         TechnicianCertification.cert_type == needed,
@@ -119,7 +127,7 @@ async def _licence_problem(session: AsyncSession, ticket: ServiceTicket, today: 
     )
     if (await session.execute(select(valid))).scalar():
         return None
-    return f"the assigned technician holds no valid '{needed}' licence"
+    return gettext("the assigned technician holds no valid '{licence}' licence", licence=needed)
 
 
 async def transition(
@@ -144,16 +152,23 @@ async def transition(
             dict.fromkeys(s.to_status.value for s in steps if kinds & set(s.allowed_roles))
         )
         raise Conflict(
-            f"A ticket cannot move from {current} to {data.to_status} in its workflow.",
+            gettext(
+                "A ticket cannot move from {current} to {to_status} in its workflow.",
+                current=current,
+                to_status=data.to_status,
+            ),
             code="transition_not_allowed",
             allowed=allowed,
         )
     if not kinds & set(step.allowed_roles):
         allowed_roles = [str(role) for role in step.allowed_roles]
         raise Forbidden(
-            f"You may not move this ticket from {current} to {data.to_status}: only "
-            + ", ".join(allowed_roles)
-            + " may.",
+            gettext(
+                "You may not move this ticket from {current} to {to_status}: only {roles} may.",
+                current=current,
+                to_status=data.to_status,
+                roles=", ".join(allowed_roles),
+            ),
             code="transition_forbidden",
             allowed_roles=allowed_roles,
         )
@@ -161,7 +176,7 @@ async def transition(
     errors = await _requirement_errors(session, ticket, step, comment)
     if errors:
         raise Unprocessable(
-            "This move's requirements are not met; see errors.",
+            gettext("This move's requirements are not met; see errors."),
             code="transition_requirements",
             errors=errors,
         )

@@ -16,6 +16,7 @@ from kerops.core.db import flush_or_conflict
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
 from kerops.core.filtering import text_search
+from kerops.core.i18n import N_, gettext
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
@@ -153,7 +154,7 @@ async def ensure_default_workflow(session: AsyncSession, client_id: uuid.UUID) -
     except IntegrityError:
         found = await _default_of(session, client_id)
         if found is None:
-            raise Conflict("The default workflow is being created; try again.") from None
+            raise Conflict(gettext("The default workflow is being created; try again.")) from None
         return found
     return workflow
 
@@ -168,7 +169,10 @@ async def _ensure_name_free(
     if exclude_id is not None:
         stmt = stmt.where(Workflow.id != exclude_id)
     if (await session.execute(stmt.limit(1))).first() is not None:
-        raise Conflict(f"This client already has a workflow named '{name}'.", code="name_taken")
+        raise Conflict(
+            gettext("This client already has a workflow named '{name}'.", name=name),
+            code="name_taken",
+        )
 
 
 async def _unset_other_defaults(session: AsyncSession, workflow: Workflow) -> None:
@@ -189,11 +193,11 @@ async def create_workflow(
     session: AsyncSession, *, principal: Principal, data: WorkflowCreate
 ) -> Workflow:
     """Create an (empty) workflow; as default it replaces the client's previous default."""
-    client_id = await clients.client_for_new(session, principal, data.client_id, "workflows")
+    client_id = await clients.client_for_new(session, principal, data.client_id, N_("workflows"))
     await _ensure_name_free(session, client_id, data.name)
     workflow = Workflow(client_id=client_id, **data.model_dump(exclude={"client_id"}))
     session.add(workflow)
-    await flush_or_conflict(session, "This client already has a workflow with that name.")
+    await flush_or_conflict(session, gettext("This client already has a workflow with that name."))
     if workflow.is_default:
         await _unset_other_defaults(session, workflow)
         await session.flush()
@@ -235,14 +239,16 @@ async def update_workflow(
     changes = data.model_dump(exclude_unset=True)
     if changes.get("is_default") is False and workflow.is_default:
         raise Unprocessable(
-            "A client always has one default workflow: make another one the default instead.",
-            errors=[field_error(("body", "is_default"), "the client's only default")],
+            gettext(
+                "A client always has one default workflow: make another one the default instead."
+            ),
+            errors=[field_error(("body", "is_default"), gettext("the client's only default"))],
         )
     if "name" in changes and changes["name"] != workflow.name:
         await _ensure_name_free(session, workflow.client_id, changes["name"], workflow.id)
     for key, value in changes.items():
         setattr(workflow, key, value)
-    await flush_or_conflict(session, "This client already has a workflow with that name.")
+    await flush_or_conflict(session, gettext("This client already has a workflow with that name."))
     if changes.get("is_default"):
         await _unset_other_defaults(session, workflow)
         await session.flush()
@@ -258,12 +264,14 @@ async def delete_workflow(
     )
     if workflow.is_default:
         raise Conflict(
-            "This is the client's default workflow; make another one the default first.",
+            gettext("This is the client's default workflow; make another one the default first."),
             code="workflow_is_default",
         )
     in_use = exists().where(ServiceTicket.workflow_id == workflow.id)
     if (await session.execute(select(in_use))).scalar():
-        raise Conflict("Tickets use this workflow; it cannot be deleted.", code="workflow_in_use")
+        raise Conflict(
+            gettext("Tickets use this workflow; it cannot be deleted."), code="workflow_in_use"
+        )
     await session.delete(workflow)
     await session.flush()
 
@@ -287,7 +295,11 @@ async def _ensure_move_free(
         stmt = stmt.where(WorkflowStep.id != exclude_id)
     if (await session.execute(stmt.limit(1))).first() is not None:
         raise Conflict(
-            f"This workflow already has the move {from_status} → {to_status}.",
+            gettext(
+                "This workflow already has the move {from_status} → {to_status}.",
+                from_status=from_status,
+                to_status=to_status,
+            ),
             code="step_exists",
         )
 
@@ -304,7 +316,7 @@ async def _step_of(
     else:
         step = await access.get_scoped(session, WorkflowStep, step_id, principal)
     if step.workflow_id != workflow_id:
-        raise NotFound("workflow step not found")
+        raise NotFound(gettext("workflow step not found"))
     return step
 
 
@@ -320,7 +332,9 @@ async def create_step(
     values["allowed_roles"] = [role.value for role in data.allowed_roles]
     step = WorkflowStep(client_id=workflow.client_id, workflow_id=workflow.id, **values)
     session.add(step)
-    await flush_or_conflict(session, "This workflow already has that move.", code="step_exists")
+    await flush_or_conflict(
+        session, gettext("This workflow already has that move."), code="step_exists"
+    )
     return step
 
 
@@ -377,8 +391,10 @@ async def update_step(
     to_status = changes.get("to_status", step.to_status)
     if from_status == to_status:
         raise Unprocessable(
-            "from_status and to_status must differ.",
-            errors=[field_error(("body", "to_status"), "same as from_status", "same_status")],
+            gettext("from_status and to_status must differ."),
+            errors=[
+                field_error(("body", "to_status"), gettext("same as from_status"), "same_status")
+            ],
         )
     if (from_status, to_status) != (step.from_status, step.to_status):
         await _ensure_move_free(session, workflow.id, from_status, to_status, step.id)
@@ -386,7 +402,9 @@ async def update_step(
         changes["allowed_roles"] = [StepRole(role).value for role in changes["allowed_roles"]]
     for key, value in changes.items():
         setattr(step, key, value)
-    await flush_or_conflict(session, "This workflow already has that move.", code="step_exists")
+    await flush_or_conflict(
+        session, gettext("This workflow already has that move."), code="step_exists"
+    )
     return step
 
 

@@ -11,6 +11,7 @@ from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StaffDep, Stat
 from kerops.core.documents import Document
 from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.openapi import answers
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.system import semver, service
@@ -126,11 +127,11 @@ async def check_app_version(
     )
     if not semver.is_valid(version):
         raise Unprocessable(
-            "version is not a semantic version.",
+            gettext("version is not a semantic version."),
             errors=[
                 field_error(
                     ("query", "version"),
-                    "must be a semantic version (MAJOR.MINOR.PATCH[-prerelease][+build])",
+                    gettext("must be a semantic version (MAJOR.MINOR.PATCH[-prerelease][+build])"),
                     "semver",
                 )
             ],

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from kerops.core.enums import SubscriptionPlan
+from kerops.core.i18n import N_
 from kerops.core.schemas import ApiDateTime, InputModel, LongText, ReadModel, refuse_null
 from kerops.system import semver
 
@@ -82,24 +83,24 @@ def check_setting_value(value_type: str, value: Any) -> Any:
     """``value`` if it is of ``value_type`` exactly (no coercion), else ``ValueError``."""
     if value_type == "string":
         if not isinstance(value, str):
-            raise ValueError("value must be a string for value_type 'string'")
+            raise ValueError(N_("value must be a string for value_type 'string'"))
         return value
     if value_type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("value must be an integer for value_type 'int'")
+            raise ValueError(N_("value must be an integer for value_type 'int'"))
         return value
     if value_type == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("value must be a number for value_type 'float'")
+            raise ValueError(N_("value must be a number for value_type 'float'"))
         if not math.isfinite(value):
-            raise ValueError("value must be a finite number")
+            raise ValueError(N_("value must be a finite number"))
         return float(value)
     if value_type == "bool":
         if not isinstance(value, bool):
-            raise ValueError("value must be true or false for value_type 'bool'")
+            raise ValueError(N_("value must be true or false for value_type 'bool'"))
         return value
     if not _all_finite(value):
-        raise ValueError("value must not contain NaN or infinite numbers")
+        raise ValueError(N_("value must not contain NaN or infinite numbers"))
     return value  # json: any JSON value
 
 
@@ -173,7 +174,7 @@ class AppVersionCreate(InputModel):
     def _min_not_above_version(cls, value: str, info: ValidationInfo) -> str:
         version = info.data.get("version")
         if version is not None and semver.parse(value) > semver.parse(version):
-            raise ValueError("must be lower than or equal to version")
+            raise ValueError(N_("must be lower than or equal to version"))
         return value
 
 

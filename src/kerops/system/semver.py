@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass, field
 from functools import total_ordering
 
+from kerops.core.errors import InvalidValue
+from kerops.core.i18n import N_
+
 # The pattern published on semver.org (no leading zeros in numeric parts, non-empty identifiers).
 SEMVER_PATTERN = (
     r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -79,7 +82,9 @@ def parse(text: str) -> Version:
     """Parse a semantic version string, or raise ``ValueError``."""
     match = _SEMVER_RE.match(text)
     if match is None:
-        raise ValueError(f"'{text}' is not a semantic version (MAJOR.MINOR.PATCH[-pre][+build])")
+        raise InvalidValue(
+            N_("'{text}' is not a semantic version (MAJOR.MINOR.PATCH[-pre][+build])"), text=text
+        )
     major, minor, patch, prerelease, build = match.groups()
     return Version(
         int(major),

@@ -13,6 +13,7 @@ from kerops.core import access
 from kerops.core.db import flush_or_conflict
 from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
@@ -65,7 +66,7 @@ async def get_setting(session: AsyncSession, principal: Principal, *, key: str) 
     """The setting with this key, or 404."""
     setting = await _find_setting(session, principal, key, action="read")
     if setting is None:
-        raise NotFound("setting not found")
+        raise NotFound(gettext("setting not found"))
     return setting
 
 
@@ -81,7 +82,7 @@ async def put_setting(
     setting.value_type = data.value_type
     setting.value = data.value
     setting.description = data.description
-    await flush_or_conflict(session, "This setting was created concurrently; retry.")
+    await flush_or_conflict(session, gettext("This setting was created concurrently; retry."))
     return setting, created
 
 
@@ -89,7 +90,7 @@ async def delete_setting(session: AsyncSession, principal: Principal, *, key: st
     """Delete a setting, or 404."""
     setting = await _find_setting(session, principal, key, action="write")
     if setting is None:
-        raise NotFound("setting not found")
+        raise NotFound(gettext("setting not found"))
     await session.delete(setting)
     await session.flush()
 
@@ -114,7 +115,7 @@ async def update_plan_limit(
     )
     limits: PlanLimit | None = (await session.execute(stmt)).scalar_one_or_none()
     if limits is None:
-        raise NotFound("plan limit not found")
+        raise NotFound(gettext("plan limit not found"))
     for name, value in data.model_dump(exclude_unset=True).items():
         setattr(limits, name, value)
     await session.flush()
@@ -160,7 +161,11 @@ async def _ensure_unique_version(
             semver.is_valid(other_version) and semver.parse(other_version) == wanted
         ):
             raise Conflict(
-                f"Version {other_version} of {platform} already exists.",
+                gettext(
+                    "Version {other_version} of {platform} already exists.",
+                    other_version=other_version,
+                    platform=platform,
+                ),
                 code="app_version_exists",
             )
 
@@ -195,11 +200,11 @@ async def update_app_version(
     if semver.parse(minimum) > semver.parse(version):
         field = "min_supported_version" if "min_supported_version" in changes else "version"
         raise Unprocessable(
-            "min_supported_version must not be higher than version.",
+            gettext("min_supported_version must not be higher than version."),
             errors=[
                 field_error(
                     ("body", field),
-                    "min_supported_version must be lower than or equal to version",
+                    gettext("min_supported_version must be lower than or equal to version"),
                     "version_order",
                 )
             ],
@@ -216,7 +221,7 @@ async def update_app_version(
 
 async def _flush_release(session: AsyncSession) -> None:
     await flush_or_conflict(
-        session, "This version of the platform already exists.", code="app_version_exists"
+        session, gettext("This version of the platform already exists."), code="app_version_exists"
     )
 
 

@@ -20,6 +20,7 @@ from pydantic import (
 
 from kerops.core import sla_clock
 from kerops.core.enums import LocalRole, UserRole
+from kerops.core.i18n import N_
 from kerops.core.schemas import ApiDate, InputModel, ReadModel, no_nul, refuse_null
 
 DEFAULT_COUNTRY = "CL"
@@ -49,13 +50,13 @@ def known_timezones() -> frozenset[str]:
 def _country(value: str) -> str:
     code = value.upper()
     if code not in ISO_COUNTRIES:
-        raise ValueError("must be an ISO 3166-1 alpha-2 country code, e.g. CL")
+        raise ValueError(N_("must be an ISO 3166-1 alpha-2 country code, e.g. CL"))
     return code
 
 
 def _timezone(value: str) -> str:
     if value not in known_timezones():
-        raise ValueError("must be an IANA timezone name, e.g. America/Santiago")
+        raise ValueError(N_("must be an IANA timezone name, e.g. America/Santiago"))
     return value
 
 
@@ -100,7 +101,7 @@ class AreaKind(enum.StrEnum):
 def _check_geo_pair(model: Any) -> None:
     given = {"latitude", "longitude"} & model.model_fields_set
     if len(given) == 1 or (model.latitude is None) != (model.longitude is None):
-        raise ValueError("give latitude and longitude together, or neither")
+        raise ValueError(N_("give latitude and longitude together, or neither"))
 
 
 # --- locales -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from kerops.core.db import flush_or_conflict
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.filtering import text_search
+from kerops.core.i18n import N_, gettext
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.models import Base
 from kerops.core.pagination import PageParams, paginate
@@ -60,20 +61,23 @@ async def _ensure_code_free(
     if exclude_id is not None:
         stmt = stmt.where(Locale.id != exclude_id)
     if (await session.execute(stmt.limit(1))).first() is not None:
-        raise Conflict(f"This client already has a locale with code '{code}'.", code="code_taken")
+        raise Conflict(
+            gettext("This client already has a locale with code '{code}'.", code=code),
+            code="code_taken",
+        )
 
 
 async def create_locale(
     session: AsyncSession, *, principal: Principal, data: LocaleCreate
 ) -> Locale:
     """Create a locale of the caller's client (staff: of the client named), within the plan."""
-    client_id = await clients.client_for_new(session, principal, data.client_id, "locales")
+    client_id = await clients.client_for_new(session, principal, data.client_id, N_("locales"))
     await enforce_plan_limit(session, client_id=client_id, resource="locales")
     await _ensure_code_free(session, client_id, data.code)
     locale = Locale(client_id=client_id, **data.model_dump(exclude={"client_id"}))
     session.add(locale)
     await flush_or_conflict(
-        session, "This client already has a locale with that code.", code="code_taken"
+        session, gettext("This client already has a locale with that code."), code="code_taken"
     )
     return locale
 
@@ -113,7 +117,7 @@ async def update_locale(
     for key, value in changes.items():
         setattr(locale, key, value)
     await flush_or_conflict(
-        session, "This client already has a locale with that code.", code="code_taken"
+        session, gettext("This client already has a locale with that code."), code="code_taken"
     )
     await access.ensure_still_in_scope(session, locale, principal)
     return locale
@@ -125,14 +129,16 @@ async def delete_locale(
     """Delete an empty locale (owner or staff); one with areas or members is deactivated instead."""
     locale = await access.get_for_write(session, Locale, locale_id, principal, for_update=True)
     if not (principal.is_staff or principal.is_client_admin):
-        raise Forbidden("Only the client's owner or platform staff can delete a locale.")
+        raise Forbidden(gettext("Only the client's owner or platform staff can delete a locale."))
     has_areas = exists().where(LocalArea.locale_id == locale.id)
     has_members = exists().where(LocalMember.locale_id == locale.id)
     areas, members = (await session.execute(select(has_areas, has_members))).one()
     if areas or members:
         raise Conflict(
-            "This locale still has areas or members; remove them first, "
-            "or deactivate it with is_active=false.",
+            gettext(
+                "This locale still has areas or members; remove them first, "
+                "or deactivate it with is_active=false."
+            ),
             code="locale_not_empty",
         )
     await session.delete(locale)
@@ -151,7 +157,9 @@ async def _parent_in(
 ) -> LocalArea:
     parent = await access.get_scoped(session, LocalArea, parent_id, principal)
     if parent.locale_id != locale.id:
-        raise _tree_error("The parent must be an area of the same locale.", "parent_other_locale")
+        raise _tree_error(
+            gettext("The parent must be an area of the same locale."), "parent_other_locale"
+        )
     return parent
 
 
@@ -159,7 +167,8 @@ async def _check_depth(session: AsyncSession, parent_id: uuid.UUID, height: int)
     ancestors = await repository.ancestor_ids(session, parent_id)
     if len(ancestors) + 1 + height > repository.MAX_AREA_DEPTH:
         raise _tree_error(
-            f"Areas nest at most {repository.MAX_AREA_DEPTH} levels deep.", "area_too_deep"
+            gettext("Areas nest at most {depth} levels deep.", depth=repository.MAX_AREA_DEPTH),
+            "area_too_deep",
         )
     return ancestors
 
@@ -173,7 +182,7 @@ async def _area_of(
 ) -> LocalArea:
     area = await access.get_scoped(session, LocalArea, area_id, principal, action)
     if area.locale_id != locale_id:
-        raise NotFound("local area not found")
+        raise NotFound(gettext("local area not found"))
     return area
 
 
@@ -231,7 +240,7 @@ async def get_area(reader: Reader, *, locale_id: uuid.UUID, area_id: uuid.UUID) 
     """One area of a locale the caller can see, its columns by name."""
     area = await reader.row(LocalArea, area_id)
     if area["locale_id"] != locale_id:
-        raise NotFound("local area not found")
+        raise NotFound(gettext("local area not found"))
     return area
 
 
@@ -250,12 +259,14 @@ async def update_area(
     new_parent = changes.get("parent_id")
     if new_parent is not None and new_parent != area.parent_id:
         if new_parent == area.id:
-            raise _tree_error("An area cannot be its own parent.", "area_cycle")
+            raise _tree_error(gettext("An area cannot be its own parent."), "area_cycle")
         parent = await _parent_in(session, principal, locale, new_parent)
         height = await repository.subtree_height(session, area.id)
         ancestors = await repository.ancestor_ids(session, parent.id)
         if area.id in ancestors:
-            raise _tree_error("An area cannot move under one of its own sub-areas.", "area_cycle")
+            raise _tree_error(
+                gettext("An area cannot move under one of its own sub-areas."), "area_cycle"
+            )
         await _check_depth(session, parent.id, height)
     if "kind" in changes:
         changes["kind"] = AreaKind(changes["kind"]).value
@@ -275,7 +286,8 @@ async def delete_area(
     has_children = exists().where(LocalArea.parent_id == area.id)
     if (await session.execute(select(has_children))).scalar():
         raise Conflict(
-            "This area still has sub-areas; move or delete them first.", code="area_has_children"
+            gettext("This area still has sub-areas; move or delete them first."),
+            code="area_has_children",
         )
     await session.delete(area)
     await session.flush()
@@ -319,7 +331,7 @@ async def _member_of(
     )
     row = (await session.execute(stmt)).first()
     if row is None:
-        raise NotFound("local member not found")
+        raise NotFound(gettext("local member not found"))
     return row[0], row[1]
 
 
@@ -335,29 +347,39 @@ async def add_member(
         )
     ).scalar_one_or_none()
     if user is None:
-        raise NotFound("user not found")
+        raise NotFound(gettext("user not found"))
     if user.role is UserRole.client_owner:
         raise Unprocessable(
-            "The client's owner reaches every locale and needs no membership.",
-            errors=[field_error(("body", "user_id"), "the client's owner", "member_is_owner")],
+            gettext("The client's owner reaches every locale and needs no membership."),
+            errors=[
+                field_error(("body", "user_id"), gettext("the client's owner"), "member_is_owner")
+            ],
         )
     if user.role is not UserRole.client_member:
         raise Unprocessable(
-            "Only client members take locale roles; technicians reach locales through "
-            "the work assigned to them.",
-            errors=[field_error(("body", "user_id"), "not a client member", "member_role_invalid")],
+            gettext(
+                "Only client members take locale roles; technicians reach locales through "
+                "the work assigned to them."
+            ),
+            errors=[
+                field_error(
+                    ("body", "user_id"), gettext("not a client member"), "member_role_invalid"
+                )
+            ],
         )
     taken = select(LocalMember.id).where(
         LocalMember.locale_id == locale.id, LocalMember.user_id == user.id
     )
     if (await session.execute(taken)).first() is not None:
-        raise Conflict("This user is already a member of the locale.", code="already_member")
+        raise Conflict(
+            gettext("This user is already a member of the locale."), code="already_member"
+        )
     member = LocalMember(
         client_id=locale.client_id, locale_id=locale.id, user_id=user.id, role=data.role
     )
     session.add(member)
     await flush_or_conflict(
-        session, "This user is already a member of the locale.", code="already_member"
+        session, gettext("This user is already a member of the locale."), code="already_member"
     )
     return member_read(member, user)
 
@@ -404,7 +426,7 @@ async def _member_for_write(
     member, user = await _member_of(session, principal, locale.id, member_id, "write")
     if member.user_id == principal.user_id:
         raise Forbidden(
-            "You cannot change your own membership; ask the owner or another manager.",
+            gettext("You cannot change your own membership; ask the owner or another manager."),
             code="own_membership",
         )
     return member, user

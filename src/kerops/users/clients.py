@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core.access import get_scoped
 from kerops.core.enums import ClientRole, SubscriptionPlan, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.principal import Principal
 from kerops.users.models import Client, User
+from kerops.users.schemas import ClientUpdate
 
 #: What a module sets up for a new client (e.g. operations: its default workflow).
 NewClient = Callable[[AsyncSession, uuid.UUID], Awaitable[object]]
@@ -54,34 +56,42 @@ async def check_client(session: AsyncSession, principal: Principal, client_id: u
     if principal.is_staff:
         await get_client(session, principal, client_id)
     elif client_id != principal.client_id:
-        raise NotFound("client not found")
+        raise NotFound(gettext("client not found"))
 
 
 async def get_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> Client:
     """A client the caller belongs to (any client for staff), or 404."""
     if not principal.is_staff and client_id != principal.client_id:
-        raise NotFound("client not found")
+        raise NotFound(gettext("client not found"))
     client = await session.get(Client, client_id)
     if client is None:
-        raise NotFound("client not found")
+        raise NotFound(gettext("client not found"))
     return client
 
 
 async def client_for_new(
     session: AsyncSession, principal: Principal, client_id: uuid.UUID | None, what: str
 ) -> uuid.UUID:
-    """The client a new ``what`` belongs to: the owner's own, or the one platform staff name.
+    """The client a new ``what`` (marked with ``N_``, translated in errors) belongs to: the
+    owner's own, or the one platform staff name.
 
     Only a client's owner or admins and platform staff create client-wide objects; an id the
     caller cannot see answers 404, an id that is not a client's 422.
     """
     if not (principal.is_staff or principal.is_client_admin):
-        raise Forbidden(f"Only the client's owner or admins or platform staff can create {what}.")
+        raise Forbidden(
+            gettext(
+                "Only the client's owner or admins or platform staff can create {what}.",
+                what=gettext(what),
+            )
+        )
     if client_id is None:
         if principal.is_staff:
             raise Unprocessable(
-                f"Platform staff must say which client the {what} belong to.",
-                errors=[field_error(("body", "client_id"), "required for platform staff")],
+                gettext(
+                    "Platform staff must say which client the {what} belong to.", what=gettext(what)
+                ),
+                errors=[field_error(("body", "client_id"), gettext("required for platform staff"))],
             )
         assert principal.client_id is not None
         return principal.client_id
@@ -97,12 +107,27 @@ async def named_client(
     if await session.get(Client, client_id) is not None:
         if principal.is_staff or client_id == principal.client_id:
             return client_id
-        raise NotFound("client not found")
+        raise NotFound(gettext("client not found"))
     await get_scoped(session, User, client_id, principal)  # 404 for an id nobody shows them
     raise Unprocessable(
-        "client_id must be the id of a client.",
-        errors=[field_error(("body", "client_id"), "not a client")],
+        gettext("client_id must be the id of a client."),
+        errors=[field_error(("body", "client_id"), gettext("not a client"))],
     )
+
+
+async def update_client(
+    session: AsyncSession, *, principal: Principal, client_id: uuid.UUID, changes: ClientUpdate
+) -> Client:
+    """Change a client's settings (its default language): its owner and admins, or staff."""
+    client = await get_scoped(session, Client, client_id, principal, for_update=True)
+    if not (principal.is_staff or principal.is_client_admin):
+        raise Forbidden(
+            gettext("Only the client's owner or admins or platform staff change the client.")
+        )
+    for key, value in changes.model_dump(exclude_unset=True).items():
+        setattr(client, key, value)
+    await session.flush()
+    return client
 
 
 async def transfer_ownership(
@@ -113,20 +138,22 @@ async def transfer_ownership(
     ``client_id`` is the client's id, not its owner's). The owner's alone (and staff's)."""
     client = await get_scoped(session, Client, client_id, principal, for_update=True)
     if not (principal.is_staff or principal.user_id == client.owner_user_id):
-        raise Forbidden("Only the client's owner can hand ownership over.", code="owner_only")
+        raise Forbidden(
+            gettext("Only the client's owner can hand ownership over."), code="owner_only"
+        )
     found = await session.execute(
         select(User).where(User.id == user_id, User.client_id == client.id).with_for_update()
     )
     new_owner = found.scalar_one_or_none()
     if new_owner is None:
-        raise NotFound("user not found")
+        raise NotFound(gettext("user not found"))
     if new_owner.id == client.owner_user_id:
-        raise Conflict("This user already owns the client.", code="already_owner")
+        raise Conflict(gettext("This user already owns the client."), code="already_owner")
     is_admin = (
         new_owner.role is UserRole.client_member and new_owner.client_role is ClientRole.admin
     )
     if not (is_admin and new_owner.is_active):
-        problem = "ownership goes to an active admin of the client (client_role admin)"
+        problem = gettext("ownership goes to an active admin of the client (client_role admin)")
         raise Unprocessable(
             problem, errors=[field_error(("body", "user_id"), problem, "not_an_admin")]
         )

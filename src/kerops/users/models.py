@@ -37,6 +37,9 @@ class Client(IdMixin, TimestampMixin, Base):
     plan: Mapped[SubscriptionPlan] = mapped_column(
         StrEnum(SubscriptionPlan), default=SubscriptionPlan.free
     )
+    #: The language its people are answered in when they chose none and their browser names
+    #: neither Spanish nor English (``kerops.core.i18n.LANGUAGES``).
+    language: Mapped[str] = mapped_column(String(16), default="es-CL", server_default="es-CL")
 
 
 class Vendor(IdMixin, TimestampMixin, Base):
@@ -78,7 +81,8 @@ class User(IdMixin, TimestampMixin, Base):
     )
     skills: Mapped[list[str]] = mapped_column(default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
-    language: Mapped[str] = mapped_column(String(16), default="es-CL")
+    #: The person's own language; None: the browser's, else the client's default.
+    language: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64), default="America/Santiago")
     invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 
 from kerops.core.errors import Unprocessable, field_error
+from kerops.core.i18n import gettext
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -52,25 +53,27 @@ _COMMON = frozenset(
 
 
 def password_problems(password: str, email: str | None = None) -> list[str]:
-    """Why a password is too weak (empty list when acceptable)."""
+    """Why a password is too weak (empty list when acceptable), in the current language."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"must be at least {MIN_LENGTH} characters long")
+        problems.append(gettext("must be at least {length} characters long", length=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        problems.append(f"must be at most {MAX_LENGTH} characters long")
+        problems.append(gettext("must be at most {length} characters long", length=MAX_LENGTH))
     classes = sum(
         any(c in chars for c in password)
         for chars in (string.ascii_lowercase, string.ascii_uppercase, string.digits)
     ) + any(not c.isalnum() for c in password)
     if classes < 2:
-        problems.append("must mix at least two kinds of characters (letters, digits, symbols)")
+        problems.append(
+            gettext("must mix at least two kinds of characters (letters, digits, symbols)")
+        )
     lowered = password.lower()
     if lowered in _COMMON or len(set(password)) <= 2:
-        problems.append("is too common")
+        problems.append(gettext("is too common"))
     if email:
         local = email.lower().split("@")[0]
         if lowered == email.lower() or (len(local) >= 4 and lowered == local):
-            problems.append("must not be your email address")
+            problems.append(gettext("must not be your email address"))
     return problems
 
 
@@ -79,7 +82,7 @@ def validate_password(password: str, email: str | None = None) -> None:
     problems = password_problems(password, email)
     if problems:
         raise Unprocessable(
-            "The password is too weak: " + "; ".join(problems) + ".",
+            gettext("The password is too weak: {problems}.", problems="; ".join(problems)),
             code="weak_password",
             errors=[field_error(("body", "password"), p, "weak_password") for p in problems],
         )

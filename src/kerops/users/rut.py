@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from kerops.core.i18n import N_
+
 MAX_BODY = 99_999_999
 _SHAPE = re.compile(r"^(\d{1,8})-?([0-9K])$")
 
@@ -11,7 +13,7 @@ _SHAPE = re.compile(r"^(\d{1,8})-?([0-9K])$")
 def check_digit(body: int) -> str:
     """The module-11 check digit of a RUT's numeric body ("0"-"9" or "K")."""
     if body < 1 or body > MAX_BODY:
-        raise ValueError("a RUT number is between 1 and 99.999.999")
+        raise ValueError(N_("a RUT number is between 1 and 99.999.999"))
     total = 0
     factor = 2
     while body:
@@ -34,10 +36,12 @@ def normalise_rut(value: str) -> str:
     compact = value.strip().replace(".", "").upper()
     match = _SHAPE.match(compact)
     if match is None:
-        raise ValueError("a RUT looks like 76.086.428-5: up to 8 digits, a dash and a check digit")
+        raise ValueError(
+            N_("a RUT looks like 76.086.428-5: up to 8 digits, a dash and a check digit")
+        )
     body = int(match.group(1))
     if body < 1:
-        raise ValueError("the RUT number must be greater than zero")
+        raise ValueError(N_("the RUT number must be greater than zero"))
     if match.group(2) != check_digit(body):
-        raise ValueError("the RUT check digit does not match its number")
+        raise ValueError(N_("the RUT check digit does not match its number"))
     return f"{body}-{match.group(2)}"

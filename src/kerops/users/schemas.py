@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator
 
 from kerops.core.enums import ClientRole, LocalRole, SubscriptionPlan, UserRole
+from kerops.core.errors import InvalidValue
+from kerops.core.i18n import N_
 from kerops.core.schemas import InputModel, Name, Phone, ReadModel, ShortText, refuse_null
 from kerops.users.rut import normalise_rut
 
@@ -26,7 +28,10 @@ def _timezones() -> frozenset[str]:
 
 def _known_timezone(value: str) -> str:
     if value not in _timezones():
-        raise ValueError(f"unknown timezone '{value}' (use an IANA name such as America/Santiago)")
+        raise InvalidValue(
+            N_("unknown timezone '{value}' (use an IANA name such as America/Santiago)"),
+            value=value,
+        )
     return value
 
 
@@ -57,7 +62,9 @@ class UserRead(ReadModel):
     vendor_id: uuid.UUID | None
     skills: list[str]
     is_active: bool
-    language: str
+    language: str | None = Field(
+        description="The person's own language; null: their browser's, else the client's default"
+    )
     timezone: str
     email_verified_at: datetime | None
     last_login_at: datetime | None
@@ -70,7 +77,11 @@ class UserUpdate(InputModel):
 
     full_name: Name | None = None
     phone: Phone | None = Field(default=None, description="Unique; null clears it")
-    language: Language | None = None
+    language: Language | None = Field(
+        default=None,
+        description="The language the person is answered in; null: their browser's, else the "
+        "client's default",
+    )
     timezone: Timezone | None = None
     skills: Skills | None = None
     role: UserRole | None = None
@@ -79,7 +90,7 @@ class UserUpdate(InputModel):
         description="A member's client-wide role (owner and admins grant it); null revokes it",
     )
 
-    _not_null = field_validator("full_name", "language", "timezone", "skills", "role")(refuse_null)
+    _not_null = field_validator("full_name", "timezone", "skills", "role")(refuse_null)
 
 
 class UserInvite(InputModel):
@@ -165,8 +176,24 @@ class ClientRead(ReadModel):
     name: str
     owner_user_id: uuid.UUID
     plan: SubscriptionPlan
+    language: str = Field(
+        description="The language its people are answered in when they chose none and their "
+        "browser names neither Spanish nor English"
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class ClientUpdate(InputModel):
+    """A client's settings (its owner and admins)."""
+
+    language: Language | None = Field(
+        default=None,
+        description="The language its people are answered in when they chose none and their "
+        "browser names neither Spanish nor English",
+    )
+
+    _not_null = field_validator("language")(refuse_null)
 
 
 class OwnershipTransfer(InputModel):

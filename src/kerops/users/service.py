@@ -21,6 +21,7 @@ from kerops.core.errors import (
     field_error,
 )
 from kerops.core.filtering import text_search
+from kerops.core.i18n import gettext
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.mail import OutgoingMessage
 from kerops.core.pagination import PageParams
@@ -174,9 +175,9 @@ async def list_users(
 def _check_role_fits(user: User, role: UserRole) -> None:
     """A role must match the user's affiliation (a client's roles need a client, etc.)."""
     if role in CLIENT_ROLES and user.client_id is None:
-        problem = f"the role {role.value} needs a user of a client"
+        problem = gettext("the role {role} needs a user of a client", role=role.value)
     elif role is UserRole.vendor_admin and user.vendor_id is None:
-        problem = "the role vendor_admin needs a user of a vendor"
+        problem = gettext("the role vendor_admin needs a user of a vendor")
     else:
         return
     raise Unprocessable(problem, errors=[field_error(("body", "role"), problem)])
@@ -185,16 +186,20 @@ def _check_role_fits(user: User, role: UserRole) -> None:
 def _check_role_change(principal: Principal, user: User, role: UserRole) -> None:
     """Refuse a role change the caller may not make (own role, higher roles, misfits)."""
     if user.id == principal.user_id:
-        raise Forbidden("You cannot change your own role.", code="own_role_change")
+        raise Forbidden(gettext("You cannot change your own role."), code="own_role_change")
     if user.role is UserRole.client_owner:
         raise Conflict(
-            "The owner of a client keeps the client_owner role until they hand ownership "
-            "over to an admin.",
+            gettext(
+                "The owner of a client keeps the client_owner role until they hand ownership "
+                "over to an admin."
+            ),
             code="account_owner_role",
         )
     if principal.is_staff:
         if role is UserRole.client_owner:
-            problem = "a client has one owner: ownership is handed over (transfer-ownership)"
+            problem = gettext(
+                "a client has one owner: ownership is handed over (transfer-ownership)"
+            )
             raise Unprocessable(
                 problem, errors=[field_error(("body", "role"), problem, "owner_by_transfer")]
             )
@@ -205,10 +210,10 @@ def _check_role_change(principal: Principal, user: User, role: UserRole) -> None
     elif principal.role is UserRole.vendor_admin:
         allowed = VENDOR_ADMIN_ROLES
     else:
-        raise Forbidden("You may not change roles.", code="role_not_allowed")
+        raise Forbidden(gettext("You may not change roles."), code="role_not_allowed")
     if role not in allowed or user.role not in allowed:
         raise Forbidden(
-            f"You may only move people between the roles {_names(allowed)}.",
+            gettext("You may only move people between the roles {roles}.", roles=_names(allowed)),
             code="role_not_allowed",
         )
 
@@ -216,7 +221,9 @@ def _check_role_change(principal: Principal, user: User, role: UserRole) -> None
 async def _ensure_phone_free(session: AsyncSession, phone: str, user_id: uuid.UUID) -> None:
     taken = await session.execute(select(User.id).where(User.phone == phone, User.id != user_id))
     if taken.first() is not None:
-        raise Conflict("Another account already uses this phone number.", code="phone_taken")
+        raise Conflict(
+            gettext("Another account already uses this phone number."), code="phone_taken"
+        )
 
 
 def _check_client_role_change(
@@ -226,17 +233,20 @@ def _check_client_role_change(
     staff grant them to the client's members, never to or from themselves or the owner."""
     if not (principal.is_staff or principal.is_client_admin):
         raise Forbidden(
-            "Only the client's owner or admins grant client-wide roles.", code="role_not_allowed"
+            gettext("Only the client's owner or admins grant client-wide roles."),
+            code="role_not_allowed",
         )
     if user.id == principal.user_id:
-        raise Forbidden("You cannot change your own role.", code="own_role_change")
+        raise Forbidden(gettext("You cannot change your own role."), code="own_role_change")
     if user.role is UserRole.client_owner:
         raise Conflict(
-            "The owner of a client holds every right and takes no client-wide role.",
+            gettext("The owner of a client holds every right and takes no client-wide role."),
             code="account_owner_role",
         )
     if client_role is not None and (user.role is not UserRole.client_member or not user.is_active):
-        problem = "client-wide roles are for the client's active members (role client_member)"
+        problem = gettext(
+            "client-wide roles are for the client's active members (role client_member)"
+        )
         raise Unprocessable(
             problem, errors=[field_error(("body", "client_role"), problem, "client_role_invalid")]
         )
@@ -251,7 +261,9 @@ async def update_user(
     if user.role is UserRole.client_owner and not (
         principal.is_staff or principal.user_id == user.id
     ):
-        raise Forbidden("The client's owner edits their own account.", code="owner_account")
+        raise Forbidden(
+            gettext("The client's owner edits their own account."), code="owner_account"
+        )
     values = changes.model_dump(exclude_unset=True)
     role = values.pop("role", None)
     if role is not None and role != user.role:
@@ -270,7 +282,7 @@ async def update_user(
     for key, value in values.items():
         setattr(user, key, value)
     await flush_or_conflict(
-        session, "Another account already uses this phone number.", code="phone_taken"
+        session, gettext("Another account already uses this phone number."), code="phone_taken"
     )
     return user
 
@@ -282,10 +294,12 @@ async def set_active(
     user = await get_scoped(session, User, user_id, principal, "write", for_update=True)
     if user.id == principal.user_id:
         if not active:
-            raise Forbidden("You cannot deactivate your own account.", code="self_deactivation")
+            raise Forbidden(
+                gettext("You cannot deactivate your own account."), code="self_deactivation"
+            )
         return user
     if user.role is UserRole.client_owner and not principal.is_staff:
-        raise Forbidden("Only platform staff can (de)activate a client's account owner.")
+        raise Forbidden(gettext("Only platform staff can (de)activate a client's account owner."))
     user.is_active = active
     if not active:
         for deactivated in _ON_DEACTIVATED:  # auth: their sign-in sessions end
@@ -302,7 +316,7 @@ async def _invite_target(
     ``None`` for the roles means any role (staff).
     """
     if invite.client_id is not None and invite.vendor_id is not None:
-        problem = "give either client_id or vendor_id, not both"
+        problem = gettext("give either client_id or vendor_id, not both")
         raise Unprocessable(problem, errors=[field_error(("body", "vendor_id"), problem)])
     vendor: Vendor | None = None
     if invite.vendor_id is not None:
@@ -311,13 +325,13 @@ async def _invite_target(
         )
     elif principal.role is UserRole.vendor_admin:
         if principal.vendor_id is None or invite.client_id is not None:
-            raise NotFound("client not found")
+            raise NotFound(gettext("client not found"))
         vendor = await get_scoped(
             session, Vendor, principal.vendor_id, principal, "write", for_update=True
         )
     if vendor is not None:
         if not vendor.is_active:
-            raise Conflict("This vendor is inactive.", code="vendor_inactive")
+            raise Conflict(gettext("This vendor is inactive."), code="vendor_inactive")
         return None, vendor, None if principal.is_staff else VENDOR_ADMIN_ROLES
     client_id = invite.client_id
     if client_id is None and not principal.is_staff:
@@ -337,7 +351,7 @@ def _check_invite_role(role: UserRole, client_id: uuid.UUID | None, vendor: Vend
         # No client and no vendor: platform staff, KER's own technicians, or a new client.
         allowed = frozenset({UserRole.super_admin, UserRole.technician, UserRole.client_owner})
     if role not in allowed:
-        problem = f"into this place the role must be one of {_names(allowed)}"
+        problem = gettext("into this place the role must be one of {roles}", roles=_names(allowed))
         raise Unprocessable(problem, errors=[field_error(("body", "role"), problem)])
 
 
@@ -348,34 +362,36 @@ async def invite_user(
     if not (
         principal.is_staff or principal.is_client_admin or principal.role is UserRole.vendor_admin
     ):
-        raise Forbidden("Only client owners and admins, vendor admins and staff can invite people.")
+        raise Forbidden(
+            gettext("Only client owners and admins, vendor admins and staff can invite people.")
+        )
     locale: InvitedLocale | None = None
     if invite.locale_id is not None:
         find: FindLocale = _locales("find")
         locale = await find(session, principal, invite.locale_id)
     elif invite.local_role is not None:
-        problem = "local_role needs a locale_id"
+        problem = gettext("local_role needs a locale_id")
         raise Unprocessable(problem, errors=[field_error(("body", "local_role"), problem)])
 
     client_id, vendor, allowed = await _invite_target(session, principal=principal, invite=invite)
     if allowed is not None and invite.role not in allowed:
         raise Forbidden(
-            f"You may only invite people with the roles {_names(allowed)}.",
+            gettext("You may only invite people with the roles {roles}.", roles=_names(allowed)),
             code="role_not_allowed",
         )
     _check_invite_role(invite.role, client_id, vendor)
     if invite.client_role is not None and invite.role is not UserRole.client_member:
-        problem = "client-wide roles are for the client's members (role client_member)"
+        problem = gettext("client-wide roles are for the client's members (role client_member)")
         raise Unprocessable(
             problem, errors=[field_error(("body", "client_role"), problem, "client_role_invalid")]
         )
     if locale is not None and locale.client_id != client_id:
-        problem = "the locale must belong to the client the person joins"
+        problem = gettext("the locale must belong to the client the person joins")
         raise Unprocessable(problem, errors=[field_error(("body", "locale_id"), problem)])
 
     email = normalise_email(invite.email)
     if await find_user_by_email(session, email) is not None:
-        raise Conflict("An account with this email already exists.", code="email_taken")
+        raise Conflict(gettext("An account with this email already exists."), code="email_taken")
     if client_id is not None:
         await enforce_plan_limit(session, client_id=client_id, resource="users")
 
@@ -397,7 +413,7 @@ async def invite_user(
     )
     session.add(user)
     await flush_or_conflict(
-        session, "An account with this email already exists.", code="email_taken"
+        session, gettext("An account with this email already exists."), code="email_taken"
     )
     if locale is not None:
         add_member: AddMember = _locales("add_member")

@@ -14,6 +14,7 @@ from kerops.core.db import flush_or_conflict
 from kerops.core.enums import UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound
 from kerops.core.filtering import text_search
+from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
@@ -30,7 +31,7 @@ VENDOR_SORT_FIELDS: dict[str, InstrumentedAttribute[Any]] = {
 
 def _rut_taken_error() -> Conflict:
     return Conflict(
-        "Another vendor of the same client (or of the platform network) has this RUT.",
+        gettext("Another vendor of the same client (or of the platform network) has this RUT."),
         code="rut_taken",
     )
 
@@ -65,7 +66,7 @@ async def create_vendor(
 ) -> Vendor:
     """Register a platform vendor (staff) or a client's private vendor (staff or its owner)."""
     if not (principal.is_staff or principal.is_client_admin):
-        raise Forbidden("Only client owners and platform staff can register vendors.")
+        raise Forbidden(gettext("Only client owners and platform staff can register vendors."))
     client_id = data.client_id
     if client_id is None and not principal.is_staff:
         client_id = principal.client_id
@@ -116,7 +117,7 @@ async def update_vendor(
     vendor = await get_scoped(session, Vendor, vendor_id, principal, "write")
     values = changes.model_dump(exclude_unset=True)
     if "is_active" in values and not (principal.is_staff or principal.is_client_admin):
-        raise Forbidden("A vendor cannot activate or deactivate itself.")
+        raise Forbidden(gettext("A vendor cannot activate or deactivate itself."))
     rut = values.get("rut")
     if rut is not None and rut != vendor.rut:
         await _ensure_rut_free(session, client_id=vendor.client_id, rut=rut, exclude_id=vendor.id)
@@ -133,20 +134,23 @@ async def delete_vendor(
     """Delete a vendor that no longer has users (staff or the owning client's owner)."""
     vendor = await get_scoped(session, Vendor, vendor_id, principal, "write", for_update=True)
     if principal.role is UserRole.vendor_admin:
-        raise Forbidden("A vendor cannot delete itself.")
+        raise Forbidden(gettext("A vendor cannot delete itself."))
     count_stmt = select(func.count()).select_from(User).where(User.vendor_id == vendor.id)
     users = int((await session.execute(count_stmt)).scalar_one())
     if users:
         raise Conflict(
-            f"This vendor still has {users} user(s); deactivate the vendor instead, "
-            "or move or remove its users first.",
+            gettext(
+                "This vendor still has {users} user(s); deactivate the vendor instead, or move "
+                "or remove its users first.",
+                users=users,
+            ),
             code="vendor_has_users",
             users=users,
         )
     await session.delete(vendor)
     await flush_or_conflict(  # other records still point at this vendor
         session,
-        "Other records still refer to this vendor; deactivate it instead.",
+        gettext("Other records still refer to this vendor; deactivate it instead."),
         code="vendor_in_use",
     )
 
@@ -167,7 +171,9 @@ async def list_members(
         await reader.row(Vendor, vendor_id, "write")
     except NotFound:
         await reader.row(Vendor, vendor_id)
-        raise Forbidden("Only the vendor's admins and its client's owner see its people.") from None
+        raise Forbidden(
+            gettext("Only the vendor's admins and its client's owner see its people.")
+        ) from None
     return await user_service.list_users(
         reader, params=params, role=role, is_active=is_active, vendor_id=vendor_id, q=q
     )

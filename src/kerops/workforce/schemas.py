@@ -14,6 +14,8 @@ from pydantic import (
 )
 
 from kerops.core.enums import ShiftType
+from kerops.core.errors import InvalidValue
+from kerops.core.i18n import N_
 from kerops.core.schemas import ApiDate, ApiDateTime, InputModel, ReadModel, refuse_null
 
 MAX_SHIFT = timedelta(days=31)
@@ -27,7 +29,7 @@ def _in_utc(value: datetime) -> datetime:
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(N_("must not contain NUL characters"))
     return value
 
 
@@ -40,12 +42,12 @@ CertNumber = Annotated[str, StringConstraints(min_length=1, max_length=64), Afte
 Issuer = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
 
 
-def shift_span_problem(starts_at: datetime, ends_at: datetime) -> str | None:
-    """Why a shift's span is not acceptable, or None."""
+def shift_span_problem(starts_at: datetime, ends_at: datetime) -> InvalidValue | None:
+    """Why a shift's span is not acceptable (translated where shown), or None."""
     if ends_at <= starts_at:
-        return "ends_at must be after starts_at"
+        return InvalidValue(N_("ends_at must be after starts_at"))
     if ends_at - starts_at > MAX_SHIFT:
-        return f"a shift lasts at most {MAX_SHIFT.days} days"
+        return InvalidValue(N_("a shift lasts at most {days} days"), days=MAX_SHIFT.days)
     return None
 
 
@@ -65,7 +67,7 @@ class ShiftCreate(InputModel):
     def _span(self) -> Self:
         problem = shift_span_problem(self.starts_at, self.ends_at)
         if problem:
-            raise ValueError(problem)
+            raise problem
         return self
 
 
@@ -121,7 +123,7 @@ class Availability(ReadModel):
 
 def _check_dates(issued: date | None, expires: date | None) -> None:
     if issued is not None and expires is not None and expires < issued:
-        raise ValueError("expires_date must not be before issued_date")
+        raise ValueError(N_("expires_date must not be before issued_date"))
 
 
 class CertificationCreate(InputModel):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core import access
 from kerops.core.enums import ShiftType, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.models import Base
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
@@ -99,11 +100,11 @@ async def _technician(
     )
     user = (await session.execute(stmt)).scalar_one_or_none()
     if user is None:
-        raise NotFound("technician not found")
+        raise NotFound(gettext("technician not found"))
     if user.role is not UserRole.technician:
         raise Unprocessable(
-            "This user is not a technician.",
-            errors=[field_error(loc, "not a technician", "not_a_technician")],
+            gettext("This user is not a technician."),
+            errors=[field_error(loc, gettext("not a technician"), "not_a_technician")],
         )
     return user
 
@@ -138,8 +139,13 @@ async def _ensure_no_overlap(
     )
     if other is not None:
         raise Conflict(
-            f"This overlaps shift {other.id} ({other.shift_type.value}, "
-            f"{other.starts_at.isoformat()} to {other.ends_at.isoformat()}).",
+            gettext(
+                "This overlaps shift {id} ({shift_type}, {starts_at} to {ends_at}).",
+                id=other.id,
+                shift_type=other.shift_type.value,
+                starts_at=other.starts_at.isoformat(),
+                ends_at=other.ends_at.isoformat(),
+            ),
             code="shift_overlap",
             overlapping_shift_id=str(other.id),
         )
@@ -150,7 +156,9 @@ async def create_shift(
 ) -> TechnicianShift:
     """Plan a shift of a technician the caller manages (no overlap within its category)."""
     if not _is_manager(principal):
-        raise Forbidden("Only the technician's owner, vendor admin or platform staff plan shifts.")
+        raise Forbidden(
+            gettext("Only the technician's owner, vendor admin or platform staff plan shifts.")
+        )
     technician = await _technician(session, principal, data.technician_id)
     await _ensure_no_overlap(
         session,
@@ -208,8 +216,9 @@ async def update_shift(
         await _technician(session, principal, shift.technician_id, loc=("path", "shift_id"))
         starts_at = changes.get("starts_at", shift.starts_at)
         ends_at = changes.get("ends_at", shift.ends_at)
-        problem = shift_span_problem(starts_at, ends_at)
-        if problem:
+        span = shift_span_problem(starts_at, ends_at)
+        if span:
+            problem = span.translated()
             field = "ends_at" if "ends_at" in changes else "starts_at"
             raise Unprocessable(problem, errors=[field_error(("body", field), problem)])
         await _ensure_no_overlap(
@@ -281,11 +290,11 @@ async def availability(
     """A technician's working, unavailable and available time within a window."""
     if ends_at <= starts_at:
         raise Unprocessable(
-            "'to' must be after 'from'.",
-            errors=[field_error(("query", "to"), "must be after 'from'")],
+            gettext("'to' must be after 'from'."),
+            errors=[field_error(("query", "to"), gettext("must be after 'from'"))],
         )
     if ends_at - starts_at > MAX_AVAILABILITY_WINDOW:
-        problem = f"the window spans at most {MAX_AVAILABILITY_WINDOW.days} days"
+        problem = gettext("the window spans at most {days} days", days=MAX_AVAILABILITY_WINDOW.days)
         raise Unprocessable(problem, errors=[field_error(("query", "to"), problem)])
     stmt = select(User.id).where(
         User.id == technician_id,
@@ -293,7 +302,7 @@ async def availability(
         _technicians(principal, "read", technician_writes=False),
     )
     if (await session.execute(stmt)).first() is None:
-        raise NotFound("technician not found")
+        raise NotFound(gettext("technician not found"))
     columns: Any = select(
         TechnicianShift.shift_type, TechnicianShift.starts_at, TechnicianShift.ends_at
     )
@@ -341,7 +350,12 @@ async def _ensure_number_free(
     existing = (await session.execute(stmt.limit(1))).scalar_one_or_none()
     if existing is not None:
         raise Conflict(
-            f"This technician already has licence {cert_type} number {number} ({existing}).",
+            gettext(
+                "This technician already has licence {cert_type} number {number} ({existing}).",
+                cert_type=cert_type,
+                number=number,
+                existing=existing,
+            ),
             code="certification_exists",
         )
 
@@ -351,7 +365,9 @@ async def create_certification(
 ) -> TechnicianCertification:
     """Record a licence of a technician the caller manages, or of the technician themself."""
     if not (_is_manager(principal) or principal.role is UserRole.technician):
-        raise Forbidden("Only the technician, their owner or vendor admin record licences.")
+        raise Forbidden(
+            gettext("Only the technician, their owner or vendor admin record licences.")
+        )
     technician = await _technician(session, principal, data.technician_id, technician_writes=True)
     await _ensure_number_free(
         session, technician_id=technician.id, cert_type=data.cert_type, number=data.number
@@ -413,7 +429,7 @@ async def get_certification(
 def _refuse_technician_on_verified(principal: Principal, cert: TechnicianCertification) -> None:
     if principal.role is UserRole.technician and cert.verified_at is not None:
         raise Forbidden(
-            "A verified licence can only be changed by your owner or vendor admin.",
+            gettext("A verified licence can only be changed by your owner or vendor admin."),
             code="certification_verified",
         )
 
@@ -432,7 +448,7 @@ async def update_certification(
     issued = changes.get("issued_date", cert.issued_date)
     expires = changes.get("expires_date", cert.expires_date)
     if issued is not None and expires is not None and expires < issued:
-        problem = "expires_date must not be before issued_date"
+        problem = gettext("expires_date must not be before issued_date")
         field = "expires_date" if "expires_date" in changes else "issued_date"
         raise Unprocessable(problem, errors=[field_error(("body", field), problem)])
     if "cert_type" in changes or "number" in changes:
@@ -483,7 +499,9 @@ async def verify_certification(
     cert = await access.get_for_write(session, TechnicianCertification, certification_id, principal)
     if not _is_manager(principal) or cert.technician_id == principal.user_id:
         raise Forbidden(
-            "A licence is verified by the technician's owner, vendor admin or platform staff.",
+            gettext(
+                "A licence is verified by the technician's owner, vendor admin or platform staff."
+            ),
             code="cannot_verify",
         )
     if cert.verified_at is None:
@@ -539,7 +557,7 @@ async def certification_document(
     """A licence's document to download: its key, media type and a file name for it."""
     cert = await get_certification(session, principal=principal, certification_id=certification_id)
     if not cert.document_key:
-        raise NotFound("This licence has no document yet.", code="document_missing")
+        raise NotFound(gettext("This licence has no document yet."), code="document_missing")
     extension = cert.document_key.rpartition(".")[2]
     file_type = BY_EXTENSION.get(extension)
     media_type = file_type.media_type if file_type else "application/octet-stream"

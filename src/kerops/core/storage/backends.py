@@ -16,6 +16,7 @@ from obstore.store import LocalStore, S3Store
 
 from kerops.config import Settings
 from kerops.core.errors import NotFound
+from kerops.core.i18n import gettext
 
 log = structlog.get_logger("kerops.storage")
 
@@ -50,7 +51,7 @@ class Storage:
             result = await obstore.get_async(self.store, key)
         except FileNotFoundError as exc:
             log.warning("stored_file_missing", key=key)
-            raise StorageObjectMissing("The file's content is not available.") from exc
+            raise StorageObjectMissing(gettext("The file's content is not available.")) from exc
 
         async def chunks() -> AsyncIterator[bytes]:
             async for chunk in result.stream(min_chunk_size=256 * 1024):

@@ -14,6 +14,7 @@ from typing import IO, Any
 import puremagic
 
 from kerops.core.errors import AppError
+from kerops.core.i18n import N_, gettext
 
 #: How much of the start of a file the type sniffing looks at.
 SNIFF_BYTES = 64 * 1024
@@ -24,7 +25,7 @@ class UnsupportedMediaType(AppError):
 
     status_code = 415
     code = "unsupported_media_type"
-    title = "Unsupported media type"
+    title = N_("Unsupported media type")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class FileType:
     media_type: str
     family: str  # image | video | document
     extensions: tuple[str, ...]
+    #: How messages name it (marked for translation, translated where shown).
     label: str
 
 
@@ -44,20 +46,20 @@ PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentatio
 FILE_TYPES: dict[str, FileType] = {
     t.media_type: t
     for t in (
-        FileType("image/jpeg", "image", ("jpg", "jpeg", "jpe", "jfif"), "a JPEG image"),
-        FileType("image/png", "image", ("png",), "a PNG image"),
-        FileType("image/webp", "image", ("webp",), "a WebP image"),
-        FileType("image/heic", "image", ("heic", "heif"), "a HEIC image"),
-        FileType("image/gif", "image", ("gif",), "a GIF image"),
-        FileType("video/mp4", "video", ("mp4", "m4v"), "an MP4 video"),
-        FileType("video/quicktime", "video", ("mov", "qt"), "a QuickTime video"),
-        FileType("video/webm", "video", ("webm",), "a WebM video"),
-        FileType("application/pdf", "document", ("pdf",), "a PDF document"),
-        FileType("text/plain", "document", ("txt", "text", "log"), "plain text"),
-        FileType("text/csv", "document", ("csv",), "a CSV table"),
-        FileType(DOCX, "document", ("docx",), "a Word document"),
-        FileType(XLSX, "document", ("xlsx",), "an Excel workbook"),
-        FileType(PPTX, "document", ("pptx",), "a PowerPoint presentation"),
+        FileType("image/jpeg", "image", ("jpg", "jpeg", "jpe", "jfif"), N_("a JPEG image")),
+        FileType("image/png", "image", ("png",), N_("a PNG image")),
+        FileType("image/webp", "image", ("webp",), N_("a WebP image")),
+        FileType("image/heic", "image", ("heic", "heif"), N_("a HEIC image")),
+        FileType("image/gif", "image", ("gif",), N_("a GIF image")),
+        FileType("video/mp4", "video", ("mp4", "m4v"), N_("an MP4 video")),
+        FileType("video/quicktime", "video", ("mov", "qt"), N_("a QuickTime video")),
+        FileType("video/webm", "video", ("webm",), N_("a WebM video")),
+        FileType("application/pdf", "document", ("pdf",), N_("a PDF document")),
+        FileType("text/plain", "document", ("txt", "text", "log"), N_("plain text")),
+        FileType("text/csv", "document", ("csv",), N_("a CSV table")),
+        FileType(DOCX, "document", ("docx",), N_("a Word document")),
+        FileType(XLSX, "document", ("xlsx",), N_("an Excel workbook")),
+        FileType(PPTX, "document", ("pptx",), N_("a PowerPoint presentation")),
     )
 }
 BY_EXTENSION: dict[str, FileType] = {
@@ -154,13 +156,20 @@ def sniff(head: bytes, filename: str, accepted: Collection[str]) -> FileType:
     executable = _executable(head, matches)
     if executable:
         raise UnsupportedMediaType(
-            f"This file is {executable}; executables and scripts are not accepted.",
+            gettext(
+                "This file is {executable}; executables and scripts are not accepted.",
+                executable=executable,
+            ),
             code="executable_refused",
         )
     named = BY_EXTENSION.get(extension) if extension else None
     if extension and named is None:
         raise UnsupportedMediaType(
-            f"Files named '.{extension}' are not accepted. Accepted: {describe(accepted)}.",
+            gettext(
+                "Files named '.{extension}' are not accepted. Accepted: {accepted}.",
+                extension=extension,
+                accepted=describe(accepted),
+            ),
             code="unsupported_file_type",
         )
     found = _candidates(matches)
@@ -168,14 +177,21 @@ def sniff(head: bytes, filename: str, accepted: Collection[str]) -> FileType:
         found = {named.media_type} if named and named.media_type in TEXT_TYPES else {"text/plain"}
     if not found:
         raise UnsupportedMediaType(
-            f"The content of this file is not of an accepted type ({describe(accepted)}).",
+            gettext(
+                "The content of this file is not of an accepted type ({accepted}).",
+                accepted=describe(accepted),
+            ),
             code="unsupported_file_type",
         )
     if named is not None:
         if named.media_type not in found:
-            seen = FILE_TYPES[sorted(found)[0]].label
+            seen = gettext(FILE_TYPES[sorted(found)[0]].label)
             raise UnsupportedMediaType(
-                f"The file is named '.{extension}' but its content is {seen}.",
+                gettext(
+                    "The file is named '.{extension}' but its content is {seen}.",
+                    extension=extension,
+                    seen=seen,
+                ),
                 code="file_type_mismatch",
             )
         chosen = named
@@ -188,7 +204,11 @@ def sniff(head: bytes, filename: str, accepted: Collection[str]) -> FileType:
         chosen.media_type in OFFICE_PARTS and office_accepted and named is None
     ):
         raise UnsupportedMediaType(
-            f"This file is {chosen.label}; accepted here: {describe(accepted)}.",
+            gettext(
+                "This file is {label}; accepted here: {accepted}.",
+                label=gettext(chosen.label),
+                accepted=describe(accepted),
+            ),
             code="unsupported_file_type",
         )
     return chosen
@@ -202,23 +222,26 @@ def office_type(file: IO[bytes], named: bool, expected: str) -> str:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise UnsupportedMediaType(
-            "This file is a damaged or unknown archive, not an Office document.",
+            gettext("This file is a damaged or unknown archive, not an Office document."),
             code="unsupported_file_type",
         ) from exc
     if any(name.lower().endswith("vbaproject.bin") for name in names):
         raise UnsupportedMediaType(
-            "Office files with macros are not accepted.", code="unsupported_file_type"
+            gettext("Office files with macros are not accepted."), code="unsupported_file_type"
         )
     kinds = [t for t, part in OFFICE_PARTS.items() if part in names]
     if "[Content_Types].xml" not in names or not kinds:
         raise UnsupportedMediaType(
-            "This archive is not a Word, Excel or PowerPoint document.",
+            gettext("This archive is not a Word, Excel or PowerPoint document."),
             code="unsupported_file_type",
         )
     if named and expected not in kinds:
         raise UnsupportedMediaType(
-            f"The file's name says {FILE_TYPES[expected].label} but it is "
-            f"{FILE_TYPES[kinds[0]].label}.",
+            gettext(
+                "The file's name says {named} but it is {found}.",
+                named=gettext(FILE_TYPES[expected].label),
+                found=gettext(FILE_TYPES[kinds[0]].label),
+            ),
             code="file_type_mismatch",
         )
     return expected if expected in kinds else kinds[0]

@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from starlette.types import Message, Receive
 
 from kerops.core.errors import BodyTooLarge, PayloadTooLarge, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.storage.backends import Storage, storage_of
 from kerops.core.storage.downloads import safe_filename
 from kerops.core.storage.sniffing import (
@@ -106,7 +107,7 @@ ObjectWritesDep = Annotated[ObjectWrites, Depends(object_writes)]
 def too_large(max_bytes: int) -> PayloadTooLarge:
     """The 413 of an upload over the limit."""
     return PayloadTooLarge(
-        f"The file is larger than the limit of {max_bytes} bytes.",
+        gettext("The file is larger than the limit of {max_bytes} bytes.", max_bytes=max_bytes),
         code="file_too_large",
         max_bytes=max_bytes,
     )
@@ -211,8 +212,8 @@ async def receive_upload(
                 raise _not_text(file_type)
         if size == 0:
             raise Unprocessable(
-                "The file is empty.",
-                errors=[field_error(("body", field), "the file is empty", "file_empty")],
+                gettext("The file is empty."),
+                errors=[field_error(("body", field), gettext("the file is empty"), "file_empty")],
             )
         if file_type is None:
             file_type = sniff(head, filename, accepted)
@@ -226,7 +227,11 @@ async def receive_upload(
             file_type = FILE_TYPES[office]
             if office not in accepted:
                 raise UnsupportedMediaType(
-                    f"This file is {file_type.label}; accepted here: {describe(accepted)}.",
+                    gettext(
+                        "This file is {label}; accepted here: {accepted}.",
+                        label=gettext(file_type.label),
+                        accepted=describe(accepted),
+                    ),
                     code="unsupported_file_type",
                 )
         spool.seek(0)
@@ -244,6 +249,8 @@ async def receive_upload(
 
 def _not_text(file_type: FileType) -> UnsupportedMediaType:
     return UnsupportedMediaType(
-        f"The file is named as {file_type.label} but is not UTF-8 text.",
+        gettext(
+            "The file is named as {label} but is not UTF-8 text.", label=gettext(file_type.label)
+        ),
         code="file_type_mismatch",
     )
