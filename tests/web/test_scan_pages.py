@@ -40,6 +40,13 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 FOLLOW = re.compile(r'href="http://testserver(/follow-up/[A-Za-z0-9_\-]+)"')
 
 
+@pytest.fixture(autouse=True)
+def _no_language_asked(client: TestClient) -> None:
+    """A phone's browser is what asks for a language here: the shared client's English is
+    dropped, so a request without its own ``Accept-Language`` asks for none."""
+    client.headers.pop("accept-language", None)
+
+
 @pytest.fixture
 def team(client: TestClient, run: Runner) -> Team:
     return make_team(client, run)
