@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core import access
 from kerops.core.enums import ShiftType, TicketStatus, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.i18n import gettext
 from kerops.core.principal import Principal
 from kerops.core.schemas import ApiDateTime, InputModel, ReadModel
 from kerops.core.types import utcnow
@@ -31,6 +32,7 @@ from kerops.operations.schemas import StepRole
 from kerops.operations.ticket_events import ticket_event
 from kerops.operations.tickets import CLOSED_STATES
 from kerops.tenancy.models import Locale
+from kerops.users.clients import language_of_client
 from kerops.users.models import User, Vendor
 from kerops.workforce import licences
 from kerops.workforce.models import TechnicianCertification, TechnicianShift
@@ -267,7 +269,11 @@ async def assign(
                 from_status=current,
                 to_status=TicketStatus.assigned,
                 actor_id=principal.user_id,
-                comment=f"assigned to {technician.full_name}",
+                comment=gettext(
+                    "Assigned to {technician}",
+                    await language_of_client(session, ticket.client_id),
+                    technician=technician.full_name,
+                ),
                 created_at=now,
             )
         )

@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kerops.core.access import get_scoped
 from kerops.core.enums import ClientRole, SubscriptionPlan, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from kerops.core.i18n import DEFAULT_LANGUAGE
 from kerops.core.principal import Principal
 from kerops.users.models import Client, User
 
@@ -32,6 +33,18 @@ async def set_up_new_client(session: AsyncSession, client_id: uuid.UUID) -> None
     """Run what the modules set up for a new client, in the order they registered."""
     for fn in _ON_NEW_CLIENT:
         await fn(session, client_id)
+
+
+async def language_of_client(
+    session: AsyncSession | AsyncConnection | None, client_id: uuid.UUID | None
+) -> str:
+    """The language a client's stored texts are written in (a generated ticket's title and
+    description, a diagnosis): texts written once and read by all of the client's people.
+
+    Clients have no language of their own yet, so this is es-CL for every client; the one place
+    to read the client's default language once it is kept."""
+    del session, client_id
+    return DEFAULT_LANGUAGE
 
 
 def new_client(

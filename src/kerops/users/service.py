@@ -21,6 +21,7 @@ from kerops.core.errors import (
     field_error,
 )
 from kerops.core.filtering import text_search
+from kerops.core.i18n import current_language
 from kerops.core.limits import enforce_plan_limit
 from kerops.core.mail import OutgoingMessage
 from kerops.core.pagination import PageParams
@@ -394,6 +395,9 @@ async def invite_user(
         client_role=invite.client_role,
         vendor_id=vendor.id if vendor is not None else None,
         invited_by_id=principal.user_id,
+        # Clients keep no default language yet: the invited person starts in the language of
+        # the request inviting them (the inviter's), which their invitation is written in.
+        language=current_language(),
     )
     session.add(user)
     await flush_or_conflict(
