@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,7 +87,10 @@ def test_a_date_plan_opens_its_ticket_when_its_lead_time_starts(
     assert ticket.source == "plan"
     assert ticket.maintenance_plan_id == uuid.UUID(plan["id"])
     assert ticket.asset_id == site.asset_id
-    assert "Revisión mensual del chiller" in ticket.title
+    # Written once, in the client's language (es-CL).
+    assert ticket.title.startswith("Mantención preventiva: Revisión mensual del chiller — ")
+    assert ticket.description.startswith("Mantención preventiva de ")
+    assert re.search(r"\(vence el \d{2}-\d{2}-\d{4} \d{2}:\d{2}\)\.", ticket.description)
     assert ticket.priority == "high"
     assert ticket.required_skill == "hvac"
     assert ticket.status is TicketStatus.open
