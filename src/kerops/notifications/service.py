@@ -175,7 +175,7 @@ def _when(data: dict[str, Any], key: str, language: str, timezone: str | None) -
     return formats.format_datetime(at, language, timezone=timezone) if at else "?"
 
 
-def _sla(event: Event, data: dict[str, Any], language: str, timezone: str | None) -> str:
+def _sla(event: Event, data: dict[str, Any], language: str) -> str:
     """The title of an SLA alert: which target (response or resolution), near or passed."""
     ref = _ticket_ref(data)
     response = data.get("target") == "response"
@@ -188,7 +188,7 @@ def _sla(event: Event, data: dict[str, Any], language: str, timezone: str | None
     return gettext("Resolution overdue: ticket {number}", language, number=ref)
 
 
-def _title(event: Event, data: dict[str, Any], language: str, timezone: str | None) -> str:
+def _title(event: Event, data: dict[str, Any], language: str) -> str:
     ref = _ticket_ref(data)
     title_of = str(data.get("title") or "")
     match event.type:
@@ -202,7 +202,7 @@ def _title(event: Event, data: dict[str, Any], language: str, timezone: str | No
             status = label("ticket_status", data.get("status", ""), language)
             return gettext("Ticket {number} is now {status}", language, number=ref, status=status)
         case "sla.warning" | "sla.breached":
-            return _sla(event, data, language, timezone)
+            return _sla(event, data, language)
         case "plan.generated":
             return gettext("Preventive work generated: ticket {number}", language, number=ref)
         case "sensor.alert":
@@ -284,7 +284,7 @@ def render(event: Event, language: str | None = None, *, timezone: str | None = 
     its type and payload; dates in the reader's time zone and format)."""
     lang = supported(language) or DEFAULT_LANGUAGE
     data: dict[str, Any] = event.payload or {}
-    title = _title(event, data, lang, timezone)
+    title = _title(event, data, lang)
     body = _body(event, data, lang, timezone)
     return Message(title=" ".join(title.split())[:200], body=body[:2000], link=_link(event, data))
 
