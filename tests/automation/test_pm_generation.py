@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,7 +87,10 @@ def test_a_date_plan_opens_its_ticket_when_its_lead_time_starts(
     assert ticket.source == "plan"
     assert ticket.maintenance_plan_id == uuid.UUID(plan["id"])
     assert ticket.asset_id == site.asset_id
-    assert "Revisión mensual del chiller" in ticket.title
+    # Written once, in the client's language (es-CL).
+    assert ticket.title.startswith("Mantención preventiva: Revisión mensual del chiller — ")
+    assert ticket.description.startswith("Mantención preventiva de ")
+    assert re.search(r"\(vence el \d{2}-\d{2}-\d{4} \d{2}:\d{2}\)\.", ticket.description)
     assert ticket.priority == "high"
     assert ticket.required_skill == "hvac"
     assert ticket.status is TicketStatus.open
@@ -214,7 +218,7 @@ def test_a_meter_plan_opens_its_ticket_when_the_reading_reaches_the_threshold(
     generate(client, now)
     [ticket] = plan_tickets(run, plan["id"])
     assert ticket.source == "plan"
-    assert "hours reached 600" in ticket.description
+    assert "hours llegó a 600" in ticket.description
     assert plan_row(run, plan["id"]).next_meter_due == 1100
 
     # A jump over several thresholds is one occurrence; the next threshold is above the reading.
@@ -281,7 +285,7 @@ def test_a_plan_whose_tickets_are_never_started_is_flagged(
     response = client.get(plans_url(site.asset_id, plan["id"]), headers=site.owner.headers)
     body = response.json()
     assert body["neglected_since"] is not None
-    assert "never started" in body["neglect_reason"]
+    assert "nunca se iniciaron" in body["neglect_reason"]
     [event] = _events(run, "plan.neglected")
     assert event.subject_id == uuid.UUID(plan["id"])
 

@@ -62,8 +62,10 @@ def test_a_new_ticket_notifies_the_locale_managers(client: TestClient, site: Sit
     for manager in (site.manager, site.manager2):
         (note,) = inbox(client, manager)
         assert note["type"] == "ticket.created"
-        assert note["subject_id"] == ticket["id"] and note["link"] == f"/tickets/{ticket['id']}"
-        assert f"#{ticket['number']}" in note["title"] and note["read_at"] is None
+        assert (
+            note["subject_id"] == ticket["id"] and note["link"] == f"/api/v1/tickets/{ticket['id']}"
+        )
+        assert ticket["code"] in note["title"] and note["read_at"] is None
     for nobody in (site.owner, site.viewer, site.tech, site.other_owner, site.other_manager):
         assert inbox(client, nobody) == []
 
@@ -145,7 +147,7 @@ def test_a_status_change_notifies_the_requester_and_the_managers(
     assert move(client, site.manager, ticket["id"], "cancelled", "duplicado").status_code == 200
     (note,) = inbox(client, site.requester)
     assert note["type"] == "ticket.status_changed"
-    assert "cancelled" in note["title"] and "open → cancelled" in note["body"]
+    assert "Cancelado" in note["title"] and "Abierto → Cancelado" in note["body"]
     assert types_of(client, site.manager2) == ["ticket.status_changed", "ticket.created"]
     assert types_of(client, site.manager) == ["ticket.created"]  # not their own move
 
@@ -224,7 +226,7 @@ def test_the_inbox_pages_newest_first(client: TestClient, site: Site) -> None:
         headers=site.manager.headers,
     ).json()
     titles = [n["title"] for n in page["items"] + rest["items"]]
-    assert [int(t.split("#")[1].split(":")[0]) for t in titles] == numbers[::-1]
+    assert [int(t.split("T-")[1].split(":")[0]) for t in titles] == numbers[::-1]
 
 
 def test_nobody_reads_or_marks_another_persons_notification(client: TestClient, site: Site) -> None:
@@ -268,7 +270,7 @@ def test_each_notification_is_emailed_once(client: TestClient, run: Runner, site
     ticket = raise_ticket(client, site.requester, site.locale)
     sent = [m for m in outbox(client) if m.channel == "email"]
     assert sorted(m.to for m in sent) == sorted([site.manager.email, site.manager2.email])
-    assert all(f"/tickets/{ticket['id']}" in m.body for m in sent)
+    assert all(f"/api/v1/tickets/{ticket['id']}" in m.body for m in sent)
     assert {n.email_state for n in _notifications(run)} == {EmailState.sent}
 
     # The event dispatched again (a duplicate message after a lost acknowledgement) ...

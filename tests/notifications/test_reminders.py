@@ -69,8 +69,8 @@ def test_reminders_go_out_at_60_30_and_7_days_once_each(
     assert expiring_events(run) == 3
     notes = inbox(client, site.tech)
     assert [n["type"] for n in notes] == ["certification.expiring"] * 3
-    assert "expires in 7 days" in notes[0]["title"]
-    assert notes[0]["link"] == f"/technicians/certifications/{cert}"
+    assert "vence en 7 días" in notes[0]["title"]
+    assert notes[0]["link"] == f"/api/v1/technicians/certifications/{cert}"
     # The technician's manager side: the client's owner (not the site's managers).
     assert len(inbox(client, site.owner)) == 3 and inbox(client, site.manager) == []
 

@@ -120,7 +120,7 @@ def test_assigning_an_open_ticket_moves_it_to_assigned_with_history(
     last = history[-1]
     assert (last["from_status"], last["to_status"]) == ("open", "assigned")
     assert last["actor_id"] == str(team.manager.id)
-    assert last["comment"] == "assigned to Ana Rojas"
+    assert last["comment"] == "Asignado a Ana Rojas"
 
 
 def test_reassigning_keeps_the_status_and_writes_no_history(

@@ -337,7 +337,7 @@ def test_failed_pass_fail_opens_a_linked_follow_up(client: TestClient, run: Runn
     body = response.json()
     follow_up = body["follow_up_ticket"]
     assert body["follow_up_ticket_id"] == follow_up["id"] and body["passed"] is False
-    assert follow_up["title"] == f"Follow-up: Sello de la bomba ({ticket['code']})"
+    assert follow_up["title"] == f"Seguimiento: Sello de la bomba ({ticket['code']})"
     assert follow_up["locale_id"] == ticket["locale_id"]
     assert follow_up["asset_id"] == str(asset_id)
     assert follow_up["status"] == "open" and follow_up["number"] == ticket["number"] + 1
@@ -353,7 +353,7 @@ def test_number_out_of_limits_opens_a_follow_up(client: TestClient, run: Runner)
     task = _add(client, team.manager, ticket, label="Presión", kind="number", max_value=5)
     response = _complete(client, team.owner, ticket, task, value=8, open_follow_up=True)
     assert response.status_code == 200, response.text
-    assert response.json()["follow_up_ticket"]["title"].startswith("Follow-up: Presión (T-")
+    assert response.json()["follow_up_ticket"]["title"].startswith("Seguimiento: Presión (T-")
 
 
 def test_long_label_is_shortened_in_the_follow_up_title(client: TestClient, run: Runner) -> None:

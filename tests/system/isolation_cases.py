@@ -62,6 +62,8 @@ CASES = {
         expect=frozenset({403}),
     ),
     ("DELETE", f"{P}/settings/{{key}}"): Case(params=_setting, expect=frozenset({403})),
+    # Labels of enum values: the same fixed tables for every signed-in user (no tenant data).
+    ("GET", f"{P}/labels"): Case(kind="list"),
     # Plan limits: a public catalogue to read, staff-only to change.
     ("GET", f"{P}/plan-limits"): Case(kind="list"),
     ("PATCH", f"{P}/plan-limits/{{plan}}"): Case(

@@ -13,6 +13,7 @@ from kerops.auth import tokens
 from kerops.auth.models import OtpCode
 from kerops.auth.schemas import TokenPair
 from kerops.core.errors import AppError
+from kerops.core.i18n import current_language, gettext, ngettext
 from kerops.core.mail import OutgoingMessage
 from kerops.core.security import hash_token, random_token
 from kerops.core.state import AppState
@@ -24,7 +25,8 @@ INVITE_PURPOSE = "invite"
 
 
 def invitation_link(session: AsyncSession, state: AppState, user: User) -> OutgoingMessage:
-    """Add the one-time code of a new user's invitation and return the email with its link."""
+    """Add the one-time code of a new user's invitation and return the email with its link, in
+    the invited person's language, or, while they have chosen none, the inviting request's."""
     token = random_token()
     session.add(
         OtpCode(
@@ -38,15 +40,29 @@ def invitation_link(session: AsyncSession, state: AppState, user: User) -> Outgo
         )
     )
     link = f"{state.settings.base_url}/accept-invite?token={token}"
+    language = user.language or current_language()
+    hours = state.settings.invite_ttl_hours
+    body = "\n\n".join(
+        (
+            gettext("Hello {name},", language, name=user.full_name),
+            gettext(
+                "You have been invited to KER Ops. Choose your password here:\n{link}",
+                language,
+                link=link,
+            ),
+            ngettext(
+                "The link works once and expires in {n} hour.",
+                "The link works once and expires in {n} hours.",
+                hours,
+                language,
+            ),
+        )
+    )
     return OutgoingMessage(
         channel="email",
         to=user.email,
-        subject="You are invited to KER Ops",
-        body=(
-            f"Hello {user.full_name},\n\n"
-            f"You have been invited to KER Ops. Choose your password here:\n{link}\n\n"
-            f"The link works once and expires in {state.settings.invite_ttl_hours} hours."
-        ),
+        subject=gettext("You are invited to KER Ops", language),
+        body=body,
     )
 
 

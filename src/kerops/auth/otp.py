@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.auth.models import OtpCode
 from kerops.core.errors import Unauthorized
-from kerops.core.i18n import N_, gettext
+from kerops.core.i18n import N_, gettext, ngettext
 from kerops.core.mail import OutgoingMessage
 from kerops.core.security import constant_time_equals, random_digits
 from kerops.core.state import AppState
@@ -80,12 +80,16 @@ async def find_user(session: AsyncSession, destination: Destination) -> User | N
 
 
 def _message(user: User, destination: Destination, code: str, ttl_minutes: int) -> OutgoingMessage:
-    if (user.language or "es-CL").lower().startswith("es"):
-        subject = "Tu código de acceso a KER Ops"
-        body = f"Tu código de acceso es {code}. Vence en {ttl_minutes} minutos."
-    else:
-        subject = "Your KER Ops login code"
-        body = f"Your login code is {code}. It expires in {ttl_minutes} minutes."
+    """The code's message, in the account's language (whoever asked for it)."""
+    language = user.language
+    subject = gettext("Your KER Ops sign-in code", language)
+    body = ngettext(
+        "Your sign-in code is {code}. It expires in {n} minute.",
+        "Your sign-in code is {code}. It expires in {n} minutes.",
+        ttl_minutes,
+        language,
+        code=code,
+    )
     to = user.email if destination.channel == "email" else destination.address
     return OutgoingMessage(channel=destination.channel, to=to, subject=subject, body=body)
 

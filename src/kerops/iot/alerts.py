@@ -20,13 +20,16 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets.models import Asset
+from kerops.core import formats
 from kerops.core.enums import TicketPriority
+from kerops.core.i18n import DEFAULT_LANGUAGE, gettext
 from kerops.events import service as events
 from kerops.iot import repository
 from kerops.iot.models import IoTDevice, IoTRule
 from kerops.operations.intake import raise_system_ticket
 from kerops.operations.models import ServiceTicket, TicketComment
 from kerops.operations.tickets import CLOSED_STATES
+from kerops.users.clients import language_of_client
 
 RULES = IoTRule.__table__
 #: (device time, value) of readings, oldest first.
@@ -166,21 +169,99 @@ async def _apply(session: AsyncSession, rule: Any, outcome: Outcome, now: dateti
     await session.execute(update(IoTRule).where(IoTRule.id == rule.id).values(**values))
 
 
-def _describe(rule: Any, outcome: Outcome, unit: str) -> str:
-    if rule.kind == "no_data":
-        return f"No {rule.metric} reading for {rule.no_data_minutes} minutes."
-    if rule.kind == "above":
-        limits = f"above {rule.threshold:g} {unit}"
-    elif rule.kind == "below":
-        limits = f"below {rule.threshold:g} {unit}"
-    elif rule.kind == "outside":
-        limits = f"outside {rule.low:g} to {rule.high:g} {unit}"
+def describe(
+    *,
+    kind: str,
+    metric: str,
+    unit: str,
+    threshold: float | None,
+    low: float | None,
+    high: float | None,
+    no_data_minutes: int | None,
+    value: float | None,
+    at: datetime | None,
+    language: str,
+    timezone: str | None = None,
+) -> str:
+    """What tripped a rule, in ``language`` (numbers and the reading's time in its format)."""
+
+    def num(x: float | None) -> str:
+        return formats.format_number(x, language) if x is not None else "?"
+
+    if kind == "no_data":
+        return gettext(
+            "No {metric} reading for {minutes} minutes.",
+            language,
+            metric=metric,
+            minutes=no_data_minutes if no_data_minutes is not None else "?",
+        )
+    if kind == "above":
+        limits = gettext("above {limit} {unit}", language, limit=num(threshold), unit=unit)
+    elif kind == "below":
+        limits = gettext("below {limit} {unit}", language, limit=num(threshold), unit=unit)
+    elif kind == "outside":
+        limits = gettext(
+            "outside {low} to {high} {unit}", language, low=num(low), high=num(high), unit=unit
+        )
     else:
-        limits = f"changing faster than {rule.threshold:g} {unit}/min"
-    return (
-        f"{rule.metric} {limits}: {outcome.tripped_value:g} {unit} at "
-        f"{outcome.tripped_at.isoformat() if outcome.tripped_at else 'unknown time'} (device time)."
+        limits = gettext(
+            "changing faster than {limit} {unit}/min", language, limit=num(threshold), unit=unit
+        )
+    when = (
+        formats.format_datetime(at, language, timezone=timezone)
+        if at is not None
+        else gettext("unknown time", language)
     )
+    return gettext(
+        "{metric} {limits}: {value} {unit} at {time} (device time).",
+        language,
+        metric=metric,
+        limits=limits,
+        value=num(value),
+        unit=unit,
+        time=when,
+    )
+
+
+def _describe(rule: Any, outcome: Outcome, unit: str, language: str) -> str:
+    return describe(
+        kind=rule.kind,
+        metric=rule.metric,
+        unit=unit,
+        threshold=rule.threshold,
+        low=rule.low,
+        high=rule.high,
+        no_data_minutes=rule.no_data_minutes,
+        value=outcome.tripped_value,
+        at=outcome.tripped_at,
+        language=language,
+    )
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def describe_payload(data: dict[str, Any], language: str, timezone: str | None = None) -> str:
+    """What tripped a rule, from a ``sensor.alert`` payload, for one reader."""
+    minutes = data.get("no_data_minutes")
+    detail = describe(
+        kind=str(data.get("kind") or ""),
+        metric=str(data.get("metric") or ""),
+        unit=str(data.get("unit") or ""),
+        threshold=_number(data.get("threshold")),
+        low=_number(data.get("low")),
+        high=_number(data.get("high")),
+        no_data_minutes=minutes if isinstance(minutes, int) else None,
+        value=_number(data.get("value")),
+        at=formats.parse_instant(data.get("tripped_at")),
+        language=language,
+        timezone=timezone,
+    )
+    device = str(data.get("device_name") or "")
+    if not device:
+        return detail
+    return gettext("{device}: {detail}", language, device=device, detail=detail)
 
 
 async def _raise_alert(
@@ -196,7 +277,9 @@ async def _raise_alert(
     ).one()
     device, asset = row
     unit = (device.metrics or {}).get(rule.metric) or device.unit
-    text = _describe(rule, outcome, unit)
+    # Stored once on the client's ticket, so in the client's language.
+    language = await language_of_client(session, device.client_id)
+    text = _describe(rule, outcome, unit, language)
     ticket_id = await _open_ticket_of(session, rule.ticket_id)
     if ticket_id is not None:
         session.add(
@@ -205,7 +288,13 @@ async def _raise_alert(
                 locale_id=asset.locale_id,
                 ticket_id=ticket_id,
                 author_id=None,
-                body=f"Rule “{rule.name}” tripped again on {device.name}. {text}",
+                body=gettext(
+                    "Rule “{rule}” tripped again on {device}. {detail}",
+                    language,
+                    rule=rule.name,
+                    device=device.name,
+                    detail=text,
+                ),
             )
         )
         await session.flush()
@@ -214,10 +303,17 @@ async def _raise_alert(
         ticket = await create_sensor_ticket(
             session,
             asset=asset,
-            title=f"{rule.name} on {device.name}",
-            description=f"Raised by rule “{rule.name}” of device {device.name} "
-            f"({device.serial_number}). {text}",
+            title=gettext("{rule} on {device}", language, rule=rule.name, device=device.name),
+            description=gettext(
+                "Raised by rule “{rule}” of device {device} ({serial}). {detail}",
+                language,
+                rule=rule.name,
+                device=device.name,
+                serial=device.serial_number,
+                detail=text,
+            ),
             priority=TicketPriority(rule.priority),
+            language=language,
         )
         ticket_id, opened = ticket.id, True
     events.emit(
@@ -233,8 +329,15 @@ async def _raise_alert(
             "device_id": str(device.id),
             "asset_id": str(asset.id),
             "metric": rule.metric,
+            "device_name": device.name,
             "kind": rule.kind,
+            "unit": unit,
+            "threshold": rule.threshold,
+            "low": rule.low,
+            "high": rule.high,
+            "no_data_minutes": rule.no_data_minutes,
             "value": outcome.tripped_value,
+            "tripped_at": outcome.tripped_at.isoformat() if outcome.tripped_at else None,
             "ticket_id": str(ticket_id),
             "ticket_opened": opened,
             "detail": text,
@@ -261,6 +364,7 @@ async def create_sensor_ticket(
     title: str,
     description: str,
     priority: TicketPriority,
+    language: str = DEFAULT_LANGUAGE,
 ) -> ServiceTicket:
     """Raise a ticket for the system from a sensor rule (no requester), like any other."""
     return await raise_system_ticket(
@@ -270,6 +374,6 @@ async def create_sensor_ticket(
         title=title,
         description=description,
         priority=priority,
-        history_comment="Raised by a sensor rule",
+        history_comment=gettext("Raised by a sensor rule", language),
         created_event=False,  # the caller emits sensor.alert, which names the ticket
     )

@@ -61,12 +61,10 @@ async def notify_people(ctx: JobContext, event: Event) -> None:
     one short transaction (a job of their own cost as much as the dispatch itself: a message,
     a claim, a read and two transactions). Those that fail are left ``pending`` for the sweep;
     a crash before they are marked leaves claims that expire, and the sweep sends them."""
-    message, created = await service.notify(
-        ctx.session, event, email=ctx.state.settings.notification_email
-    )
+    created = await service.notify(ctx.session, event, email=ctx.state.settings.notification_email)
     to_email = [n for n in created if n.address is not None]
     if to_email:
-        ctx.after_commit(functools.partial(_email_written, ctx.state, message, to_email))
+        ctx.after_commit(functools.partial(_email_written, ctx.state, to_email))
 
 
 def _email(state: JobHost, to: str, title: str, body: str, link: str | None) -> OutgoingMessage:
@@ -76,14 +74,13 @@ def _email(state: JobHost, to: str, title: str, body: str, link: str | None) -> 
     return OutgoingMessage(channel="email", to=to, subject=title, body=body)
 
 
-async def _email_written(
-    state: JobHost, message: service.Message, written: list[service.Written]
-) -> None:
+async def _email_written(state: JobHost, written: list[service.Written]) -> None:
     sent: list[uuid.UUID] = []
     failed: list[uuid.UUID] = []
     for note in written:
         assert note.address is not None
         try:
+            message = note.message
             await state.sender.send(
                 _email(state, note.address, message.title, message.body, message.link)
             )

@@ -12,18 +12,22 @@ from sqlalchemy import Select, Table, Update, bindparam, false, func, or_, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from kerops.core import access
+from kerops.core import access, formats
 from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.errors import NotFound
 from kerops.core.filtering import one_of
+from kerops.core.i18n import DEFAULT_LANGUAGE, gettext, ngettext, supported
+from kerops.core.labels import label
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
 from kerops.core.types import utcnow, uuid7
 from kerops.events.models import Event
+from kerops.iot import alerts as iot_alerts
 from kerops.notifications.models import EmailState, Notification
+from kerops.operations.schemas import ticket_code
 from kerops.tenancy.models import LocalMember
-from kerops.users.models import User
+from kerops.users.models import Client, User
 
 # --- recipients ----------------------------------------------------------------------------------
 
@@ -58,12 +62,14 @@ class Recipient:
 
     id: uuid.UUID
     email: str | None
+    language: str = DEFAULT_LANGUAGE
+    timezone: str | None = None
 
 
 @functools.lru_cache(maxsize=256)
 def _recipients_query(
     audiences: frozenset[str], named: tuple[str, ...], *, by_vendor: bool, by_client: bool
-) -> Select[uuid.UUID, str, bool, bool, bool]:
+) -> Select[uuid.UUID, str, str, str, bool, bool, bool]:
     """The recipients statement for one shape of event (its audiences, which people its payload
     names, whether it has a vendor and a client), with the event's values as parameters: built
     and compiled once per shape, not per event."""
@@ -95,8 +101,12 @@ def _recipients_query(
     belongs = [User.client_id == bindparam("client_id")] if by_client else []
     if by_vendor:
         belongs.append(User.vendor_id == bindparam("vendor_id"))
-    return select(User.id, User.email, is_manager, is_vendor_admin, is_owner).where(
-        or_(*wanted), or_(*belongs), User.is_active.is_(True)
+    # A person who chose no language reads their client's default one.
+    language = func.coalesce(User.language, Client.language).label("language")
+    return (
+        select(User.id, User.email, language, User.timezone, is_manager, is_vendor_admin, is_owner)
+        .outerjoin(Client, Client.id == User.client_id)
+        .where(or_(*wanted), or_(*belongs), User.is_active.is_(True))
     )
 
 
@@ -119,10 +129,10 @@ async def recipients(session: AsyncSession, event: Event) -> list[Recipient]:
     params: dict[str, Any] = {f"{key}_id": person for key, person in named.items()}
     params.update(client_id=event.client_id, locale_id=event.locale_id, vendor_id=event.vendor_id)
     rows = (await session.execute(stmt, params)).all()
-    any_manager = any(bool(row[2]) for row in rows)
+    any_manager = any(bool(row[4]) for row in rows)
     actor = _payload_id(event, "actor_id")
     chosen: list[Recipient] = []
-    for user_id, email, manager, vendor_admin, owner in rows:
+    for user_id, email, language, timezone, manager, vendor_admin, owner in rows:
         is_owner = bool(owner)
         reasons = (
             bool(manager),
@@ -133,7 +143,7 @@ async def recipients(session: AsyncSession, event: Event) -> list[Recipient]:
             is_owner and "managers" in audiences and not any_manager,
         )
         if any(reasons) and user_id != actor:
-            chosen.append(Recipient(user_id, email))
+            chosen.append(Recipient(user_id, email, language, timezone))
     return sorted(chosen, key=lambda u: u.id)
 
 
@@ -142,55 +152,145 @@ async def recipients(session: AsyncSession, event: Event) -> list[Recipient]:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """The title, body and link of a notification."""
+    """The title, body and link of a notification, in one reader's language."""
 
     title: str
     body: str
     link: str | None
 
 
-_LINKS = {
-    "ticket": "/tickets/{id}",
-    "certification": "/technicians/certifications/{id}",
-    "asset": "/assets/{id}",
-    "device": "/iot-devices/{id}",
+#: Where a notification points: a route of the API that shows its subject (a test checks each
+#: against the app's routes).
+LINKS = {
+    "ticket": "/api/v1/tickets/{id}",
+    "certification": "/api/v1/technicians/certifications/{id}",
+    "asset": "/api/v1/assets/{id}",
+    "device": "/api/v1/iot-devices/{id}",
 }
 
 
 def _ticket_ref(data: dict[str, Any]) -> str:
     number = data.get("number")
-    return f"#{number}" if number is not None else ""
+    return ticket_code(number) if isinstance(number, int) else ""
 
 
-def render(event: Event) -> Message:
-    """What a notification of ``event`` says (from its type and payload)."""
-    data: dict[str, Any] = event.payload or {}
+def _when(data: dict[str, Any], key: str, language: str, timezone: str | None) -> str:
+    at = formats.parse_instant(data.get(key))
+    return formats.format_datetime(at, language, timezone=timezone) if at else "?"
+
+
+def _sla(event: Event, data: dict[str, Any], language: str) -> str:
+    """The title of an SLA alert: which target (response or resolution), near or passed."""
+    ref = _ticket_ref(data)
+    response = data.get("target") == "response"
+    if event.type == "sla.warning":
+        if response:
+            return gettext("Response due soon: ticket {number}", language, number=ref)
+        return gettext("Resolution due soon: ticket {number}", language, number=ref)
+    if response:
+        return gettext("Response overdue: ticket {number}", language, number=ref)
+    return gettext("Resolution overdue: ticket {number}", language, number=ref)
+
+
+def _title(event: Event, data: dict[str, Any], language: str) -> str:
     ref = _ticket_ref(data)
     title_of = str(data.get("title") or "")
-    titles = {
-        "ticket.created": f"New ticket {ref}: {title_of}",
-        "ticket.assigned": f"Ticket {ref} assigned: {title_of}",
-        "ticket.status_changed": f"Ticket {ref} is now {data.get('status', '')}",
-        "sla.warning": f"SLA at risk: ticket {ref}",
-        "sla.breached": f"SLA breached: ticket {ref}",
-        "plan.generated": "Preventive work generated",
-        "sensor.alert": "Sensor alert",
-        "certification.expiring": (
-            f"Licence {data.get('cert_type', '')} expires in {data.get('days_left', '?')} days"
-        ),
-        "stock.low": "Stock is low",
-    }
-    title = titles.get(event.type, event.type)
-    if event.type == "ticket.status_changed":
-        body = f"{title_of} ({data.get('from_status', '?')} → {data.get('status', '?')})"
-    elif event.type == "certification.expiring":
-        body = f"Licence {data.get('number', '')} expires on {data.get('expires_date', '?')}."
-    else:
-        body = title_of or str(data.get("message") or "")
-    link = None
-    if event.subject_type in _LINKS and event.subject_id is not None:
-        link = _LINKS[event.subject_type].format(id=event.subject_id)
-    return Message(title=" ".join(title.split())[:200], body=body[:2000], link=link)
+    match event.type:
+        case "ticket.created":
+            return gettext("New ticket {number}: {title}", language, number=ref, title=title_of)
+        case "ticket.assigned":
+            return gettext(
+                "Ticket {number} assigned: {title}", language, number=ref, title=title_of
+            )
+        case "ticket.status_changed":
+            status = label("ticket_status", data.get("status", ""), language)
+            return gettext("Ticket {number} is now {status}", language, number=ref, status=status)
+        case "sla.warning" | "sla.breached":
+            return _sla(event, data, language)
+        case "plan.generated":
+            return gettext("Preventive work generated: ticket {number}", language, number=ref)
+        case "sensor.alert":
+            rule = str(data.get("rule_name") or "")
+            return gettext("Sensor alert: {rule}", language, rule=rule)
+        case "certification.expiring":
+            days = data.get("days_left")
+            return ngettext(
+                "Licence {cert_type} expires in {n} day",
+                "Licence {cert_type} expires in {n} days",
+                days if isinstance(days, int) else 0,
+                language,
+                cert_type=str(data.get("cert_type") or ""),
+            )
+        case "stock.low":
+            return gettext("Stock is low", language)
+    return label("notification_type", event.type, language)
+
+
+def _body(event: Event, data: dict[str, Any], language: str, timezone: str | None) -> str:
+    title_of = str(data.get("title") or "")
+    match event.type:
+        case "ticket.status_changed":
+            return gettext(
+                "{title} ({from_status} → {status})",
+                language,
+                title=title_of,
+                from_status=label("ticket_status", data.get("from_status", "?"), language),
+                status=label("ticket_status", data.get("status", "?"), language),
+            )
+        case "sla.warning":
+            return gettext(
+                "{title}. Due on {due_at}.",
+                language,
+                title=title_of,
+                due_at=_when(data, "due_at", language, timezone),
+            )
+        case "sla.breached":
+            return gettext(
+                "{title}. It was due on {due_at}.",
+                language,
+                title=title_of,
+                due_at=_when(data, "due_at", language, timezone),
+            )
+        case "plan.generated":
+            if data.get("due_at"):
+                return gettext(
+                    "{title}. Due on {due_at}.",
+                    language,
+                    title=title_of,
+                    due_at=_when(data, "due_at", language, timezone),
+                )
+            return title_of
+        case "sensor.alert":
+            return iot_alerts.describe_payload(data, language, timezone)
+        case "certification.expiring":
+            day = formats.parse_day(data.get("expires_date"))
+            return gettext(
+                "Licence {number} expires on {date}.",
+                language,
+                number=str(data.get("number") or ""),
+                date=formats.format_day(day, language) if day else "?",
+            )
+    return title_of or str(data.get("message") or "")
+
+
+def _link(event: Event, data: dict[str, Any]) -> str | None:
+    if event.type == "sensor.alert":
+        # About a rule; the place to act is the ticket it raised or commented on.
+        ticket_id = _payload_id(event, "ticket_id")
+        return LINKS["ticket"].format(id=ticket_id) if ticket_id else None
+    if event.subject_type in LINKS and event.subject_id is not None:
+        return LINKS[event.subject_type].format(id=event.subject_id)
+    return None
+
+
+def render(event: Event, language: str | None = None, *, timezone: str | None = None) -> Message:
+    """What a notification of ``event`` says to a reader of ``language`` in ``timezone`` (from
+    its type and payload; dates in the reader's time zone and format)."""
+    lang = supported(language) or DEFAULT_LANGUAGE
+    data: dict[str, Any] = event.payload or {}
+    title = _title(event, data, lang)
+    body = _body(event, data, lang, timezone)
+    return Message(title=" ".join(title.split())[:200], body=body[:2000], link=_link(event, data))
 
 
 def _insert_new(insert: Callable[[Table], Any]) -> Any:
@@ -210,40 +310,48 @@ _INSERT_NEW = {"postgresql": _insert_new(postgresql.insert), "sqlite": _insert_n
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """A notification ``notify`` wrote, with the address to email it to when it is to be
-    emailed (then written already claimed: ``sending``, its first attempt)."""
+    """A notification ``notify`` wrote, what it says (in its recipient's language), with the
+    address to email it to when it is to be emailed (then written already claimed: ``sending``,
+    its first attempt)."""
 
     id: uuid.UUID
     user_id: uuid.UUID
     email_state: EmailState
+    message: Message
     address: str | None = None
 
 
-async def notify(
-    session: AsyncSession, event: Event, *, email: bool
-) -> tuple[Message, list[Written]]:
+async def notify(session: AsyncSession, event: Event, *, email: bool) -> list[Written]:
     """Write the notifications of ``event`` that do not exist yet (idempotent: one statement,
-    skipping the (event, user) pairs written by an earlier delivery); what they say and the new
-    ones.
+    skipping the (event, user) pairs written by an earlier delivery); the new ones.
+
+    Each is rendered in its recipient's language and time zone and stored so: the inbox and a
+    later email show the text as written (a recipient who changes language sees new
+    notifications in the new one).
 
     With ``email``, the ones whose recipient has an address are written claimed for emailing
     (``sending``, attempt 1, ``emailed_at`` the claim time): the caller sends them once this
     transaction commits, and marks them with :func:`mark_emailed`. A claim never marked (the
     process died) expires like any other and the email sweep sends it."""
     users = await recipients(session, event)
-    message = render(event)
     if not users:
-        return message, []
+        return []
     now = utcnow()
-    wanted = [
-        Written(
-            id=uuid7(),
-            user_id=user.id,
-            email_state=EmailState.sending if email and user.email else EmailState.none,
-            address=user.email if email and user.email else None,
+    rendered: dict[tuple[str, str | None], Message] = {}
+    wanted: list[Written] = []
+    for user in users:
+        key = (user.language, user.timezone)
+        if key not in rendered:
+            rendered[key] = render(event, user.language, timezone=user.timezone)
+        wanted.append(
+            Written(
+                id=uuid7(),
+                user_id=user.id,
+                email_state=EmailState.sending if email and user.email else EmailState.none,
+                message=rendered[key],
+                address=user.email if email and user.email else None,
+            )
         )
-        for user in users
-    ]
     rows = [
         {
             "id": w.id,
@@ -251,11 +359,11 @@ async def notify(
             "client_id": event.client_id,
             "event_id": event.id,
             "type": event.type,
-            "title": message.title,
-            "body": message.body,
+            "title": w.message.title,
+            "body": w.message.body,
             "subject_type": event.subject_type,
             "subject_id": event.subject_id,
-            "link": message.link,
+            "link": w.message.link,
             "created_at": now,
             "email_state": w.email_state,
             "emailed_at": now if w.address else None,
@@ -265,7 +373,7 @@ async def notify(
     ]
     stmt = _INSERT_NEW[session.get_bind().dialect.name]
     new = set((await session.execute(stmt, rows)).scalars())
-    return message, [w for w in wanted if w.id in new]
+    return [w for w in wanted if w.id in new]
 
 
 def _mark_emailed(dialect_name: str) -> Update:

@@ -32,6 +32,7 @@ from kerops.operations.schemas import StepRole
 from kerops.operations.ticket_events import ticket_event
 from kerops.operations.tickets import CLOSED_STATES
 from kerops.tenancy.models import Locale
+from kerops.users.clients import language_of_client
 from kerops.users.models import User, Vendor
 from kerops.workforce import licences
 from kerops.workforce.models import TechnicianCertification, TechnicianShift
@@ -290,7 +291,11 @@ async def assign(
                 from_status=current,
                 to_status=TicketStatus.assigned,
                 actor_id=principal.user_id,
-                comment=f"assigned to {technician.full_name}",
+                comment=gettext(
+                    "Assigned to {technician}",
+                    await language_of_client(session, ticket.client_id),
+                    technician=technician.full_name,
+                ),
                 created_at=now,
             )
         )

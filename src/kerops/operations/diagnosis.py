@@ -52,6 +52,7 @@ from kerops.operations.diagnosis_engine import (
     shortlist,
 )
 from kerops.operations.models import ServiceTicket, TicketHistory
+from kerops.users.clients import language_of_client
 from kerops.users.models import User
 
 #: Past tickets a diagnosis learns from.
@@ -271,6 +272,8 @@ async def _inputs(
         parts_of=parts_of,
         exclude=query.ticket_id,
         shortlisted=shortlisted,
+        # Stored on the ticket for all its readers: the client's language.
+        language=await language_of_client(conn, client_id),
     )
     by_id = {doc.ticket_id: doc for doc, _ in shortlisted}  # (the similar are among them)
     similar_docs = [by_id[s.ticket_id] for s in offline.similar if s.ticket_id in by_id]

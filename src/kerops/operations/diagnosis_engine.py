@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kerops.core.enums import TechnicianSkill
+from kerops.core.i18n import DEFAULT_LANGUAGE, gettext
+from kerops.core.labels import label
 
 #: How many similar tickets a diagnosis is based on, and how many are re-scored with parts.
 TOP_K = 10
@@ -342,24 +344,43 @@ def _suggest_parts(
     ]
 
 
-def generic_cause(skill: str | None) -> str:
-    """A cause taken from no other ticket: what the skill alone says."""
+def _code(number: int) -> str:
+    """A ticket's display code, ``T-000123`` (as ``operations.schemas.ticket_code``)."""
+    return f"T-{number:06d}"
+
+
+def generic_cause(skill: str | None, language: str | None = None) -> str:
+    """A cause taken from no other ticket: what the skill alone says (in ``language``, the
+    request's by default)."""
     if skill:
-        return f"Looks like a {skill} fault."
-    return "Not enough history to suggest a cause yet."
+        trade = label("technician_skill", skill, language).lower()
+        return gettext("Looks like a fault of {skill}.", language, skill=trade)
+    return gettext("Not enough history to suggest a cause yet.", language)
 
 
-def _cause(similar: Sequence[tuple[Doc, float]], skill: str | None) -> tuple[str, list[str]]:
+def _cause(
+    similar: Sequence[tuple[Doc, float]], skill: str | None, language: str
+) -> tuple[str, list[str]]:
     """The likely cause and the tickets it is taken from."""
     for doc, _ in similar:
         if doc.cause:
-            return f"{doc.cause.strip()[:600]} (as on T-{doc.number:06d})", [doc.ticket_id]
+            code = _code(doc.number)
+            cause = doc.cause.strip()[:600]
+            return gettext("{cause} (as on {number})", language, cause=cause, number=code), [
+                doc.ticket_id
+            ]
     if similar:
         doc = similar[0][0]
-        return f"Like T-{doc.number:06d}: {doc.title[:300]}", [doc.ticket_id]
+        code, title = _code(doc.number), doc.title[:300]
+        return gettext("Like {number}: {title}", language, number=code, title=title), [
+            doc.ticket_id
+        ]
     if skill:
-        return f"Looks like a {skill} fault; no similar resolved tickets yet.", []
-    return generic_cause(None), []
+        trade = label("technician_skill", skill, language).lower()
+        return gettext(
+            "Looks like a fault of {skill}; no similar resolved tickets yet.", language, skill=trade
+        ), []
+    return generic_cause(None, language), []
 
 
 def diagnose(
@@ -371,13 +392,15 @@ def diagnose(
     top_k: int = TOP_K,
     exclude: str | None = None,
     shortlisted: Sequence[tuple[Doc, float]] | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> Diagnosis:
     """Diagnose ``query`` from the past tickets of ``index`` (but the ticket ``exclude``).
 
     ``own_parts`` is the parts list of the query's asset; ``parts_of`` the parts lists of the
     shortlisted tickets' assets (by asset id), used for the parts overlap and the parts.
     ``shortlisted``: ``shortlist(query, index, exclude=exclude)`` when the caller has it already
-    (its documents may carry their resolution notes).
+    (its documents may carry their resolution notes). ``language``: the one the cause is
+    written in (it is stored once: the client's).
     """
     parts_of = parts_of or {}
     own_ids = [p.product_id for p in own_parts]
@@ -410,7 +433,7 @@ def diagnose(
             confidence = min(0.95, share * evidence)
         else:
             confidence = min(KEYWORD_ONLY_CAP, share * KEYWORD_ONLY_CAP)
-    cause, cause_ticket_ids = _cause(similar, skill)
+    cause, cause_ticket_ids = _cause(similar, skill, language)
     return Diagnosis(
         cause=cause,
         skill=skill,

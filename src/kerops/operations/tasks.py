@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops.core import access
+from kerops.core import access, formats
 from kerops.core.enums import TicketStatus
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.i18n import gettext
@@ -21,13 +21,13 @@ from kerops.operations.actors import actor_kinds
 from kerops.operations.models import ServiceTicket, TicketTask
 from kerops.operations.schemas import StepRole, TicketCreate, ticket_code
 from kerops.operations.tasks_schemas import TaskComplete, TaskCreate, TaskKind, TaskUpdate
+from kerops.users.clients import language_of_client
 
 TASK_SORTS = {"position": TicketTask.position}
 #: A ticket in one of these states is closed: its checklist no longer changes.
 FINAL_STATES = (TicketStatus.completed, TicketStatus.cancelled)
 MANAGERS = {StepRole.staff, StepRole.owner, StepRole.manager}
 WORKERS = MANAGERS | {StepRole.technician}
-FOLLOW_UP_PREFIX = "Follow-up: "
 
 
 async def _ticket_to_change(
@@ -190,14 +190,28 @@ async def _open_follow_up(
     session: AsyncSession, principal: Principal, ticket: ServiceTicket, task: TicketTask
 ) -> ServiceTicket:
     """Raise the follow-up ticket of a failed task through the tickets service."""
+    # Stored once for all the client's people: in the client's language.
+    language = await language_of_client(session, ticket.client_id)
     code = ticket_code(ticket.number)
+    prefix = gettext("Follow-up: ", language)
     suffix = f" ({code})"
-    room = 200 - len(FOLLOW_UP_PREFIX) - len(suffix)
+    room = 200 - len(prefix) - len(suffix)
     label = task.label if len(task.label) <= room else task.label[: room - 1] + "…"
-    detail = f"Value recorded: {task.value_number:g}." if task.value_number is not None else ""
+    detail = (
+        gettext(
+            "Value recorded: {value}.",
+            language,
+            value=formats.format_number(task.value_number, language),
+        )
+        if task.value_number is not None
+        else ""
+    )
+    failed = gettext(
+        "Checklist item “{item}” of {number} failed.", language, item=task.label, number=code
+    )
     data = TicketCreate(
-        title=f"{FOLLOW_UP_PREFIX}{label}{suffix}",
-        description=f"Checklist item '{task.label}' of {code} failed. {detail}".strip(),
+        title=f"{prefix}{label}{suffix}",
+        description=f"{failed} {detail}".strip(),
         locale_id=ticket.locale_id,
         asset_id=ticket.asset_id,
         priority=ticket.priority,

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
+from kerops.core import labels
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StaffDep, StateDep, client_ip
 from kerops.core.documents import Document
 from kerops.core.enums import SubscriptionPlan
 from kerops.core.errors import Unprocessable, field_error
-from kerops.core.i18n import gettext
+from kerops.core.i18n import current_language, gettext
 from kerops.core.openapi import answers
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.system import semver, service
@@ -85,6 +86,17 @@ async def put_setting(
 async def delete_setting(principal: StaffDep, session: SessionDep, key: SettingKey) -> None:
     """Delete a setting."""
     await service.delete_setting(session, principal, key=key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels of enum values
+
+
+@router.get("/labels", response_model=dict[str, dict[str, str]])
+async def get_labels(principal: PrincipalDep) -> dict[str, dict[str, str]]:
+    """The label of every enum value a person sees, in the request's language:
+    ``{enum name: {value: label}}`` (values stay English identifiers everywhere else)."""
+    return labels.labels(current_language())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kerops.core.access import get_scoped
 from kerops.core.enums import ClientRole, SubscriptionPlan, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
-from kerops.core.i18n import gettext
+from kerops.core.i18n import DEFAULT_LANGUAGE, gettext, supported
 from kerops.core.principal import Principal
 from kerops.users.models import Client, User
 from kerops.users.schemas import ClientUpdate
@@ -34,6 +34,22 @@ async def set_up_new_client(session: AsyncSession, client_id: uuid.UUID) -> None
     """Run what the modules set up for a new client, in the order they registered."""
     for fn in _ON_NEW_CLIENT:
         await fn(session, client_id)
+
+
+async def language_of_client(
+    session: AsyncSession | AsyncConnection | None, client_id: uuid.UUID | None
+) -> str:
+    """The language a client's stored texts are written in (a generated ticket's title and
+    description, a diagnosis): texts written once and read by all of the client's people, so in
+    the client's default language (``clients.language``; es-CL without a client)."""
+    if session is None or client_id is None:
+        return DEFAULT_LANGUAGE
+    if isinstance(session, AsyncSession):
+        client = await session.get(Client, client_id)
+        language = client.language if client is not None else None
+    else:
+        language = await session.scalar(select(Client.language).where(Client.id == client_id))
+    return supported(language) or DEFAULT_LANGUAGE
 
 
 def new_client(

@@ -410,6 +410,8 @@ async def invite_user(
         client_role=invite.client_role,
         vendor_id=vendor.id if vendor is not None else None,
         invited_by_id=principal.user_id,
+        # No language of their own until they choose one: their browser's, else their client's.
+        language=None,
     )
     session.add(user)
     await flush_or_conflict(
