@@ -108,7 +108,7 @@ def test_a_requester_of_one_locale_is_not_shown_a_ticket_of_another(
         _shows_nothing_of_locale_2(ticket, cited)
         # Their own locale's ticket is no ticket of theirs either (a requester follows their own).
         assert ticket["ai_similar_ticket_ids"] == [], name
-        assert ticket["ai_cause"] == generic_cause("hvac"), name
+        assert ticket["ai_cause"] == generic_cause("hvac", "en"), name
         assert ticket["ai_skill"] == "hvac", name  # the generic parts are shown as stored
 
 
@@ -120,7 +120,7 @@ def test_the_assigned_vendor_technician_is_not_shown_other_tickets(
         _shows_nothing_of_locale_2(ticket, cited)
         assert SEEN_NOTE not in str(ticket)
         assert ticket["ai_similar_ticket_ids"] == [], name
-        assert ticket["ai_cause"] == generic_cause("hvac"), name
+        assert ticket["ai_cause"] == generic_cause("hvac", "en"), name
     # The ticket a move answers, and the diagnosis they may run again.
     moved = move(client, technician, cited.ticket_id, "accepted")
     assert moved.status_code == 200, moved.text
@@ -130,7 +130,7 @@ def test_the_assigned_vendor_technician_is_not_shown_other_tickets(
     assert rerun.status_code == 200, rerun.text
     _shows_nothing_of_locale_2(rerun.json(), cited)
     assert rerun.json()["similar_tickets"] == []
-    assert rerun.json()["cause"] == generic_cause("hvac")
+    assert rerun.json()["cause"] == generic_cause("hvac", "en")
 
 
 def test_a_manager_is_shown_the_citations_of_their_locale_only(
@@ -141,7 +141,7 @@ def test_a_manager_is_shown_the_citations_of_their_locale_only(
         _shows_nothing_of_locale_2(ticket, cited)
         assert cited.seen_id in ticket["ai_similar_ticket_ids"], name
         # The cause quotes the locale-2 ticket: they get the one taken from no ticket.
-        assert ticket["ai_cause"] == generic_cause("hvac"), name
+        assert ticket["ai_cause"] == generic_cause("hvac", "en"), name
     changed = client.patch(
         f"{API}/tickets/{cited.ticket_id}", json={"priority": "high"}, headers=manager.headers
     )
@@ -181,7 +181,7 @@ def test_a_cited_id_that_is_no_ticket_is_never_shown(
     )
     ticket = _answers(client, cited.team.owner, cited)["get"]
     assert ticket["ai_similar_ticket_ids"] == [cited.seen_id]
-    assert ticket["ai_cause"] == generic_cause("hvac")
+    assert ticket["ai_cause"] == generic_cause("hvac", "en")
 
 
 def _answers_a_ticket(model: Any) -> bool:
