@@ -34,7 +34,6 @@ from kerops.operations.sla import Target
 from kerops.operations.tasks_schemas import TaskKind
 from kerops.tenancy.schemas import AreaKind
 from tests.fixtures.factories import register_owner
-from tests.fixtures.language import with_request_language
 
 ENUMS: dict[str, list[str]] = {
     "ticket_status": [v.value for v in TicketStatus],
@@ -97,7 +96,7 @@ def test_a_value_without_a_label_is_shown_as_it_is() -> None:
 
 def test_the_labels_route_answers_in_the_requests_language(client: TestClient) -> None:
     owner = register_owner(client)
-    speaking = with_request_language(client)
+    speaking = client
     spanish = speaking.get("/api/v1/labels", headers={**owner.headers, "Accept-Language": "es-CL"})
     english = speaking.get("/api/v1/labels", headers={**owner.headers, "Accept-Language": "en"})
     assert spanish.status_code == english.status_code == 200

@@ -326,6 +326,7 @@ _NOT_FOUND: dict[str, str] = {
     "plan_occurrences": N_("plan occurrence not found"),
     "products": N_("product not found"),
     "refresh_tokens": N_("refresh token not found"),
+    "scan_follow_links": N_("follow-up link not found"),
     "service_tickets": N_("service ticket not found"),
     "settings": N_("setting not found"),
     "sla_policies": N_("sla policy not found"),
