@@ -12,7 +12,7 @@ from sqlalchemy import Select, Table, Update, bindparam, false, func, or_, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from kerops.core import access
+from kerops.core import access, sync_log
 from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.errors import NotFound
 from kerops.core.filtering import one_of
@@ -265,6 +265,7 @@ async def notify(
     ]
     stmt = _INSERT_NEW[session.get_bind().dialect.name]
     new = set((await session.execute(stmt, rows)).scalars())
+    sync_log.touched(session, Notification, new)
     return message, [w for w in wanted if w.id in new]
 
 
@@ -367,7 +368,9 @@ async def mark_all_read(session: AsyncSession, *, principal: Principal) -> int:
             Notification.read_at.is_(None),
         )
         .values(read_at=utcnow())
+        .returning(Notification.id)
         .execution_options(synchronize_session=False)
     )
-    result = await session.execute(stmt)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    marked = list((await session.execute(stmt)).scalars())
+    sync_log.touched(session, Notification, marked)
+    return len(marked)
