@@ -6,6 +6,7 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, Update, bindparam, false, func, or_, select, update
@@ -317,6 +318,7 @@ async def list_notifications(
     params: PageParams,
     unread: bool | None = None,
     event_type: str | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The caller's notifications, newest first by default."""
     # Scoped like everything else, and personal for platform staff too.
@@ -327,6 +329,8 @@ async def list_notifications(
         stmt = stmt.where(Notification.read_at.is_not(None))
     if event_type is not None:
         stmt = stmt.where(Notification.type == event_type)
+    if updated_since is not None:
+        stmt = stmt.where(Notification.updated_at >= updated_since)
     return await reader.page(
         stmt,
         params,
