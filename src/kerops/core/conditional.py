@@ -206,6 +206,12 @@ def bind_precondition(request: Request, session: Session) -> None:
         session.info[PRECONDITION_KEY] = found
 
 
+def release_precondition(session: Session) -> None:
+    """Drop the request's ``If-Match`` from its session: a replayed answer (``Idempotency-Key``)
+    shows what the request was answered when it ran, whatever the object's version is now."""
+    session.info.pop(PRECONDITION_KEY, None)
+
+
 # --- routes -----------------------------------------------------------------------------------
 
 
