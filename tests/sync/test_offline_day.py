@@ -145,7 +145,7 @@ def test_an_offline_day_replayed_twice_lands_once(client: TestClient, run: Runne
 
     # The app never got the answers: it sends the whole queue again, byte for byte.
     for request in queue:
-        response = _send(client, request)
+        _send(client, request)
         (status, body, replayed), (again, again_body, replayed_again) = request.answers
         assert (again, again_body) == (status, body), (request.url, again_body)
         assert replayed is None and replayed_again == "true"

@@ -136,7 +136,7 @@ def test_a_ticket_reassigned_away_is_a_delete_for_its_former_technician(
 
 
 def test_a_cursor_is_its_users_own(client: TestClient, run: Runner) -> None:
-    team, tech, other, _ = _crew(client, run)
+    _team, tech, other, _ = _crew(client, run)
     _, cursor = sync_all(client, tech)
     response = client.get(f"{API}/sync", params={"since": cursor}, headers=other.headers)
     assert response.status_code == 422

@@ -136,10 +136,12 @@ _RESET = _reset_statement()
 
 
 async def _objects(reader: Reader, wanted: dict[str, list[uuid.UUID]]) -> dict[str, dict[Any, Any]]:
-    """The objects of each kind the caller reads, by id (one statement per kind)."""
+    """The objects of each kind the caller reads, by id: one statement per kind, for every
+    kind whatever the page holds (an empty list included), so that a page costs the same
+    statements however many objects, and of which kinds, it shows."""
     found: dict[str, dict[Any, Any]] = {}
-    for name, ids in wanted.items():
-        kind = kinds.KINDS[name]
+    for name, kind in kinds.KINDS.items():
+        ids = wanted.get(name, [])
         table = kind.model.__table__  # type: ignore[attr-defined]
         stmt = reader.rows(kind.model).where(table.c.id.in_(ids))
         rows = [row._asdict() for row in await reader.runner.all(stmt)]
