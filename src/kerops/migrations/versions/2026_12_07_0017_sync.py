@@ -47,6 +47,10 @@ KINDS = (
 )
 
 
+#: A missing id, typed (PostgreSQL types a bare NULL of a UNION as text).
+NO_ID = "CAST(NULL AS UUID)"
+
+
 def upgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.add_column(sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
@@ -102,8 +106,8 @@ def upgrade() -> None:
     for kind, table, locale, person, at in KINDS:
         selects.append(
             f"SELECT client_id, '{kind}' AS kind, id AS object_id, 'upsert' AS op, "  # noqa: S608
-            f"{locale or 'NULL'} AS locale_id, {person or 'NULL'} AS user_id, "
-            f"NULL AS vendor_id, {at} AS changed_at FROM {table}"
+            f"{locale or NO_ID} AS locale_id, {person or NO_ID} AS user_id, "
+            f"{NO_ID} AS vendor_id, {at} AS changed_at FROM {table}"
         )
     op.execute(
         "INSERT INTO sync_changes "  # noqa: S608 (this file's own tables and columns)
