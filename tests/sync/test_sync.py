@@ -11,12 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kerops import demo
 from kerops.core.enums import ShiftType, UserRole
 from kerops.core.types import utcnow
 from kerops.sync import service
 from kerops.sync.models import SyncChange
 from kerops.workforce.models import TechnicianShift
-from tests.fixtures.factories import Account, Runner, make_user
+from tests.fixtures.factories import Account, Runner, login, make_user
 from tests.fixtures.operations import create_ticket
 from tests.fixtures.tenancy import Team, make_team
 from tests.fixtures.workforce import at
@@ -189,3 +190,38 @@ def test_the_prune_keeps_the_latest_change_of_live_objects(client: TestClient, r
 
     assert run(rows_of_ticket) == 1
     assert ticket["id"] in {i["id"] for i in sync_all(client, tech)[0]}
+
+
+def test_the_demo_technician_syncs_a_comment_after_the_first_sync(
+    client: TestClient, run: Runner
+) -> None:
+    """The README's round trip, on the demo data."""
+    state = client.app.state.kerops  # type: ignore[attr-defined]
+
+    async def load(session: AsyncSession) -> bool:
+        return await demo.load_demo(session, state)
+
+    assert run(load)
+    tokens = login(client, "tech@acme.demo", demo.DEMO_PASSWORD)
+    me = client.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    tech = Account(
+        id=uuid.UUID(me.json()["id"]),
+        email="tech@acme.demo",
+        role=UserRole.technician,
+        client_id=None,
+        tokens=tokens,
+    )
+    first, cursor = sync_all(client, tech, limit=200)
+    ticket = next(i for i in first if i["kind"] == "ticket")
+    kinds = {i["kind"] for i in first}
+    assert {"ticket", "shift", "certification"} <= kinds
+    response = client.post(
+        f"{API}/tickets/{ticket['id']}/comments",
+        json={"body": "Llegué al local"},
+        headers={**tech.headers, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 201, response.text
+    items, _ = sync_all(client, tech, cursor)
+    assert [(i["kind"], i["op"], i["data"]["body"]) for i in items] == [
+        ("comment", "upsert", "Llegué al local")
+    ]
