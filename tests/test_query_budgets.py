@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +41,14 @@ from sqlalchemy.engine.default import NO_CACHE_KEY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets.models import AssetStatusChange
-from kerops.core.enums import AssetStatus, LocalRole, TicketStatus, UserRole
+from kerops.core.enums import AssetStatus, LocalRole, ShiftType, TicketStatus, UserRole
 from kerops.core.types import utcnow, uuid7
 from kerops.events.models import Event
 from kerops.iot.models import IoTReading
 from kerops.main import create_app
 from kerops.notifications.models import DeliveryStatus, EmailState, Notification, WebhookDelivery
 from kerops.operations.models import TicketHistory
+from kerops.workforce.models import TechnicianShift
 from tests.assets.isolation_cases_assets import a_objects as asset_objects
 from tests.conftest import fresh_database, make_settings, run_in_app
 from tests.fixtures import files
@@ -86,15 +87,26 @@ BUDGETS: dict[Route, int] = {
     # A ticket: its number (a counter row, made on the client's first ticket), its SLA policy,
     # its first history row, each with its audit row, its event, and the jobs it queues (its
     # diagnosis, its event's dispatch) written to the jobs outbox in one INSERT.
-    ("POST", f"{P}/tickets"): 16,
-    ("POST", f"{P}/scan/{{code}}"): 14,
+    # (Each write of what the apps keep adds its rows of the sync log, in one INSERT.)
+    ("POST", f"{P}/tickets"): 17,
+    ("POST", f"{P}/scan/{{code}}"): 15,
     # The same ticket, and the photo's attachment row with its audit row.
-    ("POST", f"{P}/scan/{{code}}/photo-report"): 16,
+    ("POST", f"{P}/scan/{{code}}/photo-report"): 17,
     # A failed check opens a follow-up ticket (as above) besides updating the task.
-    ("POST", f"{P}/tickets/{{ticket_id}}/tasks/{{task_id}}/complete"): 18,
-    # The assignment, its history and audit rows, its event and the jobs outbox row of its
-    # dispatch.
-    ("POST", f"{P}/tickets/{{ticket_id}}/assign"): 11,
+    ("POST", f"{P}/tickets/{{ticket_id}}/tasks/{{task_id}}/complete"): 19,
+    # The assignment, its history and audit rows, its event, the jobs outbox row of its
+    # dispatch and its sync log rows.
+    ("POST", f"{P}/tickets/{{ticket_id}}/assign"): 12,
+    # The ticket's move, its history and audit rows, its event, the jobs outbox row and the
+    # sync log's rows.
+    ("POST", f"{P}/tickets/{{ticket_id}}/transitions"): 11,
+    # An asset, its plan-limit count, its audit row and its sync log row.
+    ("POST", f"{P}/assets"): 11,
+    # A plan and its next date, audited, and its sync log row.
+    ("PATCH", f"{P}/assets/{{asset_id}}/maintenance-plans/{{plan_id}}"): 11,
+    # The reset check of the cursor, the page of the log, then one statement per kind of object
+    # (nine, whatever the page holds), on one read connection.
+    ("GET", f"{P}/sync"): 13,
     # The plan's user limit, the user, their invitation code and locale membership, audited.
     ("POST", f"{P}/users/invite"): 11,
     # The landing page reads nothing.
@@ -473,7 +485,29 @@ def _seed_readings(stage: Stage, params: dict[str, Any]) -> None:
     stage.run(create)
 
 
+def _seed_sync(stage: Stage, params: dict[str, Any]) -> None:
+    """Shifts of A's technician, added through the ORM so that the sync log records them."""
+    w = stage.world
+    start = datetime(2031, 1, 6, 8, tzinfo=UTC) + timedelta(days=30 * len(w.cache))
+    w.cache[f"sync_seed_{len(w.cache)}"] = True
+
+    async def create(session: AsyncSession) -> None:
+        for day in range(3):
+            session.add(
+                TechnicianShift(
+                    technician_id=w.a_technician.id,
+                    client_id=w.a_technician.client_id,
+                    shift_type=ShiftType.working,
+                    starts_at=start + timedelta(days=day),
+                    ends_at=start + timedelta(days=day, hours=8),
+                )
+            )
+
+    stage.run(create)
+
+
 SEEDERS: dict[Route, Seeder] = {
+    ("GET", f"{P}/sync"): _seed_sync,
     ("GET", f"{P}/iot-devices/{{device_id}}/readings"): _seed_readings,
     ("GET", f"{P}/notifications"): _seed_notifications,
     ("GET", f"{P}/webhooks/{{webhook_id}}/deliveries"): _seed_deliveries,

@@ -91,6 +91,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
     },
     {"name": "notifications", "description": "A user's in-app notifications."},
     {
+        "name": "sync",
+        "description": "The changes, deletions and departures an app applies to stay in step "
+        "(one stream after a cursor).",
+    },
+    {
         "name": "webhooks",
         "description": "Signed HTTP callbacks of a client's events, their deliveries and retries.",
     },
@@ -105,6 +110,7 @@ OPERATION_NAMES: dict[str, str] = {
     "token": "issueToken",
     "refresh": "refreshToken",
     "me": "getCurrentUser",
+    "sync": "syncChanges",
     "request_code": "requestOtpCode",
     "verify_code": "verifyOtpCode",
     "add_member": "addLocaleMember",
@@ -194,6 +200,7 @@ def routers() -> list[APIRouter]:
     from kerops.operations.scan_router import router as scan_router
     from kerops.operations.sla_router import router as sla_router
     from kerops.operations.tasks_router import router as ticket_tasks_router
+    from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
     from kerops.tenancy.router import router as tenancy_router
@@ -236,4 +243,5 @@ def routers() -> list[APIRouter]:
         iot_readings_router,
         notifications_router,
         webhooks_router,
+        sync_router,
     ]

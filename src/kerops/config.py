@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_from: str = "KER Ops <no-reply@kerops.local>"
 
+    #: Days the sync log keeps tombstones, departures and resets; an app's sync cursor older
+    #: than that answers 410 ``sync_cursor_expired`` (it syncs fully again).
+    sync_tombstone_days: int = Field(default=30, ge=1, le=3650)
+
     pagination_default_limit: int = Field(default=50, ge=1)
     pagination_max_limit: int = Field(default=200, ge=1)
 

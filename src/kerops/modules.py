@@ -30,6 +30,7 @@ DOMAINS: tuple[str, ...] = (
     "iot",
     "automation",
     "notifications",
+    "sync",
 )
 
 #: The modules that declare jobs.
@@ -43,6 +44,7 @@ JOB_MODULES: tuple[str, ...] = (
     "kerops.notifications.jobs",
     "kerops.core.storage.sweep",  # storage.sweep (orphan objects)
     "kerops.idempotency.jobs",  # idempotency.sweep (expired keys)
+    "kerops.sync.jobs",  # sync.prune (old tombstones and departures)
 )
 
 _installed = False

@@ -72,16 +72,12 @@ def test_an_invitation_is_written_in_spanish_by_default(client: TestClient) -> N
     assert message.body.endswith("vence en 72 horas.")
 
 
-def test_an_invitation_sent_in_english_is_in_english(
-    client: TestClient, run: Runner
-) -> None:
+def test_an_invitation_sent_in_english_is_in_english(client: TestClient, run: Runner) -> None:
     owner = register_owner(client)
     _speaks(run, owner, "en")
     email = unique_email("invited")
     body = {"email": email, "full_name": "Paula Soto", "role": "technician"}
-    response = client.post(
-        INVITE, json=body, headers={**owner.headers, "Accept-Language": "en"}
-    )
+    response = client.post(INVITE, json=body, headers={**owner.headers, "Accept-Language": "en"})
     assert response.status_code == 201, response.text
     assert response.json()["language"] is None
     message = _last_to(client, email)

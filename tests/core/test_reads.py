@@ -269,6 +269,12 @@ def test_the_reader_answers_every_credential_like_the_principal(
 # --- every document read equals the ORM object's ------------------------------------------------
 
 
+#: Reader routes whose answer is not the documents of one model, with why and what checks them.
+NOT_DOCUMENTS = {
+    "/api/v1/sync": "objects of several kinds, each as its own GET shows it (tests/sync)",
+}
+
+
 def _reader_routes(client: TestClient) -> list[tuple[str, Document, bool]]:
     """The GET routes answered through the reader: each with the document of its object (of
     its items, for a list) and whether it is a list."""
@@ -277,6 +283,8 @@ def _reader_routes(client: TestClient) -> list[tuple[str, Document, bool]]:
         if not isinstance(route, APIRoute) or "GET" not in (route.methods or ()):
             continue
         if not any(d.call is get_reader for d in route.dependant.dependencies):
+            continue
+        if route.path in NOT_DOCUMENTS:
             continue
         schema = route.response_model
         items = schema.model_fields.get("items")

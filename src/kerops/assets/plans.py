@@ -233,6 +233,7 @@ async def list_plans(
     params: PageParams,
     trigger: PlanTrigger | None = None,
     is_active: bool | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[Sequence[Plan], str | None]:
     """One page of an asset's plans; sorting by ``next_due_at`` lists the dated ones only."""
     asset = await _asset(session, principal, asset_id, "read")
@@ -241,6 +242,8 @@ async def list_plans(
         stmt = stmt.where(Plan.trigger == trigger.value)
     if is_active is not None:
         stmt = stmt.where(Plan.is_active.is_(is_active))
+    if updated_since is not None:
+        stmt = stmt.where(Plan.updated_at >= updated_since)
     if (params.sort or "").lstrip("-") == "next_due_at":
         # Keyset cursors cannot step over NULLs: meter plans have no due date to sort by.
         stmt = stmt.where(Plan.next_due_at.is_not(None))

@@ -17,6 +17,7 @@ from kerops.assets.plans_schemas import (
     PlanUpdate,
 )
 from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core.filtering import UpdatedSince
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
 
@@ -45,6 +46,7 @@ async def list_plans(
     page: PlanPage,
     trigger: PlanTrigger | None = None,
     is_active: bool | None = None,
+    updated_since: UpdatedSince = None,
 ) -> dict[str, object]:
     """An asset's plans (sort: name, next_due_at, created_at; next_due_at lists date plans)."""
     items, cursor = await service.list_plans(
@@ -54,6 +56,7 @@ async def list_plans(
         params=page,
         trigger=trigger,
         is_active=is_active,
+        updated_since=updated_since,
     )
     return {"items": items, "next_cursor": cursor}
 

@@ -22,6 +22,7 @@ from kerops.assets.schemas import (
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep
 from kerops.core.documents import Document
 from kerops.core.enums import AssetStatus
+from kerops.core.filtering import UpdatedSince
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
 
@@ -48,6 +49,7 @@ async def list_assets(
     status: AssetStatus | None = None,
     category: TextFilter = None,
     q: TextFilter = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """The assets the caller can see (sort: name, created_at, criticality)."""
     items, cursor = await service.list_assets(
@@ -59,6 +61,7 @@ async def list_assets(
         status=status,
         category=category,
         q=q,
+        updated_since=updated_since,
     )
     return await reader.respond_page(ASSET_DOCUMENT, items, cursor)
 

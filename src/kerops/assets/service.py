@@ -148,6 +148,7 @@ async def list_assets(
     status: AssetStatus | None = None,
     category: str | None = None,
     q: str | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the assets the caller can see (one query): their columns by name
     (``AssetRead``'s fields), read through the reader: no session, no ORM objects."""
@@ -164,6 +165,8 @@ async def list_assets(
         stmt = stmt.where(func.lower(Asset.category) == category.lower())
     if q:
         stmt = stmt.where(text_search(q, Asset.name, Asset.serial_number, Asset.make, Asset.model))
+    if updated_since is not None:
+        stmt = stmt.where(Asset.updated_at >= updated_since)
     return await reader.page(
         stmt, params, sort_fields=ASSET_SORTS, id_column=Asset.id, default_sort="name"
     )

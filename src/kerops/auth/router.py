@@ -16,6 +16,7 @@ from kerops.auth.schemas import (
     RegisterRequest,
     TokenPair,
 )
+from kerops.core.conditional import one_object
 from kerops.core.deps import CROSS_CLIENT, PrincipalDep, SessionDep, StateDep, client_ip
 from kerops.core.errors import Unauthorized
 from kerops.core.i18n import gettext
@@ -96,6 +97,7 @@ async def logout(body: LogoutRequest, principal: PrincipalDep, session: SessionD
 
 
 @router.get("/me", response_model=UserRead)
+@one_object
 async def me(user: CurrentUserDep) -> User:
     """The authenticated user."""
     return user

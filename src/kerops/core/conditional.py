@@ -209,6 +209,12 @@ def bind_precondition(request: Request, session: Session) -> None:
         session.info[PRECONDITION_KEY] = found
 
 
+def release_precondition(session: Session) -> None:
+    """Drop the request's ``If-Match`` from its session: a replayed answer (``Idempotency-Key``)
+    shows what the request was answered when it ran, whatever the object's version is now."""
+    session.info.pop(PRECONDITION_KEY, None)
+
+
 # --- routes -----------------------------------------------------------------------------------
 
 
@@ -245,6 +251,16 @@ _ANY_QUERY: set[Callable[..., Any]] = set()
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_ONE_OBJECT: set[Callable[..., Any]] = set()
+
+
+def one_object(endpoint: F) -> F:
+    """Mark a GET whose path names no object but whose answer is one (``/auth/me``, the
+    caller's own user): it sends the object's ``ETag`` and answers 304 to ``If-None-Match``."""
+    _ONE_OBJECT.add(endpoint)
+    return endpoint
+
+
 def takes_any_query(endpoint: F) -> F:
     """Mark an endpoint whose query is written by someone else (an identity provider's redirect
     back: ``code``, ``state``, ``scope``, ``session_state``, ...): unknown parameters are not
@@ -274,9 +290,10 @@ def declared_query(route: APIRoute) -> frozenset[str]:
     return frozenset(names)
 
 
-def _body_tag(response: Response, identity: str, param: str) -> str | None:
+def _body_tag(response: Response, identity: str | None, param: str) -> str | None:
     """The ``ETag`` of an answer that is the object the path names (a JSON object whose ``id``,
-    or whose field named after the path parameter ``param``, is ``identity``)."""
+    or whose field named after the path parameter ``param``, is ``identity``; any object's,
+    for a route marked ``one_object``: ``identity`` None)."""
     body = getattr(response, "body", None)
     if not isinstance(body, bytes) or not body.startswith(b"{"):
         return None
@@ -286,6 +303,8 @@ def _body_tag(response: Response, identity: str, param: str) -> str | None:
         return None
     if not isinstance(data, dict):
         return None
+    if identity is None:
+        identity = _identity(data.get("id", ""))
     named = data.get(param)
     is_other = "id" in data and _identity(data["id"]) != identity
     if is_other and (named is None or _identity(named) != identity):
@@ -307,7 +326,8 @@ class CheckedRoute(APIRoute):
         allowed = declared_query(self)
         any_query = self.endpoint in _ANY_QUERY
         target = self.param_convertors and list(self.param_convertors)[-1]
-        kind = self.object_kind if target else ""
+        one = self.endpoint in _ONE_OBJECT
+        kind = self.object_kind if target or one else ""
 
         async def checked(request: Request) -> Response:
             unknown = [name for name in dict.fromkeys(request.query_params) if name not in allowed]
@@ -323,9 +343,13 @@ class CheckedRoute(APIRoute):
                 )
             if not kind:
                 return await handler(request)
-            param = cast(str, target)
-            identity = _identity(request.path_params.get(param, ""))
-            if kind == "write" and (header := request.headers.get("if-match")) is not None:
+            param = target or "id"
+            identity = _identity(request.path_params.get(param, "")) if target else None
+            if (
+                kind == "write"
+                and identity is not None
+                and (header := request.headers.get("if-match")) is not None
+            ):
                 tags = parse_tags(header)
                 if tags is None:
                     raise AppError(
@@ -377,6 +401,8 @@ def object_kind(
     """``read`` for a GET of one object, ``write`` for a write on one object, else ``""``
     (routes whose caller is signed in: one of ``signed_in`` is among their dependencies)."""
     methods = route.methods or set()
+    if route.endpoint in _ONE_OBJECT and "GET" in methods:
+        return "read"
     if "{" not in route.path or not signed_in & set(_calls(route.dependant)):
         return ""
     if "GET" in methods:

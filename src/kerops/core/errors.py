@@ -120,6 +120,14 @@ class Unprocessable(AppError):
     title = N_("Validation failed")
 
 
+class Gone(AppError):
+    """What the request names existed once and is no longer kept (an expired sync cursor)."""
+
+    status_code = 410
+    code = "gone"
+    title = "Gone"
+
+
 class PlanLimitExceeded(AppError):
     """A create would exceed a limit of the client's subscription plan."""
 

@@ -3,11 +3,22 @@ of values."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from sqlalchemy import ColumnElement, any_, bindparam, or_
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import QueryableAttribute
+
+from kerops.core.schemas import ApiDateTime
+
+#: The description of every list's ``updated_since`` (``kerops.core.schemas.UpdatedSince``).
+UPDATED_SINCE = (
+    "Only objects changed at or after this instant (inclusive; compare the `updated_at` "
+    "of the objects you keep, or `created_at` for rows that never change)"
+)
+#: A list's ``updated_since`` query parameter: objects changed at or after the instant.
+UpdatedSince = Annotated[ApiDateTime | None, Query(description=UPDATED_SINCE)]
 
 
 def text_search(q: str, *columns: Any) -> ColumnElement[bool]:

@@ -68,6 +68,7 @@ DESCRIPTIONS = {
     403: "Forbidden (role, API key scope or plan limit)",
     404: "Not found, or outside the caller's reach",
     409: "Conflict with the current state",
+    410: "Gone: no longer kept (an expired sync cursor: sync fully again)",
     412: "Precondition failed: If-Match names a stale version (the current ETag is sent)",
     413: "Payload too large",
     415: "Unsupported media type",

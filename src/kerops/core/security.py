@@ -70,6 +70,7 @@ class Security:
             )
         )
         self._jwt_key = OctKey.import_key(_derive(secret, b"kerops-jwt"))
+        self._signing_key = _derive(secret, b"kerops-signatures")
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, b"kerops-secrets")))
         self._dummy_hash = self._password_hash.hash(secrets.token_urlsafe(16))
         #: Signs the short-lived cookie that carries OIDC state during a single sign-on.
@@ -91,6 +92,15 @@ class Security:
             return self._password_hash.verify(password, password_hash)
         except Exception:  # a malformed stored hash never authenticates
             return False
+
+    def sign(self, message: str) -> str:
+        """A signature of ``message`` by this service (HMAC-SHA256, URL-safe, unpadded)."""
+        digest = hmac.new(self._signing_key, message.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def verify_signature(self, message: str, signature: str) -> bool:
+        """Whether ``signature`` is this service's ``sign(message)`` (in constant time)."""
+        return constant_time_equals(self.sign(message), signature)
 
     def encode_jwt(self, claims: dict[str, Any], ttl: timedelta) -> str:
         """Sign a JWT with the service's issuer, audience, issue and expiry times."""

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
+from kerops.core.conditional import release_precondition
 from kerops.core.deps import PrincipalDep, SessionDep, get_principal
 from kerops.core.errors import AppError, Conflict, Unprocessable
 from kerops.core.i18n import gettext
@@ -198,6 +199,9 @@ async def claim_key(
             ),
             code="idempotency_key_reused",
         )
+    # The request ran already, with the version it named then: its answer is replayed as it
+    # was, not judged again against the object as it is now.
+    release_precondition(session.sync_session)
     raise Replay(answer)
 
 

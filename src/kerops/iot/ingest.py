@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets.models import Asset
 from kerops.config import Settings
-from kerops.core import row_scope
+from kerops.core import row_scope, sync_log
 from kerops.core.errors import Forbidden, PayloadTooLarge, Unauthorized, Unprocessable, field_error
 from kerops.core.i18n import gettext
 from kerops.core.security import hash_token
@@ -463,3 +463,4 @@ async def _update_meters(
             .values(meter_readings=merged)
             .execution_options(synchronize_session=False)
         )
+        sync_log.touched(session, Asset, [asset_id])

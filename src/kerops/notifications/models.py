@@ -45,6 +45,8 @@ class Notification(IdMixin, Base):
         UniqueConstraint("event_id", "user_id"),
         Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
         Index("ix_notifications_email_state_created_at", "email_state", "created_at"),
+        # The app's sync of an inbox (``updated_since``).
+        Index("ix_notifications_user_id_updated_at", "user_id", "updated_at"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -62,6 +64,8 @@ class Notification(IdMixin, Base):
     link: Mapped[str | None] = mapped_column(String(300))
     read_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Moves with every change (read, emailed): what an app's sync compares.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     email_state: Mapped[EmailState] = mapped_column(StrEnum(EmailState), default=EmailState.none)
     email_attempts: Mapped[int] = mapped_column(default=0)
     #: Sent at; while ``sending``, the time the claim was taken.

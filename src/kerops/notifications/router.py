@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep, require_scope
 from kerops.core.documents import Document
+from kerops.core.filtering import UpdatedSince
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import Principal
 from kerops.idempotency.http import not_replayable
@@ -50,10 +51,11 @@ async def list_notifications(
     type: Annotated[
         str | None, Query(max_length=64, description="Only notifications of this event type")
     ] = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """Your notifications, newest first."""
     items, cursor = await service.list_notifications(
-        reader, params=page, unread=unread, event_type=type
+        reader, params=page, unread=unread, event_type=type, updated_since=updated_since
     )
     return await reader.respond_page(NOTIFICATION_DOCUMENT, items, cursor)
 

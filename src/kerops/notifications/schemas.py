@@ -44,6 +44,7 @@ class NotificationRead(ReadModel):
     link: str | None
     read_at: datetime | None
     created_at: datetime
+    updated_at: datetime
 
 
 class UnreadCount(ReadModel):

@@ -6,13 +6,14 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, Update, bindparam, false, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from kerops.core import access, formats
+from kerops.core import access, formats, sync_log
 from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.errors import NotFound
 from kerops.core.filtering import one_of
@@ -373,6 +374,7 @@ async def notify(session: AsyncSession, event: Event, *, email: bool) -> list[Wr
     ]
     stmt = _INSERT_NEW[session.get_bind().dialect.name]
     new = set((await session.execute(stmt, rows)).scalars())
+    sync_log.touched(session, Notification, new)
     return [w for w in wanted if w.id in new]
 
 
@@ -424,6 +426,7 @@ async def list_notifications(
     params: PageParams,
     unread: bool | None = None,
     event_type: str | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The caller's notifications, newest first by default."""
     # Scoped like everything else, and personal for platform staff too.
@@ -434,6 +437,8 @@ async def list_notifications(
         stmt = stmt.where(Notification.read_at.is_not(None))
     if event_type is not None:
         stmt = stmt.where(Notification.type == event_type)
+    if updated_since is not None:
+        stmt = stmt.where(Notification.updated_at >= updated_since)
     return await reader.page(
         stmt,
         params,
@@ -475,7 +480,9 @@ async def mark_all_read(session: AsyncSession, *, principal: Principal) -> int:
             Notification.read_at.is_(None),
         )
         .values(read_at=utcnow())
+        .returning(Notification.id)
         .execution_options(synchronize_session=False)
     )
-    result = await session.execute(stmt)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    marked = list((await session.execute(stmt)).scalars())
+    sync_log.touched(session, Notification, marked)
+    return len(marked)

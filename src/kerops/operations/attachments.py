@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -134,14 +135,18 @@ async def list_attachments(
     ticket_id: uuid.UUID,
     params: PageParams,
     kind: AttachmentKind | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[Sequence[TicketAttachment], str | None]:
-    """One page of a ticket's files, oldest first."""
+    """One page of a ticket's files, oldest first (``updated_since`` compares ``created_at``:
+    a file's record never changes)."""
     await access.get_scoped(session, ServiceTicket, ticket_id, principal)
     stmt = access.scoped(select(TicketAttachment), TicketAttachment, principal).where(
         TicketAttachment.ticket_id == ticket_id
     )
     if kind is not None:
         stmt = stmt.where(TicketAttachment.kind == kind.value)
+    if updated_since is not None:
+        stmt = stmt.where(TicketAttachment.created_at >= updated_since)
     return await paginate(
         session,
         stmt,

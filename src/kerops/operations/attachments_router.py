@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from kerops.core.deps import AuthenticatedUploadRoute, PrincipalDep, SessionDep, StateDep
+from kerops.core.filtering import UpdatedSince
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.storage.backends import StorageDep
 from kerops.core.storage.downloads import download_headers
@@ -81,10 +82,16 @@ async def list_attachments(
     session: SessionDep,
     page: AttachmentPage,
     kind: AttachmentKind | None = None,
+    updated_since: UpdatedSince = None,
 ) -> dict[str, object]:
     """A ticket's files, oldest first (sort: created_at)."""
     items, cursor = await attachments.list_attachments(
-        session, principal=principal, ticket_id=ticket_id, params=page, kind=kind
+        session,
+        principal=principal,
+        ticket_id=ticket_id,
+        params=page,
+        kind=kind,
+        updated_since=updated_since,
     )
     return {"items": items, "next_cursor": cursor}
 

@@ -122,6 +122,8 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
             "id",
         ),
         Index("ix_service_tickets_technician_id_status", "technician_id", "status"),
+        # A list's ``updated_since`` (an app's incremental sync), within a client.
+        Index("ix_service_tickets_client_id_updated_at_id", "client_id", "updated_at", "id"),
         # The clients of a vendor's or a technician's tickets, read by the row-level security
         # policies once per statement (``kerops.core.row_scope``), one index probe per client.
         Index("ix_service_tickets_vendor_id_client_id", "vendor_id", "client_id"),

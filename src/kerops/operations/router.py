@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.documents import Document
 from kerops.core.enums import TicketPriority, TicketStatus
+from kerops.core.filtering import UpdatedSince
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
 from kerops.operations import (
@@ -217,6 +218,7 @@ async def list_tickets(
     ] = None,
     created_from: ApiDateTime | None = None,
     created_to: ApiDateTime | None = None,
+    updated_since: UpdatedSince = None,
     q: TextFilter = None,
 ) -> Response:
     """The tickets the caller can see (sort: created_at, priority, number, sla_resolution_due_at;
@@ -237,6 +239,7 @@ async def list_tickets(
             sla_warned=sla_warned,
             created_from=created_from,
             created_to=created_to,
+            updated_since=updated_since,
             q=q,
         )
         return await reader.respond_page(TICKET_DOCUMENT, items, cursor)

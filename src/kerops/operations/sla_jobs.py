@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kerops.core import sync_log
 from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.jobs import JobContext, job
 from kerops.core.types import utcnow
@@ -52,7 +53,9 @@ async def _claim(
         .returning(ServiceTicket.id)
         .execution_options(synchronize_session=False)
     )
-    return set(claimed.scalars())
+    recorded = set(claimed.scalars())
+    sync_log.touched(session, ServiceTicket, recorded)
+    return recorded
 
 
 async def _managers(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -70,13 +71,20 @@ def _within(task: TicketTask, value: float) -> bool:
 
 
 async def list_tasks(
-    session: AsyncSession, *, principal: Principal, ticket_id: uuid.UUID, params: PageParams
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    params: PageParams,
+    updated_since: datetime | None = None,
 ) -> tuple[Sequence[TicketTask], str | None]:
     """One page of a ticket's checklist, by position."""
     await access.get_scoped(session, ServiceTicket, ticket_id, principal)
     stmt = access.scoped(select(TicketTask), TicketTask, principal).where(
         TicketTask.ticket_id == ticket_id
     )
+    if updated_since is not None:
+        stmt = stmt.where(TicketTask.updated_at >= updated_since)
     return await paginate(
         session,
         stmt,

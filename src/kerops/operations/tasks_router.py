@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, status
 
 from kerops.core.deps import PrincipalDep, SessionDep
+from kerops.core.filtering import UpdatedSince
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.operations import diagnosis_shown, tasks
 from kerops.operations.models import TicketTask
@@ -29,11 +30,19 @@ TASK = f"{TASKS}/{{task_id}}"
 
 @router.get(TASKS, response_model=Page[TaskRead])
 async def list_tasks(
-    ticket_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, page: TaskPage
+    ticket_id: uuid.UUID,
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: TaskPage,
+    updated_since: UpdatedSince = None,
 ) -> dict[str, object]:
     """A ticket's checklist (anyone who can read the ticket; sort: position)."""
     items, cursor = await tasks.list_tasks(
-        session, principal=principal, ticket_id=ticket_id, params=page
+        session,
+        principal=principal,
+        ticket_id=ticket_id,
+        params=page,
+        updated_since=updated_since,
     )
     return {"items": items, "next_cursor": cursor}
 

@@ -54,6 +54,7 @@ async def list_tickets(
     sla_warned: bool | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    updated_since: datetime | None = None,
     q: str | None = None,
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the tickets the caller can see, filtered and sorted: their columns by name
@@ -91,6 +92,8 @@ async def list_tickets(
         stmt = stmt.where(ServiceTicket.created_at >= created_from)
     if created_to is not None:
         stmt = stmt.where(ServiceTicket.created_at < created_to)
+    if updated_since is not None:
+        stmt = stmt.where(ServiceTicket.updated_at >= updated_since)
     if q:
         search = text_search(q, ServiceTicket.title, ServiceTicket.description)
         number = number_of(q)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.documents import Document
 from kerops.core.enums import ShiftType
+from kerops.core.filtering import UpdatedSince
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.storage.uploads import ObjectWritesDep
 from kerops.workforce import service
@@ -61,6 +62,7 @@ async def list_shifts(
     shift_type: ShiftType | None = None,
     from_: From = None,
     to: To = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """Shifts you can see; ``from``/``to`` keep those overlapping the window (sort: starts_at,
     created_at)."""
@@ -70,6 +72,7 @@ async def list_shifts(
         technician_id=technician_id,
         shift_type=shift_type,
         ends_after=from_,
+        updated_since=updated_since,
         starts_before=to,
     )
     return await reader.respond_page(SHIFT_DOCUMENT, items, cursor)
@@ -117,6 +120,7 @@ async def list_certifications(
     ] = None,
     expired: Annotated[bool | None, Query(description="true: already expired")] = None,
     verified: bool | None = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """Licences you can see (sort: expires_date, created_at)."""
     items, cursor = await service.list_certifications(
@@ -127,6 +131,7 @@ async def list_certifications(
         expiring_within_days=expiring_within_days,
         expired=expired,
         verified=verified,
+        updated_since=updated_since,
     )
     return await reader.respond_page(CERTIFICATION_DOCUMENT, items, cursor)
 

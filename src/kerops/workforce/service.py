@@ -186,6 +186,7 @@ async def list_shifts(
     shift_type: ShiftType | None = None,
     starts_before: datetime | None = None,
     ends_after: datetime | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the shifts the caller can see; ``from``/``to`` keep those overlapping."""
     stmt = reader.rows(TechnicianShift)
@@ -197,6 +198,8 @@ async def list_shifts(
         stmt = stmt.where(TechnicianShift.ends_at > ends_after)
     if starts_before is not None:
         stmt = stmt.where(TechnicianShift.starts_at < starts_before)
+    if updated_since is not None:
+        stmt = stmt.where(TechnicianShift.updated_at >= updated_since)
     return await reader.page(
         stmt,
         params,
@@ -392,6 +395,7 @@ async def list_certifications(
     expiring_within_days: int | None = None,
     expired: bool | None = None,
     verified: bool | None = None,
+    updated_since: datetime | None = None,
     today: date | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the licences the caller can see (``expired`` and ``expiring_within_days``
@@ -414,6 +418,8 @@ async def list_certifications(
         stmt = stmt.where(
             model.verified_at.is_not(None) if verified else model.verified_at.is_(None)
         )
+    if updated_since is not None:
+        stmt = stmt.where(model.updated_at >= updated_since)
     return await reader.page(
         stmt, params, sort_fields=CERT_SORTS, id_column=model.id, default_sort="created_at"
     )
