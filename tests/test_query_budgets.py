@@ -983,8 +983,8 @@ DATA_PAGE_BUDGETS: dict[Route, int] = {
     ("GET", "/scan/{code}"): 2,
     # The report's ticket and photo as the JSON photo report writes them (16: its number, SLA
     # policy, history, attachment, their audit rows, event, jobs outbox), and its follow-up link
-    # with its audit row.
-    ("POST", "/scan/{code}"): 18,
+    # with its audit row, and the sync log's row of the new ticket.
+    ("POST", "/scan/{code}"): 19,
     # The ticket with its asset, locale and link in one query, then its public steps.
     ("GET", "/follow-up/{token}"): 3,
 }

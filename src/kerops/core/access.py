@@ -329,6 +329,7 @@ _NOT_FOUND: dict[str, str] = {
     "scan_follow_links": N_("follow-up link not found"),
     "service_tickets": N_("service ticket not found"),
     "settings": N_("setting not found"),
+    "sync_changes": N_("change not found"),
     "sla_policies": N_("sla policy not found"),
     "technician_certifications": N_("technician certification not found"),
     "technician_shifts": N_("technician shift not found"),

@@ -14,7 +14,13 @@ from kerops.core import row_scope
 from kerops.core.audit import set_audit_context
 from kerops.core.conditional import bind_precondition
 from kerops.core.errors import AppError, Forbidden, Unauthorized
-from kerops.core.i18n import choose, current_language, gettext, set_language
+from kerops.core.i18n import (
+    choose,
+    current_language,
+    gettext,
+    remember_client_language,
+    set_language,
+)
 from kerops.core.jobs import take_pending
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.reads import Reader
@@ -168,6 +174,7 @@ def use_language(request: Request, principal: Principal) -> None:
     )
     if current_language() != language:
         set_language(language)
+    remember_client_language(principal.client_id, principal.client_language)
 
 
 def _check_method_scope(principal: Principal, method: str) -> None:

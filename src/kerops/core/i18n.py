@@ -41,6 +41,11 @@ CATALOG_DIRS = {"es-CL": "es_CL", "en": "en"}
 LOCALE_ROOT = Path(__file__).resolve().parent.parent / "locale"
 
 _language: ContextVar[str] = ContextVar("kerops_language", default=DEFAULT_LANGUAGE)
+#: The caller's client and its default language, as the request's principal carries them, so
+#: a text stored in that client's language costs no query to choose.
+_client_language: ContextVar[tuple[object, str] | None] = ContextVar(
+    "kerops_client_language", default=None
+)
 
 
 def _ranges(header: str) -> list[tuple[float, int, str]]:
@@ -115,6 +120,19 @@ def set_language(language: str) -> Token[str]:
 
 def reset_language(token: Token[str]) -> None:
     _language.reset(token)
+
+
+def remember_client_language(client_id: object, language: str | None) -> None:
+    """Keep the caller's client's default language for this request (None: forget it)."""
+    value = (client_id, supported(language) or DEFAULT_LANGUAGE) if client_id else None
+    if _client_language.get() != value:
+        _client_language.set(value)
+
+
+def known_client_language(client_id: object) -> str | None:
+    """The default language of ``client_id`` if this request already knows it."""
+    known = _client_language.get()
+    return known[1] if known is not None and known[0] == client_id else None
 
 
 def catalog_files(language: str) -> list[Path]:

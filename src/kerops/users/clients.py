@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from kerops.core.access import get_scoped
 from kerops.core.enums import ClientRole, SubscriptionPlan, UserRole
 from kerops.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
-from kerops.core.i18n import DEFAULT_LANGUAGE, gettext, supported
+from kerops.core.i18n import DEFAULT_LANGUAGE, gettext, known_client_language, supported
 from kerops.core.principal import Principal
 from kerops.users.models import Client, User
 from kerops.users.schemas import ClientUpdate
@@ -44,6 +44,9 @@ async def language_of_client(
     the client's default language (``clients.language``; es-CL without a client)."""
     if session is None or client_id is None:
         return DEFAULT_LANGUAGE
+    known = known_client_language(client_id)
+    if known is not None:
+        return known
     if isinstance(session, AsyncSession):
         client = await session.get(Client, client_id)
         language = client.language if client is not None else None
