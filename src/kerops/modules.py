@@ -22,6 +22,7 @@ DOMAINS: tuple[str, ...] = (
     "users",
     "system",
     "auth",
+    "customfields",
     "tenancy",
     "inventory",
     "workforce",
@@ -30,6 +31,7 @@ DOMAINS: tuple[str, ...] = (
     "iot",
     "automation",
     "notifications",
+    "exports",
 )
 
 #: The modules that declare jobs.

@@ -24,6 +24,7 @@ from kerops.core.documents import Document
 from kerops.core.enums import AssetStatus
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
+from kerops.customfields.router import FieldFilters
 
 router = APIRouter(tags=["assets"])
 
@@ -48,8 +49,10 @@ async def list_assets(
     status: AssetStatus | None = None,
     category: TextFilter = None,
     q: TextFilter = None,
+    field: FieldFilters = None,
 ) -> Response:
-    """The assets the caller can see (sort: name, created_at, criticality)."""
+    """The assets the caller can see (sort: name, created_at, criticality; ``field``: custom
+    fields)."""
     items, cursor = await service.list_assets(
         reader,
         params=page,
@@ -59,6 +62,7 @@ async def list_assets(
         status=status,
         category=category,
         q=q,
+        fields=field,
     )
     return await reader.respond_page(ASSET_DOCUMENT, items, cursor)
 

@@ -16,6 +16,8 @@ from kerops.core.errors import Forbidden, Unprocessable, field_error
 from kerops.core.jobs import enqueue
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
+from kerops.customfields import service as customfields
+from kerops.customfields.models import FieldEntity
 from kerops.events import service as events
 from kerops.operations import sla, workflows
 from kerops.operations.actors import locale_roles
@@ -106,6 +108,13 @@ async def create_ticket(
             raise Forbidden("Only the locale's managers and requesters can raise tickets here.")
     if data.area_id is not None:
         await check_in_locale(session, principal, locale_id, "area_id", data.area_id)
+    values = await customfields.values_for_write(
+        session,
+        client_id=locale["client_id"],
+        entity=FieldEntity.ticket,
+        given=data.custom_fields,
+        creating=True,
+    )
     return await _open_ticket(
         session,
         client_id=locale["client_id"],
@@ -121,6 +130,7 @@ async def create_ticket(
         required_certification=data.required_certification,
         source="manual",
         planned_at=data.planned_at,
+        custom_fields=values,
     )
 
 
