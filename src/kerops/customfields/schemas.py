@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Self
@@ -31,10 +33,17 @@ class Choice(InputModel):
     label: Label
 
 
+def slug(text: str) -> str:
+    """``text`` as a code: lower case, accents dropped, other characters as ``-``
+    (``"Azul Marino"`` → ``"azul-marino"``)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9_]+", "-", plain.lower()).strip("-")[:64]
+
+
 def _choice(value: Any) -> Any:
-    # A plain string is a choice whose code and label are that string.
+    # A plain string is a choice labelled with it, its code the string as a slug.
     if isinstance(value, str):
-        return {"code": value.strip(), "label": value.strip()}
+        return {"code": slug(value), "label": value.strip()}
     return value
 
 
@@ -50,7 +59,9 @@ def _unique_codes(choices: list[Choice]) -> list[Choice]:
 Choices = Annotated[list[Choice], Field(max_length=MAX_CHOICES), AfterValidator(_unique_codes)]
 
 
-class _ChoicesInput(InputModel):
+class DefinitionInput(InputModel):
+    """What creating and changing a custom field share: choices may be plain strings."""
+
     @field_validator("choices", mode="before", check_fields=False)
     @classmethod
     def _plain_strings(cls, value: Any) -> Any:
@@ -59,7 +70,7 @@ class _ChoicesInput(InputModel):
         return value
 
 
-class DefinitionCreate(_ChoicesInput):
+class DefinitionCreate(DefinitionInput):
     """A new custom field of the caller's client (platform staff name the client)."""
 
     client_id: uuid.UUID | None = None
@@ -70,7 +81,7 @@ class DefinitionCreate(_ChoicesInput):
     choices: Choices = Field(
         default_factory=list,
         description="For a choice field: its options, as {code, label} or plain strings "
-        "(then code and label are the string).",
+        "(labels; their codes are the string in lower case, without accents, `-` for spaces).",
     )
     required: bool = False
     position: Annotated[int, Field(ge=0, le=10_000)] = 0
@@ -85,7 +96,7 @@ class DefinitionCreate(_ChoicesInput):
         return self
 
 
-class DefinitionUpdate(_ChoicesInput):
+class DefinitionUpdate(DefinitionInput):
     """Changes to a custom field (its code and entity never change; its type only while no
     object has a value for it)."""
 
