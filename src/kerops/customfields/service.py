@@ -164,9 +164,7 @@ async def create_definition(
     session: AsyncSession, *, principal: Principal, data: DefinitionCreate
 ) -> CustomFieldDefinition:
     """Define a field (the client's owner or admins; staff naming the client)."""
-    client_id = await clients.client_for_new(
-        session, principal, data.client_id, gettext("custom fields")
-    )
+    client_id = await clients.client_for_new(session, principal, data.client_id, "custom fields")
     count = select(func.count()).where(
         CustomFieldDefinition.client_id == client_id,
         CustomFieldDefinition.entity == data.entity,
