@@ -279,6 +279,8 @@ def _reader_routes(client: TestClient) -> list[tuple[str, Document, bool]]:
         if not any(d.call is get_reader for d in route.dependant.dependencies):
             continue
         schema = route.response_model
+        if schema is None:
+            continue  # a file (an export), not a document
         items = schema.model_fields.get("items")
         if items is not None:
             schema = typing.get_args(items.annotation)[0]
