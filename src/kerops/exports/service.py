@@ -25,6 +25,7 @@ from kerops.core.pagination import PageParams
 from kerops.core.reads import Reader
 from kerops.customfields import service as customfields
 from kerops.customfields.models import FieldEntity, FieldType
+from kerops.operations.schemas import ticket_code
 
 
 class ExportFormat(enum.StrEnum):
@@ -124,7 +125,7 @@ def _cell(column: Column, value: Any, choices: dict[str, str] | None = None) -> 
     if value is None or value == "":
         return None
     if column.kind == "code":
-        return f"T-{int(value):06d}"
+        return ticket_code(int(value))
     if column.kind == "number":
         return value if isinstance(value, int | float) else None
     if column.kind == "boolean":
