@@ -640,9 +640,9 @@ def _clause(column: Any, definition: Definition, op: str, value: Any, dialect: s
     extracted = func.json_extract(column, _path(code))
     kind = func.json_type(column, _path(code))
     if definition.type is FieldType.boolean:
-        return and_(kind == ("true" if value else "false"))
+        return kind == ("true" if value else "false")
     if definition.type is FieldType.number:
-        numeric = and_(kind.in_(("integer", "real")))
+        numeric = kind.in_(("integer", "real"))
         compared = {"=": extracted == value, ">=": extracted >= value, "<=": extracted <= value}
         return and_(numeric, compared[op])
     textual = kind == "text"
