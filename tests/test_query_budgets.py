@@ -86,7 +86,8 @@ BUDGETS: dict[Route, int] = {
     # A ticket: its number (a counter row, made on the client's first ticket), its SLA policy,
     # its first history row, each with its audit row, its event, and the jobs it queues (its
     # diagnosis, its event's dispatch) written to the jobs outbox in one INSERT.
-    ("POST", f"{P}/tickets"): 16,
+    # ... and the client's custom fields of tickets (kerops.customfields), one query.
+    ("POST", f"{P}/tickets"): 17,
     ("POST", f"{P}/scan/{{code}}"): 14,
     # The same ticket, and the photo's attachment row with its audit row.
     ("POST", f"{P}/scan/{{code}}/photo-report"): 16,
@@ -95,6 +96,9 @@ BUDGETS: dict[Route, int] = {
     # The assignment, its history and audit rows, its event and the jobs outbox row of its
     # dispatch.
     ("POST", f"{P}/tickets/{{ticket_id}}/assign"): 11,
+    # An asset: its locale, the plan's limit, the client's custom fields of assets, the asset and
+    # its first status change, each with its audit row.
+    ("POST", f"{P}/assets"): 11,
     # The plan's user limit, the user, their invitation code and locale membership, audited.
     ("POST", f"{P}/users/invite"): 11,
     # The landing page reads nothing.

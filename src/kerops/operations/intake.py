@@ -72,10 +72,12 @@ def _asset_contradictions(data: TicketCreate, asset: Any) -> list[dict[str, Any]
 
 
 async def create_ticket(
-    session: AsyncSession, *, principal: Principal, data: TicketCreate
+    session: AsyncSession, *, principal: Principal, data: TicketCreate, from_form: bool = True
 ) -> ServiceTicket:
     """Raise a ticket: numbered, on the client's default workflow, with SLA deadlines. A ticket
-    on an asset takes the asset's locale and area unless given (a contradicting one is 422)."""
+    on an asset takes the asset's locale and area unless given (a contradicting one is 422).
+    Its custom fields are checked, the required ones asked for, when a person raises it from a
+    form (``from_form``); a ticket the system raises for them takes none."""
     area_id = data.area_id
     if data.asset_id is not None:
         asset = await access.get_scoped_row(session, Asset, data.asset_id, principal)
@@ -112,8 +114,8 @@ async def create_ticket(
         session,
         client_id=locale["client_id"],
         entity=FieldEntity.ticket,
-        given=data.custom_fields,
-        creating=True,
+        given=data.custom_fields if from_form else None,
+        creating=from_form,
     )
     return await _open_ticket(
         session,
