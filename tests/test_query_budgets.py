@@ -87,8 +87,9 @@ BUDGETS: dict[Route, int] = {
     # A ticket: its number (a counter row, made on the client's first ticket), its SLA policy,
     # its first history row, each with its audit row, its event, and the jobs it queues (its
     # diagnosis, its event's dispatch) written to the jobs outbox in one INSERT.
-    # (Each write of what the apps keep adds its rows of the sync log, in one INSERT.)
-    ("POST", f"{P}/tickets"): 17,
+    # (Each write of what the apps keep adds its rows of the sync log, in one INSERT, and a write
+    # of an object with custom fields reads the client's definitions, in one query.)
+    ("POST", f"{P}/tickets"): 18,
     ("POST", f"{P}/scan/{{code}}"): 15,
     # The same ticket, and the photo's attachment row with its audit row.
     ("POST", f"{P}/scan/{{code}}/photo-report"): 17,
@@ -100,8 +101,9 @@ BUDGETS: dict[Route, int] = {
     # The ticket's move, its history and audit rows, its event, the jobs outbox row and the
     # sync log's rows.
     ("POST", f"{P}/tickets/{{ticket_id}}/transitions"): 11,
-    # An asset, its plan-limit count, its audit row and its sync log row.
-    ("POST", f"{P}/assets"): 11,
+    # An asset: its locale, the plan's limit, the client's custom fields of assets, the asset and
+    # its first status change, each with its audit row, and its sync log row.
+    ("POST", f"{P}/assets"): 12,
     # A plan and its next date, audited, and its sync log row.
     ("PATCH", f"{P}/assets/{{asset_id}}/maintenance-plans/{{plan_id}}"): 11,
     # The reset check of the cursor, the page of the log, then one statement per kind of object

@@ -89,6 +89,16 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "description": "Sensors on assets: devices and their credentials, threshold rules, "
         "readings (sent by devices) and their series.",
     },
+    {
+        "name": "custom fields",
+        "description": "The fields a client adds to its assets, tickets and locales: text, "
+        "number, date, yes/no or one of a list, required or not, in the client's order.",
+    },
+    {
+        "name": "exports",
+        "description": "Assets, tickets and locales as CSV or XLSX spreadsheets, filtered as "
+        "their lists, with a column per custom field.",
+    },
     {"name": "notifications", "description": "A user's in-app notifications."},
     {
         "name": "sync",
@@ -187,6 +197,8 @@ def routers() -> list[APIRouter]:
     from kerops.auth.router import router as auth_router
     from kerops.auth.sso_router import flow as sso_flow_router
     from kerops.auth.sso_router import providers as sso_providers_router
+    from kerops.customfields.router import router as custom_fields_router
+    from kerops.exports.router import router as exports_router
     from kerops.inventory.router import router as products_router
     from kerops.iot.readings_router import router as iot_readings_router
     from kerops.iot.router import router as iot_router
@@ -241,6 +253,8 @@ def routers() -> list[APIRouter]:
         iot_router,
         iot_rules_router,
         iot_readings_router,
+        custom_fields_router,
+        exports_router,
         notifications_router,
         webhooks_router,
         sync_router,

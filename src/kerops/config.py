@@ -104,6 +104,8 @@ class Settings(BaseSettings):
 
     pagination_default_limit: int = Field(default=50, ge=1)
     pagination_max_limit: int = Field(default=200, ge=1)
+    #: The most rows one spreadsheet export holds (a larger one is refused: narrow its filters).
+    export_max_rows: int = Field(default=50_000, ge=1)
 
     sso_allow_insecure_http: bool = False
 

@@ -22,6 +22,7 @@ DOMAINS: tuple[str, ...] = (
     "users",
     "system",
     "auth",
+    "customfields",
     "tenancy",
     "inventory",
     "workforce",
@@ -31,6 +32,7 @@ DOMAINS: tuple[str, ...] = (
     "automation",
     "notifications",
     "sync",
+    "exports",
 )
 
 #: The modules that declare jobs.

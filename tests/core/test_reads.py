@@ -287,6 +287,8 @@ def _reader_routes(client: TestClient) -> list[tuple[str, Document, bool]]:
         if route.path in NOT_DOCUMENTS:
             continue
         schema = route.response_model
+        if schema is None:
+            continue  # a file (an export), not a document
         items = schema.model_fields.get("items")
         if items is not None:
             schema = typing.get_args(items.annotation)[0]

@@ -18,6 +18,8 @@ from kerops.assets.models import (
     PlanOccurrence,
 )
 from kerops.core import access, limits
+from kerops.customfields import service as customfields
+from kerops.customfields.models import FieldEntity
 from kerops.inventory import service as inventory_service
 
 access.rule(Asset)(access.locale_rule(Asset))
@@ -26,6 +28,7 @@ for _model in (AssetBOM, AssetMaintenancePlan, AssetStatusChange):
 access.follows(PlanOccurrence, PlanOccurrence.plan_id, AssetMaintenancePlan)
 
 limits.count_rows(Asset, "assets")
+customfields.carried_by(FieldEntity.asset, Asset)
 
 
 @inventory_service.product_used_by

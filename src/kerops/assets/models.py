@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kerops.core.enums import AssetStatus, TicketPriority
 from kerops.core.models import Base, IdMixin, TimestampMixin
 from kerops.core.types import StrEnum, utcnow
+from kerops.customfields.models import values_column, values_index
 
 
 class Asset(IdMixin, TimestampMixin, Base):
@@ -22,6 +23,7 @@ class Asset(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_assets_client_id_locale_id_name", "client_id", "locale_id", "name"),
         Index("ix_assets_client_id_name_id", "client_id", "name", "id"),
+        values_index("assets"),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
@@ -52,6 +54,8 @@ class Asset(IdMixin, TimestampMixin, Base):
     next_maintenance_at: Mapped[datetime | None]
     qr_code: Mapped[str] = mapped_column(String(64), unique=True)
     notes: Mapped[str] = mapped_column(Text, default="")
+    #: Values of the client's custom fields of assets, by code (``kerops.customfields``).
+    custom_fields: Mapped[dict[str, Any]] = values_column()
 
 
 class AssetStatusChange(IdMixin, Base):

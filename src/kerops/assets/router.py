@@ -25,6 +25,7 @@ from kerops.core.enums import AssetStatus
 from kerops.core.filtering import UpdatedSince
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
+from kerops.customfields.router import FieldFilters
 
 router = APIRouter(tags=["assets"])
 
@@ -50,8 +51,10 @@ async def list_assets(
     category: TextFilter = None,
     q: TextFilter = None,
     updated_since: UpdatedSince = None,
+    field: FieldFilters = None,
 ) -> Response:
-    """The assets the caller can see (sort: name, created_at, criticality)."""
+    """The assets the caller can see (sort: name, created_at, criticality; ``field``: custom
+    fields)."""
     items, cursor = await service.list_assets(
         reader,
         params=page,
@@ -62,6 +65,7 @@ async def list_assets(
         category=category,
         q=q,
         updated_since=updated_since,
+        fields=field,
     )
     return await reader.respond_page(ASSET_DOCUMENT, items, cursor)
 

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 from kerops.core.enums import AssetStatus
 from kerops.core.i18n import N_
 from kerops.core.schemas import ApiDate, InputModel, ReadModel, refuse_null
+from kerops.customfields.schemas import CustomFieldValues
 from kerops.tenancy.schemas import Description, Text120, Text200
 
 
@@ -60,6 +61,7 @@ class AssetCreate(InputModel):
     criticality: Criticality = 3
     meter_readings: Meters = Field(default_factory=dict)
     notes: Description = ""
+    custom_fields: CustomFieldValues = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _dates(self) -> Self:
@@ -85,6 +87,7 @@ class AssetUpdate(InputModel):
     criticality: Criticality | None = None
     meter_readings: Meters | None = None
     notes: Description | None = None
+    custom_fields: CustomFieldValues | None = None
 
     @field_validator(
         "locale_id",
@@ -97,6 +100,7 @@ class AssetUpdate(InputModel):
         "criticality",
         "meter_readings",
         "notes",
+        "custom_fields",
     )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
@@ -130,6 +134,7 @@ class AssetRead(ReadModel):
     next_maintenance_at: datetime | None
     qr_code: str
     notes: str
+    custom_fields: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 

@@ -31,6 +31,8 @@ from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
 from kerops.core.types import utcnow
+from kerops.customfields import service as customfields
+from kerops.customfields.models import FieldEntity
 from kerops.inventory.models import Product
 from kerops.tenancy.models import LocalArea, Locale
 
@@ -126,10 +128,18 @@ async def create_asset(session: AsyncSession, *, principal: Principal, data: Ass
     if data.parent_id is not None:
         await _check_parent(session, principal, locale.id, data.parent_id)
     await enforce_plan_limit(session, client_id=locale.client_id, resource="assets")
+    values = await customfields.values_for_write(
+        session,
+        client_id=locale.client_id,
+        entity=FieldEntity.asset,
+        given=data.custom_fields,
+        creating=True,
+    )
     asset = Asset(
         client_id=locale.client_id,
         qr_code=secrets.token_urlsafe(24),
-        **data.model_dump(),
+        **data.model_dump(exclude={"custom_fields"}),
+        custom_fields=values,
     )
     session.add(asset)
     await session.flush()
@@ -149,10 +159,12 @@ async def list_assets(
     category: str | None = None,
     q: str | None = None,
     updated_since: datetime | None = None,
+    fields: Sequence[str] | None = None,
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the assets the caller can see (one query): their columns by name
     (``AssetRead``'s fields), read through the reader: no session, no ORM objects."""
     stmt = reader.rows(Asset)
+    stmt = await customfields.filter_rows(reader, stmt, entity=FieldEntity.asset, filters=fields)
     if locale_id is not None:
         stmt = stmt.where(Asset.locale_id == locale_id)
     if area_id is not None:
@@ -227,6 +239,15 @@ async def update_asset(
             "warranty_end_date",
             "warranty_end_date must not be before install_date",
             "warranty_before_install",
+        )
+    if "custom_fields" in changes:
+        changes["custom_fields"] = await customfields.values_for_write(
+            session,
+            client_id=asset.client_id,
+            entity=FieldEntity.asset,
+            given=data.custom_fields,
+            current=asset.custom_fields,
+            creating=False,
         )
     previous = asset.status
     for key, value in changes.items():

@@ -28,6 +28,18 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     return False
 
 
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    # An index made on one database only (``Index(...).ddl_if(dialect=...)``, such as a GIN
+    # index on PostgreSQL) is not expected on the others.
+    if type_ == "index" and not reflected:
+        only = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        if only is not None and only != context.get_bind().dialect.name:
+            return False
+    return True
+
+
 def _settings() -> Settings:
     settings: Settings | None = config.attributes.get("settings")
     return settings or get_settings()
@@ -40,6 +52,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        include_object=_include_object,
         transaction_per_migration=True,
     )
 

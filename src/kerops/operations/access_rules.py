@@ -16,6 +16,8 @@ from kerops.core.access import Action, Rule
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.models import Base
 from kerops.core.principal import Principal
+from kerops.customfields import service as customfields
+from kerops.customfields.models import FieldEntity
 from kerops.operations.models import (
     ServiceTicket,
     SlaPolicy,
@@ -128,3 +130,4 @@ def _assets_of_assigned_work(p: Principal) -> ColumnElement[bool]:
 
 
 clients.on_new_client(ensure_default_workflow)
+customfields.carried_by(FieldEntity.ticket, ServiceTicket)

@@ -17,6 +17,8 @@ from kerops.core.i18n import N_, gettext
 from kerops.core.jobs import enqueue
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
+from kerops.customfields import service as customfields
+from kerops.customfields.models import FieldEntity
 from kerops.events import service as events
 from kerops.operations import sla, workflows
 from kerops.operations.actors import locale_roles
@@ -86,10 +88,12 @@ def _asset_contradictions(data: TicketCreate, asset: Any) -> list[dict[str, Any]
 
 
 async def create_ticket(
-    session: AsyncSession, *, principal: Principal, data: TicketCreate
+    session: AsyncSession, *, principal: Principal, data: TicketCreate, from_form: bool = True
 ) -> ServiceTicket:
     """Raise a ticket: numbered, on the client's default workflow, with SLA deadlines. A ticket
-    on an asset takes the asset's locale and area unless given (a contradicting one is 422)."""
+    on an asset takes the asset's locale and area unless given (a contradicting one is 422).
+    Its custom fields are checked, the required ones asked for, when a person raises it from a
+    form (``from_form``); a ticket the system raises for them takes none."""
     area_id = data.area_id
     if data.asset_id is not None:
         asset = await access.get_scoped_row(session, Asset, data.asset_id, principal)
@@ -124,6 +128,13 @@ async def create_ticket(
             )
     if data.area_id is not None:
         await check_in_locale(session, principal, locale_id, "area_id", data.area_id)
+    values = await customfields.values_for_write(
+        session,
+        client_id=locale["client_id"],
+        entity=FieldEntity.ticket,
+        given=data.custom_fields if from_form else None,
+        creating=from_form,
+    )
     return await _open_ticket(
         session,
         client_id=locale["client_id"],
@@ -139,6 +150,7 @@ async def create_ticket(
         required_certification=data.required_certification,
         source="manual",
         planned_at=data.planned_at,
+        custom_fields=values,
     )
 
 

@@ -14,6 +14,7 @@ from kerops.core.models import Base, IdMixin, TimestampMixin
 from kerops.core.sla_clock import ClockKind
 from kerops.core.storage.sweep import stored_files
 from kerops.core.types import StrEnum, utcnow
+from kerops.customfields.models import values_column, values_index
 
 
 class Workflow(IdMixin, TimestampMixin, Base):
@@ -129,6 +130,7 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
         Index("ix_service_tickets_vendor_id_client_id", "vendor_id", "client_id"),
         Index("ix_service_tickets_technician_id_client_id", "technician_id", "client_id"),
         # SLA clock: the tickets whose next threshold is due (only watched tickets are indexed).
+        values_index("service_tickets"),
         Index(
             "ix_service_tickets_sla_next_check_at",
             "sla_next_check_at",
@@ -209,6 +211,8 @@ class ServiceTicket(IdMixin, TimestampMixin, Base):
     labour_cost_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     parts_cost_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="CLP")
+    #: Values of the client's custom fields of tickets, by code (``kerops.customfields``).
+    custom_fields: Mapped[dict[str, Any]] = values_column()
 
 
 class TicketHistory(IdMixin, Base):

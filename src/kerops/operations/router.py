@@ -14,6 +14,7 @@ from kerops.core.enums import TicketPriority, TicketStatus
 from kerops.core.filtering import UpdatedSince
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.schemas import ApiDateTime
+from kerops.customfields.router import FieldFilters
 from kerops.operations import (
     diagnosis_shown,
     history,
@@ -220,9 +221,10 @@ async def list_tickets(
     created_to: ApiDateTime | None = None,
     updated_since: UpdatedSince = None,
     q: TextFilter = None,
+    field: FieldFilters = None,
 ) -> Response:
     """The tickets the caller can see (sort: created_at, priority, number, sla_resolution_due_at;
-    default -created_at)."""
+    default -created_at; ``field``: custom fields)."""
     async with reader.sharing():  # the page and its diagnoses' citations: one connection
         items, cursor = await ticket_list.list_tickets(
             reader,
@@ -241,6 +243,7 @@ async def list_tickets(
             created_to=created_to,
             updated_since=updated_since,
             q=q,
+            fields=field,
         )
         return await reader.respond_page(TICKET_DOCUMENT, items, cursor)
 

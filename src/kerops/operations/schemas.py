@@ -27,6 +27,7 @@ from kerops.core.schemas import (
     no_nul,
     refuse_null,
 )
+from kerops.customfields.schemas import CustomFieldValues
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(no_nul)]
 WorkflowName = Annotated[
@@ -202,6 +203,7 @@ class TicketCreate(InputModel):
     required_skill: TechnicianSkill | None = None
     required_certification: Certification | None = None
     planned_at: ApiDateTime | None = None
+    custom_fields: CustomFieldValues = Field(default_factory=dict)
 
 
 class TicketUpdate(InputModel):
@@ -216,9 +218,16 @@ class TicketUpdate(InputModel):
     labour_cost_minor: MinorUnits | None = None
     parts_cost_minor: MinorUnits | None = None
     currency: Currency | None = None
+    custom_fields: CustomFieldValues | None = None
 
     @field_validator(
-        "title", "description", "priority", "labour_cost_minor", "parts_cost_minor", "currency"
+        "title",
+        "description",
+        "priority",
+        "labour_cost_minor",
+        "parts_cost_minor",
+        "currency",
+        "custom_fields",
     )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
@@ -272,6 +281,7 @@ class TicketRead(ReadModel):
     ai_confidence: float | None
     ai_similar_ticket_ids: list[Any]
     ai_diagnosed_at: datetime | None
+    custom_fields: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 

@@ -224,7 +224,8 @@ async def _open_follow_up(
         asset_id=ticket.asset_id,
         priority=ticket.priority,
     )
-    return await intake.create_ticket(session, principal=principal, data=data)
+    # Raised by the check, not from a form: the client's required fields are not asked for.
+    return await intake.create_ticket(session, principal=principal, data=data, from_form=False)
 
 
 async def complete_task(

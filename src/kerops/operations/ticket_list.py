@@ -20,6 +20,8 @@ from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams
 from kerops.core.reads import Reader, StatementRunner
 from kerops.core.types import utcnow
+from kerops.customfields import service as customfields
+from kerops.customfields.models import FieldEntity
 from kerops.operations.models import ServiceTicket
 from kerops.operations.numbering import number_of
 from kerops.operations.tickets import CLOSED_STATES
@@ -56,10 +58,12 @@ async def list_tickets(
     created_to: datetime | None = None,
     updated_since: datetime | None = None,
     q: str | None = None,
+    fields: Sequence[str] | None = None,
 ) -> tuple[Sequence[dict[str, Any]], str | None]:
     """One page of the tickets the caller can see, filtered and sorted: their columns by name
     (``TicketRead``'s fields), read through the reader: no session, no ORM objects."""
     stmt = reader.rows(ServiceTicket)
+    stmt = await customfields.filter_rows(reader, stmt, entity=FieldEntity.ticket, filters=fields)
     if status:
         stmt = stmt.where(ServiceTicket.status.in_(list(dict.fromkeys(status))))
     if priority is not None:

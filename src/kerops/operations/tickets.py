@@ -11,6 +11,8 @@ from kerops.core.enums import TicketStatus
 from kerops.core.errors import Forbidden
 from kerops.core.i18n import gettext
 from kerops.core.principal import Principal
+from kerops.customfields import service as customfields
+from kerops.customfields.models import FieldEntity
 from kerops.operations import sla
 from kerops.operations.actors import actor_kinds
 from kerops.operations.intake import check_in_locale
@@ -36,6 +38,15 @@ async def update_ticket(
     changes = data.model_dump(exclude_unset=True)
     for field in ("area_id", "asset_id"):
         await check_in_locale(session, principal, ticket.locale_id, field, changes.get(field))
+    if "custom_fields" in changes:
+        changes["custom_fields"] = await customfields.values_for_write(
+            session,
+            client_id=ticket.client_id,
+            entity=FieldEntity.ticket,
+            given=data.custom_fields,
+            current=ticket.custom_fields,
+            creating=False,
+        )
     for key, value in changes.items():
         setattr(ticket, key, value)
     if "priority" in changes:

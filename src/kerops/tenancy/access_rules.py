@@ -14,6 +14,8 @@ from kerops.core import access, limits
 from kerops.core.access import Action
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.principal import Principal
+from kerops.customfields import service as customfields
+from kerops.customfields.models import FieldEntity
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
 from kerops.users import service as user_service
 from kerops.users.models import User
@@ -79,3 +81,4 @@ def _add_invited_member(
 user_service.invite_into_locales(find=_invited_locale, add_member=_add_invited_member)
 
 limits.count_rows(Locale, "locales")
+customfields.carried_by(FieldEntity.locale, Locale)

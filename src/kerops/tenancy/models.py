@@ -13,6 +13,7 @@ from kerops.core.enums import LocalRole
 from kerops.core.models import Base, IdMixin, TimestampMixin
 from kerops.core.sla_clock import DEFAULT_BUSINESS_HOURS
 from kerops.core.types import StrEnum
+from kerops.customfields.models import values_column, values_index
 
 
 def _default_business_hours() -> dict[str, Any]:
@@ -27,6 +28,7 @@ class Locale(IdMixin, TimestampMixin, Base):
         UniqueConstraint("client_id", "code"),
         # Serves the default list order (by name, then id) within a client.
         Index("ix_locales_client_id_name_id", "client_id", "name", "id"),
+        values_index("locales"),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
@@ -50,6 +52,8 @@ class Locale(IdMixin, TimestampMixin, Base):
     )
     #: Extra closed dates ("YYYY-MM-DD") besides the public holidays of country and region.
     closed_dates: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: Values of the client's custom fields of locales, by code (``kerops.customfields``).
+    custom_fields: Mapped[dict[str, Any]] = values_column()
 
 
 class LocalArea(IdMixin, TimestampMixin, Base):

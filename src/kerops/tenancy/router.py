@@ -12,6 +12,7 @@ from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep
 from kerops.core.documents import Document
 from kerops.core.enums import LocalRole
 from kerops.core.pagination import Page, PageParams, sorted_by
+from kerops.customfields.router import FieldFilters
 from kerops.tenancy import service
 from kerops.tenancy.models import LocalArea, Locale
 from kerops.tenancy.schemas import (
@@ -59,8 +60,9 @@ async def list_locales(
     city: TextFilter = None,
     region: TextFilter = None,
     is_active: bool | None = None,
+    field: FieldFilters = None,
 ) -> Response:
-    """The locales the caller can see (sort: name, created_at)."""
+    """The locales the caller can see (sort: name, created_at; ``field``: custom fields)."""
     items, cursor = await service.list_locales(
         reader,
         params=page,
@@ -68,6 +70,7 @@ async def list_locales(
         city=city,
         region=region,
         is_active=is_active,
+        fields=field,
     )
     return await reader.respond_page(LOCALE_DOCUMENT, items, cursor)
 

@@ -22,6 +22,7 @@ from kerops.core import sla_clock
 from kerops.core.enums import LocalRole, UserRole
 from kerops.core.i18n import N_
 from kerops.core.schemas import ApiDate, InputModel, ReadModel, no_nul, refuse_null
+from kerops.customfields.schemas import CustomFieldValues
 
 DEFAULT_COUNTRY = "CL"
 DEFAULT_TIMEZONE = "America/Santiago"
@@ -123,6 +124,7 @@ class LocaleCreate(InputModel):
     is_active: bool = True
     business_hours: BusinessHours = Field(default_factory=_default_business_hours)
     closed_dates: ClosedDates = Field(default_factory=list)
+    custom_fields: CustomFieldValues = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _geo_pair(self) -> Self:
@@ -145,6 +147,7 @@ class LocaleUpdate(InputModel):
     is_active: bool | None = None
     business_hours: BusinessHours | None = None
     closed_dates: ClosedDates | None = None
+    custom_fields: CustomFieldValues | None = None
 
     @field_validator(
         "name",
@@ -156,6 +159,7 @@ class LocaleUpdate(InputModel):
         "is_active",
         "business_hours",
         "closed_dates",
+        "custom_fields",
     )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
@@ -184,6 +188,7 @@ class LocaleRead(ReadModel):
     is_active: bool
     business_hours: dict[str, list[list[str]]]
     closed_dates: list[date]
+    custom_fields: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 

@@ -19,6 +19,8 @@ from kerops.core.models import Base
 from kerops.core.pagination import PageParams, paginate
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
+from kerops.customfields import service as customfields
+from kerops.customfields.models import FieldEntity
 from kerops.tenancy import repository
 from kerops.tenancy.models import LocalArea, Locale, LocalMember
 from kerops.tenancy.schemas import (
@@ -74,7 +76,18 @@ async def create_locale(
     client_id = await clients.client_for_new(session, principal, data.client_id, N_("locales"))
     await enforce_plan_limit(session, client_id=client_id, resource="locales")
     await _ensure_code_free(session, client_id, data.code)
-    locale = Locale(client_id=client_id, **data.model_dump(exclude={"client_id"}))
+    values = await customfields.values_for_write(
+        session,
+        client_id=client_id,
+        entity=FieldEntity.locale,
+        given=data.custom_fields,
+        creating=True,
+    )
+    locale = Locale(
+        client_id=client_id,
+        **data.model_dump(exclude={"client_id", "custom_fields"}),
+        custom_fields=values,
+    )
     session.add(locale)
     await flush_or_conflict(
         session, gettext("This client already has a locale with that code."), code="code_taken"
@@ -90,9 +103,11 @@ async def list_locales(
     city: str | None = None,
     region: str | None = None,
     is_active: bool | None = None,
+    fields: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the locales the caller can see."""
     stmt = reader.rows(Locale)
+    stmt = await customfields.filter_rows(reader, stmt, entity=FieldEntity.locale, filters=fields)
     if q:
         stmt = stmt.where(text_search(q, Locale.name, Locale.code, Locale.city))
     if city is not None:
@@ -114,6 +129,15 @@ async def update_locale(
     changes = data.model_dump(exclude_unset=True)
     if "code" in changes and changes["code"] != locale.code:
         await _ensure_code_free(session, locale.client_id, changes["code"], exclude_id=locale.id)
+    if "custom_fields" in changes:
+        changes["custom_fields"] = await customfields.values_for_write(
+            session,
+            client_id=locale.client_id,
+            entity=FieldEntity.locale,
+            given=data.custom_fields,
+            current=locale.custom_fields,
+            creating=False,
+        )
     for key, value in changes.items():
         setattr(locale, key, value)
     await flush_or_conflict(
