@@ -45,7 +45,7 @@ def test_report_creates_a_scan_ticket_on_the_asset(client: TestClient, run: Runn
         "message": response.json()["message"],
     }
     assert (
-        ticket.title == "Falla reportada en Chiller 1"
+        ticket.title == "Fault reported at Chiller 1"
     )  # the request's language, es-CL by default
     assert ticket.description == REPORT["description"]
     assert (ticket.locale_id, ticket.area_id) == (team.locale1, area)

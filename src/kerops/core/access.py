@@ -310,6 +310,7 @@ _NOT_FOUND: dict[str, str] = {
     "audit_logs": N_("audit log not found"),
     "certification_reminders": N_("certification reminder not found"),
     "clients": N_("client not found"),
+    "custom_field_definitions": N_("custom field not found"),
     "events": N_("event not found"),
     "idempotency_keys": N_("idempotency key not found"),
     "identity_providers": N_("identity provider not found"),
