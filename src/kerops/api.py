@@ -91,6 +91,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
     },
     {"name": "notifications", "description": "A user's in-app notifications."},
     {
+        "name": "imports",
+        "description": "Onboarding by spreadsheet: locales, areas, assets, products, users and "
+        "maintenance plans from CSV or XLSX (a dry run first), and their templates.",
+    },
+    {
         "name": "webhooks",
         "description": "Signed HTTP callbacks of a client's events, their deliveries and retries.",
     },
@@ -181,6 +186,8 @@ def routers() -> list[APIRouter]:
     from kerops.auth.router import router as auth_router
     from kerops.auth.sso_router import flow as sso_flow_router
     from kerops.auth.sso_router import providers as sso_providers_router
+    from kerops.imports.router import router as imports_router
+    from kerops.imports.router import uploads as imports_uploads_router
     from kerops.inventory.router import router as products_router
     from kerops.iot.readings_router import router as iot_readings_router
     from kerops.iot.router import router as iot_router
@@ -236,4 +243,6 @@ def routers() -> list[APIRouter]:
         iot_readings_router,
         notifications_router,
         webhooks_router,
+        imports_router,
+        imports_uploads_router,
     ]

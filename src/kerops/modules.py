@@ -30,6 +30,7 @@ DOMAINS: tuple[str, ...] = (
     "iot",
     "automation",
     "notifications",
+    "imports",
 )
 
 #: The modules that declare jobs.
