@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import xlsxwriter
 
@@ -17,11 +18,14 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 #: What would make a spreadsheet read a cell as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-\d[\d.,]*")
 
 
 def _safe(value: str) -> str:
     """A cell's text that no spreadsheet reads as a formula (an apostrophe in front)."""
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return f"'{value}"
+    return value
 
 
 def _help(text: str, language: str) -> str:
@@ -77,14 +81,14 @@ def build(kind: ImportKind, fmt: TemplateFormat, language: str) -> tuple[bytes, 
     data = workbook.add_worksheet(gettext("Data", language)[:31])
     for col, header in enumerate(headers):
         data.write_string(0, col, header, bold)
-        data.write_string(1, col, example[col])
+        data.write_string(1, col, _safe(example[col]))
         data.set_column(col, col, max(12, len(header) + 2))
     sheet = workbook.add_worksheet(gettext("Notes", language)[:31])
     for col, title in enumerate(NOTES_HEADERS):
         sheet.write_string(0, col, gettext(title, language), bold)
     for line, cells in enumerate(notes, start=1):
         for col, value in enumerate(cells):
-            sheet.write_string(line, col, value)
+            sheet.write_string(line, col, _safe(value))
     general = [
         gettext("Dates: dd-mm-aaaa or aaaa-mm-dd.", language),
         gettext(
