@@ -1162,12 +1162,12 @@ async def _write_assets(run: Run, items: list[_AssetRow]) -> None:
         )
     for start in range(0, len(assets), BATCH_ROWS):
         batch = assets[start : start + BATCH_ROWS]
+        first = changes[start : start + BATCH_ROWS]
         await session.execute(insert(Asset), batch)
-        await session.execute(insert(log), audit.created_rows(sync, Asset, batch))
-    for start in range(0, len(changes), BATCH_ROWS):
-        batch = changes[start : start + BATCH_ROWS]
-        await session.execute(insert(AssetStatusChange), batch)
-        await session.execute(insert(log), audit.created_rows(sync, AssetStatusChange, batch))
+        await session.execute(insert(AssetStatusChange), first)
+        audited = audit.created_rows(sync, Asset, batch)
+        audited += audit.created_rows(sync, AssetStatusChange, first)
+        await session.execute(insert(log), audited)
 
 
 # --- products ------------------------------------------------------------------------------------
