@@ -161,7 +161,8 @@ class Case:
     """How to aim one route at client A's objects.
 
     ``params``: path parameters (ids of A's objects); ``body``: JSON body (for creates: one that
-    names A's objects); ``files``/``form``: a multipart form; ``query``: query string; ``kind``: "object" (expect one of ``expect``) or
+    names A's objects); ``files``/``form``: a multipart form; ``query``: query string;
+    ``kind``: "object" (expect one of ``expect``) or
     "list" (200 allowed, but no id of A may appear; 403 also fine).
     """
 

@@ -18,10 +18,26 @@ from tests.fixtures.factories import Runner, make_area, make_user
 from tests.fixtures.tenancy import make_team
 from tests.imports.helpers import FORMATS, count, post_import, problems, set_locale_code
 
-HEADERS_ES = ["Local", "Código", "Nombre", "Área", "Activo padre", "Fecha de instalación",
-              "Criticidad", "Medidor: horas"]
-HEADERS_EN = ["Locale", "Code", "Name", "Area", "Parent", "Install date", "Criticality",
-              "Meter: horas"]
+HEADERS_ES = [
+    "Local",
+    "Código",
+    "Nombre",
+    "Área",
+    "Activo padre",
+    "Fecha de instalación",
+    "Criticidad",
+    "Medidor: horas",
+]
+HEADERS_EN = [
+    "Locale",
+    "Code",
+    "Name",
+    "Area",
+    "Parent",
+    "Install date",
+    "Criticality",
+    "Meter: horas",
+]
 
 
 def _team(client: TestClient, run: Runner) -> Any:
@@ -173,7 +189,7 @@ def test_a_requester_may_not_import(client: TestClient, run: Runner) -> None:
 def test_formula_looking_cells_are_stored_as_text(client: TestClient, run: Runner) -> None:
     team = _team(client, run)
     evil = "=cmd|' /C calc'!A0"
-    data = FORMATS["csv_comma"]([HEADERS_ES[:3] + ["Notas"], ["L1", "A-1", "+Bomba", evil]])
+    data = FORMATS["csv_comma"]([[*HEADERS_ES[:3], "Notas"], ["L1", "A-1", "+Bomba", evil]])
     assert post_import(client, team.owner, "assets", data, dry_run=False).status_code == 200
     asset = _assets(run)["A-1"]
     assert (asset.name, asset.notes) == ("+Bomba", evil)

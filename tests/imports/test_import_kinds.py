@@ -165,7 +165,9 @@ def test_users_are_invited_and_made_members(client: TestClient, run: Runner) -> 
         [email, "Ana Pérez", "miembro", "L1", "encargado"],
         [unique_email("tec"), "Tomás Soto", "técnico", "", ""],
     ]
-    response = post_import(client, team.owner, "users", FORMATS["csv_semicolon"](rows), dry_run=False)
+    response = post_import(
+        client, team.owner, "users", FORMATS["csv_semicolon"](rows), dry_run=False
+    )
     assert response.status_code == 200, response.text
     (user,) = _rows(run, User, User.email == email)
     assert user.password_hash is None and user.client_id == team.client_id
@@ -224,7 +226,9 @@ def test_plans_rows_are_checked(client: TestClient, run: Runner) -> None:
     ]
     response = post_import(client, team.owner, "plans", FORMATS["csv_comma"](rows), language="en")
     assert problems(response) == [(2, "Asset", "asset_not_found")]
-    assert post_import(client, team.requester, "plans", FORMATS["csv_comma"](rows)).status_code == 403
+    assert (
+        post_import(client, team.requester, "plans", FORMATS["csv_comma"](rows)).status_code == 403
+    )
 
 
 # --- templates -----------------------------------------------------------------------------------
@@ -247,9 +251,7 @@ def test_templates_have_the_headers_in_the_language_and_no_formulas(
     assert b"<f>" not in _sheet_xml(xlsx.content)
     for cell in [str(c) for row in data + notes for c in row]:
         assert not FORMULA.match(cell), cell
-    csv = client.get(
-        url, params={"format": "csv", "language": "en"}, headers=team.owner.headers
-    )
+    csv = client.get(url, params={"format": "csv", "language": "en"}, headers=team.owner.headers)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     header = csv.content.decode("utf-8-sig").splitlines()[0]
     assert header.split(",")[0] in ("Code", "Locale", "Sku", "Email", "Asset")
@@ -267,4 +269,6 @@ def _sheet_xml(data: bytes) -> bytes:
     import zipfile
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return b"".join(archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets"))
+        return b"".join(
+            archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets")
+        )

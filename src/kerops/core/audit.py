@@ -173,12 +173,21 @@ def _row(obj: Base, action: str, changes: dict[str, Any], ctx: AuditContext) -> 
     }
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool})
+_FAST_PLAIN: dict[type, Any] = {
+    uuid.UUID: str,
+    date: date.isoformat,
+    datetime: datetime.isoformat,
+}
+
+
 def created_rows(
     session: Session, model: type[Base], values: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """The audit rows of rows inserted in bulk through Core (``insert(Model)`` with a list of
-    values, which the ``after_flush`` hook never sees): the same rows the hook writes for ORM
-    creates. The caller executes ``insert`` of :func:`log_model` with them."""
+    values, which the ``after_flush`` hook never sees): the rows the hook writes for ORM creates,
+    less the columns left empty (null). The caller executes ``insert`` of :func:`log_model`
+    with them."""
     ctx: AuditContext = session.info.get(AUDIT_CONTEXT_KEY) or AuditContext(request_id="system")
     if not model.__audited__:
         return []
@@ -186,8 +195,23 @@ def created_rows(
     table = model.__tablename__
     now = utcnow()
     rows: list[dict[str, Any]] = []
+    plain_columns = [key for key, redacted in columns if not redacted]
+    redacted_columns = [key for key, redacted in columns if redacted]
+    hidden = {"before": None, "after": REDACTED}
     for value in values:
-        changes = {key: _entry(None, value.get(key), redacted) for key, redacted in columns}
+        changes: dict[str, Any] = {}
+        for key in plain_columns:
+            item = value.get(key)
+            if item is None:
+                continue  # a column left empty: nothing was set
+            kind = type(item)
+            if kind not in _PLAIN_TYPES:
+                # The common types first (the same result as ``_plain``, cheaper per row).
+                convert = _FAST_PLAIN.get(kind)
+                item = convert(item) if convert is not None else _plain(item)
+            changes[key] = {"before": None, "after": item}
+        for key in redacted_columns:
+            changes[key] = hidden
         client_id = value["id"] if table == "clients" else value.get("client_id")
         locale_id = value["id"] if table == "locales" else value.get("locale_id")
         rows.append(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets import plans as plans_service
@@ -710,6 +710,15 @@ async def _writable_locales(run: Run) -> Locales:
     return Locales(rows)
 
 
+#: The limited resources as a message names them.
+RESOURCE_LABELS: dict[str, str] = {
+    "locales": N_("locales"),
+    "users": N_("users"),
+    "assets": N_("assets"),
+    "iot_devices": N_("IoT devices"),
+}
+
+
 async def _plan_limit(run: Run, client_id: uuid.UUID, resource: Resource, adding: int) -> None:
     """The plan's limit for ``adding`` more: a problem of a dry run, a 403 of a real run."""
     if adding == 0:
@@ -723,7 +732,7 @@ async def _plan_limit(run: Run, client_id: uuid.UUID, resource: Resource, adding
                     "This import adds {adding} {resource}; the client's plan allows at most "
                     "{maximum} and {current} are in use.",
                     adding=adding,
-                    resource=resource,
+                    resource=gettext(RESOURCE_LABELS[resource]),
                     maximum=exc.extra.get("maximum"),
                     current=exc.extra.get("current"),
                 ),
@@ -737,7 +746,7 @@ async def _plan_limit(run: Run, client_id: uuid.UUID, resource: Resource, adding
                 "This import adds {adding} {resource}; the client's plan allows at most "
                 "{maximum} and {current} are in use.",
                 adding=adding,
-                resource=resource,
+                resource=gettext(RESOURCE_LABELS[resource]),
                 maximum=exc.extra.get("maximum"),
                 current=exc.extra.get("current"),
             ),
@@ -1128,7 +1137,11 @@ async def _write_assets(run: Run, items: list[_AssetRow]) -> None:
     session = run.session
     now = utcnow()
     sync = session.sync_session
-    log = audit.log_model()
+    # Core tables, not the ORM entities: a list of values is then one executemany, without the
+    # ORM's bulk-insert bookkeeping per row.
+    log = cast("Table", audit.log_model().__table__)
+    asset_table = cast("Table", Asset.__table__)
+    change_table = cast("Table", AssetStatusChange.__table__)
     assets: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     for item in items:
@@ -1163,11 +1176,11 @@ async def _write_assets(run: Run, items: list[_AssetRow]) -> None:
     for start in range(0, len(assets), BATCH_ROWS):
         batch = assets[start : start + BATCH_ROWS]
         first = changes[start : start + BATCH_ROWS]
-        await session.execute(insert(Asset), batch)
-        await session.execute(insert(AssetStatusChange), first)
-        audited = audit.created_rows(sync, Asset, batch)
-        audited += audit.created_rows(sync, AssetStatusChange, first)
-        await session.execute(insert(log), audited)
+        await session.execute(insert(asset_table), batch)
+        await session.execute(insert(change_table), first)
+        # One audit row per asset (its status included); its first status change, written with
+        # it, is the asset's history and gets no audit row of its own.
+        await session.execute(insert(log), audit.created_rows(sync, Asset, batch))
 
 
 # --- products ------------------------------------------------------------------------------------

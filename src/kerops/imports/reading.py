@@ -69,7 +69,9 @@ def _delimiter(text: str) -> str:
 
 
 def _read_csv(text: str) -> Table:
-    reader: Iterator[list[str]] = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader: Iterator[list[str]] = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(text)
+    )
     try:
         return [list(row) for row in reader]
     except csv.Error as exc:
