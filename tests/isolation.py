@@ -161,12 +161,17 @@ class Case:
     """How to aim one route at client A's objects.
 
     ``params``: path parameters (ids of A's objects); ``body``: JSON body (for creates: one that
-    names A's objects); ``query``: query string; ``kind``: "object" (expect one of ``expect``) or
+    names A's objects); ``files``/``form``: a multipart form; ``query``: query string;
+    ``kind``: "object" (expect one of ``expect``) or
     "list" (200 allowed, but no id of A may appear; 403 also fine).
     """
 
     params: Params = lambda w: {}
     body: Callable[[World], Any] | None = None
+    #: A multipart form's files (an upload), e.g. ``{"file": (name, bytes, type)}``.
+    files: Callable[[World], dict[str, Any]] | None = None
+    #: The form's other fields, sent with ``files``.
+    form: dict[str, str] | None = None
     query: Callable[[World], dict[str, Any]] | None = None
     kind: str = "object"
     expect: frozenset[int] = frozenset({403, 404})

@@ -94,6 +94,9 @@ def _call(world: World, method: str, path: str, case: Case, headers: dict[str, s
         kwargs["params"] = case.query(world)
     if case.body is not None and method in {"POST", "PUT", "PATCH", "DELETE"}:
         kwargs["json"] = case.body(world)
+    if case.files is not None:
+        kwargs["files"] = case.files(world)
+        kwargs["data"] = case.form or {}
     return world.client.request(method, url, **kwargs)
 
 

@@ -767,6 +767,8 @@ def _build(stage: Stage, route: Route, case: Case, actor: Account) -> Call:
         kwargs["json"] = case.body(world)
     if route in UPLOADS:
         kwargs.update(UPLOADS[route](world))
+    elif case.files is not None:
+        kwargs.update(files=case.files(world), data=case.form or {})
     return Call(method, _fill(path, params), kwargs, params)
 
 

@@ -106,6 +106,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "(one stream after a cursor).",
     },
     {
+        "name": "imports",
+        "description": "Onboarding by spreadsheet: locales, areas, assets, products, users and "
+        "maintenance plans from CSV or XLSX (a dry run first), and their templates.",
+    },
+    {
         "name": "webhooks",
         "description": "Signed HTTP callbacks of a client's events, their deliveries and retries.",
     },
@@ -199,6 +204,8 @@ def routers() -> list[APIRouter]:
     from kerops.auth.sso_router import providers as sso_providers_router
     from kerops.customfields.router import router as custom_fields_router
     from kerops.exports.router import router as exports_router
+    from kerops.imports.router import router as imports_router
+    from kerops.imports.router import uploads as imports_uploads_router
     from kerops.inventory.router import router as products_router
     from kerops.iot.readings_router import router as iot_readings_router
     from kerops.iot.router import router as iot_router
@@ -258,4 +265,6 @@ def routers() -> list[APIRouter]:
         notifications_router,
         webhooks_router,
         sync_router,
+        imports_router,
+        imports_uploads_router,
     ]

@@ -119,6 +119,10 @@ class Settings(BaseSettings):
 
     #: Largest accepted upload (ticket attachments, certification documents, scan photos).
     attachment_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    #: Largest accepted spreadsheet of an import (``POST /imports/{kind}``), in bytes.
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    #: Most data rows one import may hold.
+    import_max_rows: int = Field(default=20_000, ge=1)
     #: Where uploaded files live: ``local`` (``data_dir/files``) or an S3-compatible bucket.
     storage_backend: Literal["local", "s3"] = "local"
     storage_local_dir: Path | None = None

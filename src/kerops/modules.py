@@ -33,6 +33,7 @@ DOMAINS: tuple[str, ...] = (
     "notifications",
     "sync",
     "exports",
+    "imports",
 )
 
 #: The modules that declare jobs.

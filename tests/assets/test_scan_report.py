@@ -44,9 +44,7 @@ def test_report_creates_a_scan_ticket_on_the_asset(client: TestClient, run: Runn
         "ticket_number_code": f"T-{ticket.number:06d}",
         "message": response.json()["message"],
     }
-    assert (
-        ticket.title == "Fault reported at Chiller 1"
-    )  # the request's language, es-CL by default
+    assert ticket.title == "Fault reported at Chiller 1"  # the request's language, es-CL by default
     assert ticket.description == REPORT["description"]
     assert (ticket.locale_id, ticket.area_id) == (team.locale1, area)
     assert ticket.source == "scan" and ticket.priority is TicketPriority.medium

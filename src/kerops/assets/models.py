@@ -24,6 +24,8 @@ class Asset(IdMixin, TimestampMixin, Base):
         Index("ix_assets_client_id_locale_id_name", "client_id", "locale_id", "name"),
         Index("ix_assets_client_id_name_id", "client_id", "name", "id"),
         values_index("assets"),
+        # An asset's own code (a tag painted on it): how a spreadsheet import finds it again.
+        UniqueConstraint("client_id", "code"),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(
@@ -39,6 +41,7 @@ class Asset(IdMixin, TimestampMixin, Base):
         ForeignKey("assets.id", ondelete="SET NULL"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str | None] = mapped_column(String(32))
     category: Mapped[str] = mapped_column(String(64), default="")
     make: Mapped[str] = mapped_column(String(120), default="")
     model: Mapped[str] = mapped_column(String(120), default="")

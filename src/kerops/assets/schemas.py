@@ -121,6 +121,7 @@ class AssetRead(ReadModel):
     area_id: uuid.UUID | None
     parent_id: uuid.UUID | None
     name: str
+    code: str | None = Field(description="The asset's own code (set by a spreadsheet import)")
     category: str
     make: str
     model: str

@@ -138,12 +138,15 @@ class UploadRoute(APIRoute):
     """
 
     bounds_own_body = True
+    #: The setting holding the largest accepted file (a subclass may name another).
+    limit_setting = "attachment_max_bytes"
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        setting = self.limit_setting
 
         async def bounded(request: Request) -> Response:
-            max_bytes: int = request.app.state.kerops.settings.attachment_max_bytes
+            max_bytes: int = getattr(request.app.state.kerops.settings, setting)
             limit = max_bytes + MULTIPART_OVERHEAD
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
