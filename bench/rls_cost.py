@@ -40,6 +40,7 @@ from bench_tickets import CREATE_TITLES, LIST_STATUS, PAGE_SIZE
 from cpu_per_request import AsgiClient, bench_settings
 from sqlalchemy import event
 
+from kerops.config import Settings
 from kerops.core import row_scope
 from kerops.main import create_app
 
@@ -125,13 +126,17 @@ def _requests(op: str, caller: dict[str, Any], n: int) -> tuple[str, str, Any]:
 class Variant:
     """One app of the comparison, with what its requests cost."""
 
-    def __init__(self, name: str, url: str) -> None:
+    def __init__(self, name: str, url: str, pool_size: int | None = None) -> None:
         self.name = name
-        self.app = create_app(bench_settings(url, "WARNING", prefix=f"kerops-rls-{name}-"))
+        settings = bench_settings(url, "WARNING", prefix=f"kerops-rls-{name}-")
+        if pool_size is not None:
+            settings = settings.model_copy(update={"database_pool_size": pool_size})
+        self.app = create_app(settings)
         self.state = self.app.state.kerops
         self.client = AsgiClient(self.app)
         self.statements = 0
         self.set_scope = 0
+        self.with_begin = 0
         self.headers: list[dict[str, str]] = []
         db = self.state.db
         if name == "off":
@@ -144,7 +149,8 @@ class Variant:
 
         event.listen(engine, "before_cursor_execute", count)
         if name == "rls":
-            # The scope's listener, wrapped to count the set_config it sends.
+            # The scope's listener, wrapped to count the scopes it sets (in a round trip of their
+            # own, or carried by a transaction's BEGIN: ``with_begin``).
             row_scope.uninstall(db.engine)
             row_scope.install(db.engine)
             event.remove(engine, "before_cursor_execute", row_scope._apply)
@@ -178,8 +184,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     await prepare(admin)
     data = await pick(admin, args.callers)
     variants = [
-        Variant("rls", _with_user(admin, SERVICE_ROLE, SERVICE_PASSWORD)),
-        Variant("off", admin),
+        Variant("rls", _with_user(admin, SERVICE_ROLE, SERVICE_PASSWORD), args.pool_size),
+        Variant("off", admin, args.pool_size),
     ]
     apply_raw = row_scope.apply_raw
     rls = variants[0]
@@ -190,6 +196,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await apply_raw(connection, info)
 
     row_scope.apply_raw = counted_apply_raw  # type: ignore[assignment]
+    with_begin = row_scope._with_begin
+
+    def counted_with_begin(adapted: Any, scope: row_scope.RowScope) -> bool:
+        carried = with_begin(adapted, scope)
+        rls.with_begin += carried
+        return carried
+
+    row_scope._with_begin = counted_with_begin  # type: ignore[assignment]
     results: dict[str, Any] = {}
     async with AsyncExitStack() as stack:
         for v in variants:
@@ -202,7 +216,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             for n in range(args.warmup + args.requests):
                 if n == args.warmup:
                     for v in variants:
-                        v.statements = v.set_scope = 0
+                        v.statements = v.set_scope = v.with_begin = 0
                 who = n % len(data["callers"])
                 method, path, body = _requests(op, data["callers"][who], n)
                 for v in variants if n % 2 == 0 else variants[::-1]:
@@ -218,7 +232,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                         wall[v.name].append((w1 - w0) * 1000)
                         cpu[v.name].append((c1 - c0) * 1000)
             for v in variants:
-                counted[v.name] = (v.statements, v.set_scope)
+                counted[v.name] = (v.statements, v.set_scope - v.with_begin, v.with_begin)
             results[op] = {
                 v.name: {
                     "wall_ms": statistics.median(wall[v.name]),
@@ -226,6 +240,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     "wall_p90_ms": statistics.quantiles(wall[v.name], n=10)[-1],
                     "statements": counted[v.name][0] / args.requests,
                     "set_scope": counted[v.name][1] / args.requests,
+                    "with_begin": counted[v.name][2] / args.requests,
+                    "pooled": v.state.db.engine.pool.checkedin(),
                 }
                 for v in variants
             }
@@ -240,17 +256,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--callers", type=int, default=1, choices=(1, 2))
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="connections per app (default: the app's); 1 leaves no idle connection to prefer",
+    )
     args = parser.parse_args(argv)
     results = uvloop.run(measure(args))
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.requests} requests per operation and "
-        f"app, taking turns, {args.callers} caller(s)"
+        f"app, taking turns, {args.callers} caller(s), pool size {args.pool_size or 'default'}, "
+        f"speed-ups off: {','.join(sorted(Settings().speedups_off)) or 'none'}"
     )
     print(
         "| operation | wall ms, median (off → rls) | wall cost | p90 (off → rls) "
-        "| CPU ms, median (off → rls) | CPU cost | statements | set_config per request |"
+        "| CPU ms, median (off → rls) | CPU cost | statements | set_config round trips per "
+        "request | scopes carried by BEGIN per request | pooled connections (rls) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for op, by in results.items():
         off, rls = by["off"], by["rls"]
         print(
@@ -259,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             f"| {off['wall_p90_ms']:.2f} → {rls['wall_p90_ms']:.2f} "
             f"| {off['cpu_ms']:.2f} → {rls['cpu_ms']:.2f} "
             f"| {rls['cpu_ms'] / off['cpu_ms'] - 1:+.1%} "
-            f"| {off['statements']:.1f} → {rls['statements']:.1f} | {rls['set_scope']:.2f} |"
+            f"| {off['statements']:.1f} → {rls['statements']:.1f} | {rls['set_scope']:.2f} "
+            f"| {rls['with_begin']:.2f} | {rls['pooled']} |"
         )
     print(json.dumps(results))
     return 0

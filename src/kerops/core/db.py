@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -54,11 +54,22 @@ def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine
             pool_recycle=1800,
             pool_timeout=settings.database_pool_timeout_seconds,
         )
+        if speedups.enabled(settings, "scope_affinity"):
+            # A caller gets an idle connection carrying its row scope when there is one.
+            kwargs["poolclass"] = row_scope.ScopeAffinePool
     # asyncpg waits 60 s for a connection by default; an unreachable server answers 503 sooner.
     kwargs["connect_args"] = {"timeout": settings.database_connect_timeout_seconds}
+    if _driver(url) == "asyncpg" and speedups.enabled(settings, "scope_with_begin"):
+        # A transaction's BEGIN carries the row scope's set_config (``kerops.core.row_scope``).
+        kwargs["connect_args"]["connection_class"] = row_scope.ScopedConnection
     engine = create_async_engine(url, **kwargs)
     _report_unreachable(engine)
     return engine
+
+
+def _driver(url: str) -> str:
+    """The DBAPI driver of a SQLAlchemy URL (``asyncpg``, ``aiosqlite``)."""
+    return make_url(url).get_driver_name()
 
 
 def _report_unreachable(engine: AsyncEngine) -> None:
