@@ -444,9 +444,7 @@ def test_the_pool_hands_a_caller_the_connection_carrying_its_scope(
 
         async def direct(name: str, scope: row_scope.RowScope, ticket: uuid.UUID) -> None:
             with row_scope.scoped(scope):
-                one = await db.reads.one(
-                    select(ServiceTicket.id).where(ServiceTicket.id == ticket)
-                )
+                one = await db.reads.one(select(ServiceTicket.id).where(ServiceTicket.id == ticket))
             found = set() if one is None else {one["id"]}
             seen.append((name, 0, found, _set_alone(await sent.take())))
 

@@ -227,10 +227,10 @@ def _with_begin(adapted: Any, scope: RowScope) -> bool:
     sent, or a transaction is open already: the caller sets the scope in a round trip of its
     own). Only on a ``ScopedConnection`` whose adapter has no transaction yet and is not in
     AUTOCOMMIT (it would send the statement alone, without a BEGIN)."""
-    driver = getattr(adapted, "_connection", None)
+    driver: Any = getattr(adapted, "_connection", None)
+    # (Not isinstance: asyncpg's metaclass calls every connection an instance of any subclass
+    # of its Connection.)
     if (
-        # (Not isinstance: asyncpg's metaclass calls every connection an instance of any
-        # subclass of its Connection.)
         ScopedConnection not in type(driver).__mro__
         or getattr(adapted, "_transaction", False) is not None
         or getattr(adapted, "isolation_level", None) == "autocommit"
@@ -254,7 +254,7 @@ class ScopedConnection(asyncpg.Connection):  # type: ignore[misc]
     simple query (one round trip instead of two; speed-up ``scope_with_begin``). asyncpg starts
     a transaction with ``Connection.execute("BEGIN ...;")`` (``Transaction.start``)."""
 
-    __slots__ = ("_kerops_carry", "_kerops_carried")
+    __slots__ = ("_kerops_carried", "_kerops_carry")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -272,7 +272,12 @@ class ScopedConnection(asyncpg.Connection):  # type: ignore[misc]
         self._kerops_carry = None
         return carried
 
-    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+    async def execute(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,  # noqa: ASYNC109  (asyncpg's own signature)
+    ) -> str:
         extra, self._kerops_carry = self._kerops_carry, None
         if extra is not None and not args and query.startswith("BEGIN"):
             query = f"{query.rstrip().rstrip(';')}; {extra};"
@@ -323,7 +328,7 @@ class ScopeAffinePool(AsyncAdaptedQueuePool):
     def _do_get(self) -> ConnectionPoolEntry:
         idle = self._pool._queue  # type: ignore[attr-defined]
         if (
-            0 <= self._max_overflow
+            self._max_overflow >= 0
             and self._overflow < 0  # fewer connections than the pool's size
             and isinstance(idle, _AffineQueue)
             and not idle.holds(_SCOPE.get())
