@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -59,17 +59,9 @@ def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine
             kwargs["poolclass"] = row_scope.ScopeAffinePool
     # asyncpg waits 60 s for a connection by default; an unreachable server answers 503 sooner.
     kwargs["connect_args"] = {"timeout": settings.database_connect_timeout_seconds}
-    if _driver(url) == "asyncpg" and speedups.enabled(settings, "scope_with_begin"):
-        # A transaction's BEGIN carries the row scope's set_config (``kerops.core.row_scope``).
-        kwargs["connect_args"]["connection_class"] = row_scope.ScopedConnection
     engine = create_async_engine(url, **kwargs)
     _report_unreachable(engine)
     return engine
-
-
-def _driver(url: str) -> str:
-    """The DBAPI driver of a SQLAlchemy URL (``asyncpg``, ``aiosqlite``)."""
-    return make_url(url).get_driver_name()
 
 
 def _report_unreachable(engine: AsyncEngine) -> None:
@@ -114,8 +106,9 @@ class Database:
     def __init__(self, settings: Settings, *, null_pool: bool = False) -> None:
         self.settings = settings
         self.engine = create_engine(settings, null_pool=null_pool)
-        # The caller's scope goes with every statement (row-level security on PostgreSQL).
-        row_scope.install(self.engine)
+        # The caller's scope goes with every statement (row-level security on PostgreSQL), in
+        # the round trip of a transaction's BEGIN when it can.
+        row_scope.install(self.engine, with_begin=speedups.enabled(settings, "scope_with_begin"))
         read_options: dict[str, Any] = {READ_ONLY_OPTION: True}
         if not settings.is_sqlite:
             # Reads need no BEGIN/COMMIT round trips: each statement sees committed data.

@@ -184,17 +184,31 @@ def needs(info: MutableMapping[Any, Any]) -> RowScope | None:
     return scope
 
 
-def install(engine: AsyncEngine) -> None:
+def install(engine: AsyncEngine, *, with_begin: bool = True) -> None:
     """Set the current scope on the engine's connections before their statements (PostgreSQL
-    only: SQLite has no row-level security, and one process's file has no other tenant)."""
+    only: SQLite has no row-level security, and one process's file has no other tenant);
+    ``with_begin``: in the round trip of a transaction's BEGIN when it can (asyncpg's
+    connections opened as ``ScopedConnection``s)."""
     if engine.dialect.name != "postgresql":
         return
     sync_engine = engine.sync_engine
+    if with_begin and engine.dialect.driver == "asyncpg":
+        # First: the engine's other ``do_connect`` listeners may open the connection themselves.
+        event.listen(sync_engine, "do_connect", _connect_scoped, insert=True)
     event.listen(sync_engine, "before_cursor_execute", _apply)
     event.listen(sync_engine, "rollback", _forget)
     event.listen(sync_engine, "rollback_savepoint", _forget_savepoint)
     event.listen(sync_engine, "handle_error", _forget_on_error)
     event.listen(sync_engine.pool, "reset", _forget_on_reset)
+
+
+def _connect_scoped(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+    cparams["connection_class"] = ScopedConnection
+
+
+def carries_scope_with_begin(engine: AsyncEngine) -> bool:
+    """Whether the engine's new connections can carry a scope with their BEGIN."""
+    return event.contains(engine.sync_engine, "do_connect", _connect_scoped)
 
 
 def _apply(conn: Connection, _cursor: Any, sql: str, _params: Any, _ctx: Any, _many: bool) -> None:
@@ -384,6 +398,8 @@ def uninstall(engine: AsyncEngine) -> None:
             event.remove(sync_engine, name, fn)
     if event.contains(sync_engine.pool, "reset", _forget_on_reset):
         event.remove(sync_engine.pool, "reset", _forget_on_reset)
+    if event.contains(sync_engine, "do_connect", _connect_scoped):
+        event.remove(sync_engine, "do_connect", _connect_scoped)
 
 
 async def apply_raw(driver_connection: Any, info: MutableMapping[Any, Any]) -> None:
