@@ -24,18 +24,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
+import tempfile
 import time
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import _src_snapshot  # noqa: F401  (first: freezes the source)
 import asyncpg
+import httpx
 import seed
 import seed_scale
 import uvloop
+from bench_api import free_port, group_cpu_seconds, serve, uvicorn_command
 from bench_tickets import CREATE_TITLES, LIST_STATUS, PAGE_SIZE
 from cpu_per_request import AsgiClient, bench_settings
 from sqlalchemy import event
@@ -45,6 +50,7 @@ from kerops.core import row_scope
 from kerops.main import create_app
 
 SERVICE_ROLE = "kerops_bench_service"
+BENCH_DIR = str(Path(__file__).resolve().parent)
 SERVICE_PASSWORD = "kerops-bench-only"
 
 
@@ -249,6 +255,94 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
+    """The same requests over HTTP: each app under uvicorn (``bench_api.uvicorn_command``, one
+    worker each, so one pool each), one keep-alive connection per app, taking turns request by
+    request. Wall time as the client sees it, and each server's CPU per request."""
+    admin = seed.database_url(args.admin_url, args.database)
+    await prepare(admin)
+    data = await pick(admin, args.callers)
+    urls = {
+        "rls": _with_user(admin, SERVICE_ROLE, SERVICE_PASSWORD),
+        "off": admin,
+    }
+    results: dict[str, Any] = {}
+    with ExitStack() as stack:
+        bases: dict[str, str] = {}
+        groups: dict[str, int] = {}
+        for name, url in urls.items():
+            env = dict(os.environ)
+            env.update(
+                KEROPS_DATABASE_URL=url,
+                KEROPS_SECRET_KEY=seed.SECRET_KEY,
+                KEROPS_DATA_DIR=tempfile.mkdtemp(prefix=f"kerops-rls-http-{name}-"),
+                KEROPS_ENVIRONMENT="production",
+                KEROPS_LOG_LEVEL="WARNING",
+                KEROPS_ACCESS_TOKEN_MINUTES="600",
+                KEROPS_EMBEDDED_SCHEDULER="false",
+                KEROPS_DATABASE_POOL_SIZE=str(args.pool_size or 20),
+                PYTHONPATH=os.pathsep.join(p for p in (BENCH_DIR, env.get("PYTHONPATH")) if p),
+            )
+            port = free_port()
+            base, group = stack.enter_context(
+                serve(
+                    name,
+                    uvicorn_command(f"rls_apps:{name}_app", port, 1),
+                    env,
+                    port,
+                    start_timeout=180,  # (a loaded machine)
+                )
+            )
+            bases[name], groups[name] = base, group
+        async with AsyncExitStack() as clients:
+            http = {
+                name: await clients.enter_async_context(
+                    httpx.AsyncClient(base_url=base, timeout=60)
+                )
+                for name, base in bases.items()
+            }
+            headers: dict[str, list[dict[str, str]]] = {}
+            for name, client in http.items():
+                headers[name] = []
+                for caller in data["callers"]:
+                    login = await client.post(
+                        "/api/v1/auth/login",
+                        json={"email": caller["email"], "password": seed.PASSWORD},
+                    )
+                    login.raise_for_status()
+                    token = login.json()["access_token"]
+                    headers[name].append({"Authorization": f"Bearer {token}"})
+            names = list(http)
+            for op in args.only.split(","):
+                wall: dict[str, list[float]] = {name: [] for name in names}
+                cpu: dict[str, float] = dict.fromkeys(names, 0.0)
+                for n in range(args.warmup + args.requests):
+                    who = n % len(data["callers"])
+                    method, path, body = _requests(op, data["callers"][who], n)
+                    for name in names if n % 2 == 0 else names[::-1]:
+                        c0 = group_cpu_seconds(groups[name])
+                        w0 = time.perf_counter()
+                        answer = await http[name].request(
+                            method, path, json=body, headers=headers[name][who]
+                        )
+                        w1 = time.perf_counter()
+                        if answer.status_code >= 400:
+                            raise SystemExit(f"{name} {op}: {answer.status_code} {answer.text}")
+                        if n >= args.warmup:
+                            wall[name].append((w1 - w0) * 1000)
+                            cpu[name] += group_cpu_seconds(groups[name]) - c0
+                results[op] = {
+                    name: {
+                        "wall_ms": statistics.median(wall[name]),
+                        "wall_p90_ms": statistics.quantiles(wall[name], n=10)[-1],
+                        # (From /proc, in clock ticks: a mean over the requests, jobs included.)
+                        "cpu_ms": cpu[name] * 1000 / args.requests,
+                    }
+                    for name in names
+                }
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default=seed_scale.DEFAULT_DATABASE)
@@ -257,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--callers", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--http", action="store_true", help="over HTTP, each app under uvicorn")
     parser.add_argument(
         "--pool-size",
         type=int,
@@ -264,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         help="connections per app (default: the app's); 1 leaves no idle connection to prefer",
     )
     args = parser.parse_args(argv)
+    if args.http:
+        return print_http(args, uvloop.run(measure_http(args)))
     results = uvloop.run(measure(args))
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.requests} requests per operation and "
@@ -289,6 +386,35 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(json.dumps(results))
     return 0
+
+
+def print_http(args: argparse.Namespace, results: dict[str, Any]) -> int:
+    """The table of an ``--http`` run."""
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, over HTTP (uvicorn, 1 worker per app), "
+        f"{args.requests} requests per operation and app, taking turns, {args.callers} "
+        f"caller(s), pool size {args.pool_size or 'default'}, load average {_load()}"
+    )
+    print(
+        "| operation | wall ms, median (off → rls) | wall cost | p90 (off → rls) "
+        "| server CPU ms per request, mean (off → rls) | CPU cost |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for op, by in results.items():
+        off, rls = by["off"], by["rls"]
+        print(
+            f"| {op} | {off['wall_ms']:.2f} → {rls['wall_ms']:.2f} "
+            f"| {rls['wall_ms'] / off['wall_ms'] - 1:+.1%} "
+            f"| {off['wall_p90_ms']:.2f} → {rls['wall_p90_ms']:.2f} "
+            f"| {off['cpu_ms']:.2f} → {rls['cpu_ms']:.2f} "
+            f"| {rls['cpu_ms'] / off['cpu_ms'] - 1:+.1%} |"
+        )
+    print(json.dumps(results))
+    return 0
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 if __name__ == "__main__":
