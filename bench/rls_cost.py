@@ -157,9 +157,8 @@ class Variant:
         if name == "rls":
             # The scope's listener, wrapped to count the scopes it sets (in a round trip of their
             # own, or carried by a transaction's BEGIN: ``with_begin``).
-            with_begin = row_scope.carries_scope_with_begin(db.engine)
             row_scope.uninstall(db.engine)
-            row_scope.install(db.engine, with_begin=with_begin)
+            row_scope.install(db.engine)
             event.remove(engine, "before_cursor_execute", row_scope._apply)
 
             def counted_apply(conn: Any, *args: Any) -> None:

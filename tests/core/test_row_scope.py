@@ -283,7 +283,9 @@ class _Sent:
 
         def counted(dbapi: Any, scope: row_scope.RowScope) -> None:
             set_alone(dbapi, scope)
-            self.queries.append(row_scope.SET_SCOPE_SQL)
+            # (Only on the connections watched: the app's jobs may run meanwhile.)
+            if id(getattr(dbapi, "_connection", None)) in self._watched:
+                self.queries.append(row_scope.SET_SCOPE_SQL)
 
         monkeypatch.setattr(row_scope, "_set_alone", counted)
 

@@ -60,6 +60,9 @@ def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine
     # asyncpg waits 60 s for a connection by default; an unreachable server answers 503 sooner.
     kwargs["connect_args"] = {"timeout": settings.database_connect_timeout_seconds}
     engine = create_async_engine(url, **kwargs)
+    if speedups.enabled(settings, "scope_with_begin"):
+        # A transaction's BEGIN carries the row scope (first: the next listener connects).
+        row_scope.carry_with_begin(engine)
     _report_unreachable(engine)
     return engine
 
@@ -106,9 +109,8 @@ class Database:
     def __init__(self, settings: Settings, *, null_pool: bool = False) -> None:
         self.settings = settings
         self.engine = create_engine(settings, null_pool=null_pool)
-        # The caller's scope goes with every statement (row-level security on PostgreSQL), in
-        # the round trip of a transaction's BEGIN when it can.
-        row_scope.install(self.engine, with_begin=speedups.enabled(settings, "scope_with_begin"))
+        # The caller's scope goes with every statement (row-level security on PostgreSQL).
+        row_scope.install(self.engine)
         read_options: dict[str, Any] = {READ_ONLY_OPTION: True}
         if not settings.is_sqlite:
             # Reads need no BEGIN/COMMIT round trips: each statement sees committed data.

@@ -184,17 +184,22 @@ def needs(info: MutableMapping[Any, Any]) -> RowScope | None:
     return scope
 
 
-def install(engine: AsyncEngine, *, with_begin: bool = True) -> None:
+def carry_with_begin(engine: AsyncEngine) -> None:
+    """Open the engine's asyncpg connections as ``ScopedConnection``s, so that a transaction's
+    BEGIN can carry the scope. Call it before any other ``do_connect`` listener that opens the
+    connection itself (the first listener to return one wins)."""
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg":
+        event.listen(engine.sync_engine, "do_connect", _connect_scoped)
+
+
+def install(engine: AsyncEngine) -> None:
     """Set the current scope on the engine's connections before their statements (PostgreSQL
-    only: SQLite has no row-level security, and one process's file has no other tenant);
-    ``with_begin``: in the round trip of a transaction's BEGIN when it can (asyncpg's
-    connections opened as ``ScopedConnection``s)."""
+    only: SQLite has no row-level security, and one process's file has no other tenant): in the
+    round trip of a transaction's BEGIN when the connection can carry it (``carry_with_begin``),
+    else in one of its own."""
     if engine.dialect.name != "postgresql":
         return
     sync_engine = engine.sync_engine
-    if with_begin and engine.dialect.driver == "asyncpg":
-        # First: the engine's other ``do_connect`` listeners may open the connection themselves.
-        event.listen(sync_engine, "do_connect", _connect_scoped, insert=True)
     event.listen(sync_engine, "before_cursor_execute", _apply)
     event.listen(sync_engine, "rollback", _forget)
     event.listen(sync_engine, "rollback_savepoint", _forget_savepoint)
@@ -386,7 +391,8 @@ def _forget_on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
 
 def uninstall(engine: AsyncEngine) -> None:
     """Stop setting scopes on the engine's connections (``bench/rls_cost.py`` measures the app
-    without the wall; nothing else calls it)."""
+    without the wall; nothing else calls it). Its connections stay ``ScopedConnection``s, which
+    carry nothing unless asked."""
     sync_engine = engine.sync_engine
     for name, fn in (
         ("before_cursor_execute", _apply),
@@ -398,8 +404,6 @@ def uninstall(engine: AsyncEngine) -> None:
             event.remove(sync_engine, name, fn)
     if event.contains(sync_engine.pool, "reset", _forget_on_reset):
         event.remove(sync_engine.pool, "reset", _forget_on_reset)
-    if event.contains(sync_engine, "do_connect", _connect_scoped):
-        event.remove(sync_engine, "do_connect", _connect_scoped)
 
 
 async def apply_raw(driver_connection: Any, info: MutableMapping[Any, Any]) -> None:
