@@ -6,7 +6,7 @@ shared machine falls on both alike), each request sent alone straight to the ASG
 (``cpu_per_request.AsgiClient``):
 
 - **rls**: as in production: the app connects as a role that owns nothing (the policies of
-  migration 0015 apply to every statement) and sets its caller's scope on its connections
+  migration 0016 apply to every statement) and sets its caller's scope on its connections
   (``kerops.core.row_scope``);
 - **off**: the app connects as the tables' owner (a superuser: policies bypassed), with the scope
   plumbing taken out (``row_scope.uninstall``, ``StatementRunner.scoped = False``).
@@ -15,9 +15,11 @@ Per operation and app: the median wall time of a request (the database's share i
 policies are evaluated by PostgreSQL), the median process CPU of a request, the statements it
 sent and the scope's ``set_config`` round trips. ``--callers 2`` alternates the owners of two
 clients request by request, so every request finds its connection carrying the other client's
-scope (the worst case: one ``set_config`` per request); the default is one caller.
+scope unless the pool keeps a connection per scope (speed-up ``scope_affinity``);
+``--pool-size 1`` leaves it none to keep (the worst case: one ``set_config`` per read); the
+default is one caller. ``--http`` runs each app under uvicorn and sends the requests over HTTP.
 
-    .venv/bin/python bench/rls_cost.py --database kerops_bench_rls [--callers 2]
+    .venv/bin/python bench/rls_cost.py --database kerops_bench_rls [--callers 2] [--pool-size 1]
 """
 
 from __future__ import annotations
