@@ -30,8 +30,9 @@ Setting it costs no round trip of its own in two cases:
   did not, the scope is set in a round trip of its own, as before;
 - **a connection that carries it already** (speed-up ``scope_affinity``): the pool
   (``ScopeAffinePool``) hands a caller the idle connection that last served its scope, if there
-  is one, else the one idle longest (the pool's usual order). It changes only which connection
-  is handed out, never what a statement runs under: the check above still runs.
+  is one; else, while it holds fewer connections than its size, a new one for the scope; else
+  the one idle longest (the pool's usual order). It changes only which connection is handed
+  out, never what a statement runs under: the check above still runs.
 
 Reads sent outside a transaction (the lean reads straight to asyncpg, the list's pages in
 AUTOCOMMIT) have no BEGIN to carry it: asyncpg sends one statement per round trip (no
