@@ -277,7 +277,7 @@ def uvicorn_command(target: str, port: int, workers: int) -> list[str]:
 
 @contextlib.contextmanager
 def serve(
-    name: str, command: list[str], env: dict[str, str], port: int
+    name: str, command: list[str], env: dict[str, str], port: int, start_timeout: float = 30
 ) -> Iterator[tuple[str, int]]:
     """Run one server until the block ends; once it answers, yields its base URL and its
     process group (the uvicorn supervisor and its workers)."""
@@ -287,7 +287,7 @@ def serve(
         )
         base = f"http://{HOST}:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + start_timeout
             while not _answers(base):
                 if process.poll() is not None:
                     log.seek(0)

@@ -19,6 +19,8 @@ SpeedupName = Literal[
     "route_index",
     "direct_reads",
     "audit_committed_state",
+    "scope_with_begin",
+    "scope_affinity",
 ]
 
 

@@ -3,6 +3,7 @@ even with the application's own scoping bypassed (``kerops.core.row_scope``, mig
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kerops import modules
 from kerops.config import Settings
@@ -267,3 +269,226 @@ def test_requests_run_in_their_callers_scope(client: TestClient, run: Runner) ->
         assert client.get(f"/api/v1/tickets/{ticket_a}", headers=b.headers).status_code == 404
         listed = client.get("/api/v1/tickets", headers=b.headers)
         assert listed.status_code == 200 and listed.json()["items"] == []
+
+
+class _Sent:
+    """The statements asyncpg sent on the connections of a ``Database`` (its query log, which
+    shows its simple queries and the statements sent straight to it), and the scopes set alone
+    through SQLAlchemy (prepared statements, which asyncpg does not log: counted as they go)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.queries: list[str] = []
+        self._watched: set[int] = set()
+        set_alone = row_scope._set_alone
+
+        def counted(dbapi: Any, scope: row_scope.RowScope) -> None:
+            set_alone(dbapi, scope)
+            # (Only on the connections watched: the app's jobs may run meanwhile.)
+            if id(getattr(dbapi, "_connection", None)) in self._watched:
+                self.queries.append(row_scope.SET_SCOPE_SQL)
+
+        monkeypatch.setattr(row_scope, "_set_alone", counted)
+
+    async def watch(self, conn: AsyncConnection) -> int:
+        """Log what ``conn``'s driver connection sends; its backend's pid."""
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        if id(driver) not in self._watched:
+            self._watched.add(id(driver))
+            driver.add_query_logger(lambda record: self.queries.append(record.query))
+        pid: int = driver.get_server_pid()
+        return pid
+
+    async def take(self) -> list[str]:
+        await asyncio.sleep(0)  # (asyncpg hands the log records over with call_soon)
+        taken, self.queries = self.queries, []
+        return taken
+
+
+def _set_alone(queries: list[str]) -> int:
+    """How many of ``queries`` set a scope in a round trip of their own."""
+    return sum(q == row_scope.SET_SCOPE_SQL for q in queries)
+
+
+def _with_begin(queries: list[str], client_id: uuid.UUID) -> int:
+    """How many of ``queries`` are a BEGIN carrying the scope of ``client_id``."""
+    return sum(q.startswith("BEGIN") and f"'{client_id}'" in q for q in queries)
+
+
+def test_a_transactions_begin_carries_the_scope(
+    client: TestClient, run: Runner, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first statement of a transaction sets its scope in the BEGIN's round trip. Committed,
+    the connection keeps it; rolled back, or after a failed statement, the connection is known to
+    carry it no longer, and the next statement (in or out of a transaction) sets it again."""
+    a = register_owner(client)
+    b = register_owner(client)
+    assert a.client_id is not None and b.client_id is not None
+    make_ticket(run, a.client_id, make_locale(run, a.client_id), None)
+    scope_a, scope_b = row_scope.of_client(a.client_id), row_scope.of_client(b.client_id)
+    count = text("SELECT count(*) FROM service_tickets")
+
+    async def turns() -> list[tuple[int, int, int, int]]:
+        db = _one_connection(settings)
+        sent = _Sent(monkeypatch)
+        seen: list[tuple[int, int, int, int]] = []
+
+        async def look(
+            scope: row_scope.RowScope, *, end: str = "commit", fail: bool = False
+        ) -> None:
+            with row_scope.scoped(scope):
+                engine = db.read_engine if end == "autocommit" else db.engine
+                async with engine.connect() as conn:
+                    pids.add(await sent.watch(conn))
+                    tickets = (await conn.execute(count)).scalar_one()
+                    if fail:
+                        with pytest.raises(DBAPIError, match="division by zero"):
+                            await conn.execute(text("SELECT 1 / 0"))
+                    if end == "commit" and not fail:
+                        await conn.commit()
+                    elif end != "autocommit":
+                        await conn.rollback()
+            queries = await sent.take()
+            client_id = scope.client_ids[0]
+            seen.append(
+                (
+                    tickets,
+                    _with_begin(queries, client_id),
+                    _set_alone(queries),
+                    sum(q.startswith("BEGIN") for q in queries),
+                )
+            )
+
+        pids: set[int] = set()
+        try:
+            await look(scope_a)  # the BEGIN carries A's scope
+            await look(scope_a)  # committed: the connection keeps it, a bare BEGIN
+            await look(scope_b, end="rollback")  # B's, carried, then rolled back: A's again
+            await look(scope_b, end="autocommit")  # no BEGIN: a set_config of its own
+            await look(scope_a, fail=True)  # carried, then a failed statement, rolled back
+            await look(scope_a, end="autocommit")  # the connection carries B's: set again
+            await look(scope_b)  # carried
+        finally:
+            await db.dispose()
+        assert len(pids) == 1, "the test must reuse one connection"
+        return seen
+
+    assert _call(client, turns) == [
+        (1, 1, 0, 1),
+        (1, 0, 0, 1),
+        (0, 1, 0, 1),
+        (0, 0, 1, 0),
+        (1, 1, 0, 1),
+        (1, 0, 1, 0),
+        (0, 1, 0, 1),
+    ]
+
+
+def test_without_the_begin_speed_up_the_scope_is_set_alone(
+    client: TestClient, run: Runner, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = register_owner(client)
+    assert a.client_id is not None
+    make_ticket(run, a.client_id, make_locale(run, a.client_id), None)
+
+    async def look() -> tuple[int, list[str]]:
+        db = Database(
+            settings.model_copy(
+                update={"database_pool_size": 1, "speedups_off": frozenset({"scope_with_begin"})}
+            )
+        )
+        sent = _Sent(monkeypatch)
+        try:
+            with row_scope.scoped(row_scope.of_client(a.client_id)):
+                async with db.engine.begin() as conn:
+                    await sent.watch(conn)
+                    tickets = (
+                        await conn.execute(text("SELECT count(*) FROM service_tickets"))
+                    ).scalar_one()
+        finally:
+            await db.dispose()
+        return tickets, await sent.take()
+
+    tickets, queries = _call(client, look)
+    assert tickets == 1
+    assert _set_alone(queries) == 1
+    assert [q for q in queries if q.startswith("BEGIN")] == ["BEGIN;"]
+
+
+def test_the_pool_hands_a_caller_the_connection_carrying_its_scope(
+    client: TestClient, run: Runner, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clients' callers taking turns on a pool of two connections: after the first turn
+    each gets the connection that carries its scope (no set_config); once the pool is full, a
+    third scope takes the one idle longest and sets its own. What each sees is its own,
+    whichever connection."""
+    a = register_owner(client)
+    b = register_owner(client)
+    assert a.client_id is not None and b.client_id is not None
+    ticket_a = make_ticket(run, a.client_id, make_locale(run, a.client_id), None)
+    ticket_b = make_ticket(run, b.client_id, make_locale(run, b.client_id), None)
+    scope_a, scope_b = row_scope.of_client(a.client_id), row_scope.of_client(b.client_id)
+    tickets = text("SELECT id FROM service_tickets")
+
+    async def turns() -> tuple[list[tuple[str, int, set[uuid.UUID], int]], list[int]]:
+        db = Database(settings.model_copy(update={"database_pool_size": 2}))
+        assert isinstance(db.engine.pool, row_scope.ScopeAffinePool)
+        sent = _Sent(monkeypatch)
+        seen: list[tuple[str, int, set[uuid.UUID], int]] = []
+
+        async def look(name: str, scope: row_scope.RowScope) -> None:
+            with row_scope.scoped(scope):
+                async with db.read_engine.connect() as conn:
+                    pid = await sent.watch(conn)
+                    found = set((await conn.execute(tickets)).scalars())
+            seen.append((name, pid, found, _set_alone(await sent.take())))
+
+        async def direct(name: str, scope: row_scope.RowScope, ticket: uuid.UUID) -> None:
+            with row_scope.scoped(scope):
+                one = await db.reads.one(select(ServiceTicket.id).where(ServiceTicket.id == ticket))
+            found = set() if one is None else {one["id"]}
+            seen.append((name, 0, found, _set_alone(await sent.take())))
+
+        try:
+            await look("a", scope_a)
+            # No idle connection carries B's scope and the pool has room: a second one is
+            # opened rather than A's taken.
+            await look("b", scope_b)
+            pid_a, pid_b = seen[0][1], seen[1][1]
+            for _ in range(3):
+                await look("a", scope_a)
+                await look("b", scope_b)
+                await direct("a", scope_a, ticket_a)
+                await direct("b", scope_b, ticket_b)
+                await direct("b", scope_b, ticket_a)
+            await look("none", row_scope.NO_ROWS)
+            await look("a", scope_a)
+            await look("b", scope_b)
+        finally:
+            await db.dispose()
+        return seen, [pid_a, pid_b]
+
+    seen, (pid_a, pid_b) = _call(client, turns)
+    assert pid_a != pid_b
+    expected: list[tuple[str, int, set[uuid.UUID], int]] = [
+        ("a", pid_a, {ticket_a}, 1),
+        ("b", pid_b, {ticket_b}, 1),
+    ]
+    for _ in range(3):
+        expected += [
+            ("a", pid_a, {ticket_a}, 0),
+            ("b", pid_b, {ticket_b}, 0),
+            ("a", 0, {ticket_a}, 0),
+            ("b", 0, {ticket_b}, 0),
+            ("b", 0, set(), 0),
+        ]
+    # The pool is full. A third scope: no idle connection carries it; it takes the one idle
+    # longest (A's, returned before B's), which then carries NO_ROWS. A's next caller finds
+    # none carrying A's either and takes B's; B's caller, the first one.
+    expected += [
+        ("none", pid_a, set(), 1),
+        ("a", pid_b, {ticket_a}, 1),
+        ("b", pid_a, {ticket_b}, 1),
+    ]
+    assert seen == expected

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops import speedups
 from kerops.audit.models import AuditLog
 from kerops.config import Settings, SpeedupName
-from kerops.core import audit
+from kerops.core import audit, row_scope
 from kerops.speedups import fastapi_dependencies, fastapi_params
 from kerops.speedups.route_index import RouteIndex
 from tests.fixtures.factories import Runner
@@ -30,7 +30,7 @@ def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 def test_the_switches_name_every_speed_up() -> None:
     assert set(speedups.NAMES) == set(get_args(SpeedupName))
-    assert len(speedups.NAMES) == 5
+    assert len(speedups.NAMES) == 7
 
 
 def test_the_switch_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,6 +49,8 @@ def _in_effect(client: TestClient) -> set[str]:
         "route_index": isinstance(client.app.router.middleware_stack, RouteIndex),  # type: ignore[attr-defined]
         "direct_reads": state.db.reads.direct,
         "audit_committed_state": audit.READ_COMMITTED_STATE,
+        "scope_with_begin": row_scope.carries_scope_with_begin(state.db.engine),
+        "scope_affinity": isinstance(state.db.engine.pool, row_scope.ScopeAffinePool),
     }
     return {name for name, on in effect.items() if on}
 
@@ -57,8 +59,8 @@ def test_the_app_answers_the_same_with_one_speed_up_off(
     client: TestClient, run: Runner, settings: Settings
 ) -> None:
     (off,) = settings.speedups_off
-    # (SQLite has no direct reads: they are PostgreSQL's, through asyncpg.)
-    never = {"direct_reads"} if settings.is_sqlite else set()
+    # (SQLite has no direct reads and no row scope: they are PostgreSQL's, through asyncpg.)
+    never = {"direct_reads", "scope_with_begin", "scope_affinity"} if settings.is_sqlite else set()
     assert _in_effect(client) == set(speedups.NAMES) - {off} - never
 
     team = make_team(client, run)

@@ -54,9 +54,15 @@ def create_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine
             pool_recycle=1800,
             pool_timeout=settings.database_pool_timeout_seconds,
         )
+        if speedups.enabled(settings, "scope_affinity"):
+            # A caller gets an idle connection carrying its row scope when there is one.
+            kwargs["poolclass"] = row_scope.ScopeAffinePool
     # asyncpg waits 60 s for a connection by default; an unreachable server answers 503 sooner.
     kwargs["connect_args"] = {"timeout": settings.database_connect_timeout_seconds}
     engine = create_async_engine(url, **kwargs)
+    if speedups.enabled(settings, "scope_with_begin"):
+        # A transaction's BEGIN carries the row scope (first: the next listener connects).
+        row_scope.carry_with_begin(engine)
     _report_unreachable(engine)
     return engine
 

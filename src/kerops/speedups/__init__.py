@@ -17,8 +17,13 @@ a library upgrade that moves them fails loudly. The libraries are upper-bounded 
   ``Pool._invalidate``).
 - ``audit_committed_state`` (``kerops.core.audit``): the values before a change read from the
   ORM's ``InstanceState.committed_state`` instead of a history per column.
+- ``scope_with_begin`` (``kerops.core.row_scope``): a transaction's ``BEGIN`` carries the row
+  scope's ``set_config`` (SQLAlchemy's asyncpg adapter, asyncpg's ``Transaction.start``).
+- ``scope_affinity`` (``kerops.core.row_scope.ScopeAffinePool``): the pool hands a caller a
+  connection that carries its row scope (SQLAlchemy's ``QueuePool`` and asyncio's queue).
 
-``direct_reads`` and ``audit_committed_state`` are code paths, not patches: they stay beside the
+``direct_reads``, ``audit_committed_state`` and the two row-scope ones (chosen per engine by
+``kerops.core.db``) are code paths, not patches: they stay beside the
 code they speed up (moving them would split one executor, or one audit diff, in two), and their
 switch makes that code take SQLAlchemy's public path instead.
 """
