@@ -40,6 +40,7 @@ from kerops.notifications.models import (
     WebhookSubscription,
 )
 from kerops.operations.models import (
+    ScanFollowLink,
     ServiceTicket,
     TicketAttachment,
     TicketComment,
@@ -176,6 +177,24 @@ def _ticket_child(model: Any, **values: Any) -> Callable[[Runner, World], Family
     return make
 
 
+def _follow_link(run: Runner, w: World) -> Family:
+    t = w.team
+    ticket_id = make_ticket(run, t.client_id, t.locale1, None)
+    child = _insert(
+        run,
+        ScanFollowLink,
+        client_id=t.client_id,
+        ticket_id=ticket_id,
+        token_hash=secrets.token_hex(32),
+        language="es-CL",
+    )
+
+    def move() -> None:
+        _set(run, ServiceTicket, ticket_id, locale_id=t.locale2)
+
+    return Family((ServiceTicket, ticket_id), child, t.viewer, t.manager, t.manager2, move)
+
+
 def _device_child(model: Any, **values: Any) -> Callable[[Runner, World], Family]:
     def make(run: Runner, w: World) -> Family:
         t = w.team
@@ -275,6 +294,7 @@ KINDS: dict[type[Base], Callable[[Runner, World], Family]] = {
         storage_key=f"tickets/{secrets.token_hex(8)}",
     ),
     TicketHistory: _ticket_child(TicketHistory, to_status=TicketStatus.open),
+    ScanFollowLink: _follow_link,
     WorkflowStep: _workflow_step,
     IoTRule: _device_child(IoTRule, name="Alta", metric="temperature", kind="above"),
     IoTReading: _device_child(

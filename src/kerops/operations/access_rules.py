@@ -19,6 +19,7 @@ from kerops.core.principal import Principal
 from kerops.customfields import service as customfields
 from kerops.customfields.models import FieldEntity
 from kerops.operations.models import (
+    ScanFollowLink,
     ServiceTicket,
     SlaPolicy,
     TicketAttachment,
@@ -98,6 +99,9 @@ def _tickets(p: Principal, action: Action) -> ColumnElement[bool]:
 # change of them needs, such as managing the checklist, the services check on the ticket).
 for _model in (TicketTask, TicketComment, TicketAttachment, TicketHistory):
     access.follows(_model, _model.ticket_id, ServiceTicket, write="read")
+# A reporter's follow-up link is the ticket's too (the public page reads it by its token alone;
+# a signed-in caller sees and changes it as they see and change the ticket).
+access.follows(ScanFollowLink, ScanFollowLink.ticket_id, ServiceTicket)
 
 # A workflow's steps follow their workflow (the client's people read it, its owner changes it).
 _register({model: access.client_rule(model) for model in (Workflow, SlaPolicy)})
