@@ -1,8 +1,9 @@
 """The columns of an import: each kind's columns are a declared list of specs (header in Spanish
 and English, a parser, whether it is required, what it takes), and prefixed columns
 (``medidor: horas`` / ``meter: run_hours``) carry named values; another module adds its own
-columns to a kind with :func:`add_column` or :func:`add_prefixed` (custom fields add
-``campo: <name>``)."""
+columns to a kind with :func:`add_column` or :func:`add_prefixed` (custom fields add a family
+whose headers ``campo:<code>``, ``field:<code>`` or ``Label (field:<code>)`` a function
+reads)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,9 @@ class Prefixed:
     help: str = ""
     example_name: str = ""
     example_value: str = ""
+    #: Reads the name from a whole header (instead of ``<prefix>: <name>``); such a family's
+    #: columns depend on the client, so the templates do not show it as an example.
+    match: Callable[[str], str | None] | None = None
 
     def header(self, language: str, name: str) -> str:
         """The header of one column of the family."""
@@ -137,6 +141,13 @@ def normalise_header(text: str) -> str:
 
 
 # --- parsers -------------------------------------------------------------------------------------
+
+
+def as_text(value: Any) -> str:
+    """A cell as text (an XLSX number, date or yes/no as written)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _as_text(value)
 
 
 def _as_text(value: Any) -> str:

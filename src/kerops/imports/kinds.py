@@ -56,6 +56,7 @@ from kerops.imports.columns import (
     text,
     yes_no,
 )
+from kerops.imports.fields import read_fields
 from kerops.imports.sheets import Row, Sheet
 from kerops.inventory.models import Product
 from kerops.inventory.schemas import ProductCreate
@@ -856,6 +857,7 @@ async def import_locales(run: Run) -> int:
             )
         ).scalars()
     }
+    fields = await read_fields(run.session, sheet, client_id)
     seen: dict[str, int] = {}
     ready: list[LocaleCreate] = []
     for row in sheet.rows:
@@ -867,9 +869,13 @@ async def import_locales(run: Run) -> int:
         if value.casefold() in codes:
             _exists(sheet, row, "code")
             continue
+        custom = fields.values(row)
+        if custom is None:
+            continue
         data = {k: v for k, v in row.values.items() if k != "is_active"}
         if "is_active" in row.values:
             data["is_active"] = row.values["is_active"]
+        data["custom_fields"] = custom
         model = sheet.validate(row, LocaleCreate, data)
         if model is not None:
             ready.append(model)
@@ -988,6 +994,7 @@ async def import_assets(run: Run) -> int:
     for r in stored:
         stored_names.setdefault((r.locale_id, r.name.casefold()), []).append(r)
     stored_parent = {r.id: r.parent_id for r in stored}
+    fields = await read_fields(session, sheet, client_id)
     needs_areas = "area" in sheet.headers
     area_ids = await _area_paths(session, (r.id for r in locales.all)) if needs_areas else {}
 
@@ -1016,9 +1023,11 @@ async def import_assets(run: Run) -> int:
                     row, "area", "area_not_found", gettext("The locale has no area with this path.")
                 )
                 continue
+        custom = fields.values(row)
         values = _asset_values(sheet, row)
-        if values is None:
+        if values is None or custom is None:
             continue
+        values["custom_fields"] = custom
         values.update(locale_id=locale.id, area_id=area_id, code=value)
         items.append(_AssetRow(row, locale, values, row.values.get("parent")))
 

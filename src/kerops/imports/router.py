@@ -12,7 +12,7 @@ from kerops.core.i18n import current_language
 from kerops.core.mail import deliver
 from kerops.core.storage.downloads import content_disposition
 from kerops.core.storage.uploads import too_large
-from kerops.imports import service, templates
+from kerops.imports import fields, service, templates
 from kerops.imports.columns import ImportKind
 from kerops.imports.schemas import ImportReport, TemplateFormat, TemplateLanguage
 
@@ -82,6 +82,7 @@ async def run_import(
 async def get_import_template(
     kind: ImportKind,
     principal: PrincipalDep,
+    session: SessionDep,
     request: Request,
     format: Annotated[TemplateFormat, Query(description="xlsx (default) or csv")] = (
         TemplateFormat.xlsx
@@ -90,10 +91,12 @@ async def get_import_template(
         TemplateLanguage | None, Query(description="The headers' language (default: the request's)")
     ] = None,
 ) -> Response:
-    """A template of an import: the headers, an example row and the notes of each column."""
-    del principal, request
+    """A template of an import: the headers, an example row and the notes of each column, with
+    one column per active custom field of the caller's client (locales and assets)."""
+    del request
     chosen = language.value if language is not None else current_language()
-    body, media_type, filename = templates.build(kind, format, chosen)
+    extra = await fields.template_columns(session, principal.client_id, kind, chosen)
+    body, media_type, filename = templates.build(kind, format, chosen, extra)
     return Response(
         body,
         media_type=media_type,

@@ -48,10 +48,17 @@ class Sheet:
     problems: list[ImportProblem]
     #: Whether the header matched (else the rows were not read).
     readable: bool = True
+    #: ``<family>:<name>`` → the header of a prefixed column as the file writes it.
+    named_headers: dict[str, str] = field(default_factory=dict)
+
+    def names(self, family: str) -> list[str]:
+        """The names of a prefixed family's columns in the file, in their order."""
+        prefix = f"{family}:"
+        return [key[len(prefix) :] for key in self.named_headers if key.startswith(prefix)]
 
     def header(self, key: str) -> str:
         """The header of a column as the file writes it (or as the template would)."""
-        found = self.headers.get(key)
+        found = self.headers.get(key) or self.named_headers.get(key)
         if found is not None:
             return found
         for column in columns_of(self.kind).columns:
@@ -117,11 +124,17 @@ def _match(
     for column in spec.columns:
         if norm in (normalise_header(column.es), normalise_header(column.en), column.key):
             return column, None, None
+    for family in spec.prefixed:
+        if family.match is not None and (named := family.match(header)) is not None:
+            return None, family, named
     prefix, colon, name = header.partition(":")
     if colon and name.strip():
         norm_prefix = normalise_header(prefix)
         for family in spec.prefixed:
-            if norm_prefix in (normalise_header(family.es), normalise_header(family.en)):
+            if family.match is None and norm_prefix in (
+                normalise_header(family.es),
+                normalise_header(family.en),
+            ):
                 return None, family, name.strip()
     return None
 
@@ -170,6 +183,8 @@ def read_sheet(kind: ImportKind, table: Table, *, language: str, max_rows: int) 
         seen.add(key)
         if column is not None:
             sheet.headers[column.key] = header
+        else:
+            sheet.named_headers[key] = header
         slots.append((index, column, family, name))
     for column in columns_of(kind).columns:
         if column.required and column.key not in sheet.headers:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 
 import xlsxwriter
 
@@ -41,8 +42,11 @@ def _help(text: str, language: str) -> str:
     )
 
 
-def rows_of(kind: ImportKind, language: str) -> tuple[list[str], list[str], list[list[str]]]:
-    """The headers, the example row and the notes (one row per column) of a kind."""
+def rows_of(
+    kind: ImportKind, language: str, extra: Sequence[tuple[str, list[str]]] = ()
+) -> tuple[list[str], list[str], list[list[str]]]:
+    """The headers, the example row and the notes (one row per column) of a kind, then the
+    ``extra`` columns (header, notes row: the client's custom fields) with an empty example."""
     spec = columns_of(kind)
     headers = [c.header(language) for c in spec.columns]
     example = [c.example(language) for c in spec.columns]
@@ -58,16 +62,27 @@ def rows_of(kind: ImportKind, language: str) -> tuple[list[str], list[str], list
         for c in spec.columns
     ]
     for family in spec.prefixed:
+        if family.match is not None:
+            continue
         header = family.header(language, family.example_name)
         headers.append(header)
         example.append(family.example_value)
         notes.append([header, no, _help(family.help, language), family.example_value])
+    for header, note in extra:
+        headers.append(header)
+        example.append("")
+        notes.append(note)
     return headers, example, notes
 
 
-def build(kind: ImportKind, fmt: TemplateFormat, language: str) -> tuple[bytes, str, str]:
-    """The template's bytes, media type and file name."""
-    headers, example, notes = rows_of(kind, language)
+def build(
+    kind: ImportKind,
+    fmt: TemplateFormat,
+    language: str,
+    extra: Sequence[tuple[str, list[str]]] = (),
+) -> tuple[bytes, str, str]:
+    """The template's bytes, media type and file name (``extra``: see :func:`rows_of`)."""
+    headers, example, notes = rows_of(kind, language, extra)
     name = f"{kind.value}-{'plantilla' if language != 'en' else 'template'}"
     if fmt is TemplateFormat.csv:
         out = io.StringIO()
