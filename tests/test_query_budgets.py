@@ -100,8 +100,9 @@ BUDGETS: dict[Route, int] = {
     ("POST", f"{P}/tickets/{{ticket_id}}/assign"): 12,
     # An import of assets: the caller, the locales they write into, the client's assets, its
     # custom fields of assets (one query for the whole file), the plan's limit, then the assets,
-    # their first status changes and their audit rows in bulk.
-    ("POST", f"{P}/imports/{{kind}}"): 11,
+    # their first status changes and their audit rows in bulk, and their sync log rows (one
+    # INSERT … SELECT).
+    ("POST", f"{P}/imports/{{kind}}"): 12,
     # The ticket's move, its history and audit rows, its event, the jobs outbox row and the
     # sync log's rows.
     ("POST", f"{P}/tickets/{{ticket_id}}/transitions"): 11,

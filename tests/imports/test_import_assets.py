@@ -89,6 +89,12 @@ def test_assets_import_from_every_format_and_language(
     assert count(run, AssetStatusChange) == 3
     assert count(run, AuditLog, AuditLog.table_name == "assets") == 3
     assert len(chiller.qr_code) >= 32
+    # The sync stream carries them as any new asset.
+    synced = client.get("/api/v1/sync", params={"limit": 200}, headers=team.owner.headers)
+    assert synced.status_code == 200, synced.text
+    assert {str(a.id) for a in assets.values()} <= {
+        item["id"] for item in synced.json()["items"] if item["kind"] == "asset"
+    }
 
 
 def test_dry_run_lists_every_problem_by_row_and_column(client: TestClient, run: Runner) -> None:

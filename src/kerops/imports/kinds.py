@@ -25,7 +25,7 @@ from kerops.assets.models import Asset, AssetMaintenancePlan, AssetStatusChange
 from kerops.assets.plans_schemas import PlanCreate, PlanTrigger
 from kerops.assets.recurrence import IntervalUnit
 from kerops.assets.service import MAX_ASSET_DEPTH
-from kerops.core import access, audit
+from kerops.core import access, audit, sync_log
 from kerops.core.enums import (
     AssetStatus,
     ClientRole,
@@ -1232,6 +1232,8 @@ async def _write_assets(run: Run, items: list[_AssetRow]) -> None:
         # One audit row per asset (its status included); its first status change, written with
         # it, is the asset's history and gets no audit row of its own.
         await session.execute(insert(log), audit.created_rows(sync, Asset, batch))
+        # The technicians' apps learn of them as of any new asset (the sync log, at commit).
+        sync_log.touched(session, Asset, (row["id"] for row in batch))
 
 
 # --- products ------------------------------------------------------------------------------------
