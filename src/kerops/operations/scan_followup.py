@@ -30,10 +30,10 @@ STATUS_LABELS: dict[TicketStatus, str] = {
     TicketStatus.on_hold: N_("On hold"),
     TicketStatus.waiting_parts: N_("Waiting for parts"),
     TicketStatus.waiting_approval: N_("Waiting for approval"),
-    TicketStatus.resolved: N_("Resolved"),
-    TicketStatus.completed: N_("Completed"),
-    TicketStatus.cancelled: N_("Cancelled"),
-    TicketStatus.reopened: N_("Reopened"),
+    TicketStatus.resolved: N_("Fault resolved"),
+    TicketStatus.completed: N_("Work completed"),
+    TicketStatus.cancelled: N_("Order cancelled"),
+    TicketStatus.reopened: N_("Order reopened"),
 }
 
 
