@@ -20,9 +20,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from kerops import __version__
 from kerops.core.conditional import takes_any_query
 from kerops.core.errors import NotFound
-from kerops.core.i18n import gettext
+from kerops.core.i18n import choose, gettext
 from kerops.core.routing import API_PREFIX
-from kerops.web.i18n import negotiate
 
 OPENAPI_URL = "/openapi.json"
 DOCS_URL = "/docs"
@@ -154,7 +153,7 @@ router = APIRouter(tags=["pages"])
 async def landing_page(request: Request) -> HTMLResponse:
     """What this service is, with links to the API documentation and the service status; in
     Spanish (Chile), or in English when the browser's ``Accept-Language`` prefers it."""
-    language = negotiate(request.headers.get("accept-language"))
+    language = choose(accept_language=request.headers.get("accept-language"))
     root = _root(request)
     return _html(
         "landing.html",

@@ -31,7 +31,7 @@ from starlette.types import Message, Receive
 
 from kerops.core.deps import CROSS_CLIENT, SessionDep, StateDep, client_ip
 from kerops.core.errors import AppError, BodyTooLarge, TooManyRequests
-from kerops.core.i18n import gettext, ngettext, supported
+from kerops.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, choose, gettext, ngettext, supported
 from kerops.core.middleware import own_body_limit
 from kerops.core.state import AppState
 from kerops.core.storage.sniffing import IMAGE_TYPES
@@ -44,7 +44,6 @@ from kerops.core.storage.uploads import (
 from kerops.operations import scan as scan_service
 from kerops.operations import scan_followup
 from kerops.operations.scan_schemas import ReporterContact
-from kerops.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate
 from kerops.web.pages import STATIC_URL, render_page, root_path
 
 SCAN_PAGE_URL = "/scan/{code}"
@@ -131,7 +130,7 @@ def _guard(state: AppState) -> CsrfGuard:
 
 def page_language(request: Request, lang: str | None) -> str:
     """The page's language: the language switch's ``lang``, else the browser's, else es-CL."""
-    return supported(lang) or negotiate(request.headers.get("accept-language"))
+    return choose(lang, request.headers.get("accept-language"))
 
 
 def _translator(language: str) -> dict[str, Callable[..., str]]:
