@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -27,12 +28,26 @@ from kerops.assets.models import (
     PlanOccurrence,
 )
 from kerops.core import access
-from kerops.core.enums import AssetStatus, TicketStatus, UserRole
+from kerops.core.enums import (
+    AssetStatus,
+    MovementDocument,
+    MovementKind,
+    TicketStatus,
+    UserRole,
+    WarehouseKind,
+)
 from kerops.core.errors import Forbidden, NotFound
 from kerops.core.models import Base
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow, uuid7
 from kerops.events.models import Event
+from kerops.inventory.models import (
+    InventoryMovement,
+    InventoryStock,
+    StockCount,
+    StockCountLine,
+    Warehouse,
+)
 from kerops.iot.models import IoTDevice, IoTReading, IoTRule
 from kerops.notifications.models import (
     CertificationReminder,
@@ -49,6 +64,9 @@ from kerops.operations.models import (
     Workflow,
     WorkflowStep,
 )
+from kerops.parts.models import StockReservation
+from kerops.purchasing.models import PurchaseOrder, PurchaseOrderEvent, PurchaseOrderLine
+from kerops.users.models import Vendor
 from kerops.workforce.models import TechnicianCertification
 from tests.fixtures.assets import make_asset, make_device, make_product, make_ticket
 from tests.fixtures.factories import Account, Runner, make_user, register_owner
@@ -277,6 +295,111 @@ def _certification_reminder(run: Runner, w: World) -> Family:
     )
 
 
+def _storeroom(run: Runner, w: World) -> uuid.UUID:
+    """A storeroom of locale 1: its people read it, its manager manages it."""
+    t = w.team
+    return _insert(
+        run,
+        Warehouse,
+        client_id=t.client_id,
+        kind=WarehouseKind.locale,
+        code=f"W-{secrets.token_hex(4)}",
+        name="Bodega",
+        locale_id=t.locale1,
+    )
+
+
+def _storeroom_family(
+    run: Runner,
+    w: World,
+    warehouse_id: uuid.UUID,
+    child: Any,
+    parent: tuple[type[Base], Any] | None = None,
+) -> Family:
+    """A child of the storeroom (or of ``parent``, a child of it) moved with it to locale 2."""
+    t = w.team
+
+    def move() -> None:
+        _set(run, Warehouse, warehouse_id, locale_id=t.locale2)
+
+    return Family(parent or (Warehouse, warehouse_id), child, t.viewer, t.manager, t.manager2, move)
+
+
+def _warehouse_child(model: Any, **values: Any) -> Callable[[Runner, World], Family]:
+    def make(run: Runner, w: World) -> Family:
+        warehouse_id = _storeroom(run, w)
+        if "product_id" in model.__table__.c:
+            values["product_id"] = make_product(run, w.team.client_id)
+        child = _insert(run, model, client_id=w.team.client_id, warehouse_id=warehouse_id, **values)
+        return _storeroom_family(run, w, warehouse_id, child)
+
+    return make
+
+
+def _count_line(run: Runner, w: World) -> Family:
+    # A grandchild: the line follows its count, which follows its warehouse.
+    warehouse_id = _storeroom(run, w)
+    count_id = _insert(run, StockCount, client_id=w.team.client_id, warehouse_id=warehouse_id)
+    child = _insert(
+        run,
+        StockCountLine,
+        client_id=w.team.client_id,
+        count_id=count_id,
+        product_id=make_product(run, w.team.client_id),
+    )
+    return _storeroom_family(run, w, warehouse_id, child, (StockCount, count_id))
+
+
+def _order(run: Runner, w: World) -> tuple[uuid.UUID, uuid.UUID]:
+    t = w.team
+    warehouse_id = _storeroom(run, w)
+    vendor_id = _insert(
+        run, Vendor, client_id=t.client_id, name="Proveedor", rut=secrets.token_hex(4)
+    )
+    order_id = _insert(
+        run,
+        PurchaseOrder,
+        client_id=t.client_id,
+        number=int.from_bytes(secrets.token_bytes(3), "big"),
+        vendor_id=vendor_id,
+        warehouse_id=warehouse_id,
+    )
+    return warehouse_id, order_id
+
+
+def _purchase_order(run: Runner, w: World) -> Family:
+    warehouse_id, order_id = _order(run, w)
+    return _storeroom_family(run, w, warehouse_id, order_id)
+
+
+def _order_child(model: Any, **values: Any) -> Callable[[Runner, World], Family]:
+    def make(run: Runner, w: World) -> Family:
+        warehouse_id, order_id = _order(run, w)
+        child = _insert(run, model, client_id=w.team.client_id, order_id=order_id, **values)
+        return _storeroom_family(run, w, warehouse_id, child, (PurchaseOrder, order_id))
+
+    return make
+
+
+def _reservation(run: Runner, w: World) -> Family:
+    t = w.team
+    ticket_id = make_ticket(run, t.client_id, t.locale1, None)
+    child = _insert(
+        run,
+        StockReservation,
+        client_id=t.client_id,
+        ticket_id=ticket_id,
+        warehouse_id=_storeroom(run, w),
+        product_id=make_product(run, t.client_id),
+        quantity=Decimal(1),
+    )
+
+    def move() -> None:
+        _set(run, ServiceTicket, ticket_id, locale_id=t.locale2)
+
+    return Family((ServiceTicket, ticket_id), child, t.viewer, t.manager, t.manager2, move)
+
+
 KINDS: dict[type[Base], Callable[[Runner, World], Family]] = {
     AssetStatusChange: _asset_child(AssetStatusChange, to_status=AssetStatus.down),
     AssetBOM: _bom_line,
@@ -302,6 +425,20 @@ KINDS: dict[type[Base], Callable[[Runner, World], Family]] = {
     ),
     WebhookDelivery: _webhook_delivery,
     CertificationReminder: _certification_reminder,
+    InventoryStock: _warehouse_child(InventoryStock),
+    InventoryMovement: _warehouse_child(
+        InventoryMovement,
+        kind=MovementKind.adjustment,
+        quantity=Decimal(1),
+        document_kind=MovementDocument.adjustment,
+        reason="x",
+    ),
+    StockCount: _warehouse_child(StockCount),
+    StockCountLine: _count_line,
+    PurchaseOrder: _purchase_order,
+    PurchaseOrderLine: _order_child(PurchaseOrderLine, quantity=Decimal(2), description="x"),
+    PurchaseOrderEvent: _order_child(PurchaseOrderEvent, to_status="draft"),
+    StockReservation: _reservation,
 }
 
 

@@ -104,3 +104,64 @@ class ShiftType(enum.StrEnum):
     day_off = "day_off"
     sick_leave = "sick_leave"
     vacation = "vacation"
+
+
+class WarehouseKind(enum.StrEnum):
+    """Where stock is kept."""
+
+    central = "central"  # the client's main store
+    locale = "locale"  # a locale's storeroom
+    van = "van"  # one technician's vehicle
+
+
+class MovementKind(enum.StrEnum):
+    """What moved a quantity of stock (``inventory_movements.kind``)."""
+
+    receipt = "receipt"  # received from a purchase order (or an opening balance)
+    issue = "issue"  # taken for a ticket
+    return_ = "return"  # unused parts back from a ticket
+    transfer_out = "transfer_out"
+    transfer_in = "transfer_in"
+    adjustment = "adjustment"  # a correction with its reason
+    counted = "count"  # the difference a posted stock count found
+
+
+class MovementDocument(enum.StrEnum):
+    """The kind of document a movement belongs to."""
+
+    purchase_order_line = "purchase_order_line"
+    ticket = "ticket"
+    transfer = "transfer"
+    stock_count = "stock_count"
+    adjustment = "adjustment"
+    stock_import = "stock_import"
+
+
+class ReservationStatus(enum.StrEnum):
+    """A ticket's hold on stock."""
+
+    active = "active"
+    released = "released"  # the ticket was cancelled, or the hold removed
+    consumed = "consumed"  # the parts were issued
+
+
+class PurchaseOrderStatus(enum.StrEnum):
+    """The lifecycle of a purchase order."""
+
+    draft = "draft"
+    submitted = "submitted"
+    approved = "approved"
+    rejected = "rejected"
+    ordered = "ordered"
+    partially_received = "partially_received"
+    received = "received"
+    closed = "closed"
+    cancelled = "cancelled"
+
+
+class StockCountStatus(enum.StrEnum):
+    """A cycle count: open while counting, then posted or cancelled."""
+
+    open = "open"
+    posted = "posted"
+    cancelled = "cancelled"

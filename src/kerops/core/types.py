@@ -7,9 +7,10 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -84,3 +85,42 @@ class StrEnum(TypeDecorator[enum.Enum]):
         if value is None:
             return None
         return self.enum_class(value)
+
+
+#: Quantities are stored as whole thousandths of their unit (a scaled integer, never a float).
+QUANTITY_SCALE = 1000
+
+
+def quantity_to_stored(value: Decimal | int) -> int:
+    """``value`` in thousandths; a ValueError if it has more than three decimals."""
+    scaled = Decimal(value) * QUANTITY_SCALE
+    if scaled != scaled.to_integral_value():
+        raise ValueError("a quantity has at most three decimals")
+    return int(scaled)
+
+
+def quantity_from_stored(value: int) -> Decimal:
+    """Thousandths read back as a Decimal without trailing zeros (``2500`` → ``2.5``)."""
+    whole, part = divmod(abs(value), QUANTITY_SCALE)
+    sign = "-" if value < 0 else ""
+    fraction = f"{part:03d}".rstrip("0")
+    return Decimal(f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}")
+
+
+class Quantity(TypeDecorator[Decimal]):
+    """An exact quantity of a unit (2.5 m of cable), a ``BIGINT`` of thousandths on both
+    databases: sums and conditional updates stay integer arithmetic in SQL."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        """``Decimal`` (keyset cursors decode their sort values by it)."""
+        return Decimal
+
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> int | None:
+        return None if value is None else quantity_to_stored(value)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else quantity_from_stored(int(value))

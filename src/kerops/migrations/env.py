@@ -13,7 +13,7 @@ from kerops.config import Settings, get_settings
 from kerops.core.db import create_engine
 from kerops.core.migrate import service_grants, service_role
 from kerops.core.models import Base
-from kerops.core.types import StrEnum, UTCDateTime
+from kerops.core.types import Quantity, StrEnum, UTCDateTime
 
 config = context.config
 modules.import_models()
@@ -25,6 +25,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
         return "sa.DateTime(timezone=True)"
     if type_ == "type" and isinstance(obj, StrEnum):
         return f"sa.String(length={obj.impl.length})"  # type: ignore[attr-defined]
+    if type_ == "type" and isinstance(obj, Quantity):
+        return "sa.BigInteger()"
     return False
 
 

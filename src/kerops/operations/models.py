@@ -53,6 +53,10 @@ class WorkflowStep(IdMixin, TimestampMixin, Base):
     requires_all_tasks_done: Mapped[bool] = mapped_column(default=False)
     requires_signature: Mapped[bool] = mapped_column(default=False)
     requires_valid_licence: Mapped[bool] = mapped_column(default=False)
+    #: The ticket must have parts issued (``inventory_movements`` of kind issue) to take it.
+    requires_parts_recorded: Mapped[bool] = mapped_column(
+        default=False, server_default=text("false")
+    )
     position: Mapped[int] = mapped_column(default=0)
 
 

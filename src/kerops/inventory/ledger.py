@@ -1,0 +1,315 @@
+"""The ledger: the one place stock changes. Every change of ``on_hand`` writes its movement in
+the same transaction, and every decrease is one conditional UPDATE (``on_hand - reserved``
+must cover it at that instant), never a read then a write: two requests taking the last unit
+cannot both succeed, on PostgreSQL or SQLite, and a stock row never goes below zero (the
+table's checks say so too). A stock row is the sum of its movements; ``verify`` proves it.
+
+Quantities are ``Decimal`` in the product's unit and travel in SQL as thousandths
+(``kerops.core.types.Quantity``). Costs are integer minor units. The weighted average cost of a
+stock row moves only with receipts and transfers in: ``(on_hand * average + quantity * cost) /
+(on_hand + quantity)``, rounded half up to the minor unit. Issues, returns and transfers out
+are valued at the average at that moment.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Table, func, select, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.core.enums import MovementDocument, MovementKind
+from kerops.core.errors import Conflict
+from kerops.core.i18n import gettext
+from kerops.core.types import quantity_from_stored, quantity_to_stored, utcnow, uuid7
+from kerops.inventory.models import InventoryMovement, InventoryStock
+
+#: Kinds whose quantity adds to the stock, and those that take from it.
+INCREASES = frozenset({MovementKind.receipt, MovementKind.return_, MovementKind.transfer_in})
+DECREASES = frozenset({MovementKind.issue, MovementKind.transfer_out})
+#: Kinds that may go either way (a correction, a count's difference).
+EITHER = frozenset({MovementKind.adjustment, MovementKind.counted})
+
+_STOCK: Table = InventoryStock.__table__  # type: ignore[assignment]
+_MOVEMENTS: Table = InventoryMovement.__table__  # type: ignore[assignment]
+
+
+def _raw(column: Any) -> ColumnElement[int]:
+    """A quantity column as its stored thousandths (integer arithmetic in SQL)."""
+    return type_coerce(column, BigInteger())
+
+
+ON_HAND = _raw(_STOCK.c.on_hand)
+RESERVED = _raw(_STOCK.c.reserved)
+AVERAGE = _STOCK.c.average_cost_minor
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What a movement did: the ledger row's id, the stock row after it, and the unit cost the
+    movement was valued at."""
+
+    movement_id: uuid.UUID
+    stock_id: uuid.UUID
+    on_hand: Decimal
+    reserved: Decimal
+    average_cost_minor: int
+    unit_cost_minor: int
+
+
+def insufficient(available: Decimal) -> Conflict:
+    """The 409 of a decrease that the available quantity does not cover."""
+    return Conflict(
+        gettext("Not enough stock: {available} available.", available=format(available, "f")),
+        code="insufficient_stock",
+        available=format(available, "f"),
+    )
+
+
+async def available(
+    session: AsyncSession, *, warehouse_id: uuid.UUID, product_id: uuid.UUID
+) -> Decimal:
+    """``on_hand - reserved`` of a stock row (zero when there is none)."""
+    value = (
+        await session.execute(
+            select(ON_HAND - RESERVED).where(
+                _STOCK.c.warehouse_id == warehouse_id, _STOCK.c.product_id == product_id
+            )
+        )
+    ).scalar()
+    return quantity_from_stored(int(value or 0))
+
+
+def _upsert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def _increase(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID,
+    warehouse_id: uuid.UUID,
+    product_id: uuid.UUID,
+    stored: int,
+    unit_cost_minor: int | None,
+) -> tuple[Any, int]:
+    """Add ``stored`` thousandths to a stock row (created when missing); with a cost, the
+    average moves to the weighted one. Returns the row after it and the unit cost used."""
+    now = utcnow()
+    if unit_cost_minor is None:
+        # Valued at the row's own average: the average does not move.
+        new_average: Any = AVERAGE
+        first_cost = 0
+    else:
+        # The stock before is never negative and ``stored`` is positive: ``total`` > 0.
+        total = ON_HAND + stored
+        new_average = (ON_HAND * AVERAGE + stored * unit_cost_minor + total // 2) // total
+        first_cost = unit_cost_minor
+    dialect = session.get_bind().dialect.name
+    stmt = _upsert(dialect)(_STOCK).values(
+        id=uuid7(),
+        client_id=client_id,
+        warehouse_id=warehouse_id,
+        product_id=product_id,
+        on_hand=quantity_from_stored(stored),
+        reserved=Decimal(0),
+        on_order=Decimal(0),
+        reorder_point=Decimal(0),
+        reorder_quantity=Decimal(0),
+        bin_location="",
+        average_cost_minor=first_cost,
+        created_at=now,
+        updated_at=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_STOCK.c.warehouse_id, _STOCK.c.product_id],
+        set_={"on_hand": ON_HAND + stored, "average_cost_minor": new_average, "updated_at": now},
+    ).returning(_STOCK.c.id, _STOCK.c.on_hand, _STOCK.c.reserved, AVERAGE)
+    row = (await session.execute(stmt)).one()
+    return row, row.average_cost_minor if unit_cost_minor is None else unit_cost_minor
+
+
+async def _decrease(
+    session: AsyncSession,
+    *,
+    warehouse_id: uuid.UUID,
+    product_id: uuid.UUID,
+    stored: int,
+    from_reserved: int,
+) -> Any:
+    """Take ``stored`` thousandths from a stock row, ``from_reserved`` of them out of what is
+    reserved, in one conditional UPDATE; a 409 naming the available quantity when the rest is
+    not available at that instant."""
+    free = stored - from_reserved
+    stmt = (
+        update(_STOCK)
+        .where(
+            _STOCK.c.warehouse_id == warehouse_id,
+            _STOCK.c.product_id == product_id,
+            free <= ON_HAND - RESERVED,
+            from_reserved <= RESERVED,
+        )
+        .values(
+            on_hand=ON_HAND - stored,
+            reserved=RESERVED - from_reserved,
+            updated_at=utcnow(),
+        )
+        .returning(_STOCK.c.id, _STOCK.c.on_hand, _STOCK.c.reserved, AVERAGE)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        raise insufficient(
+            await available(session, warehouse_id=warehouse_id, product_id=product_id)
+        )
+    return row
+
+
+async def move(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID,
+    warehouse_id: uuid.UUID,
+    product_id: uuid.UUID,
+    kind: MovementKind,
+    quantity: Decimal,
+    document_kind: MovementDocument,
+    document_id: uuid.UUID | None,
+    actor_id: uuid.UUID | None,
+    unit_cost_minor: int | None = None,
+    reason: str = "",
+    from_reserved: Decimal = Decimal(0),
+) -> Moved:
+    """Change a stock row by ``quantity`` (signed: positive in, negative out; its sign must
+    suit ``kind``) and write the movement. An increase with ``unit_cost_minor`` moves the
+    average cost; without it (a return) it is valued at the average. A decrease is valued at
+    the average and may take ``from_reserved`` out of the reserved quantity (an issue of held
+    parts). Callers check the warehouse, product and rights; this checks only the stock."""
+    if quantity == 0:
+        raise ValueError("a movement moves something")
+    if (kind in INCREASES and quantity < 0) or (kind in DECREASES and quantity > 0):
+        raise ValueError(f"a {kind.value} movement cannot have that sign")
+    stored = quantity_to_stored(quantity)
+    if stored > 0:
+        row, cost = await _increase(
+            session,
+            client_id=client_id,
+            warehouse_id=warehouse_id,
+            product_id=product_id,
+            stored=stored,
+            unit_cost_minor=unit_cost_minor,
+        )
+    else:
+        row = await _decrease(
+            session,
+            warehouse_id=warehouse_id,
+            product_id=product_id,
+            stored=-stored,
+            from_reserved=quantity_to_stored(from_reserved),
+        )
+        cost = row.average_cost_minor
+    movement_id = uuid7()
+    await session.execute(
+        _MOVEMENTS.insert(),
+        [
+            {
+                "id": movement_id,
+                "client_id": client_id,
+                "warehouse_id": warehouse_id,
+                "product_id": product_id,
+                "kind": kind,
+                "quantity": quantity,
+                "unit_cost_minor": cost,
+                "document_kind": document_kind,
+                "document_id": document_id,
+                "actor_id": actor_id,
+                "reason": reason,
+                "created_at": utcnow(),
+            }
+        ],
+    )
+    return Moved(
+        movement_id=movement_id,
+        stock_id=row.id,
+        on_hand=row.on_hand,
+        reserved=row.reserved,
+        average_cost_minor=row.average_cost_minor,
+        unit_cost_minor=cost,
+    )
+
+
+async def reserve(
+    session: AsyncSession, *, warehouse_id: uuid.UUID, product_id: uuid.UUID, quantity: Decimal
+) -> None:
+    """Hold ``quantity`` of a stock row (one conditional UPDATE; 409 ``insufficient_stock``
+    when that much is not available at that instant)."""
+    stored = quantity_to_stored(quantity)
+    stmt = (
+        update(_STOCK)
+        .where(
+            _STOCK.c.warehouse_id == warehouse_id,
+            _STOCK.c.product_id == product_id,
+            stored <= ON_HAND - RESERVED,
+        )
+        .values(reserved=RESERVED + stored, updated_at=utcnow())
+        .returning(_STOCK.c.id)
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise insufficient(
+            await available(session, warehouse_id=warehouse_id, product_id=product_id)
+        )
+
+
+async def release(
+    session: AsyncSession, *, warehouse_id: uuid.UUID, product_id: uuid.UUID, quantity: Decimal
+) -> None:
+    """Give back a hold of ``quantity`` (never below zero reserved)."""
+    stored = quantity_to_stored(quantity)
+    await session.execute(
+        update(_STOCK)
+        .where(_STOCK.c.warehouse_id == warehouse_id, _STOCK.c.product_id == product_id)
+        .values(
+            reserved=func.max(RESERVED - stored, 0)
+            if session.get_bind().dialect.name == "sqlite"
+            else func.greatest(RESERVED - stored, 0),
+            updated_at=utcnow(),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A stock row whose ``on_hand`` is not the sum of its movements."""
+
+    warehouse_id: uuid.UUID
+    product_id: uuid.UUID
+    on_hand: Decimal
+    ledger: Decimal
+
+
+async def verify(session: AsyncSession, *, client_id: uuid.UUID | None = None) -> list[Difference]:
+    """Every stock row recomputed from the ledger (of one client, or all): the rows whose
+    ``on_hand`` differs from the sum of their movements (a ledger without a stock row counts
+    as a stock of zero)."""
+    sums = select(
+        _MOVEMENTS.c.warehouse_id, _MOVEMENTS.c.product_id, func.sum(_raw(_MOVEMENTS.c.quantity))
+    ).group_by(_MOVEMENTS.c.warehouse_id, _MOVEMENTS.c.product_id)
+    stock = select(_STOCK.c.warehouse_id, _STOCK.c.product_id, ON_HAND)
+    if client_id is not None:
+        sums = sums.where(_MOVEMENTS.c.client_id == client_id)
+        stock = stock.where(_STOCK.c.client_id == client_id)
+    ledger = {(w, p): int(total) for w, p, total in (await session.execute(sums)).all()}
+    found = {(w, p): int(h) for w, p, h in (await session.execute(stock)).all()}
+    return [
+        Difference(
+            w,
+            p,
+            quantity_from_stored(found.get((w, p), 0)),
+            quantity_from_stored(ledger.get((w, p), 0)),
+        )
+        for w, p in sorted(found.keys() | ledger.keys())
+        if found.get((w, p), 0) != ledger.get((w, p), 0)
+    ]
