@@ -53,6 +53,7 @@ from tests.assets.isolation_cases_assets import a_objects as asset_objects
 from tests.conftest import fresh_database, make_settings, run_in_app
 from tests.fixtures import files
 from tests.fixtures.assets import make_bom_line, make_product
+from tests.fixtures.inventory import make_warehouse
 from tests.fixtures.factories import (
     PASSWORD,
     Account,
@@ -151,6 +152,11 @@ def _unused_product(w: World) -> dict[str, Any]:
     return {"product_id": make_product(w.run, w.a_owner.client_id)}
 
 
+def _empty_warehouse(w: World) -> dict[str, Any]:
+    assert w.a_owner.client_id is not None
+    return {"warehouse_id": make_warehouse(w.run, w.a_owner.client_id)}
+
+
 def _new_part(w: World) -> dict[str, Any]:
     return {"product_id": str(make_product(w.run, w.a_owner.client_id)), "quantity": 2}
 
@@ -192,6 +198,8 @@ OWNER_CASES: dict[Route, Case] = {
     ("POST", f"{P}/locales/{{locale_id}}/members"): Case(
         params=lambda w: {"locale_id": w.a_locale}, body=_new_member
     ),
+    # A's warehouse has held stock; only one that never did may be deleted.
+    ("DELETE", f"{P}/warehouses/{{warehouse_id}}"): Case(params=_empty_warehouse),
     # The default workflow may not be deleted.
     ("DELETE", f"{P}/workflows/{{workflow_id}}"): Case(params=_spare_workflow),
     # A's technician is eligible only during a working shift.

@@ -77,7 +77,9 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
     },
     {
         "name": "inventory",
-        "description": "The product catalogue: KER's and each client's products and spare parts.",
+        "description": "The product catalogue (KER's and each client's products and spare "
+        "parts), warehouses and vans, stock, the ledger of movements, transfers, adjustments, "
+        "stock counts and valuation.",
     },
     {
         "name": "assets",
@@ -207,6 +209,7 @@ def routers() -> list[APIRouter]:
     from kerops.imports.router import router as imports_router
     from kerops.imports.router import uploads as imports_uploads_router
     from kerops.inventory.router import router as products_router
+    from kerops.inventory.stores_router import router as stores_router
     from kerops.iot.readings_router import router as iot_readings_router
     from kerops.iot.router import router as iot_router
     from kerops.iot.rules_router import router as iot_rules_router
@@ -254,6 +257,7 @@ def routers() -> list[APIRouter]:
         ticket_attachments_router,
         ticket_diagnosis_router,
         products_router,
+        stores_router,
         assets_router,
         scan_router,
         scan_form_router,

@@ -25,6 +25,8 @@ from kerops.inventory.models import (
     StockCountLine,
     Warehouse,
 )
+from kerops.inventory.warehouses import storerooms_of
+from kerops.tenancy import service as tenancy_service
 
 
 @access.rule(Product)
@@ -74,3 +76,7 @@ def _transfers(p: Principal, action: Action) -> ColumnElement[bool]:
         InventoryTransfer.from_warehouse_id.in_(readable),
         InventoryTransfer.to_warehouse_id.in_(readable),
     )
+
+
+# A locale with a storeroom is not deleted (its storeroom keeps the locale's id).
+tenancy_service.locale_used_by(storerooms_of)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from kerops.core.enums import ProductCategory
 from kerops.core.schemas import Currency, InputModel, MinorUnits, ReadModel, no_nul, refuse_null
@@ -19,6 +19,10 @@ Unit = Annotated[
     AfterValidator(no_nul),
 ]
 Minor = MinorUnits
+#: Digits of an EAN-8, UPC-A, EAN-13 or GTIN-14 (the check digit is verified by the service).
+Barcode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,14}$")]
+VendorSku = Annotated[str, StringConstraints(max_length=64), AfterValidator(no_nul)]
+LeadTime = Annotated[int, Field(ge=0, le=365)]
 
 
 class ProductCreate(InputModel):
@@ -34,6 +38,11 @@ class ProductCreate(InputModel):
     cost_minor: Minor = 0
     currency: Currency = "CLP"
     is_active: bool = True
+    barcode: Barcode | None = None
+    preferred_vendor_id: uuid.UUID | None = None
+    vendor_sku: VendorSku = ""
+    lead_time_days: LeadTime = 0
+    is_stocked: bool = True
 
 
 class ProductUpdate(InputModel):
@@ -48,6 +57,12 @@ class ProductUpdate(InputModel):
     cost_minor: Minor | None = None
     currency: Currency | None = None
     is_active: bool | None = None
+    #: null clears the barcode or the preferred vendor.
+    barcode: Barcode | None = None
+    preferred_vendor_id: uuid.UUID | None = None
+    vendor_sku: VendorSku | None = None
+    lead_time_days: LeadTime | None = None
+    is_stocked: bool | None = None
 
     @field_validator(
         "category",
@@ -59,6 +74,9 @@ class ProductUpdate(InputModel):
         "cost_minor",
         "currency",
         "is_active",
+        "vendor_sku",
+        "lead_time_days",
+        "is_stocked",
     )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
@@ -79,5 +97,10 @@ class ProductRead(ReadModel):
     cost_minor: int
     currency: str
     is_active: bool
+    barcode: str | None
+    preferred_vendor_id: uuid.UUID | None
+    vendor_sku: str
+    lead_time_days: int
+    is_stocked: bool
     created_at: datetime
     updated_at: datetime

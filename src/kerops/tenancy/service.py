@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
@@ -147,6 +148,19 @@ async def update_locale(
     return locale
 
 
+#: Whether rows of another module keep a locale (an EXISTS over its id), registered by that
+#: module (inventory: storerooms), so this module imports none of them.
+LocaleUse = Callable[[uuid.UUID], ColumnElement[bool]]
+_LOCALE_USES: list[LocaleUse] = []
+
+
+def locale_used_by(fn: LocaleUse) -> LocaleUse:
+    """Register a use of locales that keeps one from being deleted."""
+    if fn not in _LOCALE_USES:
+        _LOCALE_USES.append(fn)
+    return fn
+
+
 async def delete_locale(
     session: AsyncSession, *, principal: Principal, locale_id: uuid.UUID
 ) -> None:
@@ -164,6 +178,15 @@ async def delete_locale(
                 "or deactivate it with is_active=false."
             ),
             code="locale_not_empty",
+        )
+    uses = [fn(locale.id) for fn in _LOCALE_USES]
+    if uses and (await session.execute(select(or_(*uses)))).scalar():
+        raise Conflict(
+            gettext(
+                "Other records (a storeroom) belong to this locale; deactivate it with "
+                "is_active=false instead."
+            ),
+            code="locale_in_use",
         )
     await session.delete(locale)
     await session.flush()
