@@ -1,5 +1,5 @@
 """The ``kerops`` command: serve, worker, scheduler, mqtt, db upgrade|downgrade|current, demo,
-create-admin."""
+create-admin, inventory verify."""
 
 from __future__ import annotations
 
@@ -127,6 +127,36 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _ledger_differences(settings: Settings) -> list[Any]:
+    """Every stock row of the configured database whose ``on_hand`` is not its ledger's sum."""
+    from kerops.core import row_scope
+    from kerops.inventory import ledger
+    from kerops.main import build_state
+
+    state = build_state(settings)
+    try:
+        with row_scope.platform():
+            async with state.db.sessions() as session:
+                return await ledger.verify(session)
+    finally:
+        await state.db.dispose()
+
+
+def cmd_inventory(args: argparse.Namespace) -> int:
+    """Check the stock against the ledger: exit 1 and list the differences when any."""
+    differences = asyncio.run(_ledger_differences(get_settings()))
+    for d in differences:
+        _print(
+            f"warehouse {d.warehouse_id} product {d.product_id}: on hand {d.on_hand}, "
+            f"ledger {d.ledger}"
+        )
+    if differences:
+        _print(f"{len(differences)} stock rows differ from the ledger.")
+        return 1
+    _print("Stock matches the ledger.")
+    return 0
+
+
 def _external_broker(settings: Settings, command: str) -> bool:
     if settings.broker_url:
         return True
@@ -221,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="load demo data")
     demo.set_defaults(func=cmd_demo)
+
+    inventory = sub.add_parser("inventory", help="stock checks")
+    inventory.add_argument(
+        "action", choices=["verify"], help="verify: recompute every stock row from the ledger"
+    )
+    inventory.set_defaults(func=cmd_inventory)
 
     admin = sub.add_parser("create-admin", help="create a platform admin")
     admin.add_argument("--email", required=True)

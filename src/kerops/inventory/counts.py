@@ -53,9 +53,7 @@ async def start_count(
         if found.keys() != wanted:
             raise NotFound(access.not_found_detail(Product))
         stock = dict(
-            (await session.execute(on_hand.where(InventoryStock.product_id.in_(wanted))))
-            .all()
-            .all()
+            (await session.execute(on_hand.where(InventoryStock.product_id.in_(wanted)))).all()
         )
         expected = {product_id: stock.get(product_id, Decimal(0)) for product_id in wanted}
     else:
@@ -156,16 +154,12 @@ async def post_count(
     between the counted quantity and on hand now (lines not counted are skipped)."""
     count = await _open_count(session, principal, count_id)
     counted = (
-        (
-            await session.execute(
-                select(StockCountLine.product_id, StockCountLine.counted).where(
-                    StockCountLine.count_id == count.id, StockCountLine.counted.is_not(None)
-                )
+        await session.execute(
+            select(StockCountLine.product_id, StockCountLine.counted).where(
+                StockCountLine.count_id == count.id, StockCountLine.counted.is_not(None)
             )
         )
-        .all()
-        .all()
-    )
+    ).all()
     if counted:
         # Locked until the movements are written: no other move slips in between.
         current = dict(
