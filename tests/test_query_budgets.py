@@ -53,7 +53,6 @@ from tests.assets.isolation_cases_assets import a_objects as asset_objects
 from tests.conftest import fresh_database, make_settings, run_in_app
 from tests.fixtures import files
 from tests.fixtures.assets import make_bom_line, make_product
-from tests.fixtures.inventory import make_warehouse
 from tests.fixtures.factories import (
     PASSWORD,
     Account,
@@ -64,6 +63,7 @@ from tests.fixtures.factories import (
     make_user,
     unique_email,
 )
+from tests.fixtures.inventory import make_warehouse
 from tests.fixtures.users import invitation_token
 from tests.isolation import Case, World, build_world
 from tests.test_isolation import CASES, DATA_PAGES, PAGES, PUBLIC

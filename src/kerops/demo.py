@@ -447,6 +447,88 @@ DEMO_BOM = [
 ]
 
 
+#: (sku, opening quantity in the central store, unit cost in CLP, reorder point, reorder
+#: quantity); COR-B52 starts below its reorder point (3 available, nothing on order, point 4).
+DEMO_STOCK = [
+    ("FIL-G4-592", 40, 13_230, 12, 40),
+    ("COR-B52", 3, 8_750, 4, 10),
+    ("GAS-R410A-11", 4, 132_300, 1, 2),
+    ("INT-C60-3P32", 6, 32_690, 2, 4),
+    ("CON-45-5", 10, 6_860, 0, 0),
+]
+#: (sku, quantity) moved from the central store into the technician's van.
+DEMO_VAN = [("FIL-G4-592", 6), ("CON-45-5", 2)]
+
+
+async def _stores(
+    session: AsyncSession, acting: Principal, tech_id: uuid.UUID, products: dict[str, Product]
+) -> None:
+    """Acme's central store with opening stock and reorder settings, and the technician's van
+    filled by a transfer from it."""
+    from decimal import Decimal
+
+    from kerops.core.enums import MovementDocument, MovementKind, WarehouseKind
+    from kerops.inventory import ledger, transfers, warehouses
+    from kerops.inventory import stock as stock_service
+    from kerops.inventory.store_schemas import (
+        StockSettings,
+        TransferCreate,
+        TransferLine,
+        WarehouseCreate,
+    )
+
+    central = await warehouses.create_warehouse(
+        session,
+        principal=acting,
+        data=WarehouseCreate(kind=WarehouseKind.central, code="CENTRAL", name="Bodega central"),
+    )
+    van = await warehouses.create_warehouse(
+        session,
+        principal=acting,
+        data=WarehouseCreate(
+            kind=WarehouseKind.van, code="VAN-01", name="Camioneta técnico", technician_id=tech_id
+        ),
+    )
+    for sku, quantity, cost, reorder_point, reorder_quantity in DEMO_STOCK:
+        await ledger.move(
+            session,
+            client_id=central.client_id,
+            warehouse_id=central.id,
+            product_id=products[sku].id,
+            kind=MovementKind.receipt,
+            quantity=Decimal(quantity),
+            document_kind=MovementDocument.adjustment,
+            document_id=None,
+            actor_id=acting.user_id,
+            unit_cost_minor=cost,
+            reason="Saldo inicial",
+        )
+        await stock_service.put_stock_settings(
+            session,
+            principal=acting,
+            data=StockSettings(
+                warehouse_id=central.id,
+                product_id=products[sku].id,
+                reorder_point=Decimal(reorder_point),
+                reorder_quantity=Decimal(reorder_quantity),
+                bin_location=f"A-{len(sku) % 5 + 1}",
+            ),
+        )
+    await transfers.create_transfer(
+        session,
+        principal=acting,
+        data=TransferCreate(
+            from_warehouse_id=central.id,
+            to_warehouse_id=van.id,
+            lines=[
+                TransferLine(product_id=products[sku].id, quantity=Decimal(quantity))
+                for sku, quantity in DEMO_VAN
+            ],
+            note="Carga semanal de la camioneta",
+        ),
+    )
+
+
 def _santiago(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), SANTIAGO).astimezone(UTC)
 
@@ -598,6 +680,7 @@ async def _load_acme(session: AsyncSession, state: AppState, owner: User, pw: st
             asset_id=assets[asset_name].id,
             data=BomLineCreate(product_id=products[sku].id, quantity=quantity),
         )
+    await _stores(session, acting, tech.id, products)
     today = utcnow().astimezone(SANTIAGO).date()
     await _plans(session, acting, assets, tech.id, today)
     await _devices(session, acting, assets)

@@ -55,7 +55,7 @@ def test_products_take_the_stores_fields(client: TestClient, run: Runner) -> Non
     assert product["barcode"] == "4006381333931" and product["lead_time_days"] == 7
     assert product["preferred_vendor_id"] == str(vendor) and product["is_stocked"] is True
     body = {"sku": "FIL-2", "name": "Filtro", "category": "spare_part"}
-    bad = {
+    bad: dict[str, dict[str, Any]] = {
         "invalid_barcode": {"barcode": "4006381333932"},
         "unknown_unit": {"unit": "furlong"},
         "validation_error": {"lead_time_days": 366},
