@@ -25,6 +25,7 @@ API = "/api/v1"
 
 #: The table each request body writes to (by its field names); a new input model is added here.
 WRITES: dict[str, str | None] = {
+    "AdjustmentCreate": "inventory_movements",
     "AppVersionCreate": "app_versions",
     "AppVersionUpdate": "app_versions",
     "ApiKeyCreate": "api_keys",
@@ -43,6 +44,9 @@ WRITES: dict[str, str | None] = {
     "CertificationUpdate": "technician_certifications",
     "ChecklistItem": None,
     "ClientUpdate": "clients",
+    "CountCreate": "stock_counts",
+    "CountedLine": "stock_count_lines",
+    "CountLinesUpdate": None,
     "CommentCreate": "ticket_comments",
     "DeviceCreate": "iot_devices",
     "DeviceUpdate": "iot_devices",
@@ -52,6 +56,12 @@ WRITES: dict[str, str | None] = {
     "LocaleCreate": "locales",
     "LocaleUpdate": "locales",
     "LoginRequest": None,
+    "StockSettings": "inventory_stock",
+    "StockUpdate": "inventory_stock",
+    "TransferCreate": "inventory_transfers",
+    "TransferLine": None,
+    "WarehouseCreate": "warehouses",
+    "WarehouseUpdate": "warehouses",
     "LogoutRequest": None,
     "MemberCreate": "local_members",
     "MemberUpdate": "local_members",

@@ -9,7 +9,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, computed_field, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    computed_field,
+    field_validator,
+)
 
 from kerops.core.enums import (
     MovementDocument,
@@ -18,6 +26,7 @@ from kerops.core.enums import (
     StockCountStatus,
     WarehouseKind,
 )
+from kerops.core.i18n import N_
 from kerops.core.schemas import InputModel, MinorUnits, ReadModel, no_nul, refuse_null
 from kerops.tenancy.schemas import Text200
 
@@ -25,12 +34,50 @@ from kerops.tenancy.schemas import Text200
 #: thousandths (BIGINT) hold, so sums never overflow.
 MAX_QUANTITY = Decimal(1_000_000_000)
 
+#: The most characters a quantity sent as a string may have (ten digits, a point, twelve).
+QUANTITY_TEXT = 24
+_QUANTITY_PATTERN = r"^-?[0-9]{1,10}(\.[0-9]{1,12})?$"
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > QUANTITY_TEXT:
+        raise ValueError(N_("a quantity is written with at most 24 characters"))
+    return value
+
+
+def _schema(bound: str, minimum: Decimal) -> WithJsonSchema:
+    """A JSON decimal's schema: a number within bounds, or a string of digits."""
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", bound: float(minimum), "maximum": float(MAX_QUANTITY)},
+                {"type": "string", "pattern": _QUANTITY_PATTERN},
+            ]
+        }
+    )
+
+
 #: A quantity that must be above zero; its decimals are checked against the product's unit.
-Quantity = Annotated[Decimal, Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)]
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(_short),
+    Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False),
+    _schema("exclusiveMinimum", Decimal(0)),
+]
 #: A quantity that may be zero (a reorder point, a counted quantity).
-QuantityOrZero = Annotated[Decimal, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
+QuantityOrZero = Annotated[
+    Decimal,
+    BeforeValidator(_short),
+    Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False),
+    _schema("minimum", Decimal(0)),
+]
 #: A signed quantity (an adjustment: positive in, negative out; never zero).
-SignedQuantity = Annotated[Decimal, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False)]
+SignedQuantity = Annotated[
+    Decimal,
+    BeforeValidator(_short),
+    Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False),
+    _schema("minimum", -MAX_QUANTITY),
+]
 WarehouseCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,31}$")]
 Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(no_nul)]
 Reason = Annotated[
