@@ -390,3 +390,36 @@ def test_verify_finds_no_difference_after_the_routes(client: TestClient, run: Ru
     receive(run, owner.client_id, central, product, 3)
     assert adjust(client, owner, central, product, -1).status_code == 201
     assert run(lambda s: ledger.verify(s, client_id=owner.client_id)) == []
+
+
+def test_each_kind_of_caller_reaches_what_the_rules_say(client: TestClient, run: Runner) -> None:
+    team = make_team(client, run)
+    owner = team.owner
+    technician = make_user(client, run, role=UserRole.technician, client_id=team.client_id)
+    viewer = make_user(
+        client, run, role=UserRole.client_member, client_id=team.client_id, client_role="viewer"
+    )
+    vendor_admin = make_user(
+        client, run, role=UserRole.vendor_admin, vendor_id=make_vendor(run, None)
+    )
+    central = warehouse(client, owner, "CENTRAL")
+    van = warehouse(client, owner, "VAN", kind="van", technician_id=str(technician.id))
+    room = warehouse(client, owner, "SALA", kind="locale", locale_id=str(team.locale1))
+    part = create_product(client, owner, sku="FIL", name="Filtro")
+    for place in (central, van, room):
+        assert adjust(client, owner, place, part["id"], 5, unit_cost_minor=100).status_code == 201
+    # The technician adjusts their van only; the central store is out of their sight.
+    assert adjust(client, technician, van, part["id"], -1).status_code == 201
+    assert adjust(client, technician, central, part["id"], -1).status_code == 404
+    # A locale manager adjusts their storeroom; a requester of it reads but may not.
+    assert adjust(client, team.manager, room, part["id"], -1).status_code == 201
+    assert adjust(client, team.requester, room, part["id"], -1).status_code == 403
+    # A client-wide viewer reads every stock and changes none.
+    assert adjust(client, viewer, central, part["id"], -1).status_code == 403
+    rows = client.get(f"{API}/inventory/stock", headers=viewer.headers).json()["items"]
+    assert {row["warehouse_id"] for row in rows} == {central, van, room}
+    # A vendor's admin sees nothing of the client's stock.
+    for path in ("/warehouses", "/inventory/stock", "/inventory/movements", "/inventory/counts"):
+        listed = client.get(f"{API}{path}", headers=vendor_admin.headers)
+        assert listed.status_code in (200, 403) and not listed.json().get("items"), path
+    assert adjust(client, vendor_admin, central, part["id"], -1).status_code == 404
