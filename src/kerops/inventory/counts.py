@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
 from kerops.core.enums import MovementDocument, MovementKind, StockCountStatus
-from kerops.core.errors import Conflict, NotFound
+from kerops.core.errors import Conflict
 from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
@@ -21,7 +21,7 @@ from kerops.core.types import utcnow, uuid7
 from kerops.inventory import ledger
 from kerops.inventory.checks import check_quantity, invalid
 from kerops.inventory.models import InventoryStock, Product, StockCount, StockCountLine
-from kerops.inventory.stock import stocked, writable_warehouse
+from kerops.inventory.stock import stocked_products, writable_warehouse
 from kerops.inventory.store_schemas import CountCreate, CountLinesUpdate
 
 COUNT_SORTS = {"created_at": StockCount.created_at}
@@ -37,21 +37,10 @@ async def start_count(
         InventoryStock.warehouse_id == warehouse.id
     )
     if data.product_ids is not None:
-        wanted = set(data.product_ids)
-        if len(wanted) != len(data.product_ids):
-            raise invalid(
-                ("body", "product_ids"),
-                gettext("Each product appears once in a count."),
-                "duplicate_line",
-            )
-        products = (
-            await session.execute(
-                access.scoped(select(Product).where(Product.id.in_(wanted)), Product, principal)
-            )
-        ).scalars()
-        found = {p.id: stocked(p, warehouse, "product_ids") for p in products}
-        if found.keys() != wanted:
-            raise NotFound(access.not_found_detail(Product))
+        products = await stocked_products(
+            session, principal, data.product_ids, warehouse, "product_ids"
+        )
+        wanted = set(products)
         stock = dict(
             (await session.execute(on_hand.where(InventoryStock.product_id.in_(wanted)))).all()
         )

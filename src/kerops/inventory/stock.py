@@ -4,6 +4,7 @@ adjustments and the valuation at average cost."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
 from kerops.core.enums import MovementDocument, MovementKind
-from kerops.core.errors import Conflict
+from kerops.core.errors import Conflict, NotFound
 from kerops.core.filtering import text_search
 from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams
@@ -75,6 +76,27 @@ async def stocked_product(
     """A product the caller reads that the warehouse may keep."""
     product = await access.get_scoped(session, Product, product_id, principal)
     return stocked(product, warehouse)
+
+
+async def stocked_products(
+    session: AsyncSession,
+    principal: Principal,
+    product_ids: Sequence[uuid.UUID],
+    warehouse: Warehouse,
+    field: str,
+) -> dict[uuid.UUID, Product]:
+    """The products a write names (one query), each read by the caller (404 otherwise) and
+    one the warehouse may keep; each named once (422 ``duplicate_line``)."""
+    wanted = set(product_ids)
+    if len(wanted) != len(product_ids):
+        raise invalid(
+            ("body", field), gettext("Each product appears once in a document."), "duplicate_line"
+        )
+    stmt = access.scoped(select(Product).where(Product.id.in_(wanted)), Product, principal)
+    found = {p.id: stocked(p, warehouse, field) for p in (await session.execute(stmt)).scalars()}
+    if found.keys() != wanted:
+        raise NotFound(access.not_found_detail(Product))
+    return found
 
 
 # --- stock rows ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
@@ -18,8 +18,8 @@ from kerops.core.principal import Principal
 from kerops.core.reads import Reader
 from kerops.inventory import ledger
 from kerops.inventory.checks import check_quantity, invalid
-from kerops.inventory.models import InventoryMovement, InventoryTransfer, Product, Warehouse
-from kerops.inventory.stock import stocked, writable_warehouse
+from kerops.inventory.models import InventoryMovement, InventoryTransfer, Warehouse
+from kerops.inventory.stock import stocked_products, writable_warehouse
 from kerops.inventory.store_schemas import TransferCreate
 
 TRANSFER_SORTS = {"created_at": InventoryTransfer.created_at}
@@ -37,11 +37,6 @@ async def create_transfer(
             gettext("A transfer goes to another warehouse."),
             "same_warehouse",
         )
-    products = [line.product_id for line in data.lines]
-    if len(set(products)) != len(products):
-        raise invalid(
-            ("body", "lines"), gettext("Each product appears once in a transfer."), "duplicate_line"
-        )
     source = await writable_warehouse(session, principal, data.from_warehouse_id)
     target = await access.get_scoped(session, Warehouse, data.to_warehouse_id, principal)
     if target.client_id != source.client_id:
@@ -52,19 +47,11 @@ async def create_transfer(
             gettext("This warehouse is inactive; activate it first."),
             "warehouse_inactive",
         )
-    found = {
-        p.id: p
-        for p in (
-            await session.execute(
-                access.scoped(select(Product).where(Product.id.in_(products)), Product, principal)
-            )
-        ).scalars()
-    }
+    found = await stocked_products(
+        session, principal, [line.product_id for line in data.lines], source, "lines"
+    )
     for index, line in enumerate(data.lines):
-        product = found.get(line.product_id)
-        if product is None:
-            raise NotFound(access.not_found_detail(Product))
-        stocked(product, source, "lines")
+        product = found[line.product_id]
         check_quantity(line.quantity, product.unit, ("body", "lines", index, "quantity"))
     transfer = InventoryTransfer(
         client_id=source.client_id,
