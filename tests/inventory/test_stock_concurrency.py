@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx2
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,13 @@ from tests.fixtures.inventory import make_warehouse, receive
 
 REQUESTS = 200
 STOCK = 50
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Requests wait for a pooled connection as long as the queue of 200 may take on a busy
+    machine (the default 10 s would answer some with 503)."""
+    return {"database_pool_timeout_seconds": 120.0}
 
 
 def test_concurrent_decreases_take_exactly_the_stock(client: TestClient, run: Runner) -> None:
