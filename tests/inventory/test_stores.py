@@ -15,7 +15,7 @@ from kerops.inventory import ledger
 from kerops.inventory.checks import barcode_ok
 from kerops.inventory.models import InventoryMovement
 from tests.fixtures.assets import create_product, make_product
-from tests.fixtures.factories import Runner, make_user, make_vendor, register_owner
+from tests.fixtures.factories import Runner, make_locale, make_user, make_vendor, register_owner
 from tests.fixtures.inventory import make_warehouse, receive
 from tests.fixtures.tenancy import make_team
 from tests.inventory.stores import API, adjust, created, ids, post, stock_of, warehouse
@@ -136,14 +136,15 @@ def test_a_warehouse_that_held_stock_or_a_locale_with_one_stays(
 ) -> None:
     team = make_team(client, run)
     owner = team.owner
-    room = warehouse(client, owner, "SALA", kind="locale", locale_id=str(team.locale2))
+    bare = make_locale(run, team.client_id, "Local Nuevo")
+    room = warehouse(client, owner, "SALA", kind="locale", locale_id=str(bare))
     empty = warehouse(client, owner, "VACIA")
     product = make_product(run, team.client_id)
     receive(run, team.client_id, uuid.UUID(room), product, 1)
     response = client.delete(f"{API}/warehouses/{room}", headers=owner.headers)
     assert response.status_code == 409 and response.json()["code"] == "warehouse_in_use"
-    response = client.delete(f"{API}/locales/{team.locale2}", headers=owner.headers)
-    assert response.status_code == 409
+    response = client.delete(f"{API}/locales/{bare}", headers=owner.headers)
+    assert response.status_code == 409 and response.json()["code"] == "locale_in_use"
     assert client.delete(f"{API}/warehouses/{empty}", headers=owner.headers).status_code == 204
     # A product with movements is deactivated, not deleted.
     response = client.delete(f"{API}/products/{product}", headers=owner.headers)
