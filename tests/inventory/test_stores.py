@@ -215,6 +215,8 @@ def test_adjustments_average_the_cost_and_refuse_what_is_not_there(
         ({"quantity": "1", "reason": ""}, 422, "validation_error"),
         ({"quantity": "1", "reason": "   "}, 422, "validation_error"),
         ({"quantity": "abc"}, 422, "validation_error"),
+        ({"quantity": "1" * 30}, 422, "validation_error"),
+        ({"quantity": "NaN"}, 422, "validation_error"),
     ]
     for fields, status, code in bad:
         body = {"warehouse_id": central, "product_id": cable["id"], "reason": "x", **fields}
@@ -260,7 +262,12 @@ def test_transfers_move_both_legs_or_nothing(client: TestClient, run: Runner) ->
     same = post(client, owner, "/inventory/transfers", {**body, "to_warehouse_id": central})
     assert same.status_code == 422 and same.json()["code"] == "same_warehouse"
     twice = post(client, owner, "/inventory/transfers", {**body, "lines": lines * 2})
-    assert twice.status_code == 422
+    assert twice.status_code == 422 and twice.json()["code"] == "duplicate_line"
+    for quantity in (0, -1, "0.5"):
+        wrong = [{"product_id": filt["id"], "quantity": quantity}]
+        response = post(client, owner, "/inventory/transfers", {**body, "lines": wrong})
+        assert response.status_code == 422, quantity
+    assert _movements(run) == before
     # A technician moves from their van to a warehouse they read (their van only here), and
     # cannot take from the central store they do not manage.
     back = {"from_warehouse_id": van, "to_warehouse_id": central, "lines": lines}
