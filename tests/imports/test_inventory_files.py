@@ -335,7 +335,7 @@ def test_stock_import_problems_name_row_and_column_and_nothing_changes(
 
 
 def test_stock_import_dry_run_writes_nothing(client: TestClient, run: Runner) -> None:
-    team, warehouse, _products = _stocked_world(client, run)
+    team, warehouse, _skus = _stocked_world(client, run)
     data = FORMATS["csv_comma"]([["Warehouse", "SKU", "On hand"], ["CENTRAL", "FIL-1", "7"]])
     response = _post(client, team.owner, "/inventory/stock/import", data, language="en")
     assert response.status_code == 200
