@@ -29,9 +29,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
+import import_assets
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
@@ -45,7 +44,6 @@ from kerops.main import create_app
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORD = "Bench-Import-2026"
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"
 
 
 def _csv(rows: list[list[str]]) -> bytes:
@@ -78,21 +76,8 @@ def stock_file(products: int, warehouses: int, second: bool) -> bytes:
 
 
 def settings_for(url: str, data_dir: Path) -> Settings:
-    """Settings of the app under test (production-like logging, inline jobs)."""
-    return Settings(
-        environment="test",
-        data_dir=data_dir,
-        database_url=url,
-        secret_key=SECRET_KEY,
-        log_level="WARNING",
-        log_json=True,
-        public_base_url="http://bench",
-        jobs_inline=True,
-        embedded_scheduler=False,
-        argon2_memory_kib=1024,
-        argon2_time_cost=1,
-        import_max_rows=100_000,
-    )
+    """The import benchmark's settings, with room for larger files."""
+    return import_assets.settings_for(url, data_dir).model_copy(update={"import_max_rows": 100_000})
 
 
 def _post(client: TestClient, path: str, data: bytes, headers: dict[str, str], dry: bool) -> float:
@@ -164,19 +149,6 @@ def one_run(settings: Settings, products: int, warehouses: int) -> dict[str, flo
     return {"catalogue": catalogue, "dry": dry, "opening": opening, "changed": changed}
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def measure(label: str, url: str, data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Median figures of ``--runs`` runs on one database."""
     settings = settings_for(url, data_dir)
@@ -204,12 +176,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_postgres:
             name = f"bench_stock_{uuid.uuid4().hex[:8]}"
-            asyncio.run(_admin(args.admin_url, f'CREATE DATABASE "{name}"'))
+            asyncio.run(import_assets._admin(args.admin_url, f'CREATE DATABASE "{name}"'))
             try:
-                url = _with_database(args.admin_url, name)
+                url = import_assets._with_database(args.admin_url, name)
                 measure("PostgreSQL", url, Path(tmp) / "pg", args)
             finally:
-                asyncio.run(_admin(args.admin_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+                asyncio.run(
+                    import_assets._admin(args.admin_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+                )
         measure("SQLite", f"sqlite:///{tmp}/bench.sqlite3", Path(tmp) / "lite", args)
     return 0
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kerops.core import access
@@ -25,7 +25,7 @@ from kerops.core.errors import Forbidden
 from kerops.core.i18n import N_, gettext
 from kerops.core.types import utcnow, uuid7
 from kerops.imports.columns import Column, ImportKind, declare, read_decimal, text
-from kerops.imports.kinds import IMPORTERS, NUMBER_HELP, Run, _minor
+from kerops.imports.kinds import IMPORTERS, NUMBER_HELP, Run, _duplicate, _minor
 from kerops.imports.sheets import Row, Sheet
 from kerops.inventory import ledger
 from kerops.inventory.models import InventoryStock, Product, Warehouse
@@ -253,9 +253,8 @@ _STOCK_COLUMNS = (
     InventoryStock.bin_location,
 )
 _CURRENT = select(*_STOCK_COLUMNS).where(
-    tuple_(InventoryStock.warehouse_id, InventoryStock.product_id).in_(
-        bindparam("pairs", expanding=True)
-    )
+    InventoryStock.warehouse_id.in_(bindparam("warehouses", expanding=True)),
+    InventoryStock.product_id.in_(bindparam("products", expanding=True)),
 )
 _SETTINGS = (
     update(_TABLE)
@@ -275,9 +274,15 @@ async def _current(run: Run, lines: list[_Line]) -> dict[tuple[uuid.UUID, uuid.U
     stmt = _CURRENT.with_for_update() if dialect == "postgresql" and not run.dry_run else _CURRENT
     found: dict[tuple[uuid.UUID, uuid.UUID], Any] = {}
     for start in range(0, len(lines), ledger.BATCH_ROWS):
-        pairs = [(x.warehouse_id, x.product_id) for x in lines[start : start + ledger.BATCH_ROWS]]
-        for row in (await run.session.execute(stmt, {"pairs": pairs})).all():
-            found[(row.warehouse_id, row.product_id)] = row
+        batch = lines[start : start + ledger.BATCH_ROWS]
+        pairs = {(x.warehouse_id, x.product_id) for x in batch}
+        params = {
+            "warehouses": sorted({x.warehouse_id for x in batch}),
+            "products": sorted({x.product_id for x in batch}),
+        }
+        for row in (await run.session.execute(stmt, params)).all():
+            if (row.warehouse_id, row.product_id) in pairs:
+                found[(row.warehouse_id, row.product_id)] = row
     return found
 
 
@@ -288,7 +293,7 @@ async def import_stock(run: Run) -> int:
     client_id = run.principal.client_id
     assert client_id is not None
     products = await _products(run, client_id)
-    seen: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    seen: dict[str, int] = {}
     lines: list[_Line] = []
     for row in sheet.rows:
         if not row.ok:
@@ -296,14 +301,7 @@ async def import_stock(run: Run) -> int:
         line = _check(sheet, row, warehouses, products)
         if line is None:
             continue
-        first = seen.setdefault((line.warehouse_id, line.product_id), row.number)
-        if first != row.number:
-            sheet.problem(
-                row,
-                "sku",
-                "duplicate_in_file",
-                gettext("Row {row} already has this value.", row=first),
-            )
+        if _duplicate(sheet, row, "sku", seen, f"{line.warehouse_id}:{line.product_id}"):
             continue
         lines.append(line)
     current = await _current(run, lines)

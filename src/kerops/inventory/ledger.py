@@ -26,7 +26,6 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
-    tuple_,
     type_coerce,
     update,
 )
@@ -343,9 +342,14 @@ class BatchMove:
 #: How many stock rows one locking SELECT names (two parameters each).
 BATCH_ROWS = 1000
 
+# The rows of a batch's warehouses and products (a superset of its pairs, kept apart in
+# Python): two plain IN lists use the (warehouse, product) index on both databases.
 _LOCKED = select(
     _STOCK.c.id, _STOCK.c.warehouse_id, _STOCK.c.product_id, ON_HAND, RESERVED, AVERAGE
-).where(tuple_(_STOCK.c.warehouse_id, _STOCK.c.product_id).in_(bindparam("pairs", expanding=True)))
+).where(
+    _STOCK.c.warehouse_id.in_(bindparam("warehouses", expanding=True)),
+    _STOCK.c.product_id.in_(bindparam("products", expanding=True)),
+)
 _SET_STOCK = (
     update(_STOCK)
     .where(_STOCK.c.id == bindparam("stock_id"), bindparam("taken") <= ON_HAND - RESERVED)
@@ -391,9 +395,15 @@ async def move_many(
     locking = _LOCKED.with_for_update() if dialect == "postgresql" else _LOCKED
     found: dict[tuple[uuid.UUID, uuid.UUID], Any] = {}
     for start in range(0, len(wanted), BATCH_ROWS):
-        pairs = [(c.warehouse_id, c.product_id) for c in wanted[start : start + BATCH_ROWS]]
-        for row in (await session.execute(locking, {"pairs": pairs})).all():
-            found[(row.warehouse_id, row.product_id)] = row
+        batch = wanted[start : start + BATCH_ROWS]
+        pairs = {(c.warehouse_id, c.product_id) for c in batch}
+        params = {
+            "warehouses": sorted({c.warehouse_id for c in batch}),
+            "products": sorted({c.product_id for c in batch}),
+        }
+        for row in (await session.execute(locking, params)).all():
+            if (row.warehouse_id, row.product_id) in pairs:
+                found[(row.warehouse_id, row.product_id)] = row
     now = utcnow()
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
