@@ -27,8 +27,10 @@ PostgreSQL database filled at the issue's scale (not part of the test suite).
    belong to another module; ``--http-lists`` calls them instead when they exist), page 1 and
    page 1,000 (``--page-size`` rows a page), median of ``--list-runs``.
 
-``--http-ticket TICKET_ID`` also times ``POST /api/v1/tickets/{id}/parts`` (built by the parts
-module) when that route exists: in-process ASGI, signed in as client 0's owner.
+``--http-ticket TICKET_ID --http-token TOKEN`` also times ``POST /api/v1/tickets/{id}/parts``
+(built by the parts module; body ``{"warehouse_id", "product_id", "quantity": "1"}``) when that
+route exists: in-process ASGI, as the token's caller, on a ticket of client 0 that the caller
+may issue onto (the bench makes no tickets).
 
 Usage::
 
@@ -394,6 +396,42 @@ async def checks(args: argparse.Namespace, db: Database, client_id: Any) -> dict
     }
 
 
+# --- through HTTP (the parts module's route, when it exists) -------------------------------------
+
+PARTS_ROUTE = "/api/v1/tickets/{ticket_id}/parts"
+
+
+async def http_issues(args: argparse.Namespace, service_url: str, client_id: Any) -> None:
+    """``--ops`` issues of one unit as ``POST /tickets/{id}/parts`` (in-process ASGI, the
+    ``--http-token`` caller), against the raw reference in the same run."""
+    from cpu_per_request import AsgiClient
+
+    from kerops.main import create_app
+
+    app = create_app(_settings(service_url, args.connections))
+    if not any(getattr(r, "path", "") == PARTS_ROUTE for r in app.router.routes):
+        print(f"http: {PARTS_ROUTE} is not on this build; skipped")
+        return
+    client = AsgiClient(app)
+    headers = {"Authorization": f"Bearer {args.http_token}"}
+    path = PARTS_ROUTE.format(ticket_id=args.http_ticket)
+    async with app.router.lifespan_context(app):
+        rows = await hot_rows(args, args.hot_rows, args.ops // args.hot_rows + 10)
+
+        async def one(n: int) -> bool:
+            _, warehouse_id, product_id = rows[n % len(rows)]
+            body = {"warehouse_id": str(warehouse_id), "product_id": str(product_id)}
+            status, text = await client.request(
+                "POST", path, json={**body, "quantity": "1"}, headers=headers
+            )
+            if status >= 500 or status not in (200, 201, 409):
+                raise SystemExit(f"http: {status} {text[:300]!r}")
+            return status != 409
+
+        took, done, refused = await _workers(args.connections, args.ops, one)
+    print(f"http: {done} issued, {refused} refused in {took:.2f} s ({done / took:,.0f}/s)")
+
+
 # --- lists ---------------------------------------------------------------------------------------
 
 STOCK_PAGE = (
@@ -446,87 +484,97 @@ async def lists(args: argparse.Namespace, client_id: Any) -> dict[str, float]:
 # --- main ----------------------------------------------------------------------------------------
 
 
+async def _raw_pool(url: str, connections: int, client_id: Any) -> asyncpg.Pool:
+    """A pool whose connections carry client 0's scope, set once and kept (no RESET ALL when
+    one is released): every connection serves that client only."""
+    scope_sql = row_scope.of_client(client_id).literal_sql
+
+    async def scoped(conn: asyncpg.Connection) -> None:
+        await conn.execute(scope_sql)
+
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url, min_size=connections, max_size=connections, init=scoped, reset=_keep_scope
+    )
+    return pool
+
+
+async def _timed_round(
+    args: argparse.Namespace, label: str, service_url: str, client_id: Any
+) -> tuple[float, int, int]:
+    """One timed run of one side, on its own pool (the server takes 100 connections: both
+    sides' 64 are never open at once), warmed first (connections opened, statements
+    prepared)."""
+    stock = args.ops // args.hot_rows + 10
+    warm = await hot_rows(args, args.hot_rows, 10 * args.connections)
+    rows = await hot_rows(args, args.hot_rows, stock)
+    if label == "app":
+        db = Database(_settings(service_url, args.connections))
+        try:
+            await app_issues(db, warm, args.connections, 4 * args.connections)
+            return await app_issues(db, rows, args.connections, args.ops)
+        finally:
+            await db.dispose()
+    pool = await _raw_pool(service_url, args.connections, client_id)
+    try:
+        await raw_issues(pool, warm, args.connections, 4 * args.connections)
+        return await raw_issues(pool, rows, args.connections, args.ops)
+    finally:
+        await pool.close()
+
+
 async def run(args: argparse.Namespace) -> None:
     seconds = await seed(args)
     if seconds:
         print(f"seed: {seconds:.1f} s in all ({_size(args)})")
     service_url = _url(args.admin_url, args.database, SERVICE_ROLE)
-    db = Database(_settings(service_url, args.connections))
-    pool = await asyncpg.create_pool(
-        service_url, min_size=args.connections, max_size=args.connections
-    )
-    rows_per_run = args.hot_rows
-    stock = args.ops // rows_per_run + 10
+    admin = await asyncpg.connect(_url(args.admin_url, args.database))
+    try:  # the service role sees no client before its scope is set
+        client_id = await admin.fetchval("SELECT id FROM clients WHERE name = 'Cliente 0'")
+    finally:
+        await admin.close()
     figures: dict[str, list[float]] = {"app": [], "raw": []}
-    client_id = None
+    for round_ in range(args.rounds):
+        for label in ("app", "raw"):
+            took, done, refused = await _timed_round(args, label, service_url, client_id)
+            assert done == args.ops and refused == 0, (label, done, refused)
+            figures[label].append(args.ops / took)
+            print(
+                f"round {round_ + 1} {label}: {args.ops} issues in {took:.2f} s "
+                f"({args.ops / took:,.0f}/s); load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+    db = Database(_settings(service_url, args.connections))
     try:
-        admin = await asyncpg.connect(_url(args.admin_url, args.database))
-        try:  # the service role sees no client before its scope is set
-            client_id = await admin.fetchval("SELECT id FROM clients WHERE name = 'Cliente 0'")
-        finally:
-            await admin.close()
-        scope_sql = row_scope.of_client(client_id).literal_sql
-
-        async def scoped(conn: asyncpg.Connection) -> None:
-            await conn.execute(scope_sql)
-
-        await pool.close()
-        # The scope is set once per connection and kept (no RESET ALL when one is released):
-        # every connection serves client 0 only.
-        pool = await asyncpg.create_pool(
-            service_url,
-            min_size=args.connections,
-            max_size=args.connections,
-            init=scoped,
-            reset=_keep_scope,
-        )
-        # Warm both (connections opened, statements prepared).
-        warm = await hot_rows(args, rows_per_run, 10 * args.connections)
-        await app_issues(db, warm, args.connections, 4 * args.connections)
-        warm = await hot_rows(args, rows_per_run, 10 * args.connections)
-        await raw_issues(pool, warm, args.connections, 4 * args.connections)
-        for round_ in range(args.rounds):
-            for label in ("app", "raw"):
-                rows = await hot_rows(args, rows_per_run, stock)
-                if label == "app":
-                    took, done, refused = await app_issues(db, rows, args.connections, args.ops)
-                else:
-                    took, done, refused = await raw_issues(pool, rows, args.connections, args.ops)
-                assert done == args.ops and refused == 0, (label, done, refused)
-                figures[label].append(args.ops / took)
-                print(
-                    f"round {round_ + 1} {label}: {args.ops} issues in {took:.2f} s "
-                    f"({args.ops / took:,.0f}/s); load {os.getloadavg()[0]:.2f}",
-                    flush=True,
-                )
         drain_rows = await hot_rows(args, 1, 50)
         _, issued, refused = await app_issues(db, drain_rows, args.connections, 200)
-        async with pool.acquire() as conn:
-            left = await conn.fetchval(
+        admin = await asyncpg.connect(_url(args.admin_url, args.database))
+        try:
+            left = await admin.fetchval(
                 "SELECT on_hand FROM inventory_stock WHERE warehouse_id = $1 AND product_id = $2",
                 drain_rows[0][1],
                 drain_rows[0][2],
             )
+        finally:
+            await admin.close()
         print(
             f"drain: 200 issues on a stock of 50 -> {issued} issued, {refused} refused, "
             f"on_hand {Decimal(left) / 1000}"
         )
         assert (issued, refused, left) == (50, 150, 0)
+        app = statistics.median(figures["app"])
+        raw = statistics.median(figures["raw"])
+        print(
+            f"issues/s (median of {args.rounds}): app {app:,.0f}, raw asyncpg {raw:,.0f}, "
+            f"ratio {app / raw:.2f}x (target >= 0.35x)"
+        )
+        for key, value in (await checks(args, db, client_id)).items():
+            print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
     finally:
-        await pool.close()
-    app = statistics.median(figures["app"])
-    raw = statistics.median(figures["raw"])
-    print(
-        f"issues/s (median of {args.rounds}): app {app:,.0f}, raw asyncpg {raw:,.0f}, "
-        f"ratio {app / raw:.2f}x (target >= 0.35x)"
-    )
-    for key, value in (await checks(args, db, client_id)).items():
-        print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+        await db.dispose()
     for key, value in (await lists(args, client_id)).items():
         print(f"{key}: {value:.2f}")
     if args.http_ticket:
-        print("http: the parts route is timed by hand (see the module's notes)")
-    await db.dispose()
+        await http_issues(args, service_url, client_id)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
@@ -546,6 +594,7 @@ def main() -> int:
     parser.add_argument("--page-size", type=int, default=25)
     parser.add_argument("--list-runs", type=int, default=20)
     parser.add_argument("--http-ticket", default=None, help="time POST /tickets/{id}/parts too")
+    parser.add_argument("--http-token", default="", help="a bearer token of a caller who issues")
     args = parser.parse_args()
     asyncio.run(run(args))
     return 0
