@@ -508,3 +508,15 @@ def test_stock_import_of_ten_thousand_rows(client: TestClient, run: Runner) -> N
     assert count(run, InventoryStock, InventoryStock.warehouse_id.in_(warehouses)) == 10_000
     assert count(run, InventoryMovement, InventoryMovement.client_id == team.client_id) == 10_000
     assert _verify(run, team.client_id) == []
+
+
+def test_stock_template_names_the_stock_columns(client: TestClient, run: Runner) -> None:
+    team = make_team(client, run)
+    response = client.get(
+        f"{API}/imports/stock/template",
+        params={"format": "csv", "language": "es-CL"},
+        headers=team.owner.headers,
+    )
+    assert response.status_code == 200
+    header = response.content.decode("utf-8-sig").splitlines()[0].split(";")
+    assert header[:4] == ["Bodega", "Sku", "Existencia", "Costo unitario"]
