@@ -315,6 +315,7 @@ def test_stock_import_problems_name_row_and_column_and_nothing_changes(
         ["CENTRAL", "HOR-1", "1", "", ""],
         ["CENTRAL", "TOR-1", "abc", "1.5", "-3"],
         ["CENTRAL", "FIL-1", "3", "", "1.5"],
+        ["CENTRAL", "CAB-1", "3", "", "9999999999999"],
     ]
     data = FORMATS["xlsx"](rows)
     response = _post(client, team.owner, "/inventory/stock/import", data, language="en")
@@ -327,6 +328,7 @@ def test_stock_import_problems_name_row_and_column_and_nothing_changes(
         (7, "SKU", "not_stocked"),
         (8, "On hand", "not_a_number"),
         (9, "Unit cost", "too_many_decimals"),
+        (10, "Unit cost", "out_of_range"),
     ]
     real = _post(client, team.owner, "/inventory/stock/import", data, dry_run=False, language="en")
     assert real.status_code == 422 and real.json()["code"] == "import_invalid"

@@ -33,6 +33,8 @@ from kerops.inventory.units import decimals, fits
 
 #: The largest quantity a cell may hold (stored in thousandths in a BIGINT).
 MAX_QUANTITY = Decimal(10) ** 12
+#: The largest unit cost a cell may hold, in the currency's units.
+MAX_UNIT_COST = Decimal(10) ** 12
 #: Columns the stock export adds for people to read; an import ignores them.
 SHOWN_ONLY = (
     ("product_name", "producto", "product"),
@@ -234,6 +236,8 @@ def _check(
             sheet.problem(
                 row, "unit_cost", "negative_amount", gettext("A cost cannot be negative.")
             )
+        elif row.values["unit_cost"] >= MAX_UNIT_COST:
+            sheet.problem(row, "unit_cost", "out_of_range", gettext("This cost is too large."))
         else:
             cost = _minor(sheet, row, "unit_cost", item.currency)
     if not row.ok or warehouse_id is None or on_hand is None:
