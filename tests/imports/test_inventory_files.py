@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.enums import LocalRole, MovementDocument, MovementKind, UserRole, WarehouseKind
+from kerops.core.errors import Conflict
 from kerops.imports.products import check_digit_ok
 from kerops.inventory import ledger
 from kerops.inventory.models import InventoryMovement, InventoryStock, Product
@@ -522,3 +523,33 @@ def test_stock_template_names_the_stock_columns(client: TestClient, run: Runner)
     assert response.status_code == 200
     header = response.content.decode("utf-8-sig").splitlines()[0].split(";")
     assert header[:4] == ["Bodega", "Sku", "Existencia", "Costo unitario"]
+
+
+def test_a_batch_decrease_past_the_available_stock_is_refused(
+    client: TestClient, run: Runner
+) -> None:
+    team, warehouse, products = _stocked_world(client, run)
+    receive(run, team.client_id, warehouse, products["FIL-1"], 3)
+
+    async def take(session: AsyncSession) -> str:
+        changes = [
+            ledger.BatchMove(warehouse, products["FIL-1"], Decimal(-4)),
+            ledger.BatchMove(warehouse, products["TOR-1"], Decimal(2), 700),
+        ]
+        try:
+            await ledger.move_many(
+                session,
+                client_id=team.client_id,
+                changes=changes,
+                kind=MovementKind.adjustment,
+                document_kind=MovementDocument.stock_import,
+                document_id=None,
+                actor_id=None,
+            )
+        except Conflict as exc:
+            return str(exc.extra["available"])
+        return "moved"
+
+    assert run(take) == "3"
+    assert _stock(run, warehouse)[products["FIL-1"]].on_hand == 3
+    assert products["TOR-1"] not in _stock(run, warehouse)

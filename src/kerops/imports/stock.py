@@ -256,9 +256,14 @@ _STOCK_COLUMNS = (
     InventoryStock.reorder_quantity,
     InventoryStock.bin_location,
 )
-_CURRENT = select(*_STOCK_COLUMNS).where(
-    InventoryStock.warehouse_id.in_(bindparam("warehouses", expanding=True)),
-    InventoryStock.product_id.in_(bindparam("products", expanding=True)),
+# In id order: two imports lock the rows they share in the same order (no deadlock).
+_CURRENT = (
+    select(*_STOCK_COLUMNS)
+    .where(
+        InventoryStock.warehouse_id.in_(bindparam("warehouses", expanding=True)),
+        InventoryStock.product_id.in_(bindparam("products", expanding=True)),
+    )
+    .order_by(InventoryStock.id)
 )
 _SETTINGS = (
     update(_TABLE)

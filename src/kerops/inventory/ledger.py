@@ -343,12 +343,15 @@ class BatchMove:
 BATCH_ROWS = 1000
 
 # The rows of a batch's warehouses and products (a superset of its pairs, kept apart in
-# Python): two plain IN lists use the (warehouse, product) index on both databases.
-_LOCKED = select(
-    _STOCK.c.id, _STOCK.c.warehouse_id, _STOCK.c.product_id, ON_HAND, RESERVED, AVERAGE
-).where(
-    _STOCK.c.warehouse_id.in_(bindparam("warehouses", expanding=True)),
-    _STOCK.c.product_id.in_(bindparam("products", expanding=True)),
+# Python): two plain IN lists use the (warehouse, product) index on both databases. In id
+# order, so two batches lock the rows they share in the same order (no deadlock).
+_LOCKED = (
+    select(_STOCK.c.id, _STOCK.c.warehouse_id, _STOCK.c.product_id, ON_HAND, RESERVED, AVERAGE)
+    .where(
+        _STOCK.c.warehouse_id.in_(bindparam("warehouses", expanding=True)),
+        _STOCK.c.product_id.in_(bindparam("products", expanding=True)),
+    )
+    .order_by(_STOCK.c.id)
 )
 _SET_STOCK = (
     update(_STOCK)
