@@ -206,6 +206,8 @@ def routers() -> list[APIRouter]:
     from kerops.auth.sso_router import providers as sso_providers_router
     from kerops.customfields.router import router as custom_fields_router
     from kerops.exports.router import router as exports_router
+    from kerops.imports.inventory_router import router as inventory_files_router
+    from kerops.imports.inventory_router import uploads as inventory_uploads_router
     from kerops.imports.router import router as imports_router
     from kerops.imports.router import uploads as imports_uploads_router
     from kerops.inventory.router import router as products_router
@@ -256,6 +258,8 @@ def routers() -> list[APIRouter]:
         ticket_tasks_router,
         ticket_attachments_router,
         ticket_diagnosis_router,
+        inventory_files_router,  # before the products' /products/{product_id}
+        inventory_uploads_router,
         products_router,
         stores_router,
         assets_router,

@@ -28,6 +28,7 @@ class ImportKind(enum.StrEnum):
     products = "products"
     users = "users"
     plans = "plans"
+    stock = "stock"
 
 
 class CellError(Exception):

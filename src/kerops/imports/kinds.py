@@ -57,9 +57,11 @@ from kerops.imports.columns import (
     yes_no,
 )
 from kerops.imports.fields import read_fields
+from kerops.imports.products import PRODUCT_STORE_COLUMNS, STORE_KEYS, StoreColumns, unit_code
 from kerops.imports.sheets import Row, Sheet
 from kerops.inventory.models import Product
 from kerops.inventory.schemas import ProductCreate
+from kerops.inventory.units import UNITS
 from kerops.tenancy.models import LocalArea, Locale
 from kerops.tenancy.repository import MAX_AREA_DEPTH
 from kerops.tenancy.schemas import AreaCreate, AreaKind, LocaleCreate
@@ -422,9 +424,9 @@ declare(
             "unit",
             "unidad",
             "unit",
-            text(16),
+            unit_code,
             False,
-            N_("Unit of measure (default unit)."),
+            _values(N_("Unit of measure (default unit)."), list(UNITS)),
             "unidad",
             "unit",
         ),
@@ -459,6 +461,7 @@ declare(
             "CLP",
         ),
         Column("is_active", "activo", "active", yes_no, False, YES_NO, "sí", "yes"),
+        *PRODUCT_STORE_COLUMNS,
     ],
 )
 declare(
@@ -1272,7 +1275,8 @@ async def import_products(run: Run) -> int:
         ).scalars()
     }
     seen: dict[str, int] = {}
-    ready: list[ProductCreate] = []
+    ready: list[tuple[ProductCreate, dict[str, Any]]] = []
+    stores = await StoreColumns.load(run.session, run.principal, client_id)
     for row in sheet.rows:
         if not row.ok:
             continue
@@ -1282,7 +1286,8 @@ async def import_products(run: Run) -> int:
         if sku.casefold() in skus:
             _exists(sheet, row, "sku")
             continue
-        data = {k: v for k, v in row.values.items() if k not in ("price", "cost")}
+        store = stores.read(sheet, row)
+        data = {k: v for k, v in row.values.items() if k not in ("price", "cost", *STORE_KEYS)}
         currency = str(row.values.get("currency", "CLP")).upper()
         data["currency"] = currency
         for key, target in (("price", "price_minor"), ("cost", "cost_minor")):
@@ -1293,11 +1298,12 @@ async def import_products(run: Run) -> int:
         model = sheet.validate(
             row, ProductCreate, data, {"price_minor": "price", "cost_minor": "cost"}
         )
-        if model is not None:
-            ready.append(model)
+        if model is not None and store is not None:
+            ready.append((model, store))
     if run.writes:
         run.session.add_all(
-            Product(client_id=client_id, **m.model_dump(exclude={"client_id"})) for m in ready
+            Product(client_id=client_id, **m.model_dump(exclude={"client_id"}), **store)
+            for m, store in ready
         )
         await run.session.flush()
     return len(ready)

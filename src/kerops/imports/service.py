@@ -10,6 +10,7 @@ from kerops.core.i18n import current_language, gettext
 from kerops.core.mail import OutgoingMessage
 from kerops.core.principal import Principal
 from kerops.core.state import AppState
+from kerops.imports import stock  # noqa: F401  (declares and registers the stock kind)
 from kerops.imports.columns import ImportKind
 from kerops.imports.kinds import IMPORTERS, Run
 from kerops.imports.reading import read_table

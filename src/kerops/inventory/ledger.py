@@ -14,11 +14,21 @@ are valued at the average at that moment.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Table, func, select, type_coerce, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Table,
+    bindparam,
+    func,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -313,3 +323,172 @@ async def verify(session: AsyncSession, *, client_id: uuid.UUID | None = None) -
         for w, p in sorted(found.keys() | ledger.keys())
         if found.get((w, p), 0) != ledger.get((w, p), 0)
     ]
+
+
+# --- Batches of movements (stock imports): the same rules as ``move``, one statement per batch.
+
+
+@dataclass(frozen=True)
+class BatchMove:
+    """One change of a batch: a signed quantity of a product in a warehouse, and (for an
+    increase) the unit cost it is valued at (None: at the row's average)."""
+
+    warehouse_id: uuid.UUID
+    product_id: uuid.UUID
+    quantity: Decimal
+    unit_cost_minor: int | None = None
+
+
+#: How many stock rows one locking SELECT names (two parameters each).
+BATCH_ROWS = 1000
+
+# The rows of a batch's warehouses and products (a superset of its pairs, kept apart in
+# Python): two plain IN lists use the (warehouse, product) index on both databases. In id
+# order, so two batches lock the rows they share in the same order (no deadlock).
+_LOCKED = (
+    select(_STOCK.c.id, _STOCK.c.warehouse_id, _STOCK.c.product_id, ON_HAND, RESERVED, AVERAGE)
+    .where(
+        _STOCK.c.warehouse_id.in_(bindparam("warehouses", expanding=True)),
+        _STOCK.c.product_id.in_(bindparam("products", expanding=True)),
+    )
+    .order_by(_STOCK.c.id)
+)
+_SET_STOCK = (
+    update(_STOCK)
+    .where(_STOCK.c.id == bindparam("stock_id"), bindparam("taken") <= ON_HAND - RESERVED)
+    .values(
+        on_hand=ON_HAND + bindparam("delta", type_=BigInteger()),
+        average_cost_minor=bindparam("average"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+def _weighted(on_hand: int, average: int, stored: int, cost: int) -> int:
+    """The weighted average after adding ``stored`` at ``cost`` (half up, as ``_increase``)."""
+    total = on_hand + stored
+    return (on_hand * average + stored * cost + total // 2) // total
+
+
+async def move_many(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID,
+    changes: Sequence[BatchMove],
+    kind: MovementKind,
+    document_kind: MovementDocument,
+    document_id: uuid.UUID | None,
+    actor_id: uuid.UUID | None,
+    reason: str = "",
+) -> int:
+    """``move`` for many stock rows at once (each row at most once): the rows are locked
+    (``FOR UPDATE`` on PostgreSQL; SQLite's writers take turns), every decrease must be covered
+    by what is available (409 ``insufficient_stock`` otherwise, nothing written), then one
+    UPDATE per row and one INSERT per movement are sent as batches. Returns the movements
+    written."""
+    if kind not in EITHER and any(
+        (kind in INCREASES and c.quantity < 0) or (kind in DECREASES and c.quantity > 0)
+        for c in changes
+    ):
+        raise ValueError(f"a {kind.value} movement cannot have that sign")
+    wanted = [c for c in changes if c.quantity != 0]
+    if len({(c.warehouse_id, c.product_id) for c in wanted}) != len(wanted):
+        raise ValueError("a batch changes each stock row once")
+    dialect = session.get_bind().dialect.name
+    locking = _LOCKED.with_for_update() if dialect == "postgresql" else _LOCKED
+    found: dict[tuple[uuid.UUID, uuid.UUID], Any] = {}
+    for start in range(0, len(wanted), BATCH_ROWS):
+        batch = wanted[start : start + BATCH_ROWS]
+        pairs = {(c.warehouse_id, c.product_id) for c in batch}
+        params = {
+            "warehouses": sorted({c.warehouse_id for c in batch}),
+            "products": sorted({c.product_id for c in batch}),
+        }
+        for row in (await session.execute(locking, params)).all():
+            if (row.warehouse_id, row.product_id) in pairs:
+                found[(row.warehouse_id, row.product_id)] = row
+    now = utcnow()
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    movements: list[dict[str, Any]] = []
+    for change in wanted:
+        stored = quantity_to_stored(change.quantity)
+        current = found.get((change.warehouse_id, change.product_id))
+        on_hand, reserved, average = (0, 0, 0) if current is None else current[3:6]
+        if stored < 0 and on_hand - reserved < -stored:
+            raise insufficient(quantity_from_stored(max(on_hand - reserved, 0)))
+        if stored > 0 and change.unit_cost_minor is not None:
+            new_average = _weighted(on_hand, average, stored, change.unit_cost_minor)
+            cost = change.unit_cost_minor
+        else:
+            new_average = average
+            cost = average
+        if current is None:
+            inserts.append(
+                {
+                    "id": uuid7(),
+                    "client_id": client_id,
+                    "warehouse_id": change.warehouse_id,
+                    "product_id": change.product_id,
+                    "on_hand": change.quantity,
+                    "reserved": Decimal(0),
+                    "on_order": Decimal(0),
+                    "reorder_point": Decimal(0),
+                    "reorder_quantity": Decimal(0),
+                    "bin_location": "",
+                    "average_cost_minor": new_average,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        else:
+            updates.append(
+                {
+                    "stock_id": current.id,
+                    "taken": max(-stored, 0),
+                    "delta": stored,
+                    "average": new_average,
+                    "now": now,
+                }
+            )
+        movements.append(
+            {
+                "id": uuid7(),
+                "client_id": client_id,
+                "warehouse_id": change.warehouse_id,
+                "product_id": change.product_id,
+                "kind": kind,
+                "quantity": change.quantity,
+                "unit_cost_minor": cost,
+                "document_kind": document_kind,
+                "document_id": document_id,
+                "actor_id": actor_id,
+                "reason": reason,
+                "created_at": now,
+            }
+        )
+    if inserts:
+        # A row another transaction created meanwhile is added to, as ``_increase`` does.
+        stmt = _upsert(dialect)(_STOCK)
+        added = _raw(stmt.excluded.on_hand)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[_STOCK.c.warehouse_id, _STOCK.c.product_id],
+                set_={
+                    "on_hand": ON_HAND + added,
+                    "average_cost_minor": (
+                        ON_HAND * AVERAGE
+                        + added * stmt.excluded.average_cost_minor
+                        + (ON_HAND + added) // 2
+                    )
+                    // (ON_HAND + added),
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            ),
+            inserts,
+        )
+    if updates:
+        await session.execute(_SET_STOCK, updates)
+    if movements:
+        await session.execute(_MOVEMENTS.insert(), movements)
+    return len(movements)
