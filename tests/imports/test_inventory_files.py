@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core.enums import LocalRole, MovementDocument, MovementKind, UserRole, WarehouseKind
 from kerops.core.errors import Conflict
-from kerops.imports.products import check_digit_ok
 from kerops.inventory import ledger
+from kerops.inventory.checks import barcode_ok
 from kerops.inventory.models import InventoryMovement, InventoryStock, Product
 from tests.fixtures.assets import make_product
 from tests.fixtures.factories import Account, Runner, make_user, make_vendor
@@ -81,10 +81,10 @@ def _set_unit(run: Runner, product_id: uuid.UUID, unit: str, **values: Any) -> N
 
 
 def test_barcode_check_digits() -> None:
-    assert check_digit_ok(VALID_EAN)
-    assert check_digit_ok("036000291452")  # UPC-A
-    assert check_digit_ok("96385074")  # EAN-8
-    assert not check_digit_ok("7801234567893")
+    assert barcode_ok(VALID_EAN)
+    assert barcode_ok("036000291452")  # UPC-A
+    assert barcode_ok("96385074")  # EAN-8
+    assert not barcode_ok("7801234567893")
 
 
 # --- products ------------------------------------------------------------------------------------

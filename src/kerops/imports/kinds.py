@@ -1302,7 +1302,7 @@ async def import_products(run: Run) -> int:
             ready.append((model, store))
     if run.writes:
         run.session.add_all(
-            Product(client_id=client_id, **m.model_dump(exclude={"client_id"}), **store)
+            Product(client_id=client_id, **m.model_dump(exclude={"client_id", *store}), **store)
             for m, store in ready
         )
         await run.session.flush()

@@ -18,6 +18,7 @@ from kerops.core.i18n import N_, gettext
 from kerops.core.principal import Principal
 from kerops.imports.columns import CellError, Column, Reading, as_text, integer, text, yes_no
 from kerops.imports.sheets import Row, Sheet
+from kerops.inventory.checks import barcode_ok
 from kerops.inventory.models import Product
 from kerops.inventory.units import UNITS
 from kerops.users.models import Vendor
@@ -31,9 +32,6 @@ UNIT_ALIASES = {
     "paquete": "pack",
     "rollo": "roll",
 }
-_DIGITS = re.compile(r"^\d+$")
-#: The lengths of GTIN barcodes: EAN-8, UPC-A, EAN-13, GTIN-14.
-BARCODE_LENGTHS = (8, 12, 13, 14)
 
 
 def unit_code(value: Any, _reading: Reading) -> str:
@@ -48,22 +46,14 @@ def unit_code(value: Any, _reading: Reading) -> str:
     return found
 
 
-def check_digit_ok(digits: str) -> bool:
-    """Whether a GTIN's last digit is its check digit (weights 3 and 1 from the right)."""
-    body, check = digits[:-1], int(digits[-1])
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10 == check
-
-
 def barcode(value: Any, _reading: Reading) -> str:
     """An EAN-13, EAN-8, UPC-A or GTIN-14 barcode whose check digit is right."""
     raw = as_text(value).replace(" ", "")
-    if not _DIGITS.match(raw) or len(raw) not in BARCODE_LENGTHS:
+    if not barcode_ok(raw):
         raise CellError(
-            "invalid_barcode", gettext("A barcode has 8, 12, 13 or 14 digits (EAN or UPC).")
+            "invalid_barcode",
+            gettext("A barcode is an EAN-8, UPC-A, EAN-13 or GTIN-14 with a valid check digit."),
         )
-    if not check_digit_ok(raw):
-        raise CellError("invalid_barcode", gettext("The barcode's check digit is wrong."))
     return raw
 
 
