@@ -165,6 +165,11 @@ OPERATION_NAMES: dict[str, str] = {
     "delete_attachment": "deleteTicketAttachment",
     "download_attachment": "downloadTicketAttachment",
     "rerun_diagnosis": "rerunTicketDiagnosis",
+    "issue_part": "issueTicketPart",
+    "return_part": "returnTicketPart",
+    "create_reservations": "createTicketReservations",
+    "list_reservations": "listTicketReservations",
+    "release_reservation": "releaseTicketReservation",
     "list_status_history": "listAssetStatusHistory",
     "get_downtime": "getAssetDowntime",
     "get_qr": "getAssetQrCode",
@@ -219,6 +224,7 @@ def routers() -> list[APIRouter]:
     from kerops.operations.scan_router import router as scan_router
     from kerops.operations.sla_router import router as sla_router
     from kerops.operations.tasks_router import router as ticket_tasks_router
+    from kerops.parts.router import router as ticket_parts_router
     from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
@@ -253,6 +259,7 @@ def routers() -> list[APIRouter]:
         ticket_tasks_router,
         ticket_attachments_router,
         ticket_diagnosis_router,
+        ticket_parts_router,
         products_router,
         assets_router,
         scan_router,
