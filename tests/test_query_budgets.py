@@ -98,6 +98,13 @@ BUDGETS: dict[Route, int] = {
     # The assignment, its history and audit rows, its event, the jobs outbox row of its
     # dispatch and its sync log rows.
     ("POST", f"{P}/tickets/{{ticket_id}}/assign"): 12,
+    # An issue of parts: the ticket (locked), the warehouse, the product and the ticket's holds
+    # of it, the ledger's conditional UPDATE and its movement, the ticket's movements for its
+    # parts cost, then the holds and the ticket changed (one audit INSERT) and its sync log row.
+    ("POST", f"{P}/tickets/{{ticket_id}}/parts"): 13,
+    # A return: the ticket, the product, its movements on the ticket, the warehouse, the
+    # ledger's upsert and movement, the parts cost, the ticket with its audit and sync rows.
+    ("POST", f"{P}/tickets/{{ticket_id}}/parts/returns"): 12,
     # An import of assets: the caller, the locales they write into, the client's assets, its
     # custom fields of assets (one query for the whole file), the plan's limit, then the assets,
     # their first status changes and their audit rows in bulk, and their sync log rows (one

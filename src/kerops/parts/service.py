@@ -157,13 +157,16 @@ async def _product(
 
 async def refresh_parts_cost(session: AsyncSession, ticket: ServiceTicket) -> int:
     """Set the ticket's parts cost to the value of its issues minus that of its returns."""
-    rows = await session.execute(
-        select(InventoryMovement.quantity, InventoryMovement.unit_cost_minor).where(
-            InventoryMovement.document_kind == MovementDocument.ticket,
-            InventoryMovement.document_id == ticket.id,
-            InventoryMovement.kind.in_(PART_KINDS),
+    # The ledger's rows are written by Core statements already sent: no flush is needed to
+    # read them (the ORM's changes are flushed together afterwards, one audit INSERT).
+    with session.no_autoflush:
+        rows = await session.execute(
+            select(InventoryMovement.quantity, InventoryMovement.unit_cost_minor).where(
+                InventoryMovement.document_kind == MovementDocument.ticket,
+                InventoryMovement.document_id == ticket.id,
+                InventoryMovement.kind.in_(PART_KINDS),
+            )
         )
-    )
     total = sum(movement_value(quantity_to_stored(q), cost) for q, cost in rows)
     if ticket.parts_cost_minor != total:
         ticket.parts_cost_minor = total
