@@ -92,7 +92,11 @@ def _check_warehouse(warehouse: Warehouse, ticket: ServiceTicket) -> Warehouse:
     if warehouse.client_id != ticket.client_id:
         raise NotFound(access.not_found_detail(Warehouse))
     if not warehouse.is_active:
-        raise refused("warehouse_id", gettext("this warehouse is not active"), "warehouse_inactive")
+        raise refused(
+            "warehouse_id",
+            gettext("parts cannot move in an inactive warehouse"),
+            "warehouse_inactive",
+        )
     return warehouse
 
 
@@ -137,9 +141,11 @@ def check_product(
     if product.client_id not in (None, ticket.client_id):
         raise NotFound(access.not_found_detail(Product))
     if not product.is_stocked:
-        raise refused(loc, gettext("this product is not kept in stock"), "not_stocked")
+        raise refused(
+            loc, gettext("a product not kept in stock cannot go on a ticket"), "not_stocked"
+        )
     if not fits(quantity, product.unit):
-        msg = gettext("too many decimals for the unit '{unit}'", unit=product.unit)
+        msg = gettext("the product's unit ('{unit}') allows fewer decimals", unit=product.unit)
         raise refused(quantity_loc, msg, "too_many_decimals")
     return product
 
