@@ -976,14 +976,14 @@ async def _demo_ticket_parts(session: AsyncSession, acme: _Acme) -> None:
         ).scalar_one()
         wanted = Decimal(quantity)
         free = await ledger.available(session, warehouse_id=central.id, product_id=product.id)
-        if free < wanted:
+        if free < wanted + 4:  # some left over after the tickets' parts
             await ledger.move(
                 session,
                 client_id=client_id,
                 warehouse_id=central.id,
                 product_id=product.id,
                 kind=MovementKind.receipt,
-                quantity=wanted - free,
+                quantity=wanted + 4 - free,
                 document_kind=MovementDocument.adjustment,
                 document_id=None,
                 actor_id=acme.owner.user_id,
