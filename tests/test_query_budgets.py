@@ -111,8 +111,9 @@ BUDGETS: dict[Route, int] = {
     # INSERT … SELECT).
     ("POST", f"{P}/imports/{{kind}}"): 12,
     # The ticket's move, its history and audit rows, its event, the jobs outbox row and the
-    # sync log's rows.
-    ("POST", f"{P}/tickets/{{ticket_id}}/transitions"): 11,
+    # sync log's rows; a move to cancelled or completed also reads the ticket's active holds
+    # of stock (released or issued with it).
+    ("POST", f"{P}/tickets/{{ticket_id}}/transitions"): 12,
     # An asset: its locale, the plan's limit, the client's custom fields of assets, the asset and
     # its first status change, each with its audit row, and its sync log row.
     ("POST", f"{P}/assets"): 12,

@@ -15,7 +15,14 @@ from kerops.inventory.models import Product
 from kerops.operations.models import ServiceTicket, WorkflowStep
 from kerops.operations.workflows import ensure_default_workflow
 from tests.fixtures.assets import make_product, make_ticket
-from tests.fixtures.factories import Runner, add_member, make_locale, make_user, register_owner
+from tests.fixtures.factories import (
+    Runner,
+    add_member,
+    make_locale,
+    make_user,
+    make_vendor,
+    register_owner,
+)
 from tests.fixtures.inventory import make_warehouse, receive
 from tests.fixtures.operations import move
 from tests.fixtures.parts import API, issue, make_stores, stock_of
@@ -262,3 +269,22 @@ def test_a_step_may_require_parts_recorded(client: TestClient, run: Runner) -> N
     assert [e["type"] for e in refused.json()["errors"]] == ["parts_required"]
     issue(client, s.technician, s.ticket, product_id=s.product, quantity=1)
     assert move(client, s.technician, s.ticket, "resolved").status_code == 200
+
+
+def test_a_vendors_technician_issues_from_their_tickets_storeroom(
+    client: TestClient, run: Runner
+) -> None:
+    s = make_stores(client, run)
+    vendor = make_vendor(run)
+    contractor = make_user(client, run, role=UserRole.technician, vendor_id=vendor)
+    ticket = make_ticket(run, s.client_id, s.locale, None, TicketStatus.in_progress, contractor.id)
+    storeroom = make_warehouse(run, s.client_id, kind=WarehouseKind.locale, locale_id=s.locale)
+    receive(run, s.client_id, storeroom, s.product, 3)
+    response = issue(
+        client, contractor, ticket, product_id=s.product, quantity=1, warehouse_id=storeroom
+    )
+    assert response.status_code == 201, response.text
+    central = issue(
+        client, contractor, ticket, product_id=s.product, quantity=1, warehouse_id=s.central
+    )
+    assert central.status_code == 404

@@ -156,14 +156,16 @@ async def _release(session: AsyncSession, holds: Sequence[StockReservation]) -> 
 
 
 async def _active_holds(session: AsyncSession, ticket_id: uuid.UUID) -> list[StockReservation]:
-    found = await session.execute(
-        select(StockReservation)
-        .where(
-            StockReservation.ticket_id == ticket_id,
-            StockReservation.status == ReservationStatus.active,
+    # Read without flushing the move under way: its changes are flushed with the rest of it.
+    with session.no_autoflush:
+        found = await session.execute(
+            select(StockReservation)
+            .where(
+                StockReservation.ticket_id == ticket_id,
+                StockReservation.status == ReservationStatus.active,
+            )
+            .order_by(StockReservation.id)
         )
-        .order_by(StockReservation.id)
-    )
     return list(found.scalars())
 
 
