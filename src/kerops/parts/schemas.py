@@ -7,15 +7,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from kerops.core.enums import MovementKind, ReservationStatus
 from kerops.core.schemas import InputModel, ReadModel
 
-#: A quantity of a product: positive, exact (the product's unit decides how many decimals it
-#: may have; the services check it) and within what a stock row holds.
+#: A quantity of a product, a JSON number or a decimal string (``2.5``, ``"2.5"``): positive,
+#: exact (the product's unit decides how many decimals it may have; the services check it) and
+#: within what a stock row holds.
 PositiveQuantity = Annotated[
-    Decimal, Field(gt=0, le=Decimal(1_000_000_000), allow_inf_nan=False, max_digits=16)
+    Decimal,
+    Field(gt=0, le=Decimal(1_000_000_000), allow_inf_nan=False, max_digits=16),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000_000},
+                {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,3})?$"},
+            ]
+        }
+    ),
 ]
 
 
