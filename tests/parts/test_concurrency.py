@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,14 @@ from tests.fixtures.parts import API, Stores, make_stores, stock_of
 
 REQUESTS = 200
 STOCK = 50
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """The requests queue on one ticket's row (PostgreSQL: each holding a pooled connection
+    while it waits, the rest waiting for one): on a busy test machine the queue may outlast
+    the default wait for a connection, which would answer 503 instead of judging the stock."""
+    return {"database_pool_timeout_seconds": 120}
 
 
 def _at_once(client: TestClient, s: Stores, path: str, body: dict[str, Any]) -> list[Any]:
