@@ -19,9 +19,11 @@ from kerops.audit.models import AuditLog
 from kerops.core.enums import SubscriptionPlan, TicketStatus
 from kerops.core.errors import PlanLimitExceeded
 from kerops.events.models import Event
-from kerops.inventory.models import Product
+from kerops.inventory import ledger
+from kerops.inventory.models import InventoryMovement, Product
 from kerops.iot.models import IoTDevice, IoTRule
 from kerops.operations.models import ServiceTicket, TicketCounter, TicketHistory
+from kerops.parts import service as parts_service
 from kerops.system.models import PlanLimit
 from kerops.tenancy.models import Locale
 from kerops.users.models import User
@@ -156,6 +158,30 @@ def test_demo_keeps_the_plan_limits(client: TestClient, run: Run) -> None:
     assert run(lambda session: _count(session, Asset)) == 0
 
 
+def test_the_completed_tickets_parts_cost_comes_from_the_ledger(
+    client: TestClient, run: Run
+) -> None:
+    _load(client, run)
+
+    async def check(session: AsyncSession) -> None:
+        completed = (
+            await session.execute(
+                select(ServiceTicket).where(ServiceTicket.status == TicketStatus.completed)
+            )
+        ).scalars()
+        for ticket in completed:
+            used = await session.execute(
+                select(InventoryMovement.quantity, InventoryMovement.unit_cost_minor).where(
+                    InventoryMovement.document_id == ticket.id
+                )
+            )
+            value = sum(parts_service.movement_value(int(q * 1000), c) for q, c in used)
+            assert ticket.parts_cost_minor == value > 0
+        assert await ledger.verify(session) == []
+
+    run(check)
+
+
 def test_a_second_load_adds_nothing(client: TestClient, run: Run) -> None:
     _load(client, run)
     first = run(_counts)
@@ -164,7 +190,9 @@ def test_a_second_load_adds_nothing(client: TestClient, run: Run) -> None:
 
 
 #: Where demo.py may build an ORM object itself, and why: no service creates the platform's
-#: first staff account (``kerops create-admin`` adds its row the same way).
+#: first staff account (``kerops create-admin`` adds its row the same way); the central
+#: warehouse the completed tickets' parts come from is made only if the stores' demo data did
+#: not make it.
 BUILT_BY_HAND = {"_platform_admin": {"User"}}
 
 

@@ -99,14 +99,22 @@ BUDGETS: dict[Route, int] = {
     # The assignment, its history and audit rows, its event, the jobs outbox row of its
     # dispatch and its sync log rows.
     ("POST", f"{P}/tickets/{{ticket_id}}/assign"): 12,
+    # An issue of parts: the ticket (locked), the warehouse, the product and the ticket's holds
+    # of it, the ledger's conditional UPDATE and its movement, the ticket's movements for its
+    # parts cost, then the holds and the ticket changed (one audit INSERT) and its sync log row.
+    ("POST", f"{P}/tickets/{{ticket_id}}/parts"): 13,
+    # A return: the ticket, the product, its movements on the ticket, the warehouse, the
+    # ledger's upsert and movement, the parts cost, the ticket with its audit and sync rows.
+    ("POST", f"{P}/tickets/{{ticket_id}}/parts/returns"): 12,
     # An import of assets: the caller, the locales they write into, the client's assets, its
     # custom fields of assets (one query for the whole file), the plan's limit, then the assets,
     # their first status changes and their audit rows in bulk, and their sync log rows (one
     # INSERT … SELECT).
     ("POST", f"{P}/imports/{{kind}}"): 12,
     # The ticket's move, its history and audit rows, its event, the jobs outbox row and the
-    # sync log's rows.
-    ("POST", f"{P}/tickets/{{ticket_id}}/transitions"): 11,
+    # sync log's rows; a move to cancelled or completed also reads the ticket's active holds
+    # of stock (released or issued with it).
+    ("POST", f"{P}/tickets/{{ticket_id}}/transitions"): 12,
     # An asset: its locale, the plan's limit, the client's custom fields of assets, the asset and
     # its first status change, each with its audit row, and its sync log row.
     ("POST", f"{P}/assets"): 12,

@@ -167,6 +167,11 @@ OPERATION_NAMES: dict[str, str] = {
     "delete_attachment": "deleteTicketAttachment",
     "download_attachment": "downloadTicketAttachment",
     "rerun_diagnosis": "rerunTicketDiagnosis",
+    "issue_part": "issueTicketPart",
+    "return_part": "returnTicketPart",
+    "create_reservations": "createTicketReservations",
+    "list_reservations": "listTicketReservations",
+    "release_reservation": "releaseTicketReservation",
     "list_status_history": "listAssetStatusHistory",
     "get_downtime": "getAssetDowntime",
     "get_qr": "getAssetQrCode",
@@ -224,6 +229,7 @@ def routers() -> list[APIRouter]:
     from kerops.operations.scan_router import router as scan_router
     from kerops.operations.sla_router import router as sla_router
     from kerops.operations.tasks_router import router as ticket_tasks_router
+    from kerops.parts.router import router as ticket_parts_router
     from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
@@ -260,6 +266,7 @@ def routers() -> list[APIRouter]:
         ticket_diagnosis_router,
         inventory_files_router,  # before the products' /products/{product_id}
         inventory_uploads_router,
+        ticket_parts_router,
         products_router,
         stores_router,
         assets_router,

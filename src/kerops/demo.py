@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, select
@@ -30,6 +31,8 @@ from kerops.core.audit import set_audit_context
 from kerops.core.enums import (
     AssetStatus,
     LocalRole,
+    MovementDocument,
+    MovementKind,
     ProductCategory,
     ShiftType,
     SubscriptionPlan,
@@ -37,12 +40,14 @@ from kerops.core.enums import (
     TicketPriority,
     TicketStatus,
     UserRole,
+    WarehouseKind,
 )
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.state import AppState
 from kerops.core.types import utcnow
+from kerops.inventory import ledger
 from kerops.inventory import service as inventory_service
-from kerops.inventory.models import Product
+from kerops.inventory.models import Product, Warehouse
 from kerops.inventory.schemas import ProductCreate
 from kerops.iot import rules as iot_rules
 from kerops.iot import service as iot_service
@@ -53,6 +58,7 @@ from kerops.operations.models import ServiceTicket, TicketHistory
 from kerops.operations.schemas import TicketCreate, TransitionCreate
 from kerops.operations.sla_schemas import SlaPolicyCreate, SlaTarget
 from kerops.operations.tasks_schemas import TaskCreate
+from kerops.parts import service as parts_service
 from kerops.system import service as system_service
 from kerops.system.schemas import AppPlatform, AppVersionCreate
 from kerops.tenancy import service as tenancy_service
@@ -467,7 +473,7 @@ async def _stores(
     filled by a transfer from it."""
     from decimal import Decimal
 
-    from kerops.core.enums import MovementDocument, MovementKind, WarehouseKind
+    from kerops.core.enums import MovementDocument, MovementKind
     from kerops.inventory import ledger, transfers, warehouses
     from kerops.inventory import stock as stock_service
     from kerops.inventory.store_schemas import (
@@ -727,6 +733,7 @@ async def _load_acme(session: AsyncSession, state: AppState, owner: User, pw: st
         on_shift=_santiago(monday, 10),
     )
     await _demo_tickets(session, acme)
+    await _demo_ticket_parts(session, acme)
 
 
 async def _plans(
@@ -1016,6 +1023,63 @@ async def _ticket_work(session: AsyncSession, acme: _Acme) -> None:
         ticket_id=showcase.id,
         body="Condensador sucio; se limpia y se mide la temperatura en una hora.",
     )
+
+
+#: The parts the completed demo tickets used: (ticket title, sku, quantity).
+DEMO_TICKET_PARTS = [
+    ("Hielo en evaporador", "GAS-R410A-11", 1),
+    ("Cambio de interruptor dañado", "INT-C60-3P32", 2),
+]
+
+
+async def _demo_ticket_parts(session: AsyncSession, acme: _Acme) -> None:
+    """The parts the completed demo tickets used, issued from the central warehouse (the
+    stores' demo data) by their technician, so their parts cost comes from the ledger; a part
+    the warehouse holds too little of is received first, at its cost."""
+    client_id = acme.owner.client_id
+    assert client_id is not None
+    central = (
+        await session.execute(
+            select(Warehouse).where(Warehouse.client_id == client_id, Warehouse.code == "CENTRAL")
+        )
+    ).scalar_one()
+    for title, sku, quantity in DEMO_TICKET_PARTS:
+        ticket = await _ticket_titled(session, title)
+        product = (
+            await session.execute(
+                select(Product).where(Product.client_id == client_id, Product.sku == sku)
+            )
+        ).scalar_one()
+        wanted = Decimal(quantity)
+        free = await ledger.available(session, warehouse_id=central.id, product_id=product.id)
+        if free < wanted + 4:  # some left over after the tickets' parts
+            await ledger.move(
+                session,
+                client_id=client_id,
+                warehouse_id=central.id,
+                product_id=product.id,
+                kind=MovementKind.receipt,
+                quantity=wanted + 4 - free,
+                document_kind=MovementDocument.adjustment,
+                document_id=None,
+                actor_id=acme.owner.user_id,
+                unit_cost_minor=product.cost_minor,
+                reason="Stock inicial",
+            )
+        await parts_service.take_for_ticket(
+            session,
+            ticket=ticket,
+            warehouse_id=central.id,
+            product_id=product.id,
+            quantity=wanted,
+            actor_id=acme.tech_id,
+            held=[],
+        )
+        stamped = ticket.updated_at  # the demo's past, which the change of its cost moves on
+        await parts_service.refresh_parts_cost(session, ticket)
+        await session.flush()
+        ticket.updated_at = stamped
+    await session.flush()
 
 
 async def _ticket_titled(session: AsyncSession, title: str) -> ServiceTicket:

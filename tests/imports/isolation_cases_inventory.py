@@ -12,7 +12,7 @@ from tests.imports.helpers import csv_file
 from tests.isolation import Case, World
 
 P = "/api/v1"
-A_WAREHOUSE_CODE = "A-CENTRAL"
+A_WAREHOUSE_CODE = "A-CARGA"
 
 
 def a_stock(w: World) -> dict[str, uuid.UUID]:

@@ -120,6 +120,7 @@ class StepCreate(InputModel):
     requires_all_tasks_done: bool = False
     requires_signature: bool = False
     requires_valid_licence: bool = False
+    requires_parts_recorded: bool = False
     position: Annotated[int, Field(ge=0, le=10_000)] = 0
 
     @field_validator("allowed_roles")
@@ -145,6 +146,7 @@ class StepUpdate(InputModel):
     requires_all_tasks_done: bool | None = None
     requires_signature: bool | None = None
     requires_valid_licence: bool | None = None
+    requires_parts_recorded: bool | None = None
     position: Annotated[int, Field(ge=0, le=10_000)] | None = None
 
     @field_validator(
@@ -156,6 +158,7 @@ class StepUpdate(InputModel):
         "requires_all_tasks_done",
         "requires_signature",
         "requires_valid_licence",
+        "requires_parts_recorded",
         "position",
     )
     @classmethod
@@ -182,6 +185,7 @@ class StepRead(ReadModel):
     requires_all_tasks_done: bool
     requires_signature: bool
     requires_valid_licence: bool
+    requires_parts_recorded: bool
     position: int
     created_at: datetime
     updated_at: datetime

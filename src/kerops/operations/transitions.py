@@ -1,5 +1,6 @@
 """The transition engine: a ticket moves along its workflow when the step exists, the caller may
-take it and its requirements (comment, tasks done, photo, signature, a valid licence) are met."""
+take it and its requirements (comment, tasks done, photo, signature, a valid licence, parts
+recorded) are met."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
-from kerops.core.enums import TicketStatus
+from kerops.core.enums import MovementDocument, MovementKind, TicketStatus
 from kerops.core.errors import Conflict, Forbidden, Unprocessable, field_error
 from kerops.core.i18n import gettext
 from kerops.core.principal import Principal
 from kerops.core.types import utcnow
 from kerops.events import service as events
+from kerops.inventory.models import InventoryMovement
 from kerops.operations import sla, workflows
 from kerops.operations.actors import actor_kinds
 from kerops.operations.models import (
@@ -101,6 +103,20 @@ async def _requirement_errors(
                         f"{kind}_required",
                     )
                 )
+    if step.requires_parts_recorded:
+        issued = exists().where(
+            InventoryMovement.document_kind == MovementDocument.ticket,
+            InventoryMovement.document_id == ticket.id,
+            InventoryMovement.kind == MovementKind.issue,
+        )
+        if not (await session.execute(select(issued))).scalar():
+            errors.append(
+                field_error(
+                    ("body", "to_status"),
+                    gettext("this move requires the ticket's parts to be recorded"),
+                    "parts_required",
+                )
+            )
     if step.requires_valid_licence:
         problem = await _licence_problem(session, ticket, utcnow().date())
         if problem:
