@@ -176,10 +176,12 @@ async def _driver(connection: AsyncConnection) -> Any:
     if driver is None:
         raise RuntimeError("the session's connection is closed")
     postgres = connection.dialect.name == "postgresql"
+    if postgres and not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter starts the transaction with the first statement.
+        await connection.exec_driver_sql("SELECT 1")
     if not (driver.is_in_transaction() if postgres else driver.in_transaction):
-        # A statement through SQLAlchemy starts the session's transaction on the driver; rows
-        # sent before it would be committed on their own, whatever happened next.
-        raise RuntimeError("bulk rows sent before the session's transaction started")
+        # (A connection in AUTOCOMMIT: each row would be committed on its own.)
+        raise RuntimeError("bulk rows need the session's transaction")
     if postgres:
         await row_scope.apply_raw(driver, raw.info)
     return driver
