@@ -65,6 +65,19 @@ def _sqlite_time(value: datetime) -> str:
     return f"{at:%Y-%m-%d %H:%M:%S}.{at.microsecond:06d}"
 
 
+def _once_each(convert: Convert) -> Convert:
+    """``convert``, computed once per distinct value."""
+    done: dict[Any, Any] = {}
+
+    def cached(value: Any) -> Any:
+        found = done.get(value)
+        if found is None:
+            found = done[value] = convert(value)
+        return found
+
+    return cached
+
+
 def _sqlite_date(value: date) -> str:
     return value.isoformat()
 
@@ -85,7 +98,8 @@ def _converter(column_type: TypeEngine[Any], dialect: Dialect) -> Convert | None
     if isinstance(column_type, StrEnum):
         return _enum_value(column_type.enum_class)
     if isinstance(column_type, UTCDateTime):
-        return _aware if postgres else _sqlite_time
+        # (Rows written together mostly share their times: each distinct one written once.)
+        return _aware if postgres else _once_each(_sqlite_time)
     if isinstance(column_type.dialect_impl(dialect), JSON):
         return _json_text
     if isinstance(column_type, Uuid):
