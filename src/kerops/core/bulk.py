@@ -12,7 +12,7 @@ driver connection under the session's (``get_raw_connection().driver_connection`
 On PostgreSQL the caller's row scope (``kerops.core.row_scope``) is set on the connection first,
 so the row-level security policies check every row as they would a SQLAlchemy statement's. The
 statement is not seen by SQLAlchemy: no ``before_cursor_execute``, no ORM event, no audit or sync
-log row. The caller writes those (``kerops.core.audit.created_rows``,
+log row. The caller writes those (``kerops.core.audit.created_records``,
 ``kerops.core.sync_log.touched``). A constraint the rows break raises ``RowsRefused``.
 """
 
