@@ -139,36 +139,37 @@ def statement(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
 def to_driver(
     table: Table,
     columns: Sequence[str],
-    rows: list[list[Any]],
+    rows: Sequence[Sequence[Any]],
     dialect: Dialect,
     serialised: Collection[str] = (),
 ) -> list[list[Any]]:
-    """Convert ``rows`` (each a list of ``columns``' values, changed in place) to the driver's
-    form, one column at a time (the columns in ``serialised``: JSON text already, as is)."""
+    """``rows`` (each a sequence of ``columns``' values, left as they are) in the driver's form,
+    converted one column at a time (the columns in ``serialised``: JSON text already, as is)."""
+    converted = [list(row) for row in rows]
     for index, name in enumerate(columns):
         if name in serialised:
             continue
         convert = _converter(table.c[name].type, dialect)
         if convert is None:
             continue
-        for row in rows:
+        for row in converted:
             value = row[index]
             if value is not None:
                 row[index] = convert(value)
-    return rows
+    return converted
 
 
 async def insert_rows(
     session: AsyncSession,
     table: Table,
     columns: Sequence[str],
-    rows: list[list[Any]],
+    rows: Sequence[Sequence[Any]],
     *,
     serialised: Collection[str] = (),
 ) -> None:
-    """Insert ``rows`` (each a list of ``columns``' values, every column the table needs; the
-    lists are converted in place) in one ``executemany`` on the session's connection. The JSON
-    columns named in ``serialised`` hold JSON text already."""
+    """Insert ``rows`` (each a sequence of ``columns``' values, every column the table needs)
+    in one ``executemany`` on the session's connection. The JSON columns named in
+    ``serialised`` hold JSON text already."""
     if not rows:
         return
     connection = await session.connection()

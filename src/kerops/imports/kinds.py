@@ -9,6 +9,7 @@ same file twice never duplicates anything.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import uuid
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
+import anyio
 from sqlalchemy import Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -1267,15 +1269,21 @@ async def _write_assets(run: Run, items: list[_AssetRow]) -> None:
             [uuid7(), locale.client_id, locale.id, item.id, None, status, now, user_id, "created"]
         )
     # One audit row per asset (its status included); its first status change, written with it,
-    # is the asset's history and gets no audit row of its own. (Built before the rows are
-    # converted to the driver's form.)
-    log_rows = audit.created_records(session.sync_session, Asset, _ASSET_COLUMNS, assets)
+    # is the asset's history and gets no audit row of its own. The audit rows are built in a
+    # worker thread while the assets and their status changes are written (the database works
+    # meanwhile); the rows are only read there.
+    building = asyncio.ensure_future(
+        anyio.to_thread.run_sync(
+            audit.created_records, session.sync_session, Asset, _ASSET_COLUMNS, assets
+        )
+    )
     log = cast("Table", audit.log_model().__table__)
     try:
         await bulk.insert_rows(session, cast("Table", Asset.__table__), _ASSET_COLUMNS, assets)
         await bulk.insert_rows(
             session, cast("Table", AssetStatusChange.__table__), _CHANGE_COLUMNS, changes
         )
+        log_rows = await building
         await bulk.insert_rows(session, log, audit.LOG_COLUMNS, log_rows, serialised={"changes"})
     except bulk.RowsRefused as exc:
         # Another request stored one of these codes (or QR codes) meanwhile.
@@ -1283,6 +1291,9 @@ async def _write_assets(run: Run, items: list[_AssetRow]) -> None:
             gettext("Some of these assets were stored meanwhile; nothing was imported."),
             code="import_conflict",
         ) from exc
+    finally:
+        if not building.done():
+            await asyncio.wait({building})
     # The technicians' apps learn of them as of any new asset (the sync log, at commit).
     sync_log.touched(session, Asset, (item.id for item in items))
 
