@@ -1096,8 +1096,9 @@ def _asset_values(sheet: Sheet, row: Row) -> dict[str, Any] | None:
     and numbers were checked as the cells were read): field by field rather than through the
     model, ten thousand rows at a time."""
     given = row.values
-    values = {key: given.get(key, default) for key, default in _ASSET_DEFAULTS.items()}
-    values["name"] = given["name"]
+    # The defaults, then what the row gives (its other cells, the locale's and parent's
+    # references, are read by name and never written as they are).
+    values = {**_ASSET_DEFAULTS, **given}
     values["status"] = AssetStatus(given.get("status", AssetStatus.operational))
     meters = row.named.get("meter", {})
     values["meter_readings"] = meters
