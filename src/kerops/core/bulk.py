@@ -30,7 +30,7 @@ import asyncpg
 from sqlalchemy import JSON, Date, Table, Uuid
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeEngine
 
 from kerops.core import row_scope
 from kerops.core.types import StrEnum, UTCDateTime
@@ -106,12 +106,9 @@ def _converter(column_type: TypeEngine[Any], dialect: Dialect) -> Convert | None
         return None if postgres else _uuid_hex
     if isinstance(column_type, Date):
         return None if postgres else _sqlite_date
-    if isinstance(column_type, TypeDecorator):
-        # A type of the app's own that this module does not know: its own processing.
-        processor: Convert | None = column_type.bind_processor(dialect)
-        return processor
-    # Text, numbers and booleans: the drivers take them as they are.
-    return None
+    # Any other type: its own processing for the dialect (none for text, integers, booleans).
+    processor: Convert | None = column_type.dialect_impl(dialect).bind_processor(dialect)
+    return processor
 
 
 def _placeholder(table: Table, name: str, position: int, dialect: Dialect) -> str:
