@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.assets.models import Asset, AssetStatusChange
 from kerops.audit.models import AuditLog
 from kerops.core.enums import SubscriptionPlan
+from kerops.imports import kinds
 from tests.fixtures.assets import set_plan_limit
 from tests.fixtures.factories import Runner, make_area, make_user
 from tests.fixtures.tenancy import make_team
@@ -129,6 +130,35 @@ def test_one_bad_row_writes_nothing(client: TestClient, run: Runner) -> None:
     response = post_import(client, team.owner, "assets", FORMATS["csv_comma"](rows), dry_run=False)
     assert response.status_code == 422
     assert problems(response) == [(4, "Código", "invalid_code")]
+    assert count(run, Asset) == 0
+    assert count(run, AuditLog, AuditLog.table_name == "assets") == 0
+
+
+def test_a_code_stored_meanwhile_is_a_conflict_and_writes_nothing(
+    client: TestClient, run: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team = _team(client, run)
+    checked = kinds._plan_limit
+
+    async def stored_meanwhile(import_run: Any, *args: Any) -> None:
+        # Another request stores A-2 after the file was checked, before its rows are written.
+        await checked(import_run, *args)
+        import_run.session.add(
+            Asset(
+                client_id=team.client_id,
+                locale_id=team.locale1,
+                name="Dos",
+                code="A-2",
+                qr_code="qr-meanwhile",
+            )
+        )
+        await import_run.session.flush()
+
+    monkeypatch.setattr(kinds, "_plan_limit", stored_meanwhile)
+    rows = [HEADERS_ES[:3], ["L1", "A-1", "Uno"], ["L1", "A-2", "Dos"]]
+    response = post_import(client, team.owner, "assets", FORMATS["csv_comma"](rows), dry_run=False)
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "import_conflict"
     assert count(run, Asset) == 0
     assert count(run, AuditLog, AuditLog.table_name == "assets") == 0
 

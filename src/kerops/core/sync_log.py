@@ -23,6 +23,7 @@ changed: their rows are written from the table itself (``INSERT … SELECT``) at
 from __future__ import annotations
 
 import functools
+import operator
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from kerops.core.models import Base
 from kerops.core.types import utcnow
 
 PENDING_KEY = "kerops_sync_pending"
+_UUID_NUMBER = operator.attrgetter("int")
 BULK_KEY = "kerops_sync_bulk"
 #: The advisory lock that orders the log's positions on PostgreSQL ("kerops sync").
 LOCK_KEY = 0x6B65726F70735379
@@ -213,7 +215,8 @@ def _write(session: Session) -> None:
     for model, ids in (bulk or {}).items():
         connection.execute(
             _bulk_statement(model, dialect),
-            {"object_ids": sorted(ids), "changed_at": utcnow()},
+            # (Sorted by their number: ``UUID``'s own comparison is Python code, per pair.)
+            {"object_ids": sorted(ids, key=_UUID_NUMBER), "changed_at": utcnow()},
         )
 
 

@@ -152,6 +152,8 @@ def as_text(value: Any) -> str:
 
 
 def _as_text(value: Any) -> str:
+    if type(value) is str:
+        return value.strip()  # (most cells: the text of a CSV)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):

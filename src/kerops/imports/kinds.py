@@ -9,6 +9,7 @@ same file twice never duplicates anything.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import uuid
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, insert, select
+import anyio
+from sqlalchemy import Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.assets import plans as plans_service
@@ -25,7 +27,7 @@ from kerops.assets.models import Asset, AssetMaintenancePlan, AssetStatusChange
 from kerops.assets.plans_schemas import PlanCreate, PlanTrigger
 from kerops.assets.recurrence import IntervalUnit
 from kerops.assets.service import MAX_ASSET_DEPTH
-from kerops.core import access, audit, sync_log
+from kerops.core import access, audit, bulk, sync_log
 from kerops.core.enums import (
     AssetStatus,
     ClientRole,
@@ -33,7 +35,7 @@ from kerops.core.enums import (
     ProductCategory,
     TicketPriority,
 )
-from kerops.core.errors import AppError, Forbidden, PlanLimitExceeded
+from kerops.core.errors import AppError, Conflict, Forbidden, PlanLimitExceeded
 from kerops.core.i18n import N_, gettext
 from kerops.core.limits import Resource, enforce_plan_limit
 from kerops.core.mail import OutgoingMessage
@@ -69,8 +71,6 @@ from kerops.users import service as users_service
 from kerops.users.models import User
 from kerops.users.schemas import UserInvite
 
-#: How many rows one bulk INSERT statement carries.
-BATCH_ROWS = 1000
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,31}$")
 
 
@@ -1099,8 +1099,9 @@ def _asset_values(sheet: Sheet, row: Row) -> dict[str, Any] | None:
     and numbers were checked as the cells were read): field by field rather than through the
     model, ten thousand rows at a time."""
     given = row.values
-    values = {key: given.get(key, default) for key, default in _ASSET_DEFAULTS.items()}
-    values["name"] = given["name"]
+    # The defaults, then what the row gives (its other cells, the locale's and parent's
+    # references, are read by name and never written as they are).
+    values = {**_ASSET_DEFAULTS, **given}
     values["status"] = AssetStatus(given.get("status", AssetStatus.operational))
     meters = row.named.get("meter", {})
     values["meter_readings"] = meters
@@ -1186,57 +1187,119 @@ def _asset_depths(
             )
 
 
+#: The asset columns an import writes, in the order of its rows.
+_ASSET_COLUMNS = (
+    "id",
+    "client_id",
+    "locale_id",
+    "area_id",
+    "parent_id",
+    "name",
+    "code",
+    "category",
+    "make",
+    "model",
+    "serial_number",
+    "status",
+    "install_date",
+    "warranty_end_date",
+    "criticality",
+    "meter_readings",
+    "last_maintenance_at",
+    "next_maintenance_at",
+    "qr_code",
+    "notes",
+    "custom_fields",
+    "created_at",
+    "updated_at",
+)
+#: The columns of an asset's first status change.
+_CHANGE_COLUMNS = (
+    "id",
+    "client_id",
+    "locale_id",
+    "asset_id",
+    "from_status",
+    "to_status",
+    "changed_at",
+    "changed_by_id",
+    "reason",
+)
+
+
 async def _write_assets(run: Run, items: list[_AssetRow]) -> None:
-    """The assets, their first status change and the audit rows of both, in bulk INSERTs."""
+    """The assets, their first status change and the audit rows of the assets, each table in
+    one ``executemany`` of the driver (``kerops.core.bulk``): no ORM object, no parameter
+    processing per value."""
     session = run.session
     now = utcnow()
-    sync = session.sync_session
-    # Core tables, not the ORM entities: a list of values is then one executemany, without the
-    # ORM's bulk-insert bookkeeping per row.
-    log = cast("Table", audit.log_model().__table__)
-    asset_table = cast("Table", Asset.__table__)
-    change_table = cast("Table", AssetStatusChange.__table__)
-    assets: list[dict[str, Any]] = []
-    changes: list[dict[str, Any]] = []
+    user_id = run.principal.user_id
+    token = secrets.token_urlsafe
+    assets: list[list[Any]] = []
+    changes: list[list[Any]] = []
     for item in items:
         values = item.values
+        locale = item.locale
         parent_id = item.parent_row.id if item.parent_row is not None else item.parent_id
+        status = values["status"]
         assets.append(
-            {
-                **values,
-                "id": item.id,
-                "client_id": item.locale.client_id,
-                "parent_id": parent_id,
-                "qr_code": secrets.token_urlsafe(24),
-                "last_maintenance_at": None,
-                "next_maintenance_at": None,
-                "created_at": now,
-                "updated_at": now,
-            }
+            [
+                item.id,
+                locale.client_id,
+                locale.id,
+                values["area_id"],
+                parent_id,
+                values["name"],
+                values["code"],
+                values["category"],
+                values["make"],
+                values["model"],
+                values["serial_number"],
+                status,
+                values["install_date"],
+                values["warranty_end_date"],
+                values["criticality"],
+                values["meter_readings"],
+                None,
+                None,
+                token(24),
+                values["notes"],
+                values["custom_fields"],
+                now,
+                now,
+            ]
         )
         changes.append(
-            {
-                "id": uuid7(),
-                "client_id": item.locale.client_id,
-                "locale_id": item.locale.id,
-                "asset_id": item.id,
-                "from_status": None,
-                "to_status": values["status"],
-                "changed_at": now,
-                "changed_by_id": run.principal.user_id,
-                "reason": "created",
-            }
+            [uuid7(), locale.client_id, locale.id, item.id, None, status, now, user_id, "created"]
         )
-    for start in range(0, len(assets), BATCH_ROWS):
-        batch = assets[start : start + BATCH_ROWS]
-        first = changes[start : start + BATCH_ROWS]
-        await session.execute(insert(asset_table), batch)
-        await session.execute(insert(change_table), first)
-        # One audit row per asset (its status included); its first status change, written with
-        # it, is the asset's history and gets no audit row of its own.
-        await session.execute(insert(log), audit.created_rows(sync, Asset, batch))
-        # The technicians' apps learn of them as of any new asset (the sync log, at commit).
-        sync_log.touched(session, Asset, (row["id"] for row in batch))
+    # One audit row per asset (its status included); its first status change, written with it,
+    # is the asset's history and gets no audit row of its own. The audit rows are built in a
+    # worker thread while the assets and their status changes are written (the database works
+    # meanwhile); the rows are only read there.
+    building = asyncio.ensure_future(
+        anyio.to_thread.run_sync(
+            audit.created_records, session.sync_session, Asset, _ASSET_COLUMNS, assets
+        )
+    )
+    log = cast("Table", audit.log_model().__table__)
+    try:
+        await bulk.insert_rows(session, cast("Table", Asset.__table__), _ASSET_COLUMNS, assets)
+        await bulk.insert_rows(
+            session, cast("Table", AssetStatusChange.__table__), _CHANGE_COLUMNS, changes
+        )
+        log_rows = await building
+        await bulk.insert_rows(session, log, audit.LOG_COLUMNS, log_rows, serialised={"changes"})
+    except bulk.RowsRefused as exc:
+        # Another request stored one of these codes (or QR codes) meanwhile.
+        raise Conflict(
+            gettext("Some of these assets were stored meanwhile; nothing was imported."),
+            code="import_conflict",
+        ) from exc
+    finally:
+        if not building.done():
+            await asyncio.wait({building})
+    # The technicians' apps learn of them as of any new asset (the sync log, at commit).
+    sync_log.touched(session, Asset, (item.id for item in items))
 
 
 # --- products ------------------------------------------------------------------------------------

@@ -116,6 +116,16 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _blank(cells: list[Any]) -> bool:
+    """Whether a row has no cell with a value (``_cell`` of each is None), looking no further
+    than its first value."""
+    for value in cells:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        return False
+    return True
+
+
 def _match(
     kind: ImportKind, header: str
 ) -> tuple[Column, None, None] | tuple[None, Prefixed, str] | None:
@@ -141,9 +151,7 @@ def _match(
 
 def read_sheet(kind: ImportKind, table: Table, *, language: str, max_rows: int) -> Sheet:
     """Match the header to the kind's columns and read every data row (empty rows skipped)."""
-    start = next(
-        (i for i, cells in enumerate(table) if any(_cell(c) is not None for c in cells)), None
-    )
+    start = next((i for i, cells in enumerate(table) if not _blank(cells)), None)
     sheet = Sheet(kind, language, 1, {}, [], [])
     if start is None:
         sheet.problem(1, None, "empty_file", gettext("The file has no header row."))
@@ -199,7 +207,7 @@ def read_sheet(kind: ImportKind, table: Table, *, language: str, max_rows: int) 
     data_rows = [
         (start + 2 + offset, cells)
         for offset, cells in enumerate(table[start + 1 :])
-        if any(_cell(c) is not None for c in cells)
+        if not _blank(cells)
     ]
     if len(data_rows) > max_rows:
         detail = gettext("A file may hold at most {max} rows.", max=max_rows)
@@ -213,20 +221,39 @@ def read_sheet(kind: ImportKind, table: Table, *, language: str, max_rows: int) 
         sheet.readable = False
         return sheet
     reading = Reading(language)
-    required = [c for c in columns_of(kind).columns if c.required]
+    required = [c.key for c in columns_of(kind).columns if c.required]
+    # Per column of the file: where its cells are, its parser, and where a value goes.
+    readers = [
+        (
+            index,
+            column.parse if column is not None else family.parse,  # type: ignore[union-attr]
+            column.key if column is not None else None,
+            family.key if family is not None else None,
+            name,
+        )
+        for index, column, family, name in slots
+    ]
     for number, cells in data_rows:
         row = Row(number)
-        failed: set[int] = set()
-        for index, column, family, name in slots:
-            value = _cell(cells[index]) if index < len(cells) else None
-            if value is None:
+        values = row.values
+        width = len(cells)
+        failed: set[str] | None = None
+        for index, parse, target, family_key, name in readers:
+            if index >= width:
                 continue
-            parse = column.parse if column is not None else family.parse  # type: ignore[union-attr]
+            value = cells[index]
+            if isinstance(value, str):
+                value = value.strip()
+                if not value:
+                    continue
+            elif value is None:
+                continue
             try:
                 parsed = parse(value, reading)
             except CellError as exc:
                 row.ok = False
-                failed.add(index)
+                if target is not None:
+                    failed = {target} if failed is None else failed | {target}
                 sheet.problems.append(
                     ImportProblem(
                         row=number,
@@ -236,14 +263,13 @@ def read_sheet(kind: ImportKind, table: Table, *, language: str, max_rows: int) 
                     )
                 )
                 continue
-            if column is not None:
-                row.values[column.key] = parsed
+            if target is not None:
+                values[target] = parsed
             else:
-                assert family is not None and name is not None
-                row.named.setdefault(family.key, {})[name] = parsed
-        failed_keys = {slot[1].key for slot in slots if slot[0] in failed and slot[1] is not None}
-        for column in required:
-            if column.key not in row.values and column.key not in failed_keys:
-                sheet.problem(row, column.key, "required", gettext("This cell is required."))
+                assert family_key is not None and name is not None
+                row.named.setdefault(family_key, {})[name] = parsed
+        for needed in required:
+            if needed not in values and (failed is None or needed not in failed):
+                sheet.problem(row, needed, "required", gettext("This cell is required."))
         sheet.rows.append(row)
     return sheet
