@@ -80,6 +80,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "description": "The product catalogue: KER's and each client's products and spare parts.",
     },
     {
+        "name": "purchasing",
+        "description": "Purchase orders: drafting, approval, placing (PDF e-mailed to the "
+        "vendor), receipts into stock, closing; approval rules, settings and the reorder run.",
+    },
+    {
         "name": "assets",
         "description": "Equipment per locale: its tree, status history, downtime, parts list, "
         "QR code and the public scan page and fault report.",
@@ -219,6 +224,7 @@ def routers() -> list[APIRouter]:
     from kerops.operations.scan_router import router as scan_router
     from kerops.operations.sla_router import router as sla_router
     from kerops.operations.tasks_router import router as ticket_tasks_router
+    from kerops.purchasing.router import router as purchasing_router
     from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
@@ -254,6 +260,7 @@ def routers() -> list[APIRouter]:
         ticket_attachments_router,
         ticket_diagnosis_router,
         products_router,
+        purchasing_router,
         assets_router,
         scan_router,
         scan_form_router,
