@@ -156,9 +156,7 @@ CASES = {
         body=lambda w: {"min_total_minor": secrets.randbelow(10**9), "role": "admin"},
         expect=frozenset({201, 403}),
     ),
-    ("GET", f"{P}/purchase-approval-rules"): Case(
-        params=_rule_exists, kind="list"
-    ),
+    ("GET", f"{P}/purchase-approval-rules"): Case(params=_rule_exists, kind="list"),
     ("GET", f"{P}{RULE}"): Case(params=lambda w: {"rule_id": a_rule(w)}),
     ("PATCH", f"{P}{RULE}"): Case(
         params=lambda w: {"rule_id": a_rule(w)}, body=lambda w: {"role": "manager"}
