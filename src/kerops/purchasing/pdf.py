@@ -154,11 +154,12 @@ async def document(session: AsyncSession, order: PurchaseOrder, language: str) -
     """Render ``order`` (already checked by the caller) with its lines, vendor and destination."""
     found = (
         await session.execute(
-            select(Client.name, Vendor, Warehouse).where(
-                Client.id == order.client_id,
-                Vendor.id == order.vendor_id,
-                Warehouse.id == order.warehouse_id,
-            )
+            select(Client.name, Vendor, Warehouse)
+            .select_from(PurchaseOrder)
+            .join(Client, Client.id == PurchaseOrder.client_id)
+            .join(Vendor, Vendor.id == PurchaseOrder.vendor_id)
+            .join(Warehouse, Warehouse.id == PurchaseOrder.warehouse_id)
+            .where(PurchaseOrder.id == order.id)
         )
     ).one()
     client_name, vendor, warehouse = found

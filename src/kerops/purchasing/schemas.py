@@ -4,14 +4,23 @@ decimals (a number or a string), answered as strings."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from kerops.core.enums import MovementKind, PurchaseOrderStatus
+from kerops.core.i18n import N_
 from kerops.core.schemas import ApiDate, Currency, InputModel, ReadModel, no_nul, refuse_null
 from kerops.tenancy.schemas import Description
 
@@ -22,7 +31,32 @@ MAX_QUANTITY = Decimal(1_000_000)
 MAX_UNIT_PRICE = 10_000_000_000
 MAX_LINES = 100
 
-PositiveQuantity = Annotated[Decimal, Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)]
+#: A quantity written as a string: digits, and a fraction.
+QUANTITY_TEXT = r"^[0-9]{1,7}(\.[0-9]{1,10})?$"
+_QUANTITY_TEXT = re.compile(QUANTITY_TEXT)
+
+
+def _quantity_text(value: Any) -> Any:
+    """A quantity given as a string has the shape ``QUANTITY_TEXT`` (``"2.5"``)."""
+    if isinstance(value, str) and not _QUANTITY_TEXT.match(value.strip()):
+        raise ValueError(N_("a quantity is a number such as 2.5"))
+    return value
+
+
+#: A quantity above zero (a JSON number, or a string such as ``"2.5"``).
+PositiveQuantity = Annotated[
+    Decimal,
+    BeforeValidator(_quantity_text),
+    Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_QUANTITY)},
+                {"type": "string", "pattern": QUANTITY_TEXT},
+            ]
+        }
+    ),
+]
 UnitPrice = Annotated[int, Field(ge=0, le=MAX_UNIT_PRICE)]
 LineText = Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)]
 Reason = Annotated[
