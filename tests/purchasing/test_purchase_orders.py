@@ -3,6 +3,7 @@ rules, placing (on order, PDF e-mailed), receipts into the ledger, tolerance, ca
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
@@ -12,10 +13,14 @@ from sqlalchemy import func, select
 
 from kerops.core.enums import ClientRole, LocalRole, UserRole
 from kerops.core.mail import Attachment, OutgoingMessage, build_email
+from kerops.core.types import uuid7
 from kerops.inventory import ledger
 from kerops.inventory.models import InventoryMovement
 from kerops.purchasing import amounts
+from kerops.purchasing import service as purchasing_service
+from kerops.purchasing.models import PurchaseOrder
 from kerops.purchasing.pdf import format_rut
+from tests.conftest import as_platform
 from tests.fixtures.assets import make_product
 from tests.fixtures.factories import Runner, add_member, make_locale, make_user, register_owner
 from tests.purchasing.conftest import API, VENDOR_EMAIL, Shop, make_contact_vendor, q
@@ -412,3 +417,26 @@ def test_an_email_carries_its_attachments() -> None:
     assert part.get_filename() == "OC-000001.pdf"
     assert part.get_content_type() == "application/pdf"
     assert part.get_content() == b"%PDF-1.4 x"
+
+
+def test_concurrent_orders_get_distinct_numbers(shop: Shop) -> None:
+    state = shop.client.app.state.kerops  # type: ignore[attr-defined]
+
+    async def one() -> int:
+        async with state.db.sessions() as session:
+            order = PurchaseOrder(
+                id=uuid7(),
+                client_id=shop.client_id,
+                vendor_id=shop.vendor,
+                warehouse_id=shop.warehouse,
+                currency="CLP",
+            )
+            await purchasing_service.add_order(session, order)
+            await session.commit()
+            return order.number
+
+    async def many() -> list[int]:
+        return list(await asyncio.gather(*(one() for _ in range(8))))
+
+    numbers = shop.client.portal.call(as_platform(many))  # type: ignore[union-attr]
+    assert sorted(numbers) == list(range(1, 9))

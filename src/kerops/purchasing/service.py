@@ -228,7 +228,8 @@ async def add_order(session: AsyncSession, order: PurchaseOrder) -> None:
                 await session.flush([order])
             return
         except IntegrityError:
-            session.expunge(order)
+            if order in session:
+                session.expunge(order)
             continue
     raise Conflict(gettext("Could not number the order; try again."), code="numbering_conflict")
 
