@@ -9,6 +9,7 @@ client.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -217,9 +218,19 @@ async def next_number(session: AsyncSession, client_id: uuid.UUID) -> int:
     return int(found.scalar() or 0) + 1
 
 
+def _numbering_key(client_id: uuid.UUID) -> int:
+    """The advisory lock key of a client's order numbers (a signed 64-bit integer)."""
+    digest = hashlib.blake2b(b"purchase_orders:" + client_id.bytes, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 async def add_order(session: AsyncSession, order: PurchaseOrder) -> None:
-    """Number and insert a new order (a savepoint per try: a number lost to a concurrent order
-    is taken again)."""
+    """Number and insert a new order. On PostgreSQL the client's numbering is held by a
+    transaction-level advisory lock, so concurrent orders take their numbers in turn (SQLite's
+    write transactions are serial already); a savepoint per try still takes a number lost to
+    a concurrent order again."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_numbering_key(order.client_id))))
     for _ in range(5):
         order.number = await next_number(session, order.client_id)
         try:
