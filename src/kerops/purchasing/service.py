@@ -231,12 +231,13 @@ async def add_order(session: AsyncSession, order: PurchaseOrder) -> None:
     a concurrent order again."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(_numbering_key(order.client_id))))
+    await session.flush()  # what is pending already is not the savepoint's to lose
     for _ in range(5):
         order.number = await next_number(session, order.client_id)
         try:
             async with session.begin_nested():
                 session.add(order)
-                await session.flush([order])
+                await session.flush()
             return
         except IntegrityError:
             if order in session:
