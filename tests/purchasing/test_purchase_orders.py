@@ -440,3 +440,13 @@ def test_concurrent_orders_get_distinct_numbers(shop: Shop) -> None:
 
     numbers = shop.client.portal.call(as_platform(many))  # type: ignore[union-attr]
     assert sorted(numbers) == list(range(1, 9))
+
+
+def test_the_list_finds_an_order_by_its_number(shop: Shop) -> None:
+    shop.new_order()
+    second = shop.new_order(notes="Urgente: bodega sin filtros").json()["id"]
+    for q_text in ("2", "#2", "OC-000002", "urgente"):
+        found = shop.client.get(
+            f"{API}/purchase-orders", params={"q": q_text}, headers=shop.owner.headers
+        ).json()["items"]
+        assert [o["id"] for o in found] == [second], q_text

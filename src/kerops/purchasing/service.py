@@ -10,6 +10,7 @@ client.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -199,6 +200,15 @@ async def _lines(
             )
         )
     return made
+
+
+_NUMBER_QUERY = re.compile(r"^(?:#|OC-?)?0*(\d{1,9})$", re.IGNORECASE)
+
+
+def number_of(q: str) -> int | None:
+    """The order number a search text names (``42``, ``#42``, ``OC-000042``), if any."""
+    match = _NUMBER_QUERY.match(q.strip())
+    return int(match.group(1)) if match else None
 
 
 def set_amounts(order: PurchaseOrder, lines: Sequence[PurchaseOrderLine]) -> None:
@@ -623,9 +633,9 @@ async def list_orders(
     if proposed is not None:
         stmt = stmt.where(PurchaseOrder.proposed.is_(proposed))
     if q:
-        digits = q.strip().lstrip("#").lstrip("0") or "0"
-        if digits.isdigit() and len(digits) <= 9:
-            stmt = stmt.where(PurchaseOrder.number == int(digits))
+        number = number_of(q)
+        if number is not None:
+            stmt = stmt.where(PurchaseOrder.number == number)
         else:
             stmt = stmt.where(text_search(q, PurchaseOrder.notes))
     return await reader.page(
