@@ -207,7 +207,7 @@ async def _demo_purchase_order(
 ) -> None:
     """Acme's purchase order of spare parts to Frío Sur for its central warehouse: drafted and
     submitted by the owner, approved by KER's staff (the owner may not approve their own),
-    placed, and partly received (the belts arrived, 12 of the 20 filters)."""
+    placed, and partly received (the refrigerant arrived, 12 of the 20 filters)."""
     assert owner.client_id is not None
     acting = _acting_as(session, owner)
     warehouse_id = (
@@ -227,7 +227,7 @@ async def _demo_purchase_order(
         session.add(warehouse)
         await session.flush()
         warehouse_id = warehouse.id
-    skus = {"FIL-G4-592": 20, "COR-B52": 10}
+    skus = {"FIL-G4-592": 20, "GAS-R410A-11": 2}
     products = {
         p.sku: p
         for p in (
@@ -250,7 +250,7 @@ async def _demo_purchase_order(
                 )
                 for sku, quantity in skus.items()
             ],
-            notes="Reposición mensual de filtros y correas.",
+            notes="Reposición mensual de filtros y refrigerante.",
         ),
     )
     await purchasing_service.submit(session, principal=acting, order_id=order.id)
@@ -268,7 +268,7 @@ async def _demo_purchase_order(
         data=ReceiptIn(
             lines=[
                 ReceiptLineIn(line_id=lines[products["FIL-G4-592"].id].id, quantity=Decimal(12)),
-                ReceiptLineIn(line_id=lines[products["COR-B52"].id].id, quantity=Decimal(10)),
+                ReceiptLineIn(line_id=lines[products["GAS-R410A-11"].id].id, quantity=Decimal(2)),
             ]
         ),
     )
