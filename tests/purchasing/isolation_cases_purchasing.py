@@ -8,7 +8,10 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from kerops.core.enums import PurchaseOrderStatus
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kerops.core.enums import MovementDocument, MovementKind, PurchaseOrderStatus
+from kerops.inventory import ledger
 from kerops.purchasing.models import PurchaseApprovalRule, PurchaseOrder, PurchaseOrderLine
 from tests.assets.isolation_cases_assets import a_objects
 from tests.fixtures.assets import _insert
@@ -40,7 +43,8 @@ def a_order(
     key: str,
     received: Decimal = Decimal(0),
 ) -> dict[str, uuid.UUID]:
-    """An order of A in ``status`` (one per ``key``), with one line of 2 of A's product."""
+    """An order of A in ``status`` (one per ``key``), with one line of 2 of A's product, of
+    which ``received`` arrived (a receipt movement through the ledger)."""
 
     def make() -> dict[str, uuid.UUID]:
         client_id = w.a_owner.client_id
@@ -74,6 +78,23 @@ def a_order(
             net_minor=2000,
             received=received,
         )
+        if received:
+
+            async def put(session: AsyncSession) -> None:
+                await ledger.move(
+                    session,
+                    client_id=client_id,
+                    warehouse_id=warehouse,
+                    product_id=product,
+                    kind=MovementKind.receipt,
+                    quantity=received,
+                    document_kind=MovementDocument.purchase_order_line,
+                    document_id=line,
+                    actor_id=None,
+                    unit_cost_minor=1000,
+                )
+
+            w.run(put)
         w.remember(order, line)
         return {"order": order, "line": line}
 
@@ -117,8 +138,16 @@ def _new_order(w: World) -> dict[str, Any]:
     }
 
 
+RECEIVING = PurchaseOrderStatus.partially_received
+
+
+def _receiving(w: World) -> dict[str, Any]:
+    """An order of A of which 1 of 2 arrived: receivable, with a receipt to list."""
+    return {"order_id": a_order(w, RECEIVING, key="receive", received=Decimal(1))["order"]}
+
+
 def _receipt(w: World) -> dict[str, Any]:
-    line = a_order(w, PurchaseOrderStatus.ordered, key="receive")["line"]
+    line = a_order(w, RECEIVING, key="receive", received=Decimal(1))["line"]
     return {"lines": [{"line_id": str(line), "quantity": "1"}]}
 
 
@@ -142,12 +171,8 @@ CASES = {
     ("POST", f"{P}{ORDER}/close"): Case(
         params=_in(PurchaseOrderStatus.partially_received, "close", Decimal(1))
     ),
-    ("POST", f"{P}{ORDER}/receipts"): Case(
-        params=_in(PurchaseOrderStatus.ordered, "receive"), body=_receipt
-    ),
-    ("GET", f"{P}{ORDER}/receipts"): Case(
-        params=_in(PurchaseOrderStatus.ordered, "receive"), kind="list"
-    ),
+    ("POST", f"{P}{ORDER}/receipts"): Case(params=_receiving, body=_receipt),
+    ("GET", f"{P}{ORDER}/receipts"): Case(params=_receiving, kind="list"),
     ("GET", f"{P}{ORDER}/pdf"): Case(params=_in(DRAFT, "pdf")),
     # Runs the reorder of the caller's own client: nothing of A's appears in the answer.
     ("POST", f"{P}/inventory/reorder"): Case(params=_in(DRAFT, "list"), kind="list"),
