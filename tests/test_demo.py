@@ -190,9 +190,7 @@ def test_a_second_load_adds_nothing(client: TestClient, run: Run) -> None:
 
 
 #: Where demo.py may build an ORM object itself, and why: no service creates the platform's
-#: first staff account (``kerops create-admin`` adds its row the same way); the central
-#: warehouse the completed tickets' parts come from is made only if the stores' demo data did
-#: not make it.
+#: first staff account (``kerops create-admin`` adds its row the same way).
 BUILT_BY_HAND = {"_platform_admin": {"User"}}
 
 

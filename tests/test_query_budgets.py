@@ -125,6 +125,16 @@ BUDGETS: dict[Route, int] = {
     ("GET", f"{P}/sync"): 13,
     # The plan's user limit, the user, their invitation code and locale membership, audited.
     ("POST", f"{P}/users/invite"): 11,
+    # A purchase order: its vendor, warehouse and products (one query), its number (the
+    # client's highest plus one, inserted in a savepoint: a concurrent twin retries), the order,
+    # its lines and its first history row, with their audit rows.
+    ("POST", f"{P}/purchase-orders"): 13,
+    # An order with its lines and its history: three reads on one connection.
+    ("GET", f"{P}/purchase-orders/{{order_id}}"): 6,
+    # A receipt: the order, its lines, their products and the client's tolerance; per product
+    # line its stock upsert, its ledger movement and its on-order upsert; the order's status,
+    # its history row, the lines' received quantities and the audit rows.
+    ("POST", f"{P}/purchase-orders/{{order_id}}/receipts"): 13,
     # The landing page reads nothing.
     ("GET", "/"): 0,
 }

@@ -82,6 +82,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "stock counts and valuation.",
     },
     {
+        "name": "purchasing",
+        "description": "Purchase orders: drafting, approval, placing (PDF e-mailed to the "
+        "vendor), receipts into stock, closing; approval rules, settings and the reorder run.",
+    },
+    {
         "name": "assets",
         "description": "Equipment per locale: its tree, status history, downtime, parts list, "
         "QR code and the public scan page and fault report.",
@@ -230,6 +235,7 @@ def routers() -> list[APIRouter]:
     from kerops.operations.sla_router import router as sla_router
     from kerops.operations.tasks_router import router as ticket_tasks_router
     from kerops.parts.router import router as ticket_parts_router
+    from kerops.purchasing.router import router as purchasing_router
     from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
@@ -269,6 +275,7 @@ def routers() -> list[APIRouter]:
         ticket_parts_router,
         products_router,
         stores_router,
+        purchasing_router,
         assets_router,
         scan_router,
         scan_form_router,

@@ -48,7 +48,7 @@ from kerops.core.types import utcnow
 from kerops.inventory import ledger
 from kerops.inventory import service as inventory_service
 from kerops.inventory.models import Product, Warehouse
-from kerops.inventory.schemas import ProductCreate
+from kerops.inventory.schemas import ProductCreate, ProductUpdate
 from kerops.iot import rules as iot_rules
 from kerops.iot import service as iot_service
 from kerops.iot.rules_schemas import RuleCreate, RuleKind
@@ -59,6 +59,8 @@ from kerops.operations.schemas import TicketCreate, TransitionCreate
 from kerops.operations.sla_schemas import SlaPolicyCreate, SlaTarget
 from kerops.operations.tasks_schemas import TaskCreate
 from kerops.parts import service as parts_service
+from kerops.purchasing import service as purchasing_service
+from kerops.purchasing.schemas import LineIn, PurchaseOrderCreate, ReceiptIn, ReceiptLineIn
 from kerops.system import service as system_service
 from kerops.system.schemas import AppPlatform, AppVersionCreate
 from kerops.tenancy import service as tenancy_service
@@ -200,7 +202,86 @@ async def load_demo(session: AsyncSession, state: AppState) -> bool:
     client.name, client.plan = "Acme Retail", SubscriptionPlan.pro
     await session.flush()
     await _load_acme(session, state, owner, pw)
+    await _demo_purchase_order(session, owner, admin, vendor.id)
     return True
+
+
+async def _demo_purchase_order(
+    session: AsyncSession, owner: User, staff_user: User, vendor_id: uuid.UUID
+) -> None:
+    """Frío Sur as the preferred vendor of Acme's spare parts, and Acme's purchase order of
+    some of them to Frío Sur for its central warehouse: drafted and submitted by the owner,
+    approved by KER's staff (the owner may not approve their own), placed, and partly received
+    (the refrigerant arrived, 12 of the 20 filters)."""
+    assert owner.client_id is not None
+    acting = _acting_as(session, owner)
+    warehouse_id = (
+        await session.execute(
+            select(Warehouse.id).where(
+                Warehouse.client_id == owner.client_id, Warehouse.code == "CENTRAL"
+            )
+        )
+    ).scalar_one()
+    # Frío Sur supplies Acme's spare parts: the reorder proposes its orders to it.
+    for product in (
+        await session.execute(
+            select(Product).where(
+                Product.client_id == owner.client_id,
+                Product.category == ProductCategory.spare_part,
+            )
+        )
+    ).scalars():
+        await inventory_service.update_product(
+            session,
+            principal=acting,
+            product_id=product.id,
+            data=ProductUpdate(preferred_vendor_id=vendor_id),
+        )
+    skus = {"FIL-G4-592": 20, "GAS-R410A-11": 2}
+    products = {
+        p.sku: p
+        for p in (
+            await session.execute(
+                select(Product).where(Product.client_id == owner.client_id, Product.sku.in_(skus))
+            )
+        ).scalars()
+    }
+    order = await purchasing_service.create_order(
+        session,
+        principal=acting,
+        data=PurchaseOrderCreate(
+            vendor_id=vendor_id,
+            warehouse_id=warehouse_id,
+            lines=[
+                LineIn(
+                    product_id=products[sku].id,
+                    quantity=Decimal(quantity),
+                    unit_price_minor=products[sku].cost_minor,
+                )
+                for sku, quantity in skus.items()
+            ],
+            notes="Reposición mensual de filtros y refrigerante.",
+        ),
+    )
+    await purchasing_service.submit(session, principal=acting, order_id=order.id)
+    await purchasing_service.approve(
+        session, principal=_acting_as(session, staff_user), order_id=order.id
+    )
+    await purchasing_service.place(session, principal=_acting_as(session, owner), order_id=order.id)
+    lines = {
+        line.product_id: line for line in await purchasing_service.order_lines(session, order.id)
+    }
+    await purchasing_service.receive(
+        session,
+        principal=acting,
+        order_id=order.id,
+        data=ReceiptIn(
+            lines=[
+                ReceiptLineIn(line_id=lines[products["FIL-G4-592"].id].id, quantity=Decimal(12)),
+                ReceiptLineIn(line_id=lines[products["GAS-R410A-11"].id].id, quantity=Decimal(2)),
+            ]
+        ),
+    )
 
 
 # --- Acme: locales, people, assets, parts, plans, devices, shifts, licences and tickets -------

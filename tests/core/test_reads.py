@@ -280,6 +280,10 @@ NOT_DOCUMENTS = {
     "(tests/inventory/test_stores.py)",
     "/api/v1/inventory/valuation": "stock values added up per warehouse and category "
     "(tests/inventory/test_stores.py)",
+    "/api/v1/purchase-orders/{order_id}": "an order with its lines and history, each read "
+    "through its rule (tests/purchasing)",
+    "/api/v1/purchasing/settings": "a client's settings, their defaults until set "
+    "(tests/purchasing)",
 }
 
 

@@ -19,6 +19,15 @@ log = structlog.get_logger("kerops.mail")
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an e-mail."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """One message handed to a sender."""
 
@@ -26,6 +35,7 @@ class OutgoingMessage:
     to: str
     subject: str
     body: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Sender(Protocol):
@@ -50,6 +60,7 @@ class OutboxSender:
             to=message.to,
             subject=message.subject,
             body=message.body,
+            attachments=[a.filename for a in message.attachments],
         )
 
     def last_to(self, to: str) -> OutgoingMessage | None:
@@ -76,17 +87,31 @@ class SmtpSender:
 
     def _send_sync(self, message: OutgoingMessage) -> None:
         s = self.settings
-        email = EmailMessage()
-        email["From"] = s.smtp_from
-        email["To"] = message.to
-        email["Subject"] = message.subject
-        email.set_content(message.body)
+        email = build_email(message, s.smtp_from)
         with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=15) as smtp:
             if s.smtp_starttls:
                 smtp.starttls()
             if s.smtp_username:
                 smtp.login(s.smtp_username, s.smtp_password or "")
             smtp.send_message(email)
+
+
+def build_email(message: OutgoingMessage, sender: str) -> EmailMessage:
+    """The e-mail of ``message`` from ``sender``: its text, and its attachments as parts."""
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to
+    email["Subject"] = message.subject
+    email.set_content(message.body)
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        email.add_attachment(
+            attachment.content,
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+        )
+    return email
 
 
 #: What the console backend says when the service starts.

@@ -492,3 +492,45 @@ async def move_many(
     if movements:
         await session.execute(_MOVEMENTS.insert(), movements)
     return len(movements)
+
+
+# --- on order: the quantities of open purchase orders not yet received (purchasing) ---------------
+
+ON_ORDER = _raw(_STOCK.c.on_order)
+
+
+async def add_on_order(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    warehouse_id: uuid.UUID,
+    product_id: uuid.UUID,
+    delta: Decimal,
+) -> None:
+    """Change the quantity on order of a stock row by ``delta`` (created when missing, never
+    below zero); ``on_hand`` does not move, so no movement is written."""
+    stored = quantity_to_stored(delta)
+    if stored == 0:
+        return
+    dialect = session.get_bind().dialect.name
+    now = utcnow()
+    floor = func.max if dialect == "sqlite" else func.greatest
+    stmt = _upsert(dialect)(_STOCK).values(
+        id=uuid7(),
+        client_id=client_id,
+        warehouse_id=warehouse_id,
+        product_id=product_id,
+        on_hand=Decimal(0),
+        reserved=Decimal(0),
+        on_order=quantity_from_stored(max(stored, 0)),
+        reorder_point=Decimal(0),
+        reorder_quantity=Decimal(0),
+        bin_location="",
+        average_cost_minor=0,
+        created_at=now,
+        updated_at=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_STOCK.c.warehouse_id, _STOCK.c.product_id],
+        set_={"on_order": floor(ON_ORDER + stored, 0), "updated_at": now},
+    )
+    await session.execute(stmt)
