@@ -28,7 +28,7 @@ def a_warehouse(w: World) -> uuid.UUID:
 
     def make() -> uuid.UUID:
         assert w.a_owner.client_id is not None
-        warehouse = make_warehouse(w.run, w.a_owner.client_id, code="A-CENTRAL")
+        warehouse = make_warehouse(w.run, w.a_owner.client_id, code="A-COMPRAS")
         w.remember(warehouse)
         return warehouse
 
