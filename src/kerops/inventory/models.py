@@ -100,6 +100,8 @@ class InventoryStock(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("warehouse_id", "product_id"),
         Index("ix_inventory_stock_client_id_product_id", "client_id", "product_id"),
+        # The list's default order, a client at a time: each page an index walk.
+        Index("ix_inventory_stock_client_id_created_at_id", "client_id", "created_at", "id"),
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
         CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved_within_on_hand"),
         CheckConstraint("on_order >= 0", name="on_order_not_negative"),

@@ -120,8 +120,12 @@ async def list_stock(
     below_reorder_point: bool | None = None,
     q: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the stock rows the caller reads (one query)."""
+    """One page of the stock rows the caller reads (one query). A client's people read only
+    their client's rows: saying so lets the database walk the client's index in the list's
+    order instead of sorting every row the rule lets through."""
     stmt = reader.rows(InventoryStock)
+    if reader.principal.client_id is not None:
+        stmt = stmt.where(InventoryStock.client_id == reader.principal.client_id)
     if warehouse_id is not None:
         stmt = stmt.where(InventoryStock.warehouse_id == warehouse_id)
     if product_id is not None:

@@ -272,6 +272,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_inventory_stock_client_id_product_id", ["client_id", "product_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_inventory_stock_client_id_created_at_id",
+            ["client_id", "created_at", "id"],
+            unique=False,
+        )
 
     op.create_table(
         "inventory_transfers",
@@ -713,6 +718,7 @@ def downgrade() -> None:
 
     op.drop_table("inventory_transfers")
     with op.batch_alter_table("inventory_stock", schema=None) as batch_op:
+        batch_op.drop_index("ix_inventory_stock_client_id_created_at_id")
         batch_op.drop_index("ix_inventory_stock_client_id_product_id")
         batch_op.drop_index(batch_op.f("ix_inventory_stock_client_id"))
 
