@@ -438,7 +438,7 @@ async def http_issues(args: argparse.Namespace, service_url: str, client_id: Any
 # The first page has no cursor condition; a later page starts after its cursor (as the
 # reader's keyset pages are built: a cursor adds ``id > :after``, never an OR with NULL).
 STOCK_BASE = (
-    "SELECT s.id, s.warehouse_id, s.product_id, s.on_hand, s.reserved, s.on_order "
+    "SELECT s.id, s.created_at, s.warehouse_id, s.product_id, s.on_hand, s.reserved, s.on_order "
     "FROM inventory_stock s WHERE s.client_id = $1 AND s.warehouse_id IN "
     "(SELECT id FROM warehouses WHERE client_id = $1)"
 )
@@ -447,9 +447,11 @@ MOVEMENT_BASE = (
     "FROM inventory_movements m WHERE m.client_id = $1 AND m.warehouse_id IN "
     "(SELECT id FROM warehouses WHERE client_id = $1)"
 )
+#: Each list's base, its keyset condition past a cursor and its order: the stock list's default
+#: order is (created_at, id), the movements' the id, newest first.
 PAGES = {
-    "stock": (STOCK_BASE, "s.id > $3", "s.id ASC"),
-    "movements": (MOVEMENT_BASE, "m.id < $3", "m.id DESC"),
+    "stock": (STOCK_BASE, "(s.created_at, s.id) > ($3, $4)", "s.created_at, s.id", 2),
+    "movements": (MOVEMENT_BASE, "m.id < $3", "m.id DESC", 1),
 }
 
 
@@ -460,17 +462,19 @@ async def lists(args: argparse.Namespace, client_id: Any) -> dict[str, float]:
     try:
         await conn.execute(row_scope.of_client(client_id).literal_sql)
         result: dict[str, float] = {}
-        for name, (base, after, order) in PAGES.items():
+        for name, (base, after, order, keys) in PAGES.items():
             first = f"{base} ORDER BY {order} LIMIT $2"
             later = f"{base} AND {after} ORDER BY {order} LIMIT $2"
-            deep_cursor = await conn.fetchval(
-                f"SELECT id FROM ({base} ORDER BY {order} OFFSET $2 LIMIT 1) x",
+            cursor_columns = "created_at, id" if keys == 2 else "id"
+            deep = await conn.fetchrow(
+                f"SELECT {cursor_columns} FROM ({base} ORDER BY {order} OFFSET $2 LIMIT 1) x",
                 client_id,
                 args.page_size * 999 - 1,
             )
+            deep_cursor = None if deep is None else tuple(deep)
             for page, sql, params in (
                 ("page 1", first, (client_id, args.page_size)),
-                ("page 1000", later, (client_id, args.page_size, deep_cursor)),
+                ("page 1000", later, (client_id, args.page_size, *(deep_cursor or ()))),
             ):
                 if deep_cursor is None and page == "page 1000":
                     result[f"{name} {page} ms"] = float("nan")

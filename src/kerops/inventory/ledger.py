@@ -25,6 +25,8 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
+    insert,
+    literal,
     select,
     type_coerce,
     update,
@@ -143,19 +145,14 @@ async def _increase(
     return row, row.average_cost_minor if unit_cost_minor is None else unit_cost_minor
 
 
-async def _decrease(
-    session: AsyncSession,
-    *,
-    warehouse_id: uuid.UUID,
-    product_id: uuid.UUID,
-    stored: int,
-    from_reserved: int,
+def _taking(
+    *, warehouse_id: uuid.UUID, product_id: uuid.UUID, stored: int, from_reserved: int
 ) -> Any:
-    """Take ``stored`` thousandths from a stock row, ``from_reserved`` of them out of what is
-    reserved, in one conditional UPDATE; a 409 naming the available quantity when the rest is
-    not available at that instant."""
+    """The conditional UPDATE of a decrease: ``stored`` thousandths off a stock row,
+    ``from_reserved`` of them out of what is reserved, only if the rest is available at that
+    instant; it returns the row after it (nothing when it was not)."""
     free = stored - from_reserved
-    stmt = (
+    return (
         update(_STOCK)
         .where(
             _STOCK.c.warehouse_id == warehouse_id,
@@ -170,12 +167,78 @@ async def _decrease(
         )
         .returning(_STOCK.c.id, _STOCK.c.on_hand, _STOCK.c.reserved, AVERAGE)
     )
+
+
+async def _insufficient(
+    session: AsyncSession, *, warehouse_id: uuid.UUID, product_id: uuid.UUID
+) -> Conflict:
+    return insufficient(await available(session, warehouse_id=warehouse_id, product_id=product_id))
+
+
+async def _decrease(
+    session: AsyncSession,
+    *,
+    warehouse_id: uuid.UUID,
+    product_id: uuid.UUID,
+    stored: int,
+    from_reserved: int,
+) -> Any:
+    """Take from a stock row in one conditional UPDATE (``_taking``); a 409 naming the
+    available quantity when it is not there at that instant."""
+    stmt = _taking(
+        warehouse_id=warehouse_id,
+        product_id=product_id,
+        stored=stored,
+        from_reserved=from_reserved,
+    )
     row = (await session.execute(stmt)).one_or_none()
     if row is None:
-        raise insufficient(
-            await available(session, warehouse_id=warehouse_id, product_id=product_id)
-        )
+        raise await _insufficient(session, warehouse_id=warehouse_id, product_id=product_id)
     return row
+
+
+async def _decrease_and_record(
+    session: AsyncSession, *, stored: int, from_reserved: int, movement: dict[str, Any]
+) -> Moved:
+    """PostgreSQL: a decrease and its movement in one statement (``WITH taken AS (UPDATE ...
+    RETURNING ...) INSERT ... SELECT ... FROM taken``), valued at the row's average: one round
+    trip while the row is locked instead of two, so a hot row is held for less time. No row
+    taken, no movement written: the 409."""
+    taken = _taking(
+        warehouse_id=movement["warehouse_id"],
+        product_id=movement["product_id"],
+        stored=stored,
+        from_reserved=from_reserved,
+    ).cte("taken")
+    columns = [c for c in _MOVEMENTS.c if c.key != "unit_cost_minor"]
+    values = [literal(movement[c.key], c.type) for c in columns]
+    stmt = (
+        insert(_MOVEMENTS)
+        .from_select(
+            [*(c.key for c in columns), "unit_cost_minor"],
+            select(*values, taken.c.average_cost_minor),
+        )
+        .returning(
+            _MOVEMENTS.c.unit_cost_minor,
+            select(taken.c.id).scalar_subquery(),
+            select(taken.c.on_hand).scalar_subquery(),
+            select(taken.c.reserved).scalar_subquery(),
+        )
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        raise await _insufficient(
+            session, warehouse_id=movement["warehouse_id"], product_id=movement["product_id"]
+        )
+    cost, stock_id, on_hand, reserved = row
+    return Moved(
+        movement_id=movement["id"],
+        stock_id=stock_id,
+        on_hand=on_hand,
+        reserved=reserved,
+        average_cost_minor=cost,
+        unit_cost_minor=cost,
+    )
 
 
 async def move(
@@ -203,6 +266,26 @@ async def move(
     if (kind in INCREASES and quantity < 0) or (kind in DECREASES and quantity > 0):
         raise ValueError(f"a {kind.value} movement cannot have that sign")
     stored = quantity_to_stored(quantity)
+    movement: dict[str, Any] = {
+        "id": uuid7(),
+        "client_id": client_id,
+        "warehouse_id": warehouse_id,
+        "product_id": product_id,
+        "kind": kind,
+        "quantity": quantity,
+        "document_kind": document_kind,
+        "document_id": document_id,
+        "actor_id": actor_id,
+        "reason": reason,
+        "created_at": utcnow(),
+    }
+    if stored < 0 and session.get_bind().dialect.name == "postgresql":
+        return await _decrease_and_record(
+            session,
+            stored=-stored,
+            from_reserved=quantity_to_stored(from_reserved),
+            movement=movement,
+        )
     if stored > 0:
         row, cost = await _increase(
             session,
@@ -221,26 +304,8 @@ async def move(
             from_reserved=quantity_to_stored(from_reserved),
         )
         cost = row.average_cost_minor
-    movement_id = uuid7()
-    await session.execute(
-        _MOVEMENTS.insert(),
-        [
-            {
-                "id": movement_id,
-                "client_id": client_id,
-                "warehouse_id": warehouse_id,
-                "product_id": product_id,
-                "kind": kind,
-                "quantity": quantity,
-                "unit_cost_minor": cost,
-                "document_kind": document_kind,
-                "document_id": document_id,
-                "actor_id": actor_id,
-                "reason": reason,
-                "created_at": utcnow(),
-            }
-        ],
-    )
+    movement_id = movement["id"]
+    await session.execute(_MOVEMENTS.insert(), {**movement, "unit_cost_minor": cost})
     return Moved(
         movement_id=movement_id,
         stock_id=row.id,
