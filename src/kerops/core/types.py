@@ -99,6 +99,13 @@ def quantity_to_stored(value: Decimal | int) -> int:
     return int(scaled)
 
 
+def thousandths_to_minor(product: int) -> int:
+    """A stored quantity (thousandths) times a price or cost in minor units, back in minor
+    units rounded half up: the one rounding of what quantities are worth (a purchase order's
+    line, a ticket's part, a stock's value). ``product`` is not negative."""
+    return (product + QUANTITY_SCALE // 2) // QUANTITY_SCALE
+
+
 def quantity_from_stored(value: int) -> Decimal:
     """Thousandths read back as a Decimal without trailing zeros (``2500`` → ``2.5``)."""
     whole, part = divmod(abs(value), QUANTITY_SCALE)

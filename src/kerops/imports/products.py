@@ -5,7 +5,6 @@ the lead time in days and whether the product is kept in stock."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,6 +21,7 @@ from kerops.inventory.checks import barcode_ok
 from kerops.inventory.models import Product
 from kerops.inventory.units import UNITS
 from kerops.users.models import Vendor
+from kerops.users.rut import normalise_rut
 
 #: Spanish names of the units a file may use instead of their codes.
 UNIT_ALIASES = {
@@ -121,9 +121,12 @@ PRODUCT_STORE_COLUMNS = (
 STORE_KEYS = tuple(column.key for column in PRODUCT_STORE_COLUMNS)
 
 
-def plain_rut(value: str) -> str:
-    """A RUT as compared: digits and check letter, no dots, dash or spaces, upper case."""
-    return re.sub(r"[.\-\s]", "", value).upper()
+def _rut_or_none(value: str) -> str | None:
+    """``value`` as vendors' RUTs are stored (``normalise_rut``), None when it is not one."""
+    try:
+        return normalise_rut(value)
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -146,7 +149,7 @@ class StoreColumns:
         by_rut: dict[str, uuid.UUID] = {}
         by_name: dict[str, list[uuid.UUID]] = {}
         for vendor_id, rut, name in (await session.execute(vendors)).all():
-            by_rut[plain_rut(rut)] = vendor_id
+            by_rut[_rut_or_none(rut) or rut] = vendor_id
             by_name.setdefault(name.casefold(), []).append(vendor_id)
         stored = select(Product.barcode).where(
             Product.client_id == client_id, Product.barcode.is_not(None)
@@ -183,7 +186,8 @@ class StoreColumns:
                 )
         if "preferred_vendor" in values:
             named = str(values["preferred_vendor"])
-            vendor_id = self.by_rut.get(plain_rut(named))
+            rut = _rut_or_none(named)
+            vendor_id = None if rut is None else self.by_rut.get(rut)
             candidates = self.by_name.get(named.casefold(), [])
             if vendor_id is None and len(candidates) == 1:
                 vendor_id = candidates[0]

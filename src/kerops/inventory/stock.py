@@ -21,7 +21,7 @@ from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
-from kerops.core.types import utcnow, uuid7
+from kerops.core.types import thousandths_to_minor, utcnow, uuid7
 from kerops.inventory import ledger
 from kerops.inventory.checks import check_quantity, invalid
 from kerops.inventory.models import InventoryMovement, InventoryStock, Product, Warehouse
@@ -278,11 +278,6 @@ async def adjust(
 # --- valuation -----------------------------------------------------------------------------------
 
 
-def _rounded(thousandths_minor: int) -> int:
-    """Quantity thousandths times unit cost, in minor units rounded half up."""
-    return (thousandths_minor + 500) // 1000
-
-
 async def valuation(reader: Reader, *, warehouse_id: uuid.UUID | None = None) -> Valuation:
     """The stock the caller reads valued at average cost, per warehouse and per product
     category (one query)."""
@@ -306,15 +301,17 @@ async def valuation(reader: Reader, *, warehouse_id: uuid.UUID | None = None) ->
         warehouses[wid] = (code, name, before + raw)
         categories[category] = categories.get(category, 0) + raw
     by_warehouse = [
-        WarehouseValue(warehouse_id=wid, code=code, name=name, value_minor=_rounded(raw))
+        WarehouseValue(
+            warehouse_id=wid, code=code, name=name, value_minor=thousandths_to_minor(raw)
+        )
         for wid, (code, name, raw) in sorted(warehouses.items(), key=lambda kv: kv[1][0])
     ]
     by_category = [
-        CategoryValue(category=category, value_minor=_rounded(raw))
+        CategoryValue(category=category, value_minor=thousandths_to_minor(raw))
         for category, raw in sorted(categories.items(), key=lambda kv: str(kv[0]))
     ]
     return Valuation(
-        total_minor=_rounded(sum(raw for _, _, raw in warehouses.values())),
+        total_minor=thousandths_to_minor(sum(raw for _, _, raw in warehouses.values())),
         warehouses=by_warehouse,
         categories=by_category,
     )

@@ -34,7 +34,7 @@ from kerops.core.errors import Conflict, NotFound, Unprocessable, field_error
 from kerops.core.i18n import gettext
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
-from kerops.core.types import quantity_from_stored, quantity_to_stored
+from kerops.core.types import quantity_from_stored, quantity_to_stored, thousandths_to_minor
 from kerops.inventory import ledger
 from kerops.inventory.models import InventoryMovement, Product, Warehouse
 from kerops.inventory.units import fits
@@ -57,7 +57,7 @@ PART_KINDS = (MovementKind.issue, MovementKind.return_)
 def movement_value(stored: int, unit_cost_minor: int) -> int:
     """What a movement of a ticket's parts adds to its cost: an issue (negative thousandths)
     adds, a return takes away; half up to the minor unit."""
-    value = (abs(stored) * unit_cost_minor + 500) // 1000
+    value = thousandths_to_minor(abs(stored) * unit_cost_minor)
     return value if stored < 0 else -value
 
 

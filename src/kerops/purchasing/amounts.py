@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from kerops.core.types import quantity_to_stored
+from kerops.core.types import quantity_to_stored, thousandths_to_minor
 
 #: Chile's IVA, in percent.
 IVA_PERCENT = 19
@@ -18,7 +18,7 @@ IVA_PERCENT = 19
 def line_net(quantity: Decimal, unit_price_minor: int) -> int:
     """``quantity`` times ``unit_price_minor`` rounded half up to the minor unit (the quantity is
     exact thousandths, so the product is exact before the one rounding)."""
-    return (quantity_to_stored(quantity) * unit_price_minor + 500) // 1000
+    return thousandths_to_minor(quantity_to_stored(quantity) * unit_price_minor)
 
 
 @dataclass(frozen=True)
