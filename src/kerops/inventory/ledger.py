@@ -100,6 +100,56 @@ def _upsert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def new_stock_row(
+    client_id: uuid.UUID, warehouse_id: uuid.UUID, product_id: uuid.UUID, **values: Any
+) -> dict[str, Any]:
+    """The columns of a stock row not there yet: nothing on hand, reserved or on order, no
+    reorder settings, no cost, unless ``values`` says otherwise."""
+    now = utcnow()
+    return {
+        "id": uuid7(),
+        "client_id": client_id,
+        "warehouse_id": warehouse_id,
+        "product_id": product_id,
+        "on_hand": Decimal(0),
+        "reserved": Decimal(0),
+        "on_order": Decimal(0),
+        "reorder_point": Decimal(0),
+        "reorder_quantity": Decimal(0),
+        "bin_location": "",
+        "average_cost_minor": 0,
+        "created_at": now,
+        "updated_at": now,
+        **values,
+    }
+
+
+def upsert_stock(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID,
+    warehouse_id: uuid.UUID,
+    product_id: uuid.UUID,
+    values: dict[str, Any],
+    changes: dict[str, Any],
+) -> Any:
+    """The INSERT of a stock row (``new_stock_row`` with ``values``) that, when the warehouse
+    already keeps the product, sets ``changes`` on that row instead (and its ``updated_at``):
+    one statement, on the (warehouse, product) key, on both databases."""
+    row = new_stock_row(client_id, warehouse_id, product_id, **values)
+    stmt = _upsert(session.get_bind().dialect.name)(_STOCK).values(**row)
+    return stmt.on_conflict_do_update(
+        index_elements=[_STOCK.c.warehouse_id, _STOCK.c.product_id],
+        set_={**changes, "updated_at": row["updated_at"]},
+    )
+
+
+def _at_least_zero(session: AsyncSession, value: Any) -> Any:
+    """``value``, or zero when it would be below (SQLite's two-argument ``max``)."""
+    floor = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
+    return floor(value, 0)
+
+
 async def _increase(
     session: AsyncSession,
     *,
@@ -111,7 +161,6 @@ async def _increase(
 ) -> tuple[Any, int]:
     """Add ``stored`` thousandths to a stock row (created when missing); with a cost, the
     average moves to the weighted one. Returns the row after it and the unit cost used."""
-    now = utcnow()
     if unit_cost_minor is None:
         # Valued at the row's own average: the average does not move.
         new_average: Any = AVERAGE
@@ -121,25 +170,13 @@ async def _increase(
         total = ON_HAND + stored
         new_average = (ON_HAND * AVERAGE + stored * unit_cost_minor + total // 2) // total
         first_cost = unit_cost_minor
-    dialect = session.get_bind().dialect.name
-    stmt = _upsert(dialect)(_STOCK).values(
-        id=uuid7(),
+    stmt = upsert_stock(
+        session,
         client_id=client_id,
         warehouse_id=warehouse_id,
         product_id=product_id,
-        on_hand=quantity_from_stored(stored),
-        reserved=Decimal(0),
-        on_order=Decimal(0),
-        reorder_point=Decimal(0),
-        reorder_quantity=Decimal(0),
-        bin_location="",
-        average_cost_minor=first_cost,
-        created_at=now,
-        updated_at=now,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_STOCK.c.warehouse_id, _STOCK.c.product_id],
-        set_={"on_hand": ON_HAND + stored, "average_cost_minor": new_average, "updated_at": now},
+        values={"on_hand": quantity_from_stored(stored), "average_cost_minor": first_cost},
+        changes={"on_hand": ON_HAND + stored, "average_cost_minor": new_average},
     ).returning(_STOCK.c.id, _STOCK.c.on_hand, _STOCK.c.reserved, AVERAGE)
     row = (await session.execute(stmt)).one()
     return row, row.average_cost_minor if unit_cost_minor is None else unit_cost_minor
@@ -347,9 +384,7 @@ async def release(
         update(_STOCK)
         .where(_STOCK.c.warehouse_id == warehouse_id, _STOCK.c.product_id == product_id)
         .values(
-            reserved=func.max(RESERVED - stored, 0)
-            if session.get_bind().dialect.name == "sqlite"
-            else func.greatest(RESERVED - stored, 0),
+            reserved=_at_least_zero(session, RESERVED - stored),
             updated_at=utcnow(),
         )
     )
@@ -490,21 +525,15 @@ async def move_many(
             cost = average
         if current is None:
             inserts.append(
-                {
-                    "id": uuid7(),
-                    "client_id": client_id,
-                    "warehouse_id": change.warehouse_id,
-                    "product_id": change.product_id,
-                    "on_hand": change.quantity,
-                    "reserved": Decimal(0),
-                    "on_order": Decimal(0),
-                    "reorder_point": Decimal(0),
-                    "reorder_quantity": Decimal(0),
-                    "bin_location": "",
-                    "average_cost_minor": new_average,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                new_stock_row(
+                    client_id,
+                    change.warehouse_id,
+                    change.product_id,
+                    on_hand=change.quantity,
+                    average_cost_minor=new_average,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
         else:
             updates.append(
@@ -576,26 +605,12 @@ async def add_on_order(
     stored = quantity_to_stored(delta)
     if stored == 0:
         return
-    dialect = session.get_bind().dialect.name
-    now = utcnow()
-    floor = func.max if dialect == "sqlite" else func.greatest
-    stmt = _upsert(dialect)(_STOCK).values(
-        id=uuid7(),
+    stmt = upsert_stock(
+        session,
         client_id=client_id,
         warehouse_id=warehouse_id,
         product_id=product_id,
-        on_hand=Decimal(0),
-        reserved=Decimal(0),
-        on_order=quantity_from_stored(max(stored, 0)),
-        reorder_point=Decimal(0),
-        reorder_quantity=Decimal(0),
-        bin_location="",
-        average_cost_minor=0,
-        created_at=now,
-        updated_at=now,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_STOCK.c.warehouse_id, _STOCK.c.product_id],
-        set_={"on_order": floor(ON_ORDER + stored, 0), "updated_at": now},
+        values={"on_order": quantity_from_stored(max(stored, 0))},
+        changes={"on_order": _at_least_zero(session, ON_ORDER + stored)},
     )
     await session.execute(stmt)

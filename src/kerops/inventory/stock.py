@@ -6,11 +6,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, func, select, type_coerce
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
@@ -21,7 +19,7 @@ from kerops.core.i18n import gettext
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
-from kerops.core.types import thousandths_to_minor, utcnow, uuid7
+from kerops.core.types import thousandths_to_minor
 from kerops.inventory import ledger
 from kerops.inventory.checks import check_quantity, invalid
 from kerops.inventory.models import InventoryMovement, InventoryStock, Product, Warehouse
@@ -160,26 +158,14 @@ async def put_stock_settings(
     product = await stocked_product(session, principal, data.product_id, warehouse)
     settings = data.model_dump(exclude={"warehouse_id", "product_id"})
     _check_settings(settings, product.unit)
-    now = utcnow()
-    table: Table = InventoryStock.__table__  # type: ignore[assignment]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt: Any = insert(table).values(
-        id=uuid7(),
+    stmt = ledger.upsert_stock(
+        session,
         client_id=warehouse.client_id,
         warehouse_id=warehouse.id,
         product_id=product.id,
-        on_hand=Decimal(0),
-        reserved=Decimal(0),
-        on_order=Decimal(0),
-        average_cost_minor=0,
-        created_at=now,
-        updated_at=now,
-        **settings,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.warehouse_id, table.c.product_id],
-        set_={**settings, "updated_at": now},
-    ).returning(table.c.id)
+        values=settings,
+        changes=settings,
+    ).returning(InventoryStock.id)
     stock_id = (await session.execute(stmt)).scalar_one()
     stock = await session.get(InventoryStock, stock_id, populate_existing=True)
     assert stock is not None
