@@ -163,22 +163,25 @@ async def post_count(
                 )
             ).all()
         )
-        for product_id, quantity in counted:
-            assert quantity is not None
-            difference = quantity - current.get(product_id, Decimal(0))
-            if difference:
-                await ledger.move(
-                    session,
-                    client_id=count.client_id,
-                    warehouse_id=count.warehouse_id,
-                    product_id=product_id,
-                    kind=MovementKind.counted,
-                    quantity=difference,
-                    document_kind=MovementDocument.stock_count,
-                    document_id=count.id,
-                    actor_id=principal.user_id,
-                    reason=count.note,
+        # One batch: the stock rows and their movements in a fixed number of statements.
+        await ledger.move_many(
+            session,
+            client_id=count.client_id,
+            changes=[
+                ledger.BatchMove(
+                    count.warehouse_id,
+                    product_id,
+                    quantity - current.get(product_id, Decimal(0)),
                 )
+                for product_id, quantity in counted
+                if quantity is not None
+            ],
+            kind=MovementKind.counted,
+            document_kind=MovementDocument.stock_count,
+            document_id=count.id,
+            actor_id=principal.user_id,
+            reason=count.note,
+        )
     count.status = StockCountStatus.posted
     count.posted_by_id = principal.user_id
     count.posted_at = utcnow()
