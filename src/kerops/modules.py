@@ -30,12 +30,15 @@ DOMAINS: tuple[str, ...] = (
     "assets",
     "operations",
     "parts",
+    "labour",
     "iot",
     "automation",
     "notifications",
     "sync",
     "exports",
     "imports",
+    "analytics",
+    "reports",
 )
 
 #: The modules that declare jobs.

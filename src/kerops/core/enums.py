@@ -165,3 +165,27 @@ class StockCountStatus(enum.StrEnum):
     open = "open"
     posted = "posted"
     cancelled = "cancelled"
+
+
+class WorkLogCategory(enum.StrEnum):
+    """What a technician's logged time was spent on."""
+
+    work = "work"
+    travel = "travel"
+    waiting = "waiting"
+
+
+class ReportStatus(enum.StrEnum):
+    """A report file being made: queued, being written, ready to download, or failed."""
+
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ReportFrequency(enum.StrEnum):
+    """How often a scheduled report is sent."""
+
+    weekly = "weekly"
+    monthly = "monthly"

@@ -61,6 +61,9 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
     received_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    #: The e-mail to the vendor: claimed by a send job until this time, and when it went.
+    email_claimed_until: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]
 
 
 class PurchaseOrderLine(IdMixin, TimestampMixin, Base):

@@ -1,0 +1,1 @@
+"""Labour: the time technicians log on tickets, and the hourly rates it is costed at."""

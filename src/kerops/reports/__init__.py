@@ -1,0 +1,1 @@
+"""Reports: files made as jobs (exports too big to answer directly), and scheduled reports."""
