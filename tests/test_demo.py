@@ -5,7 +5,10 @@ from __future__ import annotations
 import ast
 import inspect
 import itertools
+import uuid
+from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,15 +16,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kerops import demo
-from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan
+from kerops import demo, demo_history
+from kerops.assets.models import Asset, AssetBOM, AssetMaintenancePlan, PlanOccurrence
 from kerops.audit.models import AuditLog
 from kerops.core.enums import SubscriptionPlan, TicketStatus
 from kerops.core.errors import PlanLimitExceeded
+from kerops.core.types import utcnow
 from kerops.events.models import Event
 from kerops.inventory import ledger
 from kerops.inventory.models import InventoryMovement, Product
 from kerops.iot.models import IoTDevice, IoTRule
+from kerops.labour.models import TicketWorkLog
 from kerops.operations.models import ServiceTicket, TicketCounter, TicketHistory
 from kerops.parts import service as parts_service
 from kerops.system.models import PlanLimit
@@ -46,7 +51,14 @@ async def _count(session: AsyncSession, model: type[Any]) -> int:
 
 
 COUNTED = (User, Locale, Asset, Product, AssetBOM, AssetMaintenancePlan, IoTDevice, IoTRule)
-COUNTED_TOO = (TechnicianShift, TechnicianCertification, ServiceTicket, TicketHistory, AuditLog)
+COUNTED_TOO = (
+    TechnicianShift,
+    TechnicianCertification,
+    ServiceTicket,
+    TicketHistory,
+    AuditLog,
+    PlanOccurrence,
+)
 
 
 async def _counts(session: AsyncSession) -> dict[str, int]:
@@ -63,14 +75,71 @@ def test_demo_holds_what_the_readme_promises(client: TestClient, run: Run) -> No
         "Product": 5,
         "IoTDevice": 3,
     }
-    assert counts["AssetMaintenancePlan"] == 3 and counts["ServiceTicket"] == 8
-    assert counts["TechnicianShift"] == 5 and counts["TechnicianCertification"] == 2
+    assert counts["AssetMaintenancePlan"] == 3
+    # The eight tickets of the last fortnight, and six months of history before them: the
+    # corrective tickets and one ticket per past occurrence of the two calendar plans.
+    corrective = sum(count for _, count, *_ in demo_history.FAILURES)
+    assert counts["ServiceTicket"] == 8 + corrective + counts["PlanOccurrence"]
+    assert 6 <= counts["PlanOccurrence"] <= 9
+    # This week's five shifts, and the technician's working weeks of the history.
+    assert counts["TechnicianShift"] > 5 + 100 and counts["TechnicianCertification"] == 2
     assert counts["IoTRule"] == 2
 
     async def statuses(session: AsyncSession) -> list[str]:
         return list((await session.execute(select(Asset.status))).scalars())
 
     assert run(statuses).count("down") == 1
+
+
+def test_demo_history_holds_six_months_a_manager_would_recognise(
+    client: TestClient, run: Run
+) -> None:
+    _load(client, run)
+
+    async def check(session: AsyncSession) -> None:
+        now = utcnow()
+        past = now - timedelta(days=demo_history.QUIET_DAYS)
+        tickets = list(
+            (await session.execute(select(ServiceTicket).where(ServiceTicket.created_at < past)))
+            .scalars()
+            .all()
+        )
+        assert min(t.created_at for t in tickets) < now - timedelta(days=170)
+        # Exactly two breaches: one late response, one late resolution.
+        assert sum(t.sla_response_breached for t in tickets) == 1
+        assert sum(t.sla_resolution_breached for t in tickets) == 1
+        # Failures cluster on the old chiller.
+        assets = {a.id: a.name for a in (await session.execute(select(Asset))).scalars()}
+        corrective = [t for t in tickets if t.source == "manual"]
+        per_asset = Counter(assets[t.asset_id] for t in corrective if t.asset_id)
+        assert per_asset.most_common(1)[0][0] == demo_history.OLD_CHILLER
+        statuses = Counter(t.status for t in tickets)
+        assert statuses[TicketStatus.cancelled] == 2 and statuses[TicketStatus.waiting_parts] == 3
+        reopened = (
+            await session.execute(
+                select(func.count(func.distinct(TicketHistory.ticket_id))).where(
+                    TicketHistory.to_status == TicketStatus.reopened
+                )
+            )
+        ).scalar_one()
+        assert reopened == 1
+        # Each past occurrence has its plan's ticket; all but one done by its due time.
+        occurrences = (await session.execute(select(PlanOccurrence))).scalars().all()
+        by_id = {t.id: t for t in tickets}
+        done = [by_id[o.ticket_id].completed_at for o in occurrences if o.ticket_id in by_id]
+        assert len(done) == len(occurrences)
+        late = [o for o in occurrences if by_id[o.ticket_id].completed_at > o.due_at]
+        assert len(late) == 1
+        # Labour is the sum of the logged time at the technician's rate.
+        logs = (await session.execute(select(TicketWorkLog))).scalars().all()
+        per_ticket: Counter[uuid.UUID] = Counter()
+        for log in logs:
+            assert log.cost_minor == (log.minutes * log.hourly_rate_minor + 30) // 60
+            per_ticket[log.ticket_id] += log.cost_minor
+        assert all(t.labour_cost_minor == per_ticket[t.id] for t in tickets)
+        assert sum(per_ticket.values()) > 0
+
+    run(check)
 
 
 def test_demo_tickets_are_numbered_by_the_counter_with_a_history_row_per_move(
@@ -83,9 +152,9 @@ def test_demo_tickets_are_numbered_by_the_counter_with_a_history_row_per_move(
             await session.execute(select(ServiceTicket).order_by(ServiceTicket.number))
         ).scalars()
         tickets = list(tickets)
-        assert [t.number for t in tickets] == list(range(1, 9))
+        assert [t.number for t in tickets] == list(range(1, len(tickets) + 1))
         counter = (await session.execute(select(TicketCounter.last_number))).scalar_one()
-        assert counter == 8
+        assert counter == len(tickets)
         assert {t.status for t in tickets} >= {TicketStatus.open, TicketStatus.completed}
         for ticket in tickets:
             moves = (
@@ -98,7 +167,9 @@ def test_demo_tickets_are_numbered_by_the_counter_with_a_history_row_per_move(
             moves = list(moves)
             assert moves[0].from_status is None and moves[0].to_status is TicketStatus.open
             for before, after in itertools.pairwise(moves):
-                assert after.from_status == before.to_status and after.actor_id is not None
+                assert after.from_status == before.to_status
+                # Only a plan's own assignment of its ticket has no person behind it.
+                assert after.actor_id is not None or ticket.source == "plan"
                 assert after.created_at > before.created_at
             assert moves[-1].to_status == ticket.status
             assert (
@@ -132,7 +203,8 @@ def test_demo_creations_are_audited_as_their_makers_and_emit_events(
         asset_actors = {actor for table, actor in inserts if table == "assets"}
         assert asset_actors == {owner_id}
         ticket_actors = {actor for table, actor in inserts if table == "service_tickets"}
-        assert ticket_actors == {requester_id, owner_id}  # Viña has no requester
+        # Viña has no requester; the history's plan tickets were raised by the PM job (no one).
+        assert ticket_actors == {requester_id, owner_id, None}
         audited = {table for table, _ in inserts}
         assert {"locales", "local_areas", "assets", "products", "service_tickets"} <= audited
         assert {"ticket_history", "technician_shifts", "iot_devices", "users"} <= audited
@@ -166,7 +238,11 @@ def test_the_completed_tickets_parts_cost_comes_from_the_ledger(
     async def check(session: AsyncSession) -> None:
         completed = (
             await session.execute(
-                select(ServiceTicket).where(ServiceTicket.status == TicketStatus.completed)
+                select(ServiceTicket).where(
+                    ServiceTicket.status == TicketStatus.completed,
+                    # The history's parts costs were typed: its stores were kept elsewhere then.
+                    ServiceTicket.created_at >= utcnow() - timedelta(days=demo_history.QUIET_DAYS),
+                )
             )
         ).scalars()
         for ticket in completed:

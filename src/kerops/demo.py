@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kerops import demo_history
 from kerops.assets import plans as plans_service
 from kerops.assets import service as assets_service
 from kerops.assets.models import Asset
@@ -802,6 +803,20 @@ async def _load_acme(session: AsyncSession, state: AppState, owner: User, pw: st
         principal=_acting_as(session, manager),
         asset_id=assets["Split cajas 2"].id,
         data=AssetUpdate(status=AssetStatus.down, status_reason="No enfría; compresor no arranca"),
+    )
+    await demo_history.load(
+        session,
+        demo_history.Cast(
+            client_id=providencia.client_id,
+            manager_id=manager.id,
+            requester_id=requester.id,
+            owner_id=owner.id,
+            tech_id=tech.id,
+            requester_locale_id=providencia.id,
+            assets=assets,
+            zones={locale.id: ZoneInfo(locale.timezone) for locale in locales.values()},
+        ),
+        now=utcnow(),
     )
     acme = _Acme(
         owner=_principal(owner),
