@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 
-from babel.dates import format_date
+from babel.dates import format_skeleton
 
 from kerops.core import formats
 from kerops.core.i18n import CATALOG_DIRS, gettext, supported
@@ -113,7 +113,7 @@ class MonthlyReport:
 def month_name(month: date, language: str) -> str:
     """``diciembre de 2026`` / ``December 2026``."""
     lang = supported(language) or "es-CL"
-    return format_date(month, "LLLL yyyy", locale=CATALOG_DIRS[lang])
+    return format_skeleton("yMMMM", month, locale=CATALOG_DIRS[lang])
 
 
 def _hours(value: float | None, language: str) -> str:
