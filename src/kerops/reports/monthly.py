@@ -19,7 +19,7 @@ from kerops.core import formats
 from kerops.core.i18n import CATALOG_DIRS, gettext, supported
 from kerops.reports import charts
 from kerops.reports.charts import Box, Series
-from kerops.reports.pdfdoc import Column, ReportPDF, money
+from kerops.reports.pdfdoc import Column, ReportPDF, money, table_room
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +278,10 @@ def _sla_and_pm(pdf: ReportPDF, report: MonthlyReport, language: str) -> None:
 
 
 def _assets(pdf: ReportPDF, report: MonthlyReport, language: str) -> None:
-    pdf.section(gettext("Assets that failed most", language), room=25)
+    pdf.section(
+        gettext("Assets that failed most", language),
+        room=table_room(min(len(report.top_failing_assets), 10)),
+    )
     if not report.top_failing_assets:
         pdf.note(gettext("No asset failed this month.", language))
         return

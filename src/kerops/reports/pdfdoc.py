@@ -38,6 +38,13 @@ class Column:
     align: str = "LEFT"
 
 
+def table_room(rows: int) -> float:
+    """The height (mm) to keep free under a heading for a table of ``rows`` rows and its
+    heading row: the whole of a short table (never split from its heading), a page's worth of
+    a long one's first rows."""
+    return min(8.0 + 6.0 * (rows + 1), 60.0)
+
+
 class ReportPDF(FPDF):
     """An A4 page with the report's running header and numbered footer."""
 

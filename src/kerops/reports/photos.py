@@ -20,13 +20,13 @@ from kerops.core.storage.backends import Storage
 
 log = structlog.get_logger("kerops.reports")
 
-#: The longest side a photo keeps (about 200 dpi at the 85 mm it is printed at).
-MAX_SIDE = 900
+#: The longest side a photo keeps (about 240 dpi at the 85 mm it is printed at).
+MAX_SIDE = 800
 #: Larger images are not decoded at all (a decompression bomb, or a panorama).
 MAX_PIXELS = 60_000_000
 #: Stored objects larger than this are not read (more than any accepted upload).
 MAX_SOURCE_BYTES = 40 * 1024 * 1024
-JPEG_QUALITY = 72
+JPEG_QUALITY = 70
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,16 @@ from kerops.core.i18n import N_, gettext, ngettext, supported
 from kerops.core.labels import label
 from kerops.core.types import utcnow
 from kerops.operations.schemas import ticket_code
-from kerops.reports.pdfdoc import FONT, MUTED, RULE, Column, ReportPDF, latin1, money
+from kerops.reports.pdfdoc import (
+    FONT,
+    MUTED,
+    RULE,
+    Column,
+    ReportPDF,
+    latin1,
+    money,
+    table_room,
+)
 from kerops.reports.work_order_data import Photo, TaskLine, WorkOrder
 
 #: How each kind of logged time is named.
@@ -148,7 +157,7 @@ class _Writer:
 
     def tasks(self) -> None:
         pdf, tasks = self.pdf, self.order.tasks
-        pdf.section(gettext("Tasks", self.lang), room=20)
+        pdf.section(gettext("Tasks", self.lang), room=table_room(len(tasks)))
         if not tasks:
             pdf.note(gettext("The ticket has no tasks.", self.lang))
             return
@@ -241,7 +250,7 @@ class _Writer:
 
     def parts(self) -> None:
         pdf, parts = self.pdf, self.order.parts
-        pdf.section(gettext("Parts", self.lang), room=20)
+        pdf.section(gettext("Parts", self.lang), room=table_room(len(parts) + 1))
         if not parts:
             pdf.note(gettext("No parts were used.", self.lang))
             return
@@ -282,7 +291,7 @@ class _Writer:
 
     def labour(self) -> None:
         pdf, logs = self.pdf, self.order.labour
-        pdf.section(gettext("Labour", self.lang), room=20)
+        pdf.section(gettext("Labour", self.lang), room=table_room(len(logs) + 1))
         if not logs:
             pdf.note(gettext("No time was logged on the ticket.", self.lang))
             return
@@ -368,7 +377,7 @@ class _Writer:
 
     def history(self) -> None:
         pdf, history = self.pdf, self.order.history
-        pdf.section(gettext("Status history", self.lang), room=20)
+        pdf.section(gettext("Status history", self.lang), room=table_room(len(history)))
         if not history:
             pdf.note(gettext("The ticket has not moved yet.", self.lang))
             return
