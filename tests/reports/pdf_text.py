@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import zlib
 
-STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+#: The start of a stream whose length its dictionary gives (fpdf2 writes ``/Length`` last).
+STREAM = re.compile(rb"/Length (\d+)[^>]*>>\s*stream\r?\n")
 #: A string shown by ``Tj`` (taken whole, so that a string holding "ET" ends nothing), or the
 #: end of a text object.
 TOKEN = re.compile(rb"\(((?:[^()\\]|\\.)*)\)\s*Tj|(?<![\w)])ET(?!\w)", re.DOTALL)
@@ -35,7 +36,7 @@ def content_streams(pdf: bytes) -> list[bytes]:
     """The document's streams that hold drawing operators (inflated where compressed)."""
     found = []
     for match in STREAM.finditer(pdf):
-        body = match.group(1)
+        body = pdf[match.end() : match.end() + int(match.group(1))]
         try:
             found.append(zlib.decompress(body))
         except zlib.error:

@@ -53,6 +53,25 @@ def test_every_scale_has_at_most_four_steps_of_one_two_two_and_a_half_or_five(to
     assert round(mantissa, 6) in {1, 2, 2.5, 5}
 
 
+@pytest.mark.parametrize(
+    ("top", "maximum", "step"),
+    [(0, 1.0, 1.0), (1.12, 2.0, 1.0), (3.36, 4.0, 1.0), (9, 10.0, 5.0), (27, 30.0, 10.0)],
+)
+def test_an_axis_of_counts_steps_by_whole_numbers(top: float, maximum: float, step: float) -> None:
+    assert charts.nice_scale(top, whole=True) == (maximum, step)
+
+
+def test_a_chart_of_counts_writes_whole_ticks_and_one_of_hours_fractions() -> None:
+    counts = _draw("bar_chart", categories=["a"], series=[Series("A", [0])], value_format=str)
+    hours = _draw("line_chart", categories=["a"], series=[Series("A", [0.5])], value_format=str)
+
+    # Counts: 0 to 1 by 1; hours up to 0.5: 0 to 0.6 by 0.2 (never 0.6000000000000001).
+    assert [line for line in pdf_text(counts).splitlines() if "." in line] == ["0.0", "1.0"]
+    assert [
+        line for line in pdf_text(hours).splitlines() if line.startswith("0.") and line != "0.5"
+    ] == ["0.0", "0.2", "0.4", "0.6"]
+
+
 def test_a_bar_chart_writes_every_value_category_and_series_name() -> None:
     pdf = _draw(
         "bar_chart",

@@ -61,15 +61,19 @@ class Box:
     h: float
 
 
-def nice_scale(top: float, ticks: int = 4) -> tuple[float, float]:
+def nice_scale(top: float, ticks: int = 4, *, whole: bool = False) -> tuple[float, float]:
     """The axis maximum and the step between ticks for values up to ``top``: a step of 1, 2,
-    2.5 or 5 times a power of ten, ``ticks`` steps or fewer (an empty axis reads 0 to 1)."""
+    2.5 or 5 times a power of ten, ``ticks`` steps or fewer (an empty axis reads 0 to 1);
+    with ``whole`` (counts), never a step below 1 nor one of 2.5."""
     if not math.isfinite(top) or top <= 0:
-        return 1.0, 0.25
+        return (1.0, 1.0) if whole else (1.0, 0.25)
     raw = top / ticks
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    return step * math.ceil(top / step - 1e-9), step
+    multiples = (1, 2, 5, 10) if whole and power < 10 else (1, 2, 2.5, 5, 10)
+    step = next(m * power for m in multiples if m * power >= raw)
+    if whole:
+        step = max(step, 1.0)
+    return round(step * math.ceil(top / step - 1e-9), 9), round(step, 9)
 
 
 def _fit(pdf: FPDF, text: str, width: float) -> str:
@@ -192,8 +196,9 @@ def _axes(
     value_format: ValueFormat,
 ) -> tuple[Box, float]:
     """Draw the value axis (ticks, grid) and return the plot's box and the scale's maximum."""
-    maximum, step = nice_scale(max(values, default=0.0) * 1.12)
-    ticks = [step * i for i in range(round(maximum / step) + 1)]
+    whole = all(float(value).is_integer() for value in values)
+    maximum, step = nice_scale(max(values, default=0.0) * 1.12, whole=whole)
+    ticks = [round(step * i, 9) for i in range(round(maximum / step) + 1)]
     pdf.set_font(FONT, "", TICK_FONT)
     tick_width = max(pdf.get_string_width(latin1(value_format(t))) for t in ticks) + 1.5
     label_height = 4.5

@@ -239,7 +239,7 @@ def _weekly_charts(pdf: ReportPDF, report: MonthlyReport, language: str) -> None
         title=gettext("MTTR per week, hours (week starting)", language),
         categories=labels,
         series=[Series(gettext("MTTR (h)", language), [w.mttr_hours for w in report.weeks])],
-        value_format=lambda value: formats.format_number(round(value, 1), language),
+        value_format=lambda value: formats.format_number(round(value, 2), language),
     )
     pdf.set_y(top + height + 3)
 
