@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 
-from babel.dates import format_skeleton
+from babel.dates import format_date, format_skeleton
 
 from kerops.core import formats
 from kerops.core.i18n import CATALOG_DIRS, gettext, supported
@@ -212,8 +212,12 @@ def _cards(pdf: ReportPDF, report: MonthlyReport, language: str) -> None:
     pdf.note(gettext("A shaded card is below its target.", language))
 
 
+#: A week is named by its Monday: ``02-11`` (es-CL), ``2 Nov`` (en).
+WEEK_PATTERNS = {"es-CL": "dd-MM", "en": "d MMM"}
+
+
 def _week_label(week: WeekFigures, language: str) -> str:
-    return formats.format_day(week.week_start, language)[:6].rstrip("- ")
+    return format_date(week.week_start, WEEK_PATTERNS[language], locale=CATALOG_DIRS[language])
 
 
 def _weekly_charts(pdf: ReportPDF, report: MonthlyReport, language: str) -> None:
