@@ -256,6 +256,8 @@ def test_a_ticket_without_tasks_photos_parts_or_time_still_prints(
     client: TestClient, run: Runner
 ) -> None:
     stores = make_stores(client, run)
+    # Outside Latin-1 (the core fonts' characters): printed as "?", never an error.
+    set_ticket(run, stores.ticket, title="Fuga en baño 💧 (≈ 2 l/h)")
 
     pdf = _pdf(client, stores.owner, stores.ticket)
 
@@ -268,6 +270,7 @@ def test_a_ticket_without_tasks_photos_parts_or_time_still_prints(
         "No se registraron horas en el ticket.",
         "El ticket aún no cambia de estado.",
         "$ 0",
+        "Fuga en baño ? (? 2 l/h)",
     ):
         assert expected in text, expected
     assert "Firma" not in text
