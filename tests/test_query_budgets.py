@@ -135,6 +135,10 @@ BUDGETS: dict[Route, int] = {
     # line its stock upsert, its ledger movement and its on-order upsert; the order's status,
     # its history row, the lines' received quantities and the audit rows.
     ("POST", f"{P}/purchase-orders/{{order_id}}/receipts"): 13,
+    # A work order: the caller, then the ticket with the names it points at, its tasks, its
+    # image files, its parts' movements, its work logs and its history, one statement each on
+    # one read connection (the photos come from storage, not the database).
+    ("GET", f"{P}/tickets/{{ticket_id}}/pdf"): 9,
     # The landing page reads nothing.
     ("GET", "/"): 0,
 }

@@ -236,6 +236,7 @@ def routers() -> list[APIRouter]:
     from kerops.operations.tasks_router import router as ticket_tasks_router
     from kerops.parts.router import router as ticket_parts_router
     from kerops.purchasing.router import router as purchasing_router
+    from kerops.reports.pdf_router import router as report_documents_router
     from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
@@ -270,6 +271,7 @@ def routers() -> list[APIRouter]:
         ticket_tasks_router,
         ticket_attachments_router,
         ticket_diagnosis_router,
+        report_documents_router,
         inventory_files_router,  # before the products' /products/{product_id}
         inventory_uploads_router,
         ticket_parts_router,

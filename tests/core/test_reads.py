@@ -284,6 +284,8 @@ NOT_DOCUMENTS = {
     "through its rule (tests/purchasing)",
     "/api/v1/purchasing/settings": "a client's settings, their defaults until set "
     "(tests/purchasing)",
+    "/api/v1/tickets/{ticket_id}/pdf": "a PDF file: the ticket with its details, each read "
+    "through its rule (tests/reports/test_work_order_pdf.py)",
 }
 
 

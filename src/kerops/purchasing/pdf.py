@@ -59,7 +59,8 @@ def money(minor: int, currency: str, language: str) -> str:
     return formats.format_money(amount, currency, language)
 
 
-def _latin1(text: str) -> str:
+def latin1(text: str) -> str:
+    """``text`` as the core fonts print it: a character outside Latin-1 becomes ``?``."""
     return text.encode("latin-1", errors="replace").decode("latin-1")
 
 
@@ -74,8 +75,8 @@ def render(
     """The order's PDF, its texts in ``language``."""
     pdf = FPDF(format="A4")
     pdf.compress = False  # small files; their text stays searchable
-    pdf.set_title(_latin1(order_code(order.number)))
-    pdf.set_author(_latin1(parties.client_name))
+    pdf.set_title(latin1(order_code(order.number)))
+    pdf.set_author(latin1(parties.client_name))
     pdf.add_page()
     pdf.set_font(FONT, "B", 16)
 
@@ -83,7 +84,7 @@ def render(
         pdf.cell(
             width,
             7,
-            _latin1(value),
+            latin1(value),
             align=align,
             new_x="LMARGIN" if newline else "RIGHT",
             new_y="NEXT" if newline else "TOP",
@@ -146,7 +147,7 @@ def render(
         text(money(minor, order.currency, language), widths[3], align="R")
     if order.notes:
         pdf.ln(4)
-        pdf.multi_cell(0, 6, _latin1(order.notes[:2000]))
+        pdf.multi_cell(0, 6, latin1(order.notes[:2000]))
     return bytes(pdf.output())
 
 
