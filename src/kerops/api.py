@@ -236,6 +236,7 @@ def routers() -> list[APIRouter]:
     from kerops.operations.tasks_router import router as ticket_tasks_router
     from kerops.parts.router import router as ticket_parts_router
     from kerops.purchasing.router import router as purchasing_router
+    from kerops.reports.schedules_router import router as report_schedules_router
     from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
@@ -276,6 +277,7 @@ def routers() -> list[APIRouter]:
         products_router,
         stores_router,
         purchasing_router,
+        report_schedules_router,
         assets_router,
         scan_router,
         scan_form_router,
