@@ -11,7 +11,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ from kerops.core.enums import (
     AssetStatus,
     MovementDocument,
     MovementKind,
+    ReportFrequency,
     TicketStatus,
     UserRole,
     WarehouseKind,
@@ -66,6 +67,7 @@ from kerops.operations.models import (
 )
 from kerops.parts.models import StockReservation
 from kerops.purchasing.models import PurchaseOrder, PurchaseOrderEvent, PurchaseOrderLine
+from kerops.reports.models import ReportDelivery, ReportSchedule
 from kerops.users.models import Vendor
 from kerops.workforce.models import TechnicianCertification
 from tests.fixtures.assets import make_asset, make_device, make_product, make_ticket
@@ -400,7 +402,47 @@ def _reservation(run: Runner, w: World) -> Family:
     return Family((ServiceTicket, ticket_id), child, t.viewer, t.manager, t.manager2, move)
 
 
+def _delivery(run: Runner, w: World) -> Family:
+    # A client's schedule is its admins' (no reader); moved to another client, it is theirs.
+    t = w.team
+    schedule_id = _insert(
+        run,
+        ReportSchedule,
+        client_id=t.client_id,
+        name="Semanal",
+        kind="tickets",
+        format="xlsx",
+        filters={},
+        period="last_week",
+        frequency=ReportFrequency.weekly,
+        weekday=0,
+        time_of_day=time(8),
+        timezone="America/Santiago",
+        recipients=[],
+        skip_empty=False,
+        is_active=True,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    child = _insert(
+        run,
+        ReportDelivery,
+        client_id=t.client_id,
+        schedule_id=schedule_id,
+        period_start=date(2026, 11, 30),
+        period_end=date(2026, 12, 6),
+        outcome="sent",
+        created_at=utcnow(),
+    )
+
+    def move() -> None:
+        _set(run, ReportSchedule, schedule_id, client_id=w.other.client_id)
+
+    return Family((ReportSchedule, schedule_id), child, None, t.owner, w.other, move)
+
+
 KINDS: dict[type[Base], Callable[[Runner, World], Family]] = {
+    ReportDelivery: _delivery,
     AssetStatusChange: _asset_child(AssetStatusChange, to_status=AssetStatus.down),
     AssetBOM: _bom_line,
     AssetMaintenancePlan: _asset_child(AssetMaintenancePlan, name="Revisión"),

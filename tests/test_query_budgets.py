@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from kerops.iot.models import IoTReading
 from kerops.main import create_app
 from kerops.notifications.models import DeliveryStatus, EmailState, Notification, WebhookDelivery
 from kerops.operations.models import TicketHistory
+from kerops.reports.models import ReportDelivery
 from kerops.workforce.models import TechnicianShift
 from tests.assets.isolation_cases_assets import a_objects as asset_objects
 from tests.conftest import fresh_database, make_settings, run_in_app
@@ -375,6 +376,22 @@ def _seed_ticket_history(stage: Stage, params: dict[str, Any]) -> None:
     _insert_rows(stage, TicketHistory, rows)
 
 
+def _seed_report_deliveries(stage: Stage, params: dict[str, Any]) -> None:
+    w, now = stage.world, utcnow()
+    rows = [
+        {
+            "client_id": w.a_owner.client_id,
+            "schedule_id": params["schedule_id"],
+            "period_start": date(2026, 1, day),
+            "period_end": date(2026, 1, day),
+            "outcome": "sent",
+            "created_at": now,
+        }
+        for day in (5, 12, 19)
+    ]
+    _insert_rows(stage, ReportDelivery, rows)
+
+
 def _seed_bom(stage: Stage, params: dict[str, Any]) -> None:
     w = stage.world
     assert w.a_owner.client_id is not None
@@ -550,6 +567,7 @@ SEEDERS: dict[Route, Seeder] = {
     ("GET", f"{P}/webhooks/{{webhook_id}}/deliveries"): _seed_deliveries,
     ("GET", f"{P}/assets/{{asset_id}}/status-history"): _seed_status_changes,
     ("GET", f"{P}/tickets/{{ticket_id}}/history"): _seed_ticket_history,
+    ("GET", f"{P}/report-schedules/{{schedule_id}}/deliveries"): _seed_report_deliveries,
     ("GET", f"{P}/assets/{{asset_id}}/bom"): _seed_bom,
     ("GET", f"{P}/vendors/{{vendor_id}}/members"): _seed_vendor_technicians,
     ("GET", f"{P}/users"): _seed_client_users,

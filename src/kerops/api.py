@@ -237,6 +237,7 @@ def routers() -> list[APIRouter]:
     from kerops.parts.router import router as ticket_parts_router
     from kerops.purchasing.router import router as purchasing_router
     from kerops.reports.pdf_router import router as report_documents_router
+    from kerops.reports.schedules_router import router as report_schedules_router
     from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
@@ -278,6 +279,7 @@ def routers() -> list[APIRouter]:
         products_router,
         stores_router,
         purchasing_router,
+        report_schedules_router,
         assets_router,
         scan_router,
         scan_form_router,

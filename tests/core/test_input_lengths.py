@@ -81,6 +81,8 @@ WRITES: dict[str, str | None] = {
     "ReceiptLineIn": None,
     "ReceiptIn": None,
     "ApprovalRuleCreate": "purchase_approval_rules",
+    "ScheduleCreate": "report_schedules",
+    "ScheduleUpdate": "report_schedules",
     "ApprovalRuleUpdate": "purchase_approval_rules",
     "PurchasingSettingsIn": "purchasing_settings",
     "ProductUpdate": "products",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kerops.core.enums import ReportFrequency, ReportStatus
 from kerops.core.models import Base, IdMixin, TimestampMixin
-from kerops.core.types import StrEnum
+from kerops.core.types import StrEnum, utcnow
 
 
 class Report(IdMixin, TimestampMixin, Base):
@@ -109,4 +109,4 @@ class ReportDelivery(IdMixin, Base):
     )
     #: sent, or skipped (empty and the schedule skips empty reports)
     outcome: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
