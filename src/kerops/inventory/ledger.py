@@ -430,13 +430,15 @@ async def verify(session: AsyncSession, *, client_id: uuid.UUID | None = None) -
 
 @dataclass(frozen=True)
 class BatchMove:
-    """One change of a batch: a signed quantity of a product in a warehouse, and (for an
-    increase) the unit cost it is valued at (None: at the row's average)."""
+    """One change of a batch: a signed quantity of a product in a warehouse, (for an increase)
+    the unit cost it is valued at (None: at the row's average), and the document its movement
+    belongs to when it is not the batch's (a receipt's movements name each their order line)."""
 
     warehouse_id: uuid.UUID
     product_id: uuid.UUID
     quantity: Decimal
     unit_cost_minor: int | None = None
+    document_id: uuid.UUID | None = None
 
 
 #: How many stock rows one locking SELECT names (two parameters each).
@@ -470,6 +472,17 @@ def _weighted(on_hand: int, average: int, stored: int, cost: int) -> int:
     return (on_hand * average + stored * cost + total // 2) // total
 
 
+@dataclass
+class _Row:
+    """A stock row while a batch works on it: as locked, then after each of its changes."""
+
+    stock_id: uuid.UUID | None
+    on_hand: int
+    reserved: int
+    average: int
+    delta: int = 0
+
+
 async def move_many(
     session: AsyncSession,
     *,
@@ -481,70 +494,46 @@ async def move_many(
     actor_id: uuid.UUID | None,
     reason: str = "",
 ) -> int:
-    """``move`` for many stock rows at once (each row at most once): the rows are locked
-    (``FOR UPDATE`` on PostgreSQL; SQLite's writers take turns), every decrease must be covered
-    by what is available (409 ``insufficient_stock`` otherwise, nothing written), then one
-    UPDATE per row and one INSERT per movement are sent as batches. Returns the movements
-    written."""
+    """``move`` for many stock rows at once: the rows are locked (``FOR UPDATE`` on
+    PostgreSQL; SQLite's writers take turns), every decrease must be covered by what is
+    available (409 ``insufficient_stock`` otherwise, nothing written), then one UPDATE per row
+    and one INSERT per movement are sent as batches (a constant number of statements, however
+    many changes). A row named by several changes takes them in order (each valued as ``move``
+    would, one after the other) and is written once. Returns the movements written."""
     if kind not in EITHER and any(
         (kind in INCREASES and c.quantity < 0) or (kind in DECREASES and c.quantity > 0)
         for c in changes
     ):
         raise ValueError(f"a {kind.value} movement cannot have that sign")
     wanted = [c for c in changes if c.quantity != 0]
-    if len({(c.warehouse_id, c.product_id) for c in wanted}) != len(wanted):
-        raise ValueError("a batch changes each stock row once")
+    pairs = list(dict.fromkeys((c.warehouse_id, c.product_id) for c in wanted))
     dialect = session.get_bind().dialect.name
     locking = _LOCKED.with_for_update() if dialect == "postgresql" else _LOCKED
-    found: dict[tuple[uuid.UUID, uuid.UUID], Any] = {}
-    for start in range(0, len(wanted), BATCH_ROWS):
-        batch = wanted[start : start + BATCH_ROWS]
-        pairs = {(c.warehouse_id, c.product_id) for c in batch}
+    rows: dict[tuple[uuid.UUID, uuid.UUID], _Row] = {}
+    for start in range(0, len(pairs), BATCH_ROWS):
+        batch = set(pairs[start : start + BATCH_ROWS])
         params = {
-            "warehouses": sorted({c.warehouse_id for c in batch}),
-            "products": sorted({c.product_id for c in batch}),
+            "warehouses": sorted({w for w, _ in batch}),
+            "products": sorted({p for _, p in batch}),
         }
-        for row in (await session.execute(locking, params)).all():
-            if (row.warehouse_id, row.product_id) in pairs:
-                found[(row.warehouse_id, row.product_id)] = row
+        for found in (await session.execute(locking, params)).all():
+            stock_id, warehouse_id, product_id, on_hand, reserved, average = found
+            if (warehouse_id, product_id) in batch:
+                rows[(warehouse_id, product_id)] = _Row(stock_id, on_hand, reserved, average)
     now = utcnow()
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
     movements: list[dict[str, Any]] = []
     for change in wanted:
         stored = quantity_to_stored(change.quantity)
-        current = found.get((change.warehouse_id, change.product_id))
-        on_hand, reserved, average = (0, 0, 0) if current is None else current[3:6]
-        if stored < 0 and on_hand - reserved < -stored:
-            raise insufficient(quantity_from_stored(max(on_hand - reserved, 0)))
+        row = rows.setdefault((change.warehouse_id, change.product_id), _Row(None, 0, 0, 0))
+        if stored < 0 and row.on_hand - row.reserved < -stored:
+            raise insufficient(quantity_from_stored(max(row.on_hand - row.reserved, 0)))
         if stored > 0 and change.unit_cost_minor is not None:
-            new_average = _weighted(on_hand, average, stored, change.unit_cost_minor)
             cost = change.unit_cost_minor
+            row.average = _weighted(row.on_hand, row.average, stored, cost)
         else:
-            new_average = average
-            cost = average
-        if current is None:
-            inserts.append(
-                new_stock_row(
-                    client_id,
-                    change.warehouse_id,
-                    change.product_id,
-                    on_hand=change.quantity,
-                    average_cost_minor=new_average,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        else:
-            updates.append(
-                {
-                    "stock_id": current.id,
-                    "taken": max(-stored, 0),
-                    "delta": stored,
-                    "average": new_average,
-                    "now": now,
-                }
-            )
+            cost = row.average
+        row.on_hand += stored
+        row.delta += stored
         movements.append(
             {
                 "id": uuid7(),
@@ -555,12 +544,39 @@ async def move_many(
                 "quantity": change.quantity,
                 "unit_cost_minor": cost,
                 "document_kind": document_kind,
-                "document_id": document_id,
+                "document_id": change.document_id or document_id,
                 "actor_id": actor_id,
                 "reason": reason,
                 "created_at": now,
             }
         )
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    for (warehouse_id, product_id), row in rows.items():
+        if row.delta == 0:
+            continue  # its changes cancel out (a missing row is not made for nothing)
+        if row.stock_id is None:
+            inserts.append(
+                new_stock_row(
+                    client_id,
+                    warehouse_id,
+                    product_id,
+                    on_hand=quantity_from_stored(row.on_hand),
+                    average_cost_minor=row.average,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        else:
+            updates.append(
+                {
+                    "stock_id": row.stock_id,
+                    "taken": max(-row.delta, 0),
+                    "delta": row.delta,
+                    "average": row.average,
+                    "now": now,
+                }
+            )
     if inserts:
         # A row another transaction created meanwhile is added to, as ``_increase`` does.
         stmt = _upsert(dialect)(_STOCK)
@@ -614,3 +630,40 @@ async def add_on_order(
         changes={"on_order": _at_least_zero(session, ON_ORDER + stored)},
     )
     await session.execute(stmt)
+
+
+def _off_order(floor: Any) -> Any:
+    return (
+        update(_STOCK)
+        .where(
+            _STOCK.c.warehouse_id == bindparam("warehouse"),
+            _STOCK.c.product_id == bindparam("product"),
+        )
+        .values(
+            on_order=floor(ON_ORDER - bindparam("taken", type_=BigInteger()), 0),
+            updated_at=bindparam("now"),
+        )
+    )
+
+
+# ``on_order`` less what arrived, never below zero (SQLite's two-argument ``max``).
+_OFF_ORDER = {"postgresql": _off_order(func.greatest), "sqlite": _off_order(func.max)}
+
+
+async def take_off_order(
+    session: AsyncSession, changes: Sequence[tuple[uuid.UUID, uuid.UUID, Decimal]]
+) -> None:
+    """Take ``(warehouse, product, quantity)`` off the quantities on order of existing stock
+    rows (never below zero), all in one statement: what a receipt brought (its rows exist: the
+    receipt's movements made them)."""
+    totals: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    for warehouse_id, product_id, quantity in changes:
+        key = (warehouse_id, product_id)
+        totals[key] = totals.get(key, 0) + quantity_to_stored(quantity)
+    params = [
+        {"warehouse": w, "product": p, "taken": taken, "now": utcnow()}
+        for (w, p), taken in totals.items()
+        if taken > 0
+    ]
+    if params:
+        await session.execute(_OFF_ORDER[session.get_bind().dialect.name], params)
