@@ -13,6 +13,7 @@ are valued at the average at that moment.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    literal,
     select,
     type_coerce,
     update,
@@ -182,28 +182,38 @@ async def _increase(
     return row, row.average_cost_minor if unit_cost_minor is None else unit_cost_minor
 
 
-def _taking(
-    *, warehouse_id: uuid.UUID, product_id: uuid.UUID, stored: int, from_reserved: int
-) -> Any:
-    """The conditional UPDATE of a decrease: ``stored`` thousandths off a stock row,
-    ``from_reserved`` of them out of what is reserved, only if the rest is available at that
-    instant; it returns the row after it (nothing when it was not)."""
-    free = stored - from_reserved
-    return (
-        update(_STOCK)
-        .where(
-            _STOCK.c.warehouse_id == warehouse_id,
-            _STOCK.c.product_id == product_id,
-            free <= ON_HAND - RESERVED,
-            from_reserved <= RESERVED,
-        )
-        .values(
-            on_hand=ON_HAND - stored,
-            reserved=RESERVED - from_reserved,
-            updated_at=utcnow(),
-        )
-        .returning(_STOCK.c.id, _STOCK.c.on_hand, _STOCK.c.reserved, AVERAGE)
+# The conditional UPDATE of a decrease: ``stored`` thousandths off a stock row,
+# ``from_reserved`` of them out of what is reserved, only if the rest (``free``) is available at
+# that instant; it returns the row after it (nothing when it was not). Built once, with its
+# values as parameters: an issue only binds them (no statement to build and key per call).
+_TAKING = (
+    update(_STOCK)
+    .where(
+        _STOCK.c.warehouse_id == bindparam("stock_warehouse"),
+        _STOCK.c.product_id == bindparam("stock_product"),
+        bindparam("free", type_=BigInteger()) <= ON_HAND - RESERVED,
+        bindparam("from_reserved", type_=BigInteger()) <= RESERVED,
     )
+    .values(
+        on_hand=ON_HAND - bindparam("stored", type_=BigInteger()),
+        reserved=RESERVED - bindparam("from_reserved", type_=BigInteger()),
+        updated_at=bindparam("now"),
+    )
+    .returning(_STOCK.c.id, _STOCK.c.on_hand, _STOCK.c.reserved, AVERAGE)
+)
+
+
+def _taking_params(
+    *, warehouse_id: uuid.UUID, product_id: uuid.UUID, stored: int, from_reserved: int
+) -> dict[str, Any]:
+    return {
+        "stock_warehouse": warehouse_id,
+        "stock_product": product_id,
+        "stored": stored,
+        "free": stored - from_reserved,
+        "from_reserved": from_reserved,
+        "now": utcnow(),
+    }
 
 
 async def _insufficient(
@@ -220,18 +230,43 @@ async def _decrease(
     stored: int,
     from_reserved: int,
 ) -> Any:
-    """Take from a stock row in one conditional UPDATE (``_taking``); a 409 naming the
+    """Take from a stock row in one conditional UPDATE (``_TAKING``); a 409 naming the
     available quantity when it is not there at that instant."""
-    stmt = _taking(
+    params = _taking_params(
         warehouse_id=warehouse_id,
         product_id=product_id,
         stored=stored,
         from_reserved=from_reserved,
     )
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await session.execute(_TAKING, params)).one_or_none()
     if row is None:
         raise await _insufficient(session, warehouse_id=warehouse_id, product_id=product_id)
     return row
+
+
+@functools.cache
+def _decrease_and_record_statement() -> Any:
+    """``WITH taken AS (UPDATE ... RETURNING ...) INSERT INTO inventory_movements ... SELECT
+    ... FROM taken`` (PostgreSQL), built once: on first use, when every table is known (a
+    column that only references another takes that column's type then)."""
+    taken = _TAKING.cte("taken")
+    columns = [c for c in _MOVEMENTS.c if c.key != "unit_cost_minor"]
+    return (
+        insert(_MOVEMENTS)
+        .from_select(
+            [*(c.key for c in columns), "unit_cost_minor"],
+            select(
+                *(bindparam(f"m_{c.key}", type_=c.type) for c in columns),
+                taken.c.average_cost_minor,
+            ),
+        )
+        .returning(
+            _MOVEMENTS.c.unit_cost_minor,
+            select(taken.c.id).scalar_subquery(),
+            select(taken.c.on_hand).scalar_subquery(),
+            select(taken.c.reserved).scalar_subquery(),
+        )
+    )
 
 
 async def _decrease_and_record(
@@ -241,28 +276,18 @@ async def _decrease_and_record(
     RETURNING ...) INSERT ... SELECT ... FROM taken``), valued at the row's average: one round
     trip while the row is locked instead of two, so a hot row is held for less time. No row
     taken, no movement written: the 409."""
-    taken = _taking(
-        warehouse_id=movement["warehouse_id"],
-        product_id=movement["product_id"],
-        stored=stored,
-        from_reserved=from_reserved,
-    ).cte("taken")
-    columns = [c for c in _MOVEMENTS.c if c.key != "unit_cost_minor"]
-    values = [literal(movement[c.key], c.type) for c in columns]
-    stmt = (
-        insert(_MOVEMENTS)
-        .from_select(
-            [*(c.key for c in columns), "unit_cost_minor"],
-            select(*values, taken.c.average_cost_minor),
-        )
-        .returning(
-            _MOVEMENTS.c.unit_cost_minor,
-            select(taken.c.id).scalar_subquery(),
-            select(taken.c.on_hand).scalar_subquery(),
-            select(taken.c.reserved).scalar_subquery(),
-        )
-    )
-    row = (await session.execute(stmt)).one_or_none()
+    # The movement's values are named apart: a parameter named as a stock column would be
+    # taken for a value the UPDATE sets.
+    params = {
+        **{f"m_{key}": value for key, value in movement.items()},
+        **_taking_params(
+            warehouse_id=movement["warehouse_id"],
+            product_id=movement["product_id"],
+            stored=stored,
+            from_reserved=from_reserved,
+        ),
+    }
+    row = (await session.execute(_decrease_and_record_statement(), params)).one_or_none()
     if row is None:
         raise await _insufficient(
             session, warehouse_id=movement["warehouse_id"], product_id=movement["product_id"]
