@@ -456,14 +456,16 @@ async def verify(session: AsyncSession, *, client_id: uuid.UUID | None = None) -
 @dataclass(frozen=True)
 class BatchMove:
     """One change of a batch: a signed quantity of a product in a warehouse, (for an increase)
-    the unit cost it is valued at (None: at the row's average), and the document its movement
-    belongs to when it is not the batch's (a receipt's movements name each their order line)."""
+    the unit cost it is valued at (None: at the row's average), the document its movement
+    belongs to when it is not the batch's (a receipt's movements name each their order line),
+    and what it takes off the row's quantity on order (a receipt: what arrived of it)."""
 
     warehouse_id: uuid.UUID
     product_id: uuid.UUID
     quantity: Decimal
     unit_cost_minor: int | None = None
     document_id: uuid.UUID | None = None
+    off_order: Decimal = Decimal(0)
 
 
 #: How many stock rows one locking SELECT names (two parameters each).
@@ -480,15 +482,23 @@ _LOCKED = (
     )
     .order_by(_STOCK.c.id)
 )
-_SET_STOCK = (
-    update(_STOCK)
-    .where(_STOCK.c.id == bindparam("stock_id"), bindparam("taken") <= ON_HAND - RESERVED)
-    .values(
-        on_hand=ON_HAND + bindparam("delta", type_=BigInteger()),
-        average_cost_minor=bindparam("average"),
-        updated_at=bindparam("now"),
+
+
+def _set_stock(floor: Any) -> Any:
+    return (
+        update(_STOCK)
+        .where(_STOCK.c.id == bindparam("stock_id"), bindparam("taken") <= ON_HAND - RESERVED)
+        .values(
+            on_hand=ON_HAND + bindparam("delta", type_=BigInteger()),
+            average_cost_minor=bindparam("average"),
+            # never below zero (SQLite's two-argument ``max``)
+            on_order=floor(_raw(_STOCK.c.on_order) - bindparam("off", type_=BigInteger()), 0),
+            updated_at=bindparam("now"),
+        )
     )
-)
+
+
+_SET_STOCK = {"postgresql": _set_stock(func.greatest), "sqlite": _set_stock(func.max)}
 
 
 def _weighted(on_hand: int, average: int, stored: int, cost: int) -> int:
@@ -506,6 +516,7 @@ class _Row:
     reserved: int
     average: int
     delta: int = 0
+    off_order: int = 0
 
 
 async def move_many(
@@ -559,6 +570,7 @@ async def move_many(
             cost = row.average
         row.on_hand += stored
         row.delta += stored
+        row.off_order += quantity_to_stored(change.off_order)
         movements.append(
             {
                 "id": uuid7(),
@@ -578,7 +590,7 @@ async def move_many(
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
     for (warehouse_id, product_id), row in rows.items():
-        if row.delta == 0:
+        if row.delta == 0 and (row.stock_id is None or row.off_order == 0):
             continue  # its changes cancel out (a missing row is not made for nothing)
         if row.stock_id is None:
             inserts.append(
@@ -598,6 +610,7 @@ async def move_many(
                     "stock_id": row.stock_id,
                     "taken": max(-row.delta, 0),
                     "delta": row.delta,
+                    "off": row.off_order,
                     "average": row.average,
                     "now": now,
                 }
@@ -623,7 +636,7 @@ async def move_many(
             inserts,
         )
     if updates:
-        await session.execute(_SET_STOCK, updates)
+        await session.execute(_SET_STOCK[dialect], updates)
     if movements:
         await session.execute(_MOVEMENTS.insert(), movements)
     return len(movements)
@@ -655,40 +668,3 @@ async def add_on_order(
         changes={"on_order": _at_least_zero(session, ON_ORDER + stored)},
     )
     await session.execute(stmt)
-
-
-def _off_order(floor: Any) -> Any:
-    return (
-        update(_STOCK)
-        .where(
-            _STOCK.c.warehouse_id == bindparam("warehouse"),
-            _STOCK.c.product_id == bindparam("product"),
-        )
-        .values(
-            on_order=floor(ON_ORDER - bindparam("taken", type_=BigInteger()), 0),
-            updated_at=bindparam("now"),
-        )
-    )
-
-
-# ``on_order`` less what arrived, never below zero (SQLite's two-argument ``max``).
-_OFF_ORDER = {"postgresql": _off_order(func.greatest), "sqlite": _off_order(func.max)}
-
-
-async def take_off_order(
-    session: AsyncSession, changes: Sequence[tuple[uuid.UUID, uuid.UUID, Decimal]]
-) -> None:
-    """Take ``(warehouse, product, quantity)`` off the quantities on order of existing stock
-    rows (never below zero), all in one statement: what a receipt brought (its rows exist: the
-    receipt's movements made them)."""
-    totals: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
-    for warehouse_id, product_id, quantity in changes:
-        key = (warehouse_id, product_id)
-        totals[key] = totals.get(key, 0) + quantity_to_stored(quantity)
-    params = [
-        {"warehouse": w, "product": p, "taken": taken, "now": utcnow()}
-        for (w, p), taken in totals.items()
-        if taken > 0
-    ]
-    if params:
-        await session.execute(_OFF_ORDER[session.get_bind().dialect.name], params)

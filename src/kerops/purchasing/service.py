@@ -567,7 +567,6 @@ async def receive(
     }
     tolerance = await settings_of(session, order.client_id)
     moves: list[ledger.BatchMove] = []
-    off_order: list[tuple[uuid.UUID, uuid.UUID, Decimal]] = []
     for index, given in enumerate(data.lines):
         line = lines[given.line_id]
         product = products.get(line.product_id) if line.product_id else None
@@ -587,12 +586,12 @@ async def receive(
                         else given.unit_price_minor
                     ),
                     document_id=line.id,
+                    # what arrives leaves what is on order (never more than was still on order)
+                    off_order=min(given.quantity, max(line.quantity - line.received, Decimal(0))),
                 )
             )
-            was_on_order = max(line.quantity - line.received, Decimal(0))
-            off_order.append((order.warehouse_id, product.id, min(given.quantity, was_on_order)))
-    # A constant number of statements for any number of lines: the movements and their stock
-    # rows in one batch, what arrived off order in one UPDATE, the lines in one (the flush's).
+    # A constant number of statements for any number of lines: the movements, their stock rows
+    # (on hand, average, on order) in one batch, the lines in one UPDATE (the flush's).
     await ledger.move_many(
         session,
         client_id=order.client_id,
@@ -602,7 +601,6 @@ async def receive(
         document_id=None,
         actor_id=principal.user_id,
     )
-    await ledger.take_off_order(session, off_order)
     for given in data.lines:
         line = lines[given.line_id]
         line.received = line.received + given.quantity
