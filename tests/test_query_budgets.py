@@ -132,9 +132,10 @@ BUDGETS: dict[Route, int] = {
     ("POST", f"{P}/purchase-orders"): 13,
     # An order with its lines and its history: three reads on one connection.
     ("GET", f"{P}/purchase-orders/{{order_id}}"): 6,
-    # A receipt: the order, its lines, their products and the client's tolerance; per product
-    # line its stock upsert, its ledger movement and its on-order upsert; the order's status,
-    # its history row, the lines' received quantities and the audit rows.
+    # A receipt, the same for any number of lines: the order, its lines, their products and the
+    # client's tolerance; the stock rows locked, updated (on hand, average, on order) and the
+    # movements written (one ledger batch); the order's status, its history row, the lines'
+    # received quantities and the audit rows.
     ("POST", f"{P}/purchase-orders/{{order_id}}/receipts"): 13,
     # A work order: the caller, then the ticket with the names it points at, its tasks, its
     # image files, its parts' movements, its work logs and its history, one statement each on

@@ -47,7 +47,7 @@ JOB_MODULES: tuple[str, ...] = (
     "kerops.events.service",
     "kerops.iot.jobs",  # iot.no_data, iot.retention
     "kerops.automation.pm",  # preventive maintenance (pm.generate)
-    "kerops.purchasing.jobs",  # purchasing.send_order, purchasing.reorder
+    "kerops.purchasing.jobs",  # purchasing.send_order, .email_sweep, .reorder
     "kerops.operations.diagnosis",  # tickets.diagnose
     "kerops.operations.sla_jobs",
     "kerops.notifications.jobs",

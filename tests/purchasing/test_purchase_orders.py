@@ -20,7 +20,7 @@ from kerops.purchasing import amounts
 from kerops.purchasing import service as purchasing_service
 from kerops.purchasing.models import PurchaseOrder
 from kerops.purchasing.pdf import format_rut
-from tests.conftest import as_platform
+from tests.conftest import QueryCounter, as_platform
 from tests.fixtures.assets import make_product
 from tests.fixtures.factories import Runner, add_member, make_locale, make_user, register_owner
 from tests.purchasing.conftest import API, VENDOR_EMAIL, Shop, make_contact_vendor, q
@@ -450,3 +450,61 @@ def test_the_list_finds_an_order_by_its_number(shop: Shop) -> None:
             f"{API}/purchase-orders", params={"q": q_text}, headers=shop.owner.headers
         ).json()["items"]
         assert [o["id"] for o in found] == [second], q_text
+
+
+def _ordered_with(shop: Shop, products: list[Any]) -> dict[str, Any]:
+    lines = [
+        {"product_id": str(p), "quantity": 5, "unit_price_minor": 1000 + n}
+        for n, p in enumerate(products)
+    ]
+    order = shop.ordered(lines=lines)
+    assert len(order["lines"]) == len(products)
+    return order
+
+
+def test_a_receipt_costs_the_same_statements_for_1_line_and_for_20(
+    shop: Shop, run: Runner, queries: QueryCounter
+) -> None:
+    from tests.purchasing.conftest import make_stocked_product
+
+    many = [make_stocked_product(run, shop.client_id, f"MANY-{n}") for n in range(20)]
+    one = _ordered_with(shop, [shop.filter])
+    twenty = _ordered_with(shop, many)
+    counts = []
+    for order in (one, twenty):
+        lines = [(n, 5, 1200) for n in range(len(order["lines"]))]
+        with queries:
+            received = _receive(shop, order, *lines)
+        assert received.status_code == 200, received.text
+        assert received.json()["status"] == "received"
+        counts.append(queries.count)
+    assert counts[0] == counts[1], counts
+    stock = shop.stock(many[-1])
+    assert stock is not None and (stock.on_hand, stock.on_order) == (5, 0)
+    assert stock.average_cost_minor == 1200
+    assert shop.detail(twenty["id"])["lines"][19]["received"] == "5"
+    assert shop.run(lambda s: ledger.verify(s)) == []
+
+
+def test_two_lines_of_one_product_are_received_together(shop: Shop) -> None:
+    order = shop.ordered(
+        lines=[
+            {"product_id": str(shop.filter), "quantity": 4, "unit_price_minor": 1000},
+            {"product_id": str(shop.filter), "quantity": 6, "unit_price_minor": 1500},
+        ]
+    )
+    stock = shop.stock(shop.filter)
+    assert stock is not None and stock.on_order == 10
+    received = _receive(shop, order, (0, 4, None), (1, 6, None))
+    assert received.status_code == 200 and received.json()["status"] == "received"
+    stock = shop.stock(shop.filter)
+    # one stock row, each line's movement at its own price: (4 * 1000 + 6 * 1500) / 10 = 1300
+    assert stock is not None
+    assert (stock.on_hand, stock.on_order, stock.average_cost_minor) == (10, 0, 1300)
+    receipts = shop.client.get(
+        f"{API}/purchase-orders/{order['id']}/receipts", headers=shop.owner.headers
+    ).json()["items"]
+    assert sorted((r["document_id"], q(r["quantity"]), r["unit_cost_minor"]) for r in receipts) == (
+        sorted([(order["lines"][0]["id"], 4, 1000), (order["lines"][1]["id"], 6, 1500)])
+    )
+    assert shop.run(lambda s: ledger.verify(s)) == []

@@ -13,6 +13,7 @@ are valued at the average at that moment.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    literal,
     select,
     type_coerce,
     update,
@@ -182,28 +182,38 @@ async def _increase(
     return row, row.average_cost_minor if unit_cost_minor is None else unit_cost_minor
 
 
-def _taking(
-    *, warehouse_id: uuid.UUID, product_id: uuid.UUID, stored: int, from_reserved: int
-) -> Any:
-    """The conditional UPDATE of a decrease: ``stored`` thousandths off a stock row,
-    ``from_reserved`` of them out of what is reserved, only if the rest is available at that
-    instant; it returns the row after it (nothing when it was not)."""
-    free = stored - from_reserved
-    return (
-        update(_STOCK)
-        .where(
-            _STOCK.c.warehouse_id == warehouse_id,
-            _STOCK.c.product_id == product_id,
-            free <= ON_HAND - RESERVED,
-            from_reserved <= RESERVED,
-        )
-        .values(
-            on_hand=ON_HAND - stored,
-            reserved=RESERVED - from_reserved,
-            updated_at=utcnow(),
-        )
-        .returning(_STOCK.c.id, _STOCK.c.on_hand, _STOCK.c.reserved, AVERAGE)
+# The conditional UPDATE of a decrease: ``stored`` thousandths off a stock row,
+# ``from_reserved`` of them out of what is reserved, only if the rest (``free``) is available at
+# that instant; it returns the row after it (nothing when it was not). Built once, with its
+# values as parameters: an issue only binds them (no statement to build and key per call).
+_TAKING = (
+    update(_STOCK)
+    .where(
+        _STOCK.c.warehouse_id == bindparam("stock_warehouse"),
+        _STOCK.c.product_id == bindparam("stock_product"),
+        bindparam("free", type_=BigInteger()) <= ON_HAND - RESERVED,
+        bindparam("from_reserved", type_=BigInteger()) <= RESERVED,
     )
+    .values(
+        on_hand=ON_HAND - bindparam("stored", type_=BigInteger()),
+        reserved=RESERVED - bindparam("from_reserved", type_=BigInteger()),
+        updated_at=bindparam("now"),
+    )
+    .returning(_STOCK.c.id, _STOCK.c.on_hand, _STOCK.c.reserved, AVERAGE)
+)
+
+
+def _taking_params(
+    *, warehouse_id: uuid.UUID, product_id: uuid.UUID, stored: int, from_reserved: int
+) -> dict[str, Any]:
+    return {
+        "stock_warehouse": warehouse_id,
+        "stock_product": product_id,
+        "stored": stored,
+        "free": stored - from_reserved,
+        "from_reserved": from_reserved,
+        "now": utcnow(),
+    }
 
 
 async def _insufficient(
@@ -220,18 +230,43 @@ async def _decrease(
     stored: int,
     from_reserved: int,
 ) -> Any:
-    """Take from a stock row in one conditional UPDATE (``_taking``); a 409 naming the
+    """Take from a stock row in one conditional UPDATE (``_TAKING``); a 409 naming the
     available quantity when it is not there at that instant."""
-    stmt = _taking(
+    params = _taking_params(
         warehouse_id=warehouse_id,
         product_id=product_id,
         stored=stored,
         from_reserved=from_reserved,
     )
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await session.execute(_TAKING, params)).one_or_none()
     if row is None:
         raise await _insufficient(session, warehouse_id=warehouse_id, product_id=product_id)
     return row
+
+
+@functools.cache
+def _decrease_and_record_statement() -> Any:
+    """``WITH taken AS (UPDATE ... RETURNING ...) INSERT INTO inventory_movements ... SELECT
+    ... FROM taken`` (PostgreSQL), built once: on first use, when every table is known (a
+    column that only references another takes that column's type then)."""
+    taken = _TAKING.cte("taken")
+    columns = [c for c in _MOVEMENTS.c if c.key != "unit_cost_minor"]
+    return (
+        insert(_MOVEMENTS)
+        .from_select(
+            [*(c.key for c in columns), "unit_cost_minor"],
+            select(
+                *(bindparam(f"m_{c.key}", type_=c.type) for c in columns),
+                taken.c.average_cost_minor,
+            ),
+        )
+        .returning(
+            _MOVEMENTS.c.unit_cost_minor,
+            select(taken.c.id).scalar_subquery(),
+            select(taken.c.on_hand).scalar_subquery(),
+            select(taken.c.reserved).scalar_subquery(),
+        )
+    )
 
 
 async def _decrease_and_record(
@@ -241,28 +276,18 @@ async def _decrease_and_record(
     RETURNING ...) INSERT ... SELECT ... FROM taken``), valued at the row's average: one round
     trip while the row is locked instead of two, so a hot row is held for less time. No row
     taken, no movement written: the 409."""
-    taken = _taking(
-        warehouse_id=movement["warehouse_id"],
-        product_id=movement["product_id"],
-        stored=stored,
-        from_reserved=from_reserved,
-    ).cte("taken")
-    columns = [c for c in _MOVEMENTS.c if c.key != "unit_cost_minor"]
-    values = [literal(movement[c.key], c.type) for c in columns]
-    stmt = (
-        insert(_MOVEMENTS)
-        .from_select(
-            [*(c.key for c in columns), "unit_cost_minor"],
-            select(*values, taken.c.average_cost_minor),
-        )
-        .returning(
-            _MOVEMENTS.c.unit_cost_minor,
-            select(taken.c.id).scalar_subquery(),
-            select(taken.c.on_hand).scalar_subquery(),
-            select(taken.c.reserved).scalar_subquery(),
-        )
-    )
-    row = (await session.execute(stmt)).one_or_none()
+    # The movement's values are named apart: a parameter named as a stock column would be
+    # taken for a value the UPDATE sets.
+    params = {
+        **{f"m_{key}": value for key, value in movement.items()},
+        **_taking_params(
+            warehouse_id=movement["warehouse_id"],
+            product_id=movement["product_id"],
+            stored=stored,
+            from_reserved=from_reserved,
+        ),
+    }
+    row = (await session.execute(_decrease_and_record_statement(), params)).one_or_none()
     if row is None:
         raise await _insufficient(
             session, warehouse_id=movement["warehouse_id"], product_id=movement["product_id"]
@@ -430,13 +455,17 @@ async def verify(session: AsyncSession, *, client_id: uuid.UUID | None = None) -
 
 @dataclass(frozen=True)
 class BatchMove:
-    """One change of a batch: a signed quantity of a product in a warehouse, and (for an
-    increase) the unit cost it is valued at (None: at the row's average)."""
+    """One change of a batch: a signed quantity of a product in a warehouse, (for an increase)
+    the unit cost it is valued at (None: at the row's average), the document its movement
+    belongs to when it is not the batch's (a receipt's movements name each their order line),
+    and what it takes off the row's quantity on order (a receipt: what arrived of it)."""
 
     warehouse_id: uuid.UUID
     product_id: uuid.UUID
     quantity: Decimal
     unit_cost_minor: int | None = None
+    document_id: uuid.UUID | None = None
+    off_order: Decimal = Decimal(0)
 
 
 #: How many stock rows one locking SELECT names (two parameters each).
@@ -453,21 +482,41 @@ _LOCKED = (
     )
     .order_by(_STOCK.c.id)
 )
-_SET_STOCK = (
-    update(_STOCK)
-    .where(_STOCK.c.id == bindparam("stock_id"), bindparam("taken") <= ON_HAND - RESERVED)
-    .values(
-        on_hand=ON_HAND + bindparam("delta", type_=BigInteger()),
-        average_cost_minor=bindparam("average"),
-        updated_at=bindparam("now"),
+
+
+def _set_stock(floor: Any) -> Any:
+    return (
+        update(_STOCK)
+        .where(_STOCK.c.id == bindparam("stock_id"), bindparam("taken") <= ON_HAND - RESERVED)
+        .values(
+            on_hand=ON_HAND + bindparam("delta", type_=BigInteger()),
+            average_cost_minor=bindparam("average"),
+            # never below zero (SQLite's two-argument ``max``)
+            on_order=floor(_raw(_STOCK.c.on_order) - bindparam("off", type_=BigInteger()), 0),
+            updated_at=bindparam("now"),
+        )
     )
-)
+
+
+_SET_STOCK = {"postgresql": _set_stock(func.greatest), "sqlite": _set_stock(func.max)}
 
 
 def _weighted(on_hand: int, average: int, stored: int, cost: int) -> int:
     """The weighted average after adding ``stored`` at ``cost`` (half up, as ``_increase``)."""
     total = on_hand + stored
     return (on_hand * average + stored * cost + total // 2) // total
+
+
+@dataclass
+class _Row:
+    """A stock row while a batch works on it: as locked, then after each of its changes."""
+
+    stock_id: uuid.UUID | None
+    on_hand: int
+    reserved: int
+    average: int
+    delta: int = 0
+    off_order: int = 0
 
 
 async def move_many(
@@ -481,70 +530,47 @@ async def move_many(
     actor_id: uuid.UUID | None,
     reason: str = "",
 ) -> int:
-    """``move`` for many stock rows at once (each row at most once): the rows are locked
-    (``FOR UPDATE`` on PostgreSQL; SQLite's writers take turns), every decrease must be covered
-    by what is available (409 ``insufficient_stock`` otherwise, nothing written), then one
-    UPDATE per row and one INSERT per movement are sent as batches. Returns the movements
-    written."""
+    """``move`` for many stock rows at once: the rows are locked (``FOR UPDATE`` on
+    PostgreSQL; SQLite's writers take turns), every decrease must be covered by what is
+    available (409 ``insufficient_stock`` otherwise, nothing written), then one UPDATE per row
+    and one INSERT per movement are sent as batches (a constant number of statements, however
+    many changes). A row named by several changes takes them in order (each valued as ``move``
+    would, one after the other) and is written once. Returns the movements written."""
     if kind not in EITHER and any(
         (kind in INCREASES and c.quantity < 0) or (kind in DECREASES and c.quantity > 0)
         for c in changes
     ):
         raise ValueError(f"a {kind.value} movement cannot have that sign")
     wanted = [c for c in changes if c.quantity != 0]
-    if len({(c.warehouse_id, c.product_id) for c in wanted}) != len(wanted):
-        raise ValueError("a batch changes each stock row once")
+    pairs = list(dict.fromkeys((c.warehouse_id, c.product_id) for c in wanted))
     dialect = session.get_bind().dialect.name
     locking = _LOCKED.with_for_update() if dialect == "postgresql" else _LOCKED
-    found: dict[tuple[uuid.UUID, uuid.UUID], Any] = {}
-    for start in range(0, len(wanted), BATCH_ROWS):
-        batch = wanted[start : start + BATCH_ROWS]
-        pairs = {(c.warehouse_id, c.product_id) for c in batch}
+    rows: dict[tuple[uuid.UUID, uuid.UUID], _Row] = {}
+    for start in range(0, len(pairs), BATCH_ROWS):
+        batch = set(pairs[start : start + BATCH_ROWS])
         params = {
-            "warehouses": sorted({c.warehouse_id for c in batch}),
-            "products": sorted({c.product_id for c in batch}),
+            "warehouses": sorted({w for w, _ in batch}),
+            "products": sorted({p for _, p in batch}),
         }
-        for row in (await session.execute(locking, params)).all():
-            if (row.warehouse_id, row.product_id) in pairs:
-                found[(row.warehouse_id, row.product_id)] = row
+        for found in (await session.execute(locking, params)).all():
+            stock_id, warehouse_id, product_id, on_hand, reserved, average = found
+            if (warehouse_id, product_id) in batch:
+                rows[(warehouse_id, product_id)] = _Row(stock_id, on_hand, reserved, average)
     now = utcnow()
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
     movements: list[dict[str, Any]] = []
     for change in wanted:
         stored = quantity_to_stored(change.quantity)
-        current = found.get((change.warehouse_id, change.product_id))
-        on_hand, reserved, average = (0, 0, 0) if current is None else current[3:6]
-        if stored < 0 and on_hand - reserved < -stored:
-            raise insufficient(quantity_from_stored(max(on_hand - reserved, 0)))
+        row = rows.setdefault((change.warehouse_id, change.product_id), _Row(None, 0, 0, 0))
+        if stored < 0 and row.on_hand - row.reserved < -stored:
+            raise insufficient(quantity_from_stored(max(row.on_hand - row.reserved, 0)))
         if stored > 0 and change.unit_cost_minor is not None:
-            new_average = _weighted(on_hand, average, stored, change.unit_cost_minor)
             cost = change.unit_cost_minor
+            row.average = _weighted(row.on_hand, row.average, stored, cost)
         else:
-            new_average = average
-            cost = average
-        if current is None:
-            inserts.append(
-                new_stock_row(
-                    client_id,
-                    change.warehouse_id,
-                    change.product_id,
-                    on_hand=change.quantity,
-                    average_cost_minor=new_average,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        else:
-            updates.append(
-                {
-                    "stock_id": current.id,
-                    "taken": max(-stored, 0),
-                    "delta": stored,
-                    "average": new_average,
-                    "now": now,
-                }
-            )
+            cost = row.average
+        row.on_hand += stored
+        row.delta += stored
+        row.off_order += quantity_to_stored(change.off_order)
         movements.append(
             {
                 "id": uuid7(),
@@ -555,12 +581,40 @@ async def move_many(
                 "quantity": change.quantity,
                 "unit_cost_minor": cost,
                 "document_kind": document_kind,
-                "document_id": document_id,
+                "document_id": change.document_id or document_id,
                 "actor_id": actor_id,
                 "reason": reason,
                 "created_at": now,
             }
         )
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    for (warehouse_id, product_id), row in rows.items():
+        if row.delta == 0 and (row.stock_id is None or row.off_order == 0):
+            continue  # its changes cancel out (a missing row is not made for nothing)
+        if row.stock_id is None:
+            inserts.append(
+                new_stock_row(
+                    client_id,
+                    warehouse_id,
+                    product_id,
+                    on_hand=quantity_from_stored(row.on_hand),
+                    average_cost_minor=row.average,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        else:
+            updates.append(
+                {
+                    "stock_id": row.stock_id,
+                    "taken": max(-row.delta, 0),
+                    "delta": row.delta,
+                    "off": row.off_order,
+                    "average": row.average,
+                    "now": now,
+                }
+            )
     if inserts:
         # A row another transaction created meanwhile is added to, as ``_increase`` does.
         stmt = _upsert(dialect)(_STOCK)
@@ -582,7 +636,7 @@ async def move_many(
             inserts,
         )
     if updates:
-        await session.execute(_SET_STOCK, updates)
+        await session.execute(_SET_STOCK[dialect], updates)
     if movements:
         await session.execute(_MOVEMENTS.insert(), movements)
     return len(movements)

@@ -153,6 +153,8 @@ class PurchaseOrderRead(ReadModel):
     received_at: datetime | None
     closed_at: datetime | None
     cancelled_at: datetime | None
+    #: When the order's PDF was e-mailed to the vendor (null until it was, or if it was not).
+    emailed_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

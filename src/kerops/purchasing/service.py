@@ -566,6 +566,7 @@ async def receive(
         ).scalars()
     }
     tolerance = await settings_of(session, order.client_id)
+    moves: list[ledger.BatchMove] = []
     for index, given in enumerate(data.lines):
         line = lines[given.line_id]
         product = products.get(line.product_id) if line.product_id else None
@@ -574,30 +575,34 @@ async def receive(
         if after * 100 > quantity_to_stored(line.quantity) * (100 + tolerance):
             raise _over_receipt(index)
         if product is not None:
-            await ledger.move(
-                session,
-                client_id=order.client_id,
-                warehouse_id=order.warehouse_id,
-                product_id=product.id,
-                kind=MovementKind.receipt,
-                quantity=given.quantity,
-                document_kind=MovementDocument.purchase_order_line,
-                document_id=line.id,
-                actor_id=principal.user_id,
-                unit_cost_minor=(
-                    line.unit_price_minor
-                    if given.unit_price_minor is None
-                    else given.unit_price_minor
-                ),
+            moves.append(
+                ledger.BatchMove(
+                    warehouse_id=order.warehouse_id,
+                    product_id=product.id,
+                    quantity=given.quantity,
+                    unit_cost_minor=(
+                        line.unit_price_minor
+                        if given.unit_price_minor is None
+                        else given.unit_price_minor
+                    ),
+                    document_id=line.id,
+                    # what arrives leaves what is on order (never more than was still on order)
+                    off_order=min(given.quantity, max(line.quantity - line.received, Decimal(0))),
+                )
             )
-            was_on_order = max(line.quantity - line.received, Decimal(0))
-            await ledger.add_on_order(
-                session,
-                order.client_id,
-                order.warehouse_id,
-                product.id,
-                -min(given.quantity, was_on_order),
-            )
+    # A constant number of statements for any number of lines: the movements, their stock rows
+    # (on hand, average, on order) in one batch, the lines in one UPDATE (the flush's).
+    await ledger.move_many(
+        session,
+        client_id=order.client_id,
+        changes=moves,
+        kind=MovementKind.receipt,
+        document_kind=MovementDocument.purchase_order_line,
+        document_id=None,
+        actor_id=principal.user_id,
+    )
+    for given in data.lines:
+        line = lines[given.line_id]
         line.received = line.received + given.quantity
     complete = all(line.received >= line.quantity for line in lines.values())
     to = Status.received if complete else Status.partially_received
