@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
@@ -154,7 +154,7 @@ async def _lock_technician(session: AsyncSession, technician_id: uuid.UUID) -> N
     await session.execute(stmt)
 
 
-def _rate_lines(client_id: uuid.UUID, technician: User, category: WorkLogCategory) -> Select[Any]:
+def _rate_lines(client_id: uuid.UUID, technician: User, category: WorkLogCategory) -> Any:
     holder = LabourRate.technician_id == technician.id
     if technician.vendor_id is not None:
         card = and_(
