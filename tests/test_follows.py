@@ -49,6 +49,7 @@ from kerops.inventory.models import (
     Warehouse,
 )
 from kerops.iot.models import IoTDevice, IoTReading, IoTRule
+from kerops.labour.models import TicketWorkLog
 from kerops.notifications.models import (
     CertificationReminder,
     WebhookDelivery,
@@ -400,6 +401,11 @@ def _reservation(run: Runner, w: World) -> Family:
     return Family((ServiceTicket, ticket_id), child, t.viewer, t.manager, t.manager2, move)
 
 
+def _work_log(run: Runner, w: World) -> Family:
+    # Of a technician the ticket is not assigned to: what reaches it is the ticket's rule.
+    return _ticket_child(TicketWorkLog, technician_id=w.technician.id, started_at=utcnow())(run, w)
+
+
 KINDS: dict[type[Base], Callable[[Runner, World], Family]] = {
     AssetStatusChange: _asset_child(AssetStatusChange, to_status=AssetStatus.down),
     AssetBOM: _bom_line,
@@ -439,6 +445,7 @@ KINDS: dict[type[Base], Callable[[Runner, World], Family]] = {
     PurchaseOrderLine: _order_child(PurchaseOrderLine, quantity=Decimal(2), description="x"),
     PurchaseOrderEvent: _order_child(PurchaseOrderEvent, to_status="draft"),
     StockReservation: _reservation,
+    TicketWorkLog: _work_log,
 }
 
 

@@ -223,12 +223,16 @@ async def _ensure_no_overlap(
         stmt = stmt.where(TicketWorkLog.id != exclude_id)
     other = (await session.execute(stmt.limit(1))).first()
     if other is not None:
-        raise Conflict(
-            gettext("This overlaps another work log of the technician ({id}).", id=other.id),
-            code="work_log_overlap",
-            overlapping_work_log_id=str(other.id),
-            overlapping_ticket_id=str(other.ticket_id),
-        )
+        raise _overlap(other.id, other.ticket_id)
+
+
+def _overlap(log_id: uuid.UUID, ticket_id: uuid.UUID) -> Conflict:
+    return Conflict(
+        gettext("This overlaps another work log of the technician ({id}).", id=log_id),
+        code="work_log_overlap",
+        overlapping_work_log_id=str(log_id),
+        overlapping_ticket_id=str(ticket_id),
+    )
 
 
 async def _running(session: AsyncSession, technician_id: uuid.UUID) -> TicketWorkLog | None:
@@ -361,16 +365,23 @@ async def start_timer(
             code="ticket_closed",
         )
     technician = await _technician(session, principal, ticket, data.technician_id)
-    running = await _running(session, technician.id)
-    if running is not None:
-        raise Conflict(
-            gettext("The technician's timer already runs (work log {id}).", id=running.id),
-            code="work_log_running",
-            running_work_log_id=str(running.id),
-            running_ticket_id=str(running.ticket_id),
-        )
     now = utcnow()
-    await _ensure_no_overlap(session, technician_id=technician.id, started_at=now, ended_at=None)
+    # One query: a running timer of theirs, else a log of theirs that ends after now.
+    ahead = select(TicketWorkLog.id, TicketWorkLog.ticket_id, TicketWorkLog.ended_at).where(
+        TicketWorkLog.technician_id == technician.id,
+        or_(TicketWorkLog.ended_at.is_(None), TicketWorkLog.ended_at > now),
+    )
+    running_first = TicketWorkLog.ended_at.is_not(None)
+    found = (await session.execute(ahead.order_by(running_first).limit(1))).first()
+    if found is not None and found.ended_at is None:
+        raise Conflict(
+            gettext("The technician's timer already runs (work log {id}).", id=found.id),
+            code="work_log_running",
+            running_work_log_id=str(found.id),
+            running_ticket_id=str(found.ticket_id),
+        )
+    if found is not None:
+        raise _overlap(found.id, found.ticket_id)
     rate, currency = await rate_for(
         session, ticket=ticket, technician=technician, category=data.category
     )
