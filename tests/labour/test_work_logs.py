@@ -349,6 +349,15 @@ def test_a_running_log_takes_no_end_by_patch(client: TestClient, run: Runner) ->
         f"{API}/work-logs/{log['id']}", json={"notes": "Esperando"}, headers=crew.owner.headers
     )
     assert notes.status_code == 200 and notes.json()["ended_at"] is None
+    # Its start moves back within the technician's day, not further, nor into the future.
+    url = f"{API}/work-logs/{log['id']}"
+    h = crew.technician.headers
+    earlier = client.patch(url, json={"started_at": hours_ago(2).isoformat()}, headers=h)
+    assert earlier.status_code == 200 and earlier.json()["ended_at"] is None
+    too_early = client.patch(url, json={"started_at": hours_ago(30).isoformat()}, headers=h)
+    assert too_early.status_code == 403 and _code(too_early) == "work_log_edit_window"
+    ahead = client.patch(url, json={"started_at": hours_ago(-1).isoformat()}, headers=h)
+    assert ahead.status_code == 422
 
 
 # --- overlaps ------------------------------------------------------------------------------------

@@ -542,8 +542,15 @@ async def update_log(
         if problem:
             raise _span_refused(field, problem.translated())
         _check_end(principal, ended_at, now, field)
-    elif ended_at is None and started_at > now + CLOCK_SKEW:
-        raise _span_refused("started_at", gettext("a running timer cannot start in the future"))
+    elif ended_at is None and "started_at" in changes:
+        if started_at > now + CLOCK_SKEW:
+            msg = gettext("a running timer cannot start in the future")
+            raise _span_refused("started_at", msg)
+        if _is_technician(principal) and now - started_at > EDIT_WINDOW:
+            raise Forbidden(
+                gettext("A technician changes their time only within 24 hours; ask a manager."),
+                code="work_log_edit_window",
+            )
     if span_changed:
         await _ensure_no_overlap(
             session,
