@@ -401,10 +401,15 @@ def test_a_running_timer_overlaps_entries_after_its_start(client: TestClient, ru
     log = client.post(
         f"{API}/tickets/{crew.ticket}/work-logs/start", headers=crew.technician.headers
     ).json()
-    shift_log(run, log["id"], started_at=hours_ago(2))
-    inside = log_time(client, crew.technician, crew.ticket, hours_ago(1), minutes=30)
+    started = hours_ago(2)
+    shift_log(run, log["id"], started_at=started)
+    inside = log_time(
+        client, crew.technician, crew.ticket, started + timedelta(hours=1), minutes=30
+    )
     assert inside.status_code == 409 and _code(inside) == "work_log_overlap"
-    before = log_time(client, crew.technician, crew.ticket, hours_ago(3), minutes=60)
+    before = log_time(
+        client, crew.technician, crew.ticket, started - timedelta(hours=1), minutes=60
+    )
     assert before.status_code == 201
 
 
