@@ -152,7 +152,7 @@ def test_a_bad_entry_is_a_422_and_changes_nothing(
     response = client.post(
         f"{API}/tickets/{crew.ticket}/work-logs",
         json={"started_at": "2026-01-01T08:00:00Z", **body},
-        headers=crew.owner.headers | {},
+        headers=crew.owner.headers,
     )
     assert response.status_code == 422, response.text
     assert _code(response) == "validation_error"
