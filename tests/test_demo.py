@@ -258,6 +258,32 @@ def test_the_completed_tickets_parts_cost_comes_from_the_ledger(
     run(check)
 
 
+def test_the_completed_tickets_labour_cost_comes_from_their_work_logs(
+    client: TestClient, run: Run
+) -> None:
+    _load(client, run)
+
+    async def check(session: AsyncSession) -> dict[str, tuple[int, int]]:
+        completed = (
+            await session.execute(
+                select(ServiceTicket).where(ServiceTicket.status == TicketStatus.completed)
+            )
+        ).scalars()
+        found = {}
+        for ticket in completed:
+            logs = await session.execute(
+                select(TicketWorkLog.cost_minor).where(TicketWorkLog.ticket_id == ticket.id)
+            )
+            found[ticket.title] = (ticket.labour_cost_minor, sum(logs.scalars()))
+        return found
+
+    # 30 minutes of travel at $12.000 an hour, and 90 (or 120) of work at $18.000.
+    assert run(check) == {
+        "Hielo en evaporador": (33_000, 33_000),
+        "Cambio de interruptor dañado": (42_000, 42_000),
+    }
+
+
 def test_a_second_load_adds_nothing(client: TestClient, run: Run) -> None:
     _load(client, run)
     first = run(_counts)

@@ -50,6 +50,7 @@ from kerops.inventory.models import (
     Warehouse,
 )
 from kerops.iot.models import IoTDevice, IoTReading, IoTRule
+from kerops.labour.models import TicketWorkLog
 from kerops.notifications.models import (
     CertificationReminder,
     WebhookDelivery,
@@ -441,6 +442,11 @@ def _delivery(run: Runner, w: World) -> Family:
     return Family((ReportSchedule, schedule_id), child, None, t.owner, w.other, move)
 
 
+def _work_log(run: Runner, w: World) -> Family:
+    # Of a technician the ticket is not assigned to: what reaches it is the ticket's rule.
+    return _ticket_child(TicketWorkLog, technician_id=w.technician.id, started_at=utcnow())(run, w)
+
+
 KINDS: dict[type[Base], Callable[[Runner, World], Family]] = {
     ReportDelivery: _delivery,
     AssetStatusChange: _asset_child(AssetStatusChange, to_status=AssetStatus.down),
@@ -481,6 +487,7 @@ KINDS: dict[type[Base], Callable[[Runner, World], Family]] = {
     PurchaseOrderLine: _order_child(PurchaseOrderLine, quantity=Decimal(2), description="x"),
     PurchaseOrderEvent: _order_child(PurchaseOrderEvent, to_status="draft"),
     StockReservation: _reservation,
+    TicketWorkLog: _work_log,
 }
 
 

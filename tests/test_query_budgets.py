@@ -107,6 +107,14 @@ BUDGETS: dict[Route, int] = {
     # A return: the ticket, the product, its movements on the ticket, the warehouse, the
     # ledger's upsert and movement, the parts cost, the ticket with its audit and sync rows.
     ("POST", f"{P}/tickets/{{ticket_id}}/parts/returns"): 12,
+    # A work log: the ticket and the technician (both locked), the technician's logs around
+    # its span, the rate lines, the sum of the ticket's other logs; then the log, its event and
+    # the ticket's new labour cost with one audit INSERT, the jobs outbox row of the event's
+    # dispatch and the ticket's sync log row. A stop or a delete reads the log instead of
+    # the span and the rates.
+    ("POST", f"{P}/tickets/{{ticket_id}}/work-logs"): 13,
+    ("POST", f"{P}/tickets/{{ticket_id}}/work-logs/stop"): 12,
+    ("DELETE", f"{P}/work-logs/{{log_id}}"): 12,
     # An import of assets: the caller, the locales they write into, the client's assets, its
     # custom fields of assets (one query for the whole file), the plan's limit, then the assets,
     # their first status changes and their audit rows in bulk, and their sync log rows (one

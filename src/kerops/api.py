@@ -76,6 +76,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "description": "Photos and documents of a ticket: upload, list, download, delete.",
     },
     {
+        "name": "labour",
+        "description": "Technicians' time on tickets (manual entries and timers) and the "
+        "hourly rates it is costed at; a ticket's labour cost is the sum of its logs.",
+    },
+    {
         "name": "inventory",
         "description": "The product catalogue (KER's and each client's products and spare "
         "parts), warehouses and vans, stock, the ledger of movements, transfers, adjustments, "
@@ -225,6 +230,7 @@ def routers() -> list[APIRouter]:
     from kerops.iot.readings_router import router as iot_readings_router
     from kerops.iot.router import router as iot_router
     from kerops.iot.rules_router import router as iot_rules_router
+    from kerops.labour.router import router as labour_router
     from kerops.notifications.router import notifications_router, webhooks_router
     from kerops.operations.assignment_router import router as ticket_assignment_router
     from kerops.operations.attachments_router import router as ticket_attachments_router
@@ -276,6 +282,7 @@ def routers() -> list[APIRouter]:
         inventory_files_router,  # before the products' /products/{product_id}
         inventory_uploads_router,
         ticket_parts_router,
+        labour_router,
         products_router,
         stores_router,
         purchasing_router,

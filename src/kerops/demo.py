@@ -42,6 +42,7 @@ from kerops.core.enums import (
     TicketStatus,
     UserRole,
     WarehouseKind,
+    WorkLogCategory,
 )
 from kerops.core.principal import AuditContext, Principal
 from kerops.core.state import AppState
@@ -54,6 +55,8 @@ from kerops.iot import rules as iot_rules
 from kerops.iot import service as iot_service
 from kerops.iot.rules_schemas import RuleCreate, RuleKind
 from kerops.iot.schemas import DeviceCreate
+from kerops.labour import service as labour_service
+from kerops.labour.schemas import RateCreate, WorkLogCreate
 from kerops.operations import assignment, history, intake, sla, tasks, transitions
 from kerops.operations.models import ServiceTicket, TicketHistory
 from kerops.operations.schemas import TicketCreate, TransitionCreate
@@ -830,6 +833,7 @@ async def _load_acme(session: AsyncSession, state: AppState, owner: User, pw: st
     )
     await _demo_tickets(session, acme)
     await _demo_ticket_parts(session, acme)
+    await _demo_labour(session, acme)
 
 
 async def _plans(
@@ -1174,6 +1178,49 @@ async def _demo_ticket_parts(session: AsyncSession, acme: _Acme) -> None:
         stamped = ticket.updated_at  # the demo's past, which the change of its cost moves on
         await parts_service.refresh_parts_cost(session, ticket)
         await session.flush()
+        ticket.updated_at = stamped
+    await session.flush()
+
+
+#: The technician's hourly rates at Acme (CLP): (category, rate); None: every other category.
+DEMO_RATES: list[tuple[WorkLogCategory | None, int]] = [
+    (None, 18_000),
+    (WorkLogCategory.travel, 12_000),
+]
+#: The time the completed demo tickets took: (ticket title, category, hours after the ticket
+#: was raised it started, minutes).
+DEMO_WORK_LOGS = [
+    ("Hielo en evaporador", WorkLogCategory.travel, 3.5, 30),
+    ("Hielo en evaporador", WorkLogCategory.work, 4, 90),
+    ("Cambio de interruptor dañado", WorkLogCategory.travel, 3.5, 30),
+    ("Cambio de interruptor dañado", WorkLogCategory.work, 4, 120),
+]
+
+
+async def _demo_labour(session: AsyncSession, acme: _Acme) -> None:
+    """The technician's rates, and the time logged on the completed tickets (entered by the
+    owner, as a manager corrects a day's time), so their labour cost comes from their logs."""
+    for category, rate in DEMO_RATES:
+        await labour_service.create_rate(
+            session,
+            principal=acme.owner,
+            data=RateCreate(technician_id=acme.tech_id, category=category, hourly_rate_minor=rate),
+        )
+    for title, category, after_hours, minutes in DEMO_WORK_LOGS:
+        ticket = await _ticket_titled(session, title)
+        stamped = ticket.updated_at  # the demo's past, which the change of its cost moves on
+        await labour_service.create_log(
+            session,
+            principal=acme.owner,
+            ticket_id=ticket.id,
+            data=WorkLogCreate(
+                technician_id=acme.tech_id,
+                started_at=ticket.created_at + timedelta(hours=after_hours),
+                minutes=minutes,
+                category=category,
+                notes="Registrado por la supervisión al cierre del día.",
+            ),
+        )
         ticket.updated_at = stamped
     await session.flush()
 

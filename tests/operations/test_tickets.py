@@ -265,32 +265,34 @@ def test_comments(client: TestClient, run: Runner) -> None:
 
 
 def test_costs_are_recorded_by_owner_and_managers(client: TestClient, run: Runner) -> None:
+    # The parts cost and currency are typed; the labour cost is the sum of the ticket's work
+    # logs (tests/labour), never typed.
     team = make_team(client, run)
     ticket = create_ticket(client, team.requester, team.locale1)
     assert (ticket["labour_cost_minor"], ticket["parts_cost_minor"]) == (0, 0)
     assert ticket["currency"] == "CLP" and ticket["total_cost_minor"] == 0
     url = f"{API}/tickets/{ticket['id']}"
-    costs = {"labour_cost_minor": 45_000, "parts_cost_minor": 129_990}
-    changed = client.patch(url, json=costs, headers=team.manager.headers)
+    changed = client.patch(url, json={"parts_cost_minor": 129_990}, headers=team.manager.headers)
     assert changed.status_code == 200, changed.text
-    assert changed.json()["total_cost_minor"] == 174_990
+    assert changed.json()["total_cost_minor"] == 129_990
     in_usd = client.patch(url, json={"currency": "USD"}, headers=team.owner.headers)
     assert in_usd.json()["currency"] == "USD"
     for bad in (
-        {"labour_cost_minor": -1},
+        {"labour_cost_minor": 45_000},
+        {"parts_cost_minor": -1},
         {"parts_cost_minor": 2**63},
         {"parts_cost_minor": 1.5},
-        {"labour_cost_minor": None},
+        {"parts_cost_minor": None},
         {"currency": "usd"},
         {"currency": "PESOS"},
     ):
         response = client.patch(url, json=bad, headers=team.owner.headers)
         assert response.status_code == 422, bad
-    refused = client.patch(url, json={"labour_cost_minor": 1}, headers=team.requester.headers)
+    refused = client.patch(url, json={"parts_cost_minor": 1}, headers=team.requester.headers)
     assert refused.status_code == 403
     final = client.get(url, headers=team.owner.headers).json()
     assert (final["labour_cost_minor"], final["parts_cost_minor"], final["currency"]) == (
-        45_000,
+        0,
         129_990,
         "USD",
     )

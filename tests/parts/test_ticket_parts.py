@@ -177,8 +177,8 @@ def test_the_parts_cost_is_not_typed_once_stock_moved(client: TestClient, run: R
     refused = client.patch(url, json={"parts_cost_minor": 500}, headers=s.owner.headers)
     assert refused.status_code == 422 and refused.json()["code"] == "parts_cost_from_stock"
     assert _parts_cost(run, s.ticket) == 1000
-    labour = client.patch(url, json={"labour_cost_minor": 700}, headers=s.owner.headers)
-    assert labour.status_code == 200
+    currency = client.patch(url, json={"currency": "CLP"}, headers=s.owner.headers)
+    assert currency.status_code == 200
 
 
 def test_another_clients_product_or_warehouse_is_404(client: TestClient, run: Runner) -> None:

@@ -219,7 +219,6 @@ class TicketUpdate(InputModel):
     area_id: uuid.UUID | None = None
     asset_id: uuid.UUID | None = None
     planned_at: ApiDateTime | None = None
-    labour_cost_minor: MinorUnits | None = None
     parts_cost_minor: MinorUnits | None = None
     currency: Currency | None = None
     custom_fields: CustomFieldValues | None = None
@@ -228,7 +227,6 @@ class TicketUpdate(InputModel):
         "title",
         "description",
         "priority",
-        "labour_cost_minor",
         "parts_cost_minor",
         "currency",
         "custom_fields",
