@@ -818,6 +818,7 @@ async def _load_acme(session: AsyncSession, state: AppState, owner: User, pw: st
             requester_locale_id=providencia.id,
             assets=assets,
             zones={locale.id: ZoneInfo(locale.timezone) for locale in locales.values()},
+            rates=dict(DEMO_RATES),
         ),
         now=utcnow(),
     )

@@ -52,8 +52,6 @@ from kerops.workforce.models import TechnicianShift
 #: The history's length, and the days before the load it stops (the demo tickets' fortnight).
 HISTORY_DAYS = 182
 QUIET_DAYS = 15
-#: What the demo technician's hour costs, in CLP (travel and waiting too).
-HOURLY_RATE_CLP = 18_000
 SEED = 62
 
 #: The old chiller: most corrective tickets are its failures.
@@ -124,6 +122,8 @@ class Cast:
     requester_locale_id: uuid.UUID
     assets: dict[str, Asset]
     zones: dict[uuid.UUID, ZoneInfo] = field(default_factory=dict)
+    #: The technician's hourly rates in CLP by category (None: every other category).
+    rates: dict[WorkLogCategory | None, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -267,9 +267,10 @@ class _Writer:
         else:
             requester = self.cast.owner_id
         costs = [
-            (category, began, ended, minutes, (minutes * HOURLY_RATE_CLP + 30) // 60)
+            (category, began, ended, minutes, rate, (minutes * rate + 30) // 60)
             for category, began, ended in plan.logs
             for minutes in [int((ended - began).total_seconds() // 60)]
+            for rate in [self.cast.rates.get(category, self.cast.rates.get(None, 0))]
         ]
         # Audited as raised by its requester (a plan's ticket by no one, as the PM job's are).
         audit_as(self.session, requester)
@@ -322,7 +323,7 @@ class _Writer:
                 )
             )
             previous = to_status
-        for category, began, ended, minutes, cost in costs:
+        for category, began, ended, minutes, rate, cost in costs:
             self.session.add(
                 TicketWorkLog(
                     client_id=ticket.client_id,
@@ -333,7 +334,7 @@ class _Writer:
                     started_at=began,
                     ended_at=ended,
                     minutes=minutes,
-                    hourly_rate_minor=HOURLY_RATE_CLP,
+                    hourly_rate_minor=rate,
                     currency="CLP",
                     cost_minor=cost,
                     billable=True,

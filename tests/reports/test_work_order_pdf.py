@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kerops.core.enums import TicketPriority, TicketStatus, WorkLogCategory
 from kerops.core.types import uuid7
 from kerops.labour.models import TicketWorkLog
-from kerops.operations.models import TicketHistory, TicketTask
+from kerops.operations.models import ServiceTicket, TicketHistory, TicketTask
 from kerops.reports.photos import MAX_SIDE, printable
 from tests.fixtures import files
 from tests.fixtures.assets import make_asset
@@ -120,6 +120,10 @@ def _add_work_log(run: Runner, stores: Stores) -> None:
                 billable=True,
             )
         )
+        # As the labour service keeps it: the ticket's labour cost is its logs' sum.
+        ticket = await session.get(ServiceTicket, stores.ticket)
+        assert ticket is not None
+        ticket.labour_cost_minor = 30_000
 
     run(create)
 

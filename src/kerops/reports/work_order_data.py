@@ -22,7 +22,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from kerops.assets.models import Asset
@@ -142,9 +141,8 @@ class WorkOrder:
 
     @property
     def labour_cost_minor(self) -> int:
-        """The logs' cost when time was logged, else the labour cost entered on the ticket."""
-        if self.labour:
-            return sum(line.cost_minor for line in self.labour)
+        """The ticket's labour cost: the sum of its work logs' (docs/labour.md), all of them,
+        also when more than the printed rows."""
         return int(self.ticket["labour_cost_minor"])
 
     @property
@@ -251,9 +249,9 @@ async def _parts(reader: Reader, ticket_id: uuid.UUID) -> list[PartLine]:
 
 
 async def _labour(reader: Reader, ticket_id: uuid.UUID) -> Sequence[Any]:
-    # Read by the ticket's id once the ticket was read in the caller's scope (see the module).
     statement = (
-        select(*TicketWorkLog.__table__.c, User.full_name.label("technician_name"))
+        reader.rows(TicketWorkLog)
+        .add_columns(User.full_name.label("technician_name"))
         .outerjoin(User, User.id == TicketWorkLog.technician_id)
         .where(TicketWorkLog.ticket_id == ticket_id)
         .order_by(TicketWorkLog.started_at, TicketWorkLog.id)
