@@ -284,6 +284,10 @@ NOT_DOCUMENTS = {
     "through its rule (tests/purchasing)",
     "/api/v1/purchasing/settings": "a client's settings, their defaults until set "
     "(tests/purchasing)",
+    "/api/v1/analytics/overview": "cards of figures added up from several tables, each "
+    "beside the previous period's (tests/analytics)",
+    "/api/v1/analytics/{metric}": "one metric's series and breakdowns added up from several "
+    "tables (tests/analytics)",
 }
 
 
