@@ -14,6 +14,7 @@ from kerops.analytics.periods import Filters, Group
 from kerops.analytics.schemas import MetricRead, OverviewRead
 from kerops.core.deps import ReaderDep
 from kerops.core.enums import TicketPriority
+from kerops.core.openapi import answers
 from kerops.core.schemas import ApiDate
 from kerops.core.types import utcnow
 
@@ -73,6 +74,7 @@ def _source(reader: ReaderDep) -> Source:
 
 
 @router.get("/overview", response_model=OverviewRead)
+@answers(404)  # another client named by ``client_id``
 async def get_overview(reader: ReaderDep, filters: FiltersDep) -> OverviewRead:
     """The dashboard's cards (MTTR, response time, SLA, backlog, first-time fix, PM compliance,
     planned ratio, costs, availability, downtime, utilisation, alarms) beside the previous
