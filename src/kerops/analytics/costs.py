@@ -23,7 +23,7 @@ from sqlalchemy import (
 from kerops.analytics.base import Breakdown, MetricResult, Source, fold, points, ticket_conditions
 from kerops.analytics.periods import Filters, Group, Zones
 from kerops.assets.models import Asset
-from kerops.core.enums import MovementDocument, MovementKind, TicketStatus, WorkLogCategory
+from kerops.core.enums import MovementDocument, MovementKind, TicketStatus
 from kerops.inventory.models import InventoryMovement
 from kerops.labour.models import TicketWorkLog
 from kerops.operations.models import ServiceTicket
@@ -35,7 +35,6 @@ T = ServiceTicket
 PART_KINDS = (MovementKind.issue, MovementKind.return_)
 TOP = 10
 ZERO = literal(0, BigInteger)
-_ = WorkLogCategory
 
 
 def _part(zones: Zones, instant: Any, where: list[Any], labour: Any, parts: Any, frm: Any) -> Any:

@@ -388,7 +388,12 @@ def backlog_statement(
                 or_(closed.is_(None), closed >= table.c.end_at),
             ),
         )
-        .where(*ticket_conditions(filters, source))
+        .where(
+            *ticket_conditions(filters, source),
+            # Before the join: only tickets open at some end (the first, the last) take part.
+            T.created_at < literal(max(at for _, _, at in ends), UTCDateTime),
+            or_(closed.is_(None), closed >= literal(min(at for _, _, at in ends), UTCDateTime)),
+        )
         .group_by(table.c.k)
     )
 
