@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kerops.core.enums import UserRole
+from kerops.core.enums import LocalRole, UserRole
 from tests.analytics.world import World, build, technician_of
-from tests.fixtures.factories import Account, Runner, make_user
+from tests.fixtures.factories import Account, Runner, add_member, make_user
 
 P = "/api/v1/analytics"
 APRIL = {"from": "2026-04-01", "to": "2026-04-30"}
@@ -347,6 +347,17 @@ def test_a_technician_sees_only_their_tickets(
     _, _, technician = month
     # K1 and K2 are the technician's: (35.5 + 26) / 2 = 30.75.
     assert _get(client, technician, "mttr")["value"] == 30.75
+
+
+def test_a_locale_member_sees_only_their_locale(
+    client: TestClient, run: Runner, month: tuple[World, Account, Account]
+) -> None:
+    w, owner, _ = month
+    member = make_user(client, run, role=UserRole.client_member, client_id=owner.client_id)
+    add_member(run, w.client_id, w.punta_arenas, member.id, LocalRole.manager)
+    # Punta Arenas' only April completion: K3, 168 h; its one failure: K4 on the pump.
+    assert _get(client, member, "mttr")["value"] == 168.0
+    assert [r["key"] for r in _get(client, member, "failures")["rows"]] == [str(w.pump)]
 
 
 def test_the_overview_sets_each_card_beside_the_previous_period(
