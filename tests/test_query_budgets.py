@@ -83,6 +83,12 @@ BUDGETS: dict[Route, int] = {
     # The ticket, the technicians of the client and its private vendors, then one query each for
     # all their shifts, licences (when the ticket requires one) and open tickets.
     ("GET", f"{P}/tickets/{{ticket_id}}/candidates"): 7,
+    # The dashboard: the caller, the time zones of the client's locales and technicians, then
+    # one statement per family of cards over the period and the one before (tickets created
+    # and planned, MTTR, response, SLA, first-time fix, PM compliance, costs, utilisation,
+    # alarms, the backlog at both ends) and availability for each period: the same count
+    # whatever the history's size.
+    ("GET", f"{P}/analytics/overview"): 16,
     # The client's row, its owner, the client's default workflow and its steps, each with its
     # audit rows (the client's row is written first: its owner's row points at it).
     ("POST", f"{P}/auth/register"): 14,

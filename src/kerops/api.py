@@ -111,6 +111,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "description": "Assets, tickets and locales as CSV or XLSX spreadsheets, filtered as "
         "their lists, with a column per custom field.",
     },
+    {
+        "name": "analytics",
+        "description": "The metrics of a client's maintenance: the dashboard's overview and "
+        "each metric's series by day, week or month in every locale's own time zone.",
+    },
     {"name": "notifications", "description": "A user's in-app notifications."},
     {
         "name": "sync",
@@ -205,11 +210,14 @@ OPERATION_NAMES: dict[str, str] = {
     "mark_read": "markNotificationRead",
     "list_deliveries": "listWebhookDeliveries",
     "retry_delivery": "retryWebhookDelivery",
+    "get_overview": "getAnalyticsOverview",
+    "get_metric": "getAnalyticsMetric",
 }
 
 
 def routers() -> list[APIRouter]:
     """Every router of the API, in documentation order."""
+    from kerops.analytics.router import router as analytics_router
     from kerops.assets.plans_router import router as asset_plans_router
     from kerops.assets.router import router as assets_router
     from kerops.audit.router import router as audit_router
@@ -295,6 +303,7 @@ def routers() -> list[APIRouter]:
         iot_readings_router,
         custom_fields_router,
         exports_router,
+        analytics_router,
         notifications_router,
         webhooks_router,
         sync_router,
