@@ -49,7 +49,8 @@ class FailingAsset:
 
     name: str
     failures: int
-    downtime_hours: float
+    #: Hours down in the month (None: not measured, printed ``-``).
+    downtime_hours: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,9 @@ class PmCompliance:
 
     due: int
     done_on_time: int
-    late: int
+    #: Done after their due time (None: not told apart from ``missed``, which then counts
+    #: every occurrence not done on time).
+    late: int | None
     missed: int
 
 
@@ -266,16 +269,20 @@ def _sla_and_pm(pdf: ReportPDF, report: MonthlyReport, language: str) -> None:
         value_format=count,
     )
     pm = report.pm
+    categories = [gettext("On time", language)]
+    values: list[float | None] = [pm.done_on_time]
+    if pm.late is None:
+        categories.append(gettext("Not on time", language))
+        values.append(pm.missed)
+    else:
+        categories += [gettext("Late", language), gettext("Missed", language)]
+        values += [pm.late, pm.missed]
     charts.bar_chart(
         pdf,
         Box(pdf.l_margin + half + gap, top, half, height),
         title=gettext("PM occurrences due: {due}", language, due=count(pm.due)),
-        categories=[
-            gettext("On time", language),
-            gettext("Late", language),
-            gettext("Missed", language),
-        ],
-        series=[Series(gettext("Occurrences", language), [pm.done_on_time, pm.late, pm.missed])],
+        categories=categories,
+        series=[Series(gettext("Occurrences", language), values)],
         value_format=count,
     )
     pdf.set_y(top + height + 3)
