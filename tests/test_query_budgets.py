@@ -155,6 +155,11 @@ BUDGETS: dict[Route, int] = {
     # image files, its parts' movements, its work logs and its history, one statement each on
     # one read connection (the photos come from storage, not the database).
     ("GET", f"{P}/tickets/{{ticket_id}}/pdf"): 9,
+    # A locale's monthly report: the caller and BEGIN, the locale with its client's name and
+    # whether the caller manages it, then the month's summary: the dashboard's cards over both
+    # months (one statement a card family, as the overview), the time zones, and the tickets,
+    # MTTR, SLA, failures (two), PM and cost series. The same whatever the month holds.
+    ("GET", f"{P}/locales/{{locale_id}}/reports/monthly.pdf"): 24,
     # The landing page reads nothing.
     ("GET", "/"): 0,
 }

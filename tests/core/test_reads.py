@@ -286,6 +286,8 @@ NOT_DOCUMENTS = {
     "(tests/purchasing)",
     "/api/v1/tickets/{ticket_id}/pdf": "a PDF file: the ticket with its details, each read "
     "through its rule (tests/reports/test_work_order_pdf.py)",
+    "/api/v1/locales/{locale_id}/reports/monthly.pdf": "a PDF file: a locale's month of "
+    "figures added up from several tables (tests/reports/test_monthly_route.py)",
     "/api/v1/analytics/overview": "cards of figures added up from several tables, each "
     "beside the previous period's (tests/analytics)",
     "/api/v1/analytics/{metric}": "one metric's series and breakdowns added up from several "

@@ -167,6 +167,12 @@ def _ticket(w: World) -> dict[str, Any]:
     return {"ticket_id": a_work_order(w)["ticket"]}
 
 
+def _locale(w: World) -> dict[str, Any]:
+    a_work_order(w)  # a ticket in the month's locale, so that the report has figures
+    return {"locale_id": w.a_locale}
+
+
 CASES = {
     ("GET", f"{P}/tickets/{{ticket_id}}/pdf"): Case(params=_ticket),
+    ("GET", f"{P}/locales/{{locale_id}}/reports/monthly.pdf"): Case(params=_locale),
 }
