@@ -106,6 +106,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "description": "Assets, tickets and locales as CSV or XLSX spreadsheets, filtered as "
         "their lists, with a column per custom field.",
     },
+    {
+        "name": "reports",
+        "description": "A list's rows as a file made by a job (CSV, XLSX or PDF): its status, "
+        "its download and a signed link that expires.",
+    },
     {"name": "notifications", "description": "A user's in-app notifications."},
     {
         "name": "sync",
@@ -236,6 +241,9 @@ def routers() -> list[APIRouter]:
     from kerops.operations.tasks_router import router as ticket_tasks_router
     from kerops.parts.router import router as ticket_parts_router
     from kerops.purchasing.router import router as purchasing_router
+    from kerops.reports.router import exports as list_exports_router
+    from kerops.reports.router import public as report_files_router
+    from kerops.reports.router import router as reports_router
     from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
     from kerops.system.router import router as system_router
@@ -259,6 +267,7 @@ def routers() -> list[APIRouter]:
         vendors_router,
         tenancy_router,
         system_router,
+        list_exports_router,  # before each list's /{list}/{id}
         audit_router,
         asset_plans_router,
         workforce_router,
@@ -284,6 +293,8 @@ def routers() -> list[APIRouter]:
         iot_readings_router,
         custom_fields_router,
         exports_router,
+        reports_router,
+        report_files_router,
         notifications_router,
         webhooks_router,
         sync_router,

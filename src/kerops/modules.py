@@ -54,6 +54,7 @@ JOB_MODULES: tuple[str, ...] = (
     "kerops.core.storage.sweep",  # storage.sweep (orphan objects)
     "kerops.idempotency.jobs",  # idempotency.sweep (expired keys)
     "kerops.sync.jobs",  # sync.prune (old tombstones and departures)
+    "kerops.reports.service",  # reports.generate, reports.sweep (expired files)
 )
 
 _installed = False
