@@ -89,7 +89,9 @@ def test_tickets_csv_in_english_uses_commas_and_english_money(
     client: TestClient, run: Runner
 ) -> None:
     team, _ = _tickets(client, run)
-    rows = _rows(client.get(PATHS["tickets"], params={"language": "en"}, headers=team.owner.headers), ",")
+    rows = _rows(
+        client.get(PATHS["tickets"], params={"language": "en"}, headers=team.owner.headers), ","
+    )
     cost = rows[0].index("Labour cost")
     assert "CLP 1,234,567" in [row[cost] for row in rows[1:]]
 
@@ -99,7 +101,9 @@ def test_an_export_holds_the_lists_filters_and_reach(client: TestClient, run: Ru
     other = make_team(client, run)
     assert other.owner.client_id is not None
     make_ticket(run, other.owner.client_id, other.locale1, None)
-    owner_rows = _rows(client.get(PATHS["tickets"], params={"language": "en"}, headers=team.owner.headers), ",")
+    owner_rows = _rows(
+        client.get(PATHS["tickets"], params={"language": "en"}, headers=team.owner.headers), ","
+    )
     assert len(owner_rows) == 1 + 4
     filtered = _rows(
         client.get(
@@ -126,7 +130,9 @@ def test_an_export_walks_every_page_of_its_list(
 
     monkeypatch.setattr(service, "CHUNK_ROWS", 2)
     team, ids = _tickets(client, run)
-    rows = _rows(client.get(PATHS["tickets"], params={"language": "en"}, headers=team.owner.headers), ",")
+    rows = _rows(
+        client.get(PATHS["tickets"], params={"language": "en"}, headers=team.owner.headers), ","
+    )
     assert sorted(row[-1] for row in rows[1:]) == sorted(map(str, ids))
 
 
@@ -174,7 +180,9 @@ def test_assets_xlsx_keeps_numbers_and_dates(client: TestClient, run: Runner) ->
     team = make_team(client, run)
     assert team.owner.client_id is not None
     make_asset(run, team.owner.client_id, team.locale1)
-    response = client.get(PATHS["assets"], params={"format": "xlsx"}, headers=team.owner.headers)
+    response = client.get(
+        PATHS["assets"], params={"format": "xlsx", "language": "es-CL"}, headers=team.owner.headers
+    )
     book = zipfile.ZipFile(io.BytesIO(response.content))
     styles = book.read("xl/styles.xml").decode()
     assert "dd-mm-yyyy hh:mm" in styles

@@ -141,7 +141,7 @@ def _route(export: ExportList) -> None:
     ) -> Response:
         return await export_list(export, request, reader, state, filters, format, language)
 
-    endpoint.__name__ = f"export_{export.kind}"
+    endpoint.__name__ = f"export_{export.kind}_list"
     endpoint.__doc__ = (
         f"The {export.kind.replace('_', ' ')} the caller reads, filtered as their list (all "
         "pages), as CSV, XLSX or PDF in the reader's language (409 `export_use_report` above "
