@@ -10,7 +10,6 @@ the export: the export's growth must not grow with N.
 
 from __future__ import annotations
 
-import asyncio
 import resource
 import subprocess
 import sys
