@@ -10,6 +10,7 @@ the export: the export's growth must not grow with N.
 
 from __future__ import annotations
 
+import asyncio
 import resource
 import subprocess
 import sys
@@ -114,7 +115,12 @@ def measure(rows: int) -> None:
                 "root_path": "",
             }
 
+            asked = asyncio.Event()
+
             async def receive() -> dict[str, Any]:
+                if asked.is_set():  # the client stays connected until the body is sent
+                    await asyncio.Event().wait()
+                asked.set()
                 return {"type": "http.request", "body": b"", "more_body": False}
 
             async def send(message: dict[str, Any]) -> None:
