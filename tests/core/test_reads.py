@@ -284,6 +284,8 @@ NOT_DOCUMENTS = {
     "through its rule (tests/purchasing)",
     "/api/v1/purchasing/settings": "a client's settings, their defaults until set "
     "(tests/purchasing)",
+    "/api/v1/reports/{report_id}/link": "a signed link to a report's file, made now "
+    "(tests/reports/test_reports.py)",
 }
 
 
