@@ -35,7 +35,7 @@ def _dates_in(schema: Any, components: dict[str, Any], where: str, seen: set[str
             if name not in seen:
                 seen.add(name)
                 found += _dates_in(components[name], components, f"{where} -> {name}", seen)
-        if schema.get("format") in BOUNDS:
+        if isinstance(schema.get("format"), str) and schema["format"] in BOUNDS:
             found.append((where, schema))
         for key, value in schema.items():
             if key != "$ref":

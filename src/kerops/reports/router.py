@@ -26,8 +26,8 @@ from kerops.reports import files, service
 from kerops.reports.lists import LISTS, ExportList
 from kerops.reports.models import Report
 from kerops.reports.schemas import (
-    ExportFormat,
     ReportCreate,
+    ReportFormat,
     ReportLanguage,
     ReportLink,
     ReportRead,
@@ -71,7 +71,7 @@ async def export_list(
     reader: Any,
     state: Any,
     filters: Any,
-    file_format: ExportFormat,
+    file_format: ReportFormat,
     language: ReportLanguage | None,
 ) -> Response:
     """The file of a list's rows as the caller reads them, filtered as the list (409
@@ -111,7 +111,7 @@ async def export_list(
         )
         await session.commit()
     name = service.filename(export, file_format.value)
-    if file_format is ExportFormat.csv:
+    if file_format is ReportFormat.csv:
         return StreamingResponse(
             service.csv_stream(walk, layout),
             media_type=files.MEDIA_TYPES["csv"],
@@ -136,7 +136,7 @@ def _route(export: ExportList) -> None:
         reader: ReaderDep,
         state: StateDep,
         filters: Annotated[model, Query()],  # type: ignore[valid-type]
-        format: ExportFormat = ExportFormat.csv,
+        format: ReportFormat = ReportFormat.csv,
         language: Language = None,
     ) -> Response:
         return await export_list(export, request, reader, state, filters, format, language)

@@ -13,8 +13,8 @@ from kerops.core.enums import ReportStatus
 from kerops.core.schemas import InputModel, ReadModel
 
 
-class ExportFormat(enum.StrEnum):
-    """The file a list is exported as."""
+class ReportFormat(enum.StrEnum):
+    """The file a list is exported as (a report's format)."""
 
     csv = "csv"
     xlsx = "xlsx"
@@ -34,7 +34,7 @@ class ReportCreate(InputModel):
     format; its language is the request's unless given."""
 
     kind: Annotated[str, Field(max_length=32)]
-    format: ExportFormat = ExportFormat.csv
+    format: ReportFormat = ReportFormat.csv
     filters: Annotated[dict[str, Any], Field(max_length=30)] = Field(default_factory=dict)
     language: ReportLanguage | None = None
 
