@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.audit.models import AuditLog
+from kerops.core.storage.backends import storage_of
 from kerops.core.types import utcnow
 from kerops.notifications.models import Notification
 from kerops.reports.models import Report
@@ -120,10 +121,36 @@ def test_expired_reports_are_swept(client: TestClient, run: Runner) -> None:
     gone = client.get(f"{API}/reports/{report['id']}/download", headers=team.owner.headers)
     assert gone.status_code == 410
     assert gone.json()["code"] == "report_expired"
+    storage = storage_of(client.app.state)
+    key = run(stored_key)
+    assert client.portal.call(storage.exists, key)  # type: ignore[union-attr]
     run_job(client, "reports.sweep")
-    assert (
-        client.get(f"{API}/reports/{report['id']}", headers=team.owner.headers).status_code == 404
+    assert not client.portal.call(storage.exists, key)  # type: ignore[union-attr]
+    assert run(stored_key) is None
+    again = client.get(f"{API}/reports/{report['id']}/download", headers=team.owner.headers)
+    assert again.json()["code"] == "report_expired"
+
+
+async def stored_key(session: AsyncSession) -> str | None:
+    key: str | None = (await session.execute(select(Report.storage_key))).scalar_one()
+    return key
+
+
+def test_a_report_of_a_list_its_requester_may_not_read_fails(
+    client: TestClient, run: Runner
+) -> None:
+    team = _team(client, run)
+    response = client.post(
+        f"{API}/reports", json={"kind": "audit_logs"}, headers=team.manager.headers
     )
+    assert response.status_code == 202
+    report = client.get(f"{API}/reports/{response.json()['id']}", headers=team.manager.headers)
+    assert report.json()["status"] == "failed"
+    assert report.json()["error_code"] == "forbidden"
+    download = client.get(
+        f"{API}/reports/{response.json()['id']}/download", headers=team.manager.headers
+    )
+    assert download.json()["code"] == "report_not_ready"
 
 
 def test_bad_reports_are_refused(client: TestClient, run: Runner) -> None:

@@ -28,7 +28,7 @@ from typing import IO, Any, cast
 import structlog
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -36,7 +36,15 @@ from kerops.audit.models import AuditLog
 from kerops.core import access, formats, row_scope, sync_log
 from kerops.core.audit import AUDIT_CONTEXT_KEY
 from kerops.core.enums import ReportStatus
-from kerops.core.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable, field_error
+from kerops.core.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    Unprocessable,
+    field_error,
+)
 from kerops.core.i18n import DEFAULT_LANGUAGE, gettext, supported
 from kerops.core.jobs import JobContext, enqueue, job
 from kerops.core.pagination import PageParams
@@ -414,7 +422,7 @@ async def generate(
                     out.seek(0)
                     key = storage_key(report, name)
                     await storage.put(key, out, content_type=files.MEDIA_TYPES[report.format])
-    except Conflict as exc:  # too many rows for a PDF
+    except AppError as exc:  # the requester may not read the list, too many rows for a PDF
         report.status = ReportStatus.failed
         report.error_code = exc.code
     else:
@@ -457,21 +465,25 @@ async def generate_job(ctx: JobContext, report_id: str) -> None:
 
 
 async def sweep_expired(session: AsyncSession, storage: Storage, *, now: datetime) -> int:
-    """Delete the files of reports past ``expires_at`` and their rows; how many."""
-    expired = list(
-        (
-            await session.execute(
-                select(Report).where(Report.expires_at.is_not(None), Report.expires_at <= now)
+    """Delete the files of reports past ``expires_at`` (the report stays, without its file: its
+    download answers 410 ``report_expired``); how many."""
+    expired = (
+        await session.execute(
+            select(Report).where(
+                Report.status == ReportStatus.done,
+                Report.expires_at <= now,
+                Report.storage_key.is_not(None),
             )
-        ).scalars()
-    )
+        )
+    ).scalars()
+    swept = 0
     for report in expired:
-        if report.storage_key:
-            with contextlib.suppress(FileNotFoundError):
-                await storage.delete(report.storage_key)
-    if expired:
-        await session.execute(delete(Report).where(Report.id.in_([r.id for r in expired])))
-    return len(expired)
+        assert report.storage_key is not None
+        with contextlib.suppress(FileNotFoundError):
+            await storage.delete(report.storage_key)
+        report.storage_key = None
+        swept += 1
+    return swept
 
 
 @job("reports.sweep", every_seconds=3600)
@@ -512,11 +524,11 @@ def read_link(secret: str, token: str, *, max_age: int) -> uuid.UUID:
 def ensure_ready(report: Mapping[str, Any], *, now: datetime) -> None:
     """A report's file can be downloaded: 409 ``report_not_ready`` before it is written (or
     when it failed), 410 ``report_expired`` once swept or past its time."""
-    if report["status"] != ReportStatus.done or not report.get("storage_key"):
-        raise Conflict(gettext("The report is not ready."), code="report_not_ready")
     expires = report.get("expires_at")
     if expires is not None and expires.replace(tzinfo=expires.tzinfo or now.tzinfo) <= now:
         raise Gone(gettext("The report has expired."), code="report_expired")
+    if report["status"] != ReportStatus.done or not report.get("storage_key"):
+        raise Conflict(gettext("The report is not ready."), code="report_not_ready")
 
 
 async def report_row(runner: StatementRunner, report_id: uuid.UUID) -> dict[str, Any]:
