@@ -17,6 +17,7 @@ from kerops.core.deps import PrincipalDep, ReaderDep, SessionDep, StateDep
 from kerops.core.documents import Document
 from kerops.core.errors import Conflict, Unprocessable, field_error
 from kerops.core.i18n import current_language, gettext
+from kerops.core.openapi import answers
 from kerops.core.pagination import Page, PageParams, sorted_by
 from kerops.core.principal import AuditContext
 from kerops.core.storage.backends import StorageDep
@@ -141,6 +142,7 @@ def _route(export: ExportList) -> None:
     ) -> Response:
         return await export_list(export, request, reader, state, filters, format, language)
 
+    answers(409)(endpoint)  # export_use_report
     endpoint.__name__ = f"export_{export.kind}_list"
     endpoint.__doc__ = (
         f"The {export.kind.replace('_', ' ')} the caller reads, filtered as their list (all "
@@ -219,6 +221,7 @@ async def _stream(storage: Any, report: dict[str, Any]) -> StreamingResponse:
 @router.get(
     "/reports/{report_id}/download", response_class=StreamingResponse, responses=FILE_RESPONSE
 )
+@answers(409, 410)
 async def download_report(
     report_id: uuid.UUID, reader: ReaderDep, storage: StorageDep
 ) -> StreamingResponse:
@@ -228,6 +231,7 @@ async def download_report(
 
 
 @router.get("/reports/{report_id}/link", response_model=ReportLink)
+@answers(409, 410)
 async def get_report_link(
     report_id: uuid.UUID, reader: ReaderDep, state: StateDep, request: Request
 ) -> ReportLink:
@@ -245,6 +249,7 @@ async def get_report_link(
 
 
 @public.get("/report-files/{token}", response_class=StreamingResponse, responses=FILE_RESPONSE)
+@answers(403, 409, 410)
 async def download_report_link(
     token: Annotated[str, Path(max_length=512)], state: StateDep, storage: StorageDep
 ) -> StreamingResponse:
