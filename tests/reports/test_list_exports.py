@@ -186,3 +186,18 @@ def test_assets_xlsx_keeps_numbers_and_dates(client: TestClient, run: Runner) ->
     book = zipfile.ZipFile(io.BytesIO(response.content))
     styles = book.read("xl/styles.xml").decode()
     assert "dd-mm-yyyy hh:mm" in styles
+
+
+def test_a_pdf_has_its_title_filters_and_page_numbers(client: TestClient, run: Runner) -> None:
+    team, _ = _tickets(client, run)
+    response = client.get(
+        PATHS["tickets"],
+        params={"format": "pdf", "language": "es-CL", "locale_id": str(team.locale1)},
+        headers=team.owner.headers,
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    body = response.content.replace(b") Tj (", b"")  # the page count is written on its own
+    assert b"(Tickets)" in body
+    assert f"locale_id: {team.locale1}".encode() in body
+    assert "Página 1 de 1".encode("latin-1") in body

@@ -373,6 +373,7 @@ class PdfFile:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         pdf = _Pdf(orientation="L", format="A4")
+        pdf.compress = False  # its text stays searchable
         pdf.layout = layout
         pdf.alias_nb_pages("{nb}")
         pdf.set_auto_page_break(auto=True, margin=15)
