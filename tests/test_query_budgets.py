@@ -48,6 +48,7 @@ from kerops.iot.models import IoTReading
 from kerops.main import create_app
 from kerops.notifications.models import DeliveryStatus, EmailState, Notification, WebhookDelivery
 from kerops.operations.models import TicketHistory
+from kerops.reports.lists import LISTS as REPORT_LISTS
 from kerops.reports.models import ReportDelivery
 from kerops.workforce.models import TechnicianShift
 from tests.assets.isolation_cases_assets import a_objects as asset_objects
@@ -67,6 +68,7 @@ from tests.fixtures.factories import (
 from tests.fixtures.inventory import make_warehouse
 from tests.fixtures.users import invitation_token
 from tests.isolation import Case, World, build_world
+from tests.reports.isolation_cases import a_report
 from tests.test_isolation import CASES, DATA_PAGES, PAGES, PUBLIC
 from tests.workforce.isolation_cases_workforce import a_objects as workforce_objects
 
@@ -80,6 +82,10 @@ DEFAULT_WRITE_BUDGET = 10
 
 # Routes that need more than their default, with the reason.
 BUDGETS: dict[Route, int] = {
+    # A list's export: the list's first page, its rows counted up to the direct limit (one
+    # statement over that page's own), the reader's time zone, then its audit row written in a
+    # short transaction of its own (the read connection writes nothing).
+    **{("GET", f"{P}{export.path}/export"): 7 for export in REPORT_LISTS.values()},
     # The ticket, the technicians of the client and its private vendors, then one query each for
     # all their shifts, licences (when the ticket requires one) and open tickets.
     ("GET", f"{P}/tickets/{{ticket_id}}/candidates"): 7,
@@ -711,6 +717,13 @@ PUBLIC_CALLS: dict[Route, PublicCall] = {
 }
 
 # Public routes not called here, with the reason.
+PUBLIC_CALLS[("GET", f"{P}/report-files/{{token}}")] = lambda s: (
+    s.client.get(f"{P}/reports/{a_report(s.world)}/link", headers=s.world.a_owner.headers).json()[
+        "url"
+    ],
+    {},
+)
+
 PUBLIC_NOT_CALLED: dict[Route, str] = {
     ("GET", f"{P}/auth/sso/{{slug}}/login"): (
         "needs a live OpenID provider (tests/auth/test_sso.py runs one)"

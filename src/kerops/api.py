@@ -116,6 +116,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "description": "The metrics of a client's maintenance: the dashboard's overview and "
         "each metric's series by day, week or month in every locale's own time zone.",
     },
+    {
+        "name": "reports",
+        "description": "A list's rows as a file made by a job (CSV, XLSX or PDF): its status, "
+        "its download and a signed link that expires.",
+    },
     {"name": "notifications", "description": "A user's in-app notifications."},
     {
         "name": "sync",
@@ -251,6 +256,9 @@ def routers() -> list[APIRouter]:
     from kerops.parts.router import router as ticket_parts_router
     from kerops.purchasing.router import router as purchasing_router
     from kerops.reports.pdf_router import router as report_documents_router
+    from kerops.reports.router import exports as list_exports_router
+    from kerops.reports.router import public as report_files_router
+    from kerops.reports.router import router as reports_router
     from kerops.reports.schedules_router import router as report_schedules_router
     from kerops.sync.router import router as sync_router
     from kerops.system.health import router as health_router
@@ -275,6 +283,7 @@ def routers() -> list[APIRouter]:
         vendors_router,
         tenancy_router,
         system_router,
+        list_exports_router,  # before each list's /{list}/{id}
         audit_router,
         asset_plans_router,
         workforce_router,
@@ -304,6 +313,8 @@ def routers() -> list[APIRouter]:
         custom_fields_router,
         exports_router,
         analytics_router,
+        reports_router,
+        report_files_router,
         notifications_router,
         webhooks_router,
         sync_router,

@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     pagination_max_limit: int = Field(default=200, ge=1)
     #: The most rows one spreadsheet export holds (a larger one is refused: narrow its filters).
     export_max_rows: int = Field(default=50_000, ge=1)
+    #: Rows a list's export (``GET {list}/export``) answers directly; more: ask ``POST /reports``.
+    report_direct_max_rows: int = Field(default=5_000, ge=1)
+    #: How long a report's file is kept (then swept) and its signed link lives.
+    report_file_days: int = Field(default=7, ge=1)
+    report_link_seconds: int = Field(default=86_400, ge=60)
 
     sso_allow_insecure_http: bool = False
 

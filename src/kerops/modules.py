@@ -55,6 +55,7 @@ JOB_MODULES: tuple[str, ...] = (
     "kerops.idempotency.jobs",  # idempotency.sweep (expired keys)
     "kerops.sync.jobs",  # sync.prune (old tombstones and departures)
     "kerops.reports.schedule_jobs",  # reports.schedules (scheduled reports due)
+    "kerops.reports.service",  # reports.generate, reports.sweep (expired files)
 )
 
 _installed = False

@@ -62,6 +62,7 @@ WRITES: dict[str, str | None] = {
     "LocaleCreate": "locales",
     "LocaleUpdate": "locales",
     "LoginRequest": None,
+    "ReportCreate": "reports",
     "StockSettings": "inventory_stock",
     "StockUpdate": "inventory_stock",
     "TransferCreate": "inventory_transfers",

@@ -292,6 +292,8 @@ NOT_DOCUMENTS = {
     "beside the previous period's (tests/analytics)",
     "/api/v1/analytics/{metric}": "one metric's series and breakdowns added up from several "
     "tables (tests/analytics)",
+    "/api/v1/reports/{report_id}/link": "a signed link to a report's file, made now "
+    "(tests/reports/test_reports.py)",
 }
 
 

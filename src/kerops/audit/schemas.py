@@ -16,6 +16,7 @@ class AuditAction(enum.StrEnum):
     create = "create"
     update = "update"
     delete = "delete"
+    export = "export"  # a list or report exported (kerops.reports)
 
 
 class AuditLogRead(ReadModel):
