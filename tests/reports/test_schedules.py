@@ -15,9 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import row_scope
 from kerops.core.enums import ClientRole, LocalRole, ReportFrequency, UserRole
+from kerops.notifications.models import Notification
+from kerops.operations.models import ServiceTicket
 from kerops.reports import schedules
 from kerops.reports.models import Report, ReportDelivery, ReportSchedule
 from tests.automation.helpers import run_job
+from tests.fixtures.assets import make_ticket
 from tests.fixtures.factories import (
     Account,
     Runner,
@@ -275,7 +278,9 @@ def test_a_due_schedule_makes_one_report_of_its_period(client: TestClient, run: 
             "xlsx",
             uuid.UUID(made["id"]),
         )
-        assert report.filters["period_from"] == "2026-11-30"
+        # The period's local days as the list's own filters (Santiago is UTC-3 in summer).
+        assert report.filters["created_from"] == "2026-11-30T03:00:00+00:00"
+        assert report.filters["created_to"] == "2026-12-07T02:59:59.999999+00:00"
         schedule = await session.get(ReportSchedule, uuid.UUID(made["id"]))
         assert schedule is not None and schedule.next_run_at is not None
         # The next run is the Monday after the job's clock.
@@ -305,3 +310,103 @@ def test_two_schedulers_at_once_deliver_the_period_once(client: TestClient, run:
     outcomes = client.portal.call(both)  # type: ignore[union-attr]
     assert sorted(outcomes) == [0, 1]
     assert _count(run, ReportDelivery) == 1 and _count(run, Report) == 1
+
+
+# --- sending them -------------------------------------------------------------------------------
+
+
+def _ticket_at(run: Runner, client_id: uuid.UUID, locale_id: uuid.UUID, at: datetime) -> None:
+    ticket_id = make_ticket(run, client_id, locale_id, None)
+
+    async def backdate(session: AsyncSession) -> None:
+        ticket = await session.get(ServiceTicket, ticket_id)
+        assert ticket is not None
+        ticket.created_at = at
+
+    run(backdate)
+
+
+def _notifications(run: Runner) -> list[Notification]:
+    async def read(session: AsyncSession) -> list[Notification]:
+        found = await session.execute(select(Notification).order_by(Notification.user_id))
+        return list(found.scalars())
+
+    result: list[Notification] = run(read)
+    return result
+
+
+def _outcomes(run: Runner) -> list[str]:
+    async def read(session: AsyncSession) -> list[str]:
+        return list((await session.execute(select(ReportDelivery.outcome))).scalars())
+
+    result: list[str] = run(read)
+    return result
+
+
+def test_a_scheduled_report_reaches_its_recipients_once(client: TestClient, run: Runner) -> None:
+    owner = register_owner(client)
+    assert owner.client_id is not None
+    admin = make_user(
+        client,
+        run,
+        role=UserRole.client_member,
+        client_id=owner.client_id,
+        client_role=ClientRole.admin,
+    )
+    locale_id = make_locale(run, owner.client_id)
+    # One ticket in last week (Wednesday 2026-12-02), one the week before.
+    _ticket_at(run, owner.client_id, locale_id, datetime(2026, 12, 2, 15, tzinfo=UTC))
+    _ticket_at(run, owner.client_id, locale_id, datetime(2026, 11, 25, 15, tzinfo=UTC))
+    body = {**_body([owner.id, admin.id]), "format": "csv"}
+    made = client.post(f"{API}/report-schedules", json=body, headers=owner.headers)
+    assert made.status_code == 201, made.text
+    _due(run, made.json()["id"], datetime(2026, 12, 7, 11, 0, tzinfo=UTC))
+    outbox = client.app.state.kerops.sender.outbox  # type: ignore[attr-defined]
+    before = len(outbox)
+    run_job(client, "reports.schedules", now="2026-12-07T11:01:00+00:00")
+    run_job(client, "reports.schedules", now="2026-12-07T11:02:00+00:00")
+
+    async def report(session: AsyncSession) -> Report:
+        return (await session.execute(select(Report))).scalar_one()
+
+    made_report: Report = run(report)
+    assert made_report.status.value == "done" and made_report.row_count == 1
+    assert _outcomes(run) == ["sent"]
+    notes = _notifications(run)
+    assert sorted(n.user_id for n in notes) == sorted([owner.id, admin.id])
+    assert all(n.link and n.link.startswith("/api/v1/report-files/") for n in notes)
+    mails = outbox[before:]
+    assert sorted(m.to for m in mails) == sorted([owner.email, admin.email])
+    # The link in the mail downloads the file without signing in: one ticket, the header.
+    link = notes[0].link
+    assert link is not None
+    downloaded = client.get(link)
+    assert downloaded.status_code == 200
+    assert len(downloaded.text.strip().splitlines()) == 2
+
+
+def test_an_empty_period_is_skipped_when_asked(client: TestClient, run: Runner) -> None:
+    owner = register_owner(client)
+    made = _create(client, owner, skip_empty=True, format="csv").json()
+    _due(run, made["id"], datetime(2026, 12, 7, 11, 0, tzinfo=UTC))
+    run_job(client, "reports.schedules", now="2026-12-07T11:01:00+00:00")
+    assert _outcomes(run) == ["skipped"]
+    assert _notifications(run) == []
+
+
+def test_a_schedule_takes_a_known_kind_and_its_lists_filters(
+    client: TestClient, run: Runner
+) -> None:
+    owner = register_owner(client)
+    unknown = _create(client, owner, kind="invoices")
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_kind"
+    bad_filter = _create(client, owner, filters={"colour": "red"})
+    assert bad_filter.status_code == 422
+    assert bad_filter.json()["errors"][0]["type"] == "unknown_filter"
+    period_filter = _create(client, owner, filters={"created_from": "2026-01-01T00:00:00Z"})
+    assert period_filter.status_code == 422
+    assert period_filter.json()["errors"][0]["type"] == "period_filter"
+    good = _create(client, owner, filters={"priority": "high", "status": ["open"]})
+    assert good.status_code == 201, good.text
+    assert good.json()["filters"] == {"priority": "high", "status": ["open"]}
+    assert _count(run, ReportSchedule) == 1

@@ -81,6 +81,9 @@ class ExportList:
     fetch: Fetch
     columns: tuple[Column, ...]
     tag: str
+    #: The filters (from, to: instants) a scheduled report's period sets; None: the list is
+    #: what is there now (a scheduled report takes it whole).
+    period: tuple[str, str] | None = None
 
 
 #: The lists that export, by kind.
@@ -146,6 +149,7 @@ register(
         filters=TicketFilters,
         fetch=_tickets,
         tag="tickets",
+        period=("created_from", "created_to"),
         columns=(
             Column("number", N_("Ticket"), "code"),
             Column("title", N_("Title")),
@@ -302,6 +306,7 @@ register(
         filters=AuditFilters,
         fetch=_audit,
         tag="audit",
+        period=("occurred_from", "occurred_to"),
         columns=(
             Column("occurred_at", N_("When"), "datetime"),
             Column("action", N_("Action")),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,15 +29,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
-from kerops.core.enums import ReportFrequency
+from kerops.core.enums import ReportFrequency, ReportStatus
 from kerops.core.errors import Forbidden, NotFound, Unprocessable, field_error
 from kerops.core.i18n import gettext
+from kerops.core.jobs import enqueue
 from kerops.core.pagination import PageParams
 from kerops.core.principal import Principal
 from kerops.core.reads import Reader
 from kerops.core.types import utcnow
+from kerops.reports.lists import LISTS
 from kerops.reports.models import Report, ReportDelivery, ReportSchedule
 from kerops.reports.schedule_schemas import ScheduleCreate, ScheduleUpdate, check_days
+from kerops.reports.service import parse_filters
 from kerops.tenancy.models import Locale
 from kerops.users.models import Client, User
 
@@ -150,19 +153,47 @@ async def _locale_timezone(
     return str(locale["timezone"])
 
 
+def _check_contents(kind: str, filters: dict[str, Any]) -> dict[str, Any]:
+    """The kind a report takes (a registered list) and its filters as the list reads them (422
+    ``unknown_kind``, ``unknown_filter`` or a bad value), without the period's own filters."""
+    export = LISTS.get(kind)
+    if export is None:
+        raise Unprocessable(
+            gettext("No list exports as {kind}.", kind=kind),
+            errors=[field_error(("body", "kind"), gettext("unknown report kind"), "unknown_kind")],
+            code="unknown_kind",
+        )
+    if export.period is not None:
+        taken = sorted(set(filters) & set(export.period))
+        if taken:
+            raise Unprocessable(
+                gettext("A schedule's period sets {names}.", names=", ".join(taken)),
+                errors=[
+                    field_error(
+                        ("body", "filters", name), gettext("set by the period"), "period_filter"
+                    )
+                    for name in taken
+                ],
+            )
+    parsed = parse_filters(export, filters)
+    return parsed.model_dump(mode="json", exclude_none=True)
+
+
 async def create_schedule(
     session: AsyncSession, *, principal: Principal, data: ScheduleCreate
 ) -> ReportSchedule:
     """Add a schedule to the caller's client; its first run is the next one after now."""
     client_id = _managed_client(principal)
+    filters = _check_contents(data.kind, data.filters)
     timezone = data.timezone
     if data.locale_id is not None:
         local = await _locale_timezone(session, principal, client_id, data.locale_id)
         timezone = timezone or local
-    values = data.model_dump(exclude={"recipients", "timezone"})
+    values = data.model_dump(exclude={"recipients", "timezone", "filters"})
     schedule = ReportSchedule(
         client_id=client_id,
         **values,
+        filters=filters,
         timezone=timezone or DEFAULT_TIMEZONE,
         recipients=await _check_recipients(session, client_id, data.recipients),
         created_by_id=principal.user_id,
@@ -197,6 +228,10 @@ async def update_schedule(
             gettext(message),
             errors=[field_error(("body", "frequency"), gettext(message), "value_error")],
         ) from None
+    if "kind" in changes or "filters" in changes:
+        changes["filters"] = _check_contents(
+            changes.get("kind", schedule.kind), changes.get("filters", schedule.filters)
+        )
     if "recipients" in changes:
         changes["recipients"] = await _check_recipients(
             session, schedule.client_id, data.recipients or []
@@ -301,21 +336,30 @@ async def _deliver(
             await session.flush()
     except IntegrityError:
         return None
+    filters = dict(schedule.filters)
+    export = LISTS.get(schedule.kind)
+    if export is not None and export.period is not None:
+        # The period's local days, as instants: from its first midnight to the last moment
+        # before the midnight after it, in the schedule's zone.
+        zone = ZoneInfo(schedule.timezone)
+        start = datetime.combine(first, time(0), zone).astimezone(UTC)
+        end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
+        since, until = export.period
+        filters[since] = start.isoformat()
+        filters[until] = (end - timedelta(microseconds=1)).isoformat()
     report = Report(
         client_id=schedule.client_id,
         requested_by_id=schedule.created_by_id,
         schedule_id=schedule.id,
         kind=schedule.kind,
         format=schedule.format,
-        filters={
-            **schedule.filters,
-            "period_from": first.isoformat(),
-            "period_to": last.isoformat(),
-        },
+        filters=filters,
         language=schedule.language or await _client_language(session, schedule.client_id),
         timezone=schedule.timezone,
+        status=ReportStatus.queued,
     )
     session.add(report)
     await session.flush()
     delivery.report_id = report.id
+    enqueue(session, "reports.generate", report_id=str(report.id))
     return report

@@ -55,7 +55,7 @@ from kerops.core.storage.sweep import stored_files
 from kerops.core.types import utcnow, uuid7
 from kerops.events.models import Event
 from kerops.notifications.models import Notification
-from kerops.reports import files
+from kerops.reports import deliveries, files
 from kerops.reports.lists import LISTS, ExportList, Filters
 from kerops.reports.models import Report
 from kerops.users.models import Client, User
@@ -443,7 +443,8 @@ async def generate(
             report_id=report.id,
         )
     report.finished_at = utcnow()
-    _notify(session, report, user)
+    if report.schedule_id is None:  # a schedule's report goes to its recipients (deliveries)
+        _notify(session, report, user)
 
 
 @job("reports.generate")
@@ -462,6 +463,18 @@ async def generate_job(ctx: JobContext, report_id: str) -> None:
             report,
             file_days=ctx.state.settings.report_file_days,
         )
+        if report.schedule_id is not None:
+            token = sign_link(ctx.state.security.session_secret, report.id)
+            to_email = await deliveries.finish(
+                ctx.session,
+                report,
+                link=f"/api/v1/report-files/{token}",
+                email=ctx.state.settings.notification_email,
+            )
+            if to_email:
+                ctx.enqueue(
+                    "notifications.send_emails", notification_ids=[str(i) for i in to_email]
+                )
 
 
 async def sweep_expired(session: AsyncSession, storage: Storage, *, now: datetime) -> int:
