@@ -535,7 +535,7 @@ def test_the_sweep_deletes_objects_no_row_holds_any_more(
         await session.execute(delete(ServiceTicket).where(ServiceTicket.id == doomed))
 
     run(put_foreign)
-    assert set(STORED_FILES) == {"tickets", "certifications"}
+    assert set(STORED_FILES) == {"tickets", "certifications", "reports"}
     assert len(stored_files(settings)) == 4
     _sweep(client)  # too young: an upload writes its object before its row commits
     assert len(stored_files(settings)) == 4
