@@ -16,10 +16,11 @@ issues minus that of its returns.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kerops.core import access
@@ -52,6 +53,7 @@ from kerops.parts.schemas import (
 CLOSED_STATES = (TicketStatus.completed, TicketStatus.cancelled)
 #: The movements that make a ticket's parts cost.
 PART_KINDS = (MovementKind.issue, MovementKind.return_)
+K = TypeVar("K")
 
 
 def movement_value(stored: int, unit_cost_minor: int) -> int:
@@ -347,23 +349,38 @@ async def return_part(
     )
 
 
-async def ticket_parts(reader: Reader, *, ticket_id: uuid.UUID) -> TicketPartsRead:
-    """What a ticket used, per product and warehouse, with its cost (whoever reads the ticket;
-    its movements are read through the rule that lets readers of a ticket read them)."""
-    async with reader.sharing():
-        ticket = await reader.row(ServiceTicket, ticket_id)
-        movements = reader.rows(InventoryMovement).where(
+def part_movements(reader: Reader, ticket_id: uuid.UUID) -> Select[Any]:
+    """A ticket's issues and returns the caller reads (through the rule that lets readers of a
+    ticket read them), oldest first: the base of what the ticket used."""
+    return (
+        reader.rows(InventoryMovement)
+        .where(
             InventoryMovement.document_kind == MovementDocument.ticket,
             InventoryMovement.document_id == ticket_id,
             InventoryMovement.kind.in_(PART_KINDS),
         )
-        rows = await reader.runner.all(movements.order_by(InventoryMovement.id))
-    usage: dict[tuple[uuid.UUID, uuid.UUID], list[int]] = {}
+        .order_by(InventoryMovement.id)
+    )
+
+
+def add_up(rows: Iterable[Any], key: Callable[[Any], K]) -> dict[K, tuple[int, int, int]]:
+    """``part_movements``' rows added up per ``key``: the stored quantity issued, the stored
+    quantity returned, and the value of the net use (issues minus returns, each at its cost)."""
+    usage: dict[K, list[int]] = {}
     for row in rows:
-        line = usage.setdefault((row.product_id, row.warehouse_id), [0, 0, 0])
+        line = usage.setdefault(key(row), [0, 0, 0])
         stored = quantity_to_stored(row.quantity)
         line[0 if stored < 0 else 1] += abs(stored)
         line[2] += movement_value(stored, row.unit_cost_minor)
+    return {k: (issued, returned, value) for k, (issued, returned, value) in usage.items()}
+
+
+async def ticket_parts(reader: Reader, *, ticket_id: uuid.UUID) -> TicketPartsRead:
+    """What a ticket used, per product and warehouse, with its cost (whoever reads the ticket)."""
+    async with reader.sharing():
+        ticket = await reader.row(ServiceTicket, ticket_id)
+        rows = await reader.runner.all(part_movements(reader, ticket_id))
+    usage = add_up(rows, lambda row: (row.product_id, row.warehouse_id))
     lines = [
         PartUsageLine(
             product_id=product_id,

@@ -288,29 +288,27 @@ async def list_deliveries(
 # --- running them -------------------------------------------------------------------------------
 
 
-async def _client_language(session: AsyncSession, client_id: uuid.UUID) -> str:
-    found = await session.execute(select(Client.language).where(Client.id == client_id))
-    return found.scalar_one_or_none() or "es-CL"
-
-
 async def run_due(session: AsyncSession, *, now: datetime) -> list[Report]:
     """Run every schedule due by ``now``: a delivery of its period and the report to make
     (once per period, whoever else runs it), then its next run. Returns the reports made."""
+    # Each with its client's language (a report's when the schedule names none).
     due = (
-        select(ReportSchedule)
+        select(ReportSchedule, Client.language)
+        .join(Client, Client.id == ReportSchedule.client_id)
         .where(ReportSchedule.is_active.is_(True), ReportSchedule.next_run_at <= now)
         .order_by(ReportSchedule.next_run_at, ReportSchedule.id)
         .limit(BATCH)
     )
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        due = due.with_for_update(skip_locked=True, of=ReportSchedule)
     made: list[Report] = []
-    for schedule in (await session.execute(due)).scalars().all():
+    for schedule, client_language in (await session.execute(due)).all():
         run_at = schedule.next_run_at
         assert run_at is not None
         run_day = run_at.astimezone(ZoneInfo(schedule.timezone)).date()
         first, last = period_for(schedule.period, run_day)
-        report = await _deliver(session, schedule, first, last)
+        language = schedule.language or client_language or "es-CL"
+        report = await _deliver(session, schedule, first, last, language)
         if report is not None:
             made.append(report)
         schedule.next_run_at = _next_of(schedule, max(now, run_at))
@@ -319,7 +317,7 @@ async def run_due(session: AsyncSession, *, now: datetime) -> list[Report]:
 
 
 async def _deliver(
-    session: AsyncSession, schedule: ReportSchedule, first: date, last: date
+    session: AsyncSession, schedule: ReportSchedule, first: date, last: date, language: str
 ) -> Report | None:
     """The period's delivery and its report; None when the period was delivered already."""
     delivery = ReportDelivery(
@@ -354,7 +352,7 @@ async def _deliver(
         kind=schedule.kind,
         format=schedule.format,
         filters=filters,
-        language=schedule.language or await _client_language(session, schedule.client_id),
+        language=language,
         timezone=schedule.timezone,
         status=ReportStatus.queued,
     )

@@ -26,15 +26,14 @@ from sqlalchemy.orm import aliased
 
 from kerops.assets.models import Asset
 from kerops.core import access
-from kerops.core.enums import MovementDocument
 from kerops.core.errors import NotFound
 from kerops.core.reads import Reader
 from kerops.core.storage.backends import Storage
-from kerops.core.types import quantity_from_stored, quantity_to_stored
+from kerops.core.types import quantity_from_stored
 from kerops.inventory.models import InventoryMovement, Product
 from kerops.labour.models import TicketWorkLog
 from kerops.operations.models import ServiceTicket, TicketAttachment, TicketHistory, TicketTask
-from kerops.parts.service import PART_KINDS, movement_value
+from kerops.parts.service import add_up, part_movements
 from kerops.reports.photos import PrintablePhoto, printable, read_stored
 from kerops.tenancy.models import LocalArea, Locale
 from kerops.users.models import Client, User, Vendor
@@ -219,32 +218,26 @@ async def _images(reader: Reader, ticket_id: uuid.UUID) -> Sequence[Any]:
 
 async def _parts(reader: Reader, ticket_id: uuid.UUID) -> list[PartLine]:
     statement = (
-        reader.rows(InventoryMovement)
+        part_movements(reader, ticket_id)
         .add_columns(
             Product.sku.label("product_sku"),
             Product.name.label("product_name"),
             Product.unit.label("product_unit"),
         )
         .outerjoin(Product, Product.id == InventoryMovement.product_id)
-        .where(
-            InventoryMovement.document_kind == MovementDocument.ticket,
-            InventoryMovement.document_id == ticket_id,
-            InventoryMovement.kind.in_(PART_KINDS),
-        )
-        .order_by(InventoryMovement.id)
     )
-    usage: dict[uuid.UUID, list[Any]] = {}
-    for row in await reader.runner.all(statement):
-        line = usage.setdefault(
-            row.product_id,
-            [row.product_sku or "", row.product_name or "", row.product_unit, 0, 0, 0],
-        )
-        stored = quantity_to_stored(row.quantity)
-        line[3 if stored < 0 else 4] += abs(stored)
-        line[5] += movement_value(stored, row.unit_cost_minor)
+    rows = await reader.runner.all(statement)
+    names = {row.product_id: row for row in rows}
     return [
-        PartLine(sku, name, unit or "", quantity_from_stored(out), quantity_from_stored(back), cost)
-        for sku, name, unit, out, back, cost in usage.values()
+        PartLine(
+            names[product].product_sku or "",
+            names[product].product_name or "",
+            names[product].product_unit or "",
+            quantity_from_stored(issued),
+            quantity_from_stored(returned),
+            cost,
+        )
+        for product, (issued, returned, cost) in add_up(rows, lambda row: row.product_id).items()
     ]
 
 
